@@ -1,0 +1,213 @@
+/**
+ * ActorHost runs the actors of one worker: it creates actors on first use (rebuilding them from the
+ * store), delivers commands to their mailboxes, runs them in turns with a per-actor throughput cap, and
+ * commits each turn's writes before releasing that turn's effects. Commits are chained, so effects leave
+ * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
+ */
+import { Actor, type Turn } from './actor';
+import { Cmd, Eff, commandTarget, type Command, type Effect, type RoomCommand, type UserCommand } from './messages';
+import { RoomActor, type RoomActorOptions } from './room-actor';
+import { UserActor, type UserActorOptions } from './user-actor';
+import { emptyBatch, isBatchEmpty, type RealtimeStore, type WriteBatch } from '../adapters/store/realtime-store';
+import { ErrorCode } from '../core/protocol/codes';
+import { errorFrame } from '../core/protocol/codec';
+
+export interface ActorHostOptions {
+  readonly room: RoomActorOptions;
+  readonly user: UserActorOptions;
+  readonly throughputPerTurn: number;
+  readonly presenceIntervalMs: number;
+  /** Idle actors (no members, no connections, empty mailbox) are dropped after this long. */
+  readonly passivateAfterMs: number;
+}
+
+class TurnBuffer implements Turn {
+  readonly writes: WriteBatch = emptyBatch();
+  readonly effects: Effect[] = [];
+  constructor(readonly now: number) {}
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+}
+
+export class ActorHost {
+  private readonly rooms = new Map<string, RoomActor>();
+  private readonly users = new Map<string, UserActor>();
+  private runQueue: Actor<Command>[] = [];
+  private turnScheduled = false;
+  private commitChain: Promise<void> = Promise.resolve();
+  private pendingLoads = 0;
+  private overflowEffects: Effect[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  dropped = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly store: RealtimeStore,
+    private readonly opts: ActorHostOptions,
+    private readonly sink: (effects: Effect[]) => void,
+    private readonly onFatal: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => this.presenceTurn(), this.opts.presenceIntervalMs));
+    this.timers.push(setInterval(() => this.passivate(), Math.max(1000, Math.floor(this.opts.passivateAfterMs / 2))));
+    for (const t of this.timers) t.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /** Delivers commands in order. `system` marks recovery re-attachments, which drain first. */
+  dispatch(commands: readonly Command[], system = false): void {
+    for (const command of commands) {
+      const target = commandTarget(command);
+      const actor = (target.kind === 'room' ? this.roomActor(target.id) : this.userActor(target.id)) as Actor<Command>;
+      if (system || isDisconnect(command)) {
+        // Disconnects are never refused: dropping one would leave a ghost viewer behind.
+        if (system) actor.mailbox.offerSystem(command);
+        else if (!actor.mailbox.offer(command)) actor.mailbox.offerSystem(command);
+      } else if (!actor.mailbox.offer(command)) {
+        this.dropped++;
+        const ref = refOf(command);
+        if (ref) this.overflowEffects.push([Eff.SEND, command[1], errorFrame(ref, ErrorCode.OVERLOADED, 'the room or user is overloaded, retry later')]);
+        continue;
+      }
+      this.schedule(actor);
+    }
+    if (this.overflowEffects.length > 0) this.scheduleTurn();
+  }
+
+  /** Resolves once every mailbox is empty and every commit has landed. */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.commitChain;
+      await new Promise((r) => setImmediate(r));
+      if (this.runQueue.length === 0 && !this.turnScheduled && this.pendingLoads === 0) {
+        await this.commitChain;
+        return;
+      }
+    }
+  }
+
+  stats(): { rooms: number; users: number; mailboxDepth: number; dropped: number } {
+    let depth = 0;
+    for (const a of this.rooms.values()) depth += a.mailbox.depth;
+    for (const a of this.users.values()) depth += a.mailbox.depth;
+    return { rooms: this.rooms.size, users: this.users.size, mailboxDepth: depth, dropped: this.dropped };
+  }
+
+  private roomActor(id: string): RoomActor {
+    let actor = this.rooms.get(id);
+    if (!actor) {
+      const created = new RoomActor(id, this.opts.room);
+      actor = created;
+      this.rooms.set(id, created);
+      this.load(created, () => this.store.loadRoom(id, this.opts.room.historyLimit).then((s) => created.restore(s)));
+    }
+    return actor;
+  }
+
+  private userActor(id: string): UserActor {
+    let actor = this.users.get(id);
+    if (!actor) {
+      const created = new UserActor(id, this.opts.user);
+      actor = created;
+      this.users.set(id, created);
+      this.load(created, () => this.store.loadInbox(id, this.opts.user.maxPendingInbox).then((s) => created.restore(s)));
+    }
+    return actor;
+  }
+
+  /** Loads run after every commit issued so far, so a rebuilt actor sees its predecessor's writes. */
+  private load(actor: Actor<Command>, run: () => Promise<void>): void {
+    this.pendingLoads++;
+    this.commitChain
+      .then(run)
+      .then(() => {
+        this.pendingLoads--;
+        actor.scheduled = false;
+        this.schedule(actor);
+      })
+      .catch((err) => this.onFatal(err));
+  }
+
+  private schedule(actor: Actor<Command>): void {
+    if (!actor.ready || actor.scheduled || actor.mailbox.depth === 0) return;
+    actor.scheduled = true;
+    this.runQueue.push(actor);
+    this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled || this.stopped) return;
+    this.turnScheduled = true;
+    setImmediate(() => this.runTurn());
+  }
+
+  private runTurn(): void {
+    this.turnScheduled = false;
+    const turn = new TurnBuffer(Date.now());
+    if (this.overflowEffects.length > 0) {
+      turn.effects.push(...this.overflowEffects);
+      this.overflowEffects = [];
+    }
+    const queue = this.runQueue;
+    this.runQueue = [];
+    const cap = this.opts.throughputPerTurn;
+    for (const actor of queue) {
+      actor.scheduled = false;
+      actor.lastActive = turn.now;
+      for (let n = 0; n < cap; n++) {
+        const msg = actor.mailbox.take();
+        if (msg === undefined) break;
+        (actor as Actor<RoomCommand | UserCommand>).receive(msg, turn);
+      }
+      this.schedule(actor);
+    }
+    this.commit(turn);
+  }
+
+  private presenceTurn(): void {
+    const turn = new TurnBuffer(Date.now());
+    for (const room of this.rooms.values()) if (room.ready) room.flushPresence(turn);
+    this.commit(turn);
+  }
+
+  private commit(turn: TurnBuffer): void {
+    if (turn.effects.length === 0 && isBatchEmpty(turn.writes)) return;
+    this.commitChain = this.commitChain
+      .then(() => (isBatchEmpty(turn.writes) ? undefined : this.store.commit(turn.writes)))
+      .then(() => {
+        if (turn.effects.length > 0) this.sink(turn.effects);
+      })
+      .catch((err) => this.onFatal(err));
+  }
+
+  private passivate(): void {
+    const cutoff = Date.now() - this.opts.passivateAfterMs;
+    for (const [id, a] of this.rooms) if (a.ready && !a.scheduled && a.isIdle() && !a.presenceDirty && a.lastActive < cutoff) this.rooms.delete(id);
+    for (const [id, a] of this.users) if (a.ready && !a.scheduled && a.isIdle() && a.lastActive < cutoff) this.users.delete(id);
+  }
+}
+
+function isDisconnect(c: Command): boolean {
+  return (c[0] === Cmd.LEAVE && c[4] === 0) || c[0] === Cmd.OFFLINE;
+}
+
+function refOf(c: Command): number {
+  switch (c[0]) {
+    case Cmd.JOIN:
+      return c[5];
+    case Cmd.LEAVE:
+    case Cmd.CHAT:
+    case Cmd.DM:
+      return c[4];
+    case Cmd.INBOX_ACK:
+      return c[3];
+    default:
+      return 0;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Messages between the socket core (main thread) and actor workers. Both directions travel as one
+ * MessagePack-encoded batch per event-loop turn, transferred (not cloned) as an ArrayBuffer. Tuples keep
+ * the batches small; the builders below are the only code that knows the positions.
+ */
+import type { Role } from '../core/protocol/codes';
+
+export const Cmd = {
+  JOIN: 1,
+  LEAVE: 2,
+  CHAT: 3,
+  ONLINE: 4,
+  OFFLINE: 5,
+  DM: 6,
+  INBOX_ACK: 7,
+} as const;
+
+/** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart) */
+export type JoinCmd = [typeof Cmd.JOIN, number, string, string, Role, number, number, 0 | 1];
+/** conn, user, room, ref (0: the connection closed, no reply) */
+export type LeaveCmd = [typeof Cmd.LEAVE, number, string, string, number];
+/** conn, user, room, ref, text */
+export type ChatCmd = [typeof Cmd.CHAT, number, string, string, number, string];
+/** conn, user, reattach */
+export type OnlineCmd = [typeof Cmd.ONLINE, number, string, 0 | 1];
+/** conn, user */
+export type OfflineCmd = [typeof Cmd.OFFLINE, number, string];
+/** conn, fromUser, toUser, ref, text */
+export type DmCmd = [typeof Cmd.DM, number, string, string, number, string];
+/** conn, user, ref, upTo */
+export type InboxAckCmd = [typeof Cmd.INBOX_ACK, number, string, number, number];
+
+export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd;
+export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd;
+export type Command = RoomCommand | UserCommand;
+
+/** The actor a command is addressed to: rooms by room id, users by the user the command concerns. */
+export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string } {
+  switch (c[0]) {
+    case Cmd.JOIN:
+    case Cmd.LEAVE:
+    case Cmd.CHAT:
+      return { kind: 'room', id: c[3] };
+    case Cmd.DM:
+      return { kind: 'user', id: c[3] };
+    default:
+      return { kind: 'user', id: c[2] };
+  }
+}
+
+export const Eff = {
+  SEND: 1,
+  PUBLISH: 2,
+  SUBSCRIBE: 3,
+  UNSUBSCRIBE: 4,
+  CLOSE: 5,
+} as const;
+
+export type Effect =
+  | [typeof Eff.SEND, number, Uint8Array]
+  | [typeof Eff.PUBLISH, string, Uint8Array]
+  | [typeof Eff.SUBSCRIBE, number, string, Role]
+  | [typeof Eff.UNSUBSCRIBE, number, string]
+  | [typeof Eff.CLOSE, number, number, string];
+
+/** Control messages (plain objects, rare) from a worker to its supervisor. */
+export type WorkerStatus =
+  | { type: 'ready'; worker: number }
+  | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number }
+  | { type: 'drained'; worker: number };
+
+/** Control messages from the supervisor to a worker. */
+export type WorkerControl = { type: 'drain' } | { type: 'crash' };

@@ -1,0 +1,94 @@
+/**
+ * UserActor: the single writer of one user's presence on this node and their direct-message inbox.
+ * A DM is stored before it is pushed; the recipient's connections get every unacknowledged message, in
+ * inbox order, each time one of them comes online; an ack moves the acked mark so nothing acked is sent
+ * again. Delivery is at-least-once until the ack; clients drop duplicates by inbox seq.
+ */
+import { Actor, type Turn } from './actor';
+import { Cmd, Eff, type UserCommand } from './messages';
+import { ErrorCode } from '../core/protocol/codes';
+import { dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
+import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
+
+export interface UserActorOptions {
+  readonly mailboxCapacity: number;
+  readonly maxDmChars: number;
+  /** Unacknowledged messages one inbox may hold; beyond it new DMs are refused with INBOX_FULL. */
+  readonly maxPendingInbox: number;
+}
+
+export class UserActor extends Actor<UserCommand> {
+  private readonly conns = new Set<number>();
+  private lastSeq = 0;
+  private ackedSeq = 0;
+  private pending: InboxMessage[] = [];
+
+  constructor(user: string, private readonly opts: UserActorOptions) {
+    super(user, opts.mailboxCapacity);
+  }
+
+  get online(): boolean {
+    return this.conns.size > 0;
+  }
+
+  restore(snapshot: InboxSnapshot): void {
+    this.lastSeq = snapshot.lastSeq;
+    this.ackedSeq = snapshot.ackedSeq;
+    this.pending = [...snapshot.pending];
+    this.ready = true;
+  }
+
+  isIdle(): boolean {
+    return this.conns.size === 0 && this.mailbox.depth === 0;
+  }
+
+  receive(msg: UserCommand, turn: Turn): void {
+    switch (msg[0]) {
+      case Cmd.ONLINE:
+        return this.online_(msg[1], turn);
+      case Cmd.OFFLINE:
+        this.conns.delete(msg[1]);
+        return;
+      case Cmd.DM:
+        return this.deliver(msg[1], msg[2], msg[4], msg[5], turn);
+      case Cmd.INBOX_ACK:
+        return this.ack(msg[1], msg[3], msg[4], turn);
+    }
+  }
+
+  private online_(conn: number, turn: Turn): void {
+    this.conns.add(conn);
+    for (const m of this.pending) turn.emit([Eff.SEND, conn, dmFrame(m.seq, m.ts, m.from, m.text)]);
+  }
+
+  private deliver(senderConn: number, from: string, ref: number, text: string, turn: Turn): void {
+    if (text.length > this.opts.maxDmChars) {
+      turn.emit([Eff.SEND, senderConn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.opts.maxDmChars} characters`)]);
+      return;
+    }
+    if (this.pending.length >= this.opts.maxPendingInbox) {
+      turn.emit([Eff.SEND, senderConn, errorFrame(ref, ErrorCode.INBOX_FULL, 'recipient inbox is full')]);
+      return;
+    }
+    const message: InboxMessage = { user: this.id, seq: ++this.lastSeq, ts: turn.now, from, text };
+    this.pending.push(message);
+    turn.writes.inbox.push(message);
+    if (this.conns.size > 0) {
+      const frame = dmFrame(message.seq, message.ts, from, text);
+      for (const conn of this.conns) turn.emit([Eff.SEND, conn, frame]);
+    }
+    turn.emit([Eff.SEND, senderConn, replyFrame(ref, { to: this.id, id: message.seq, ts: message.ts, online: this.conns.size > 0 })]);
+  }
+
+  private ack(conn: number, ref: number, upTo: number, turn: Turn): void {
+    const acked = Math.min(upTo, this.lastSeq);
+    if (acked > this.ackedSeq) {
+      this.ackedSeq = acked;
+      let drop = 0;
+      while (drop < this.pending.length && this.pending[drop]!.seq <= acked) drop++;
+      this.pending = this.pending.slice(drop);
+      turn.writes.inboxAcks.push({ user: this.id, upTo: acked });
+    }
+    turn.emit([Eff.SEND, conn, replyFrame(ref, { acked: this.ackedSeq })]);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Entry point of one actor worker thread. It owns an ActorHost and its own store connection, receives
+ * command batches from the core and returns effect batches, both as transferred MessagePack buffers.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ActorHost, type ActorHostOptions } from './actor-host';
+import { BatchCodec } from './batch-codec';
+import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
+import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
+
+export interface WorkerInit {
+  readonly index: number;
+  readonly storeFile: string;
+  readonly host: ActorHostOptions;
+  readonly statsIntervalMs: number;
+}
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error('worker-main must run in a worker thread');
+  const init = workerData as WorkerInit;
+  const codec = new BatchCodec();
+  const store = new SqliteRealtimeStore(init.storeFile);
+  const status = (s: WorkerStatus) => port.postMessage(s);
+  const fatal = (error: unknown) => {
+    // The store is the truth: if we cannot write it, restart and rebuild from it.
+    console.error(JSON.stringify({ level: 'fatal', worker: init.index, msg: 'actor worker failed', err: String(error) }));
+    process.exit(1);
+  };
+  const host = new ActorHost(store, init.host, (effects: Effect[]) => {
+    const bytes = codec.encode(effects);
+    port.postMessage(bytes, [bytes.buffer]);
+  }, fatal);
+  host.start();
+
+  port.on('message', (msg: Uint8Array | WorkerControl | { type: 'system'; batch: Uint8Array }) => {
+    if (msg instanceof Uint8Array) {
+      host.dispatch(codec.decode(msg) as Command[]);
+      return;
+    }
+    switch (msg.type) {
+      case 'system':
+        host.dispatch(codec.decode(msg.batch) as Command[], true);
+        return;
+      case 'drain':
+        void host.drain().then(async () => {
+          host.stop();
+          await store.close();
+          status({ type: 'drained', worker: init.index });
+        }, fatal);
+        return;
+      case 'crash':
+        // Test hook (only reachable with debug endpoints on): die the way a bug would.
+        setImmediate(() => {
+          throw new Error('injected worker crash');
+        });
+        return;
+    }
+  });
+
+  const timer = setInterval(() => status({ type: 'stats', worker: init.index, ...host.stats() }), init.statsIntervalMs);
+  timer.unref();
+  status({ type: 'ready', worker: init.index });
+}
+
+main();

@@ -1,0 +1,68 @@
+/**
+ * RealtimeStore: what room and user actors persist so that a restarted worker (or, later, another node)
+ * rebuilds them. Actors batch their writes per turn and send nothing to clients until `commit` resolves,
+ * so every frame a client ever saw is recoverable from here.
+ *
+ * Contract for implementations:
+ * - `commit` applies a batch atomically where the engine allows it (one SQLite transaction) and otherwise
+ *   in order, each write idempotent by its natural key (room+seq, user+seq), so replaying a batch after a
+ *   crash changes nothing.
+ * - Commits resolve in the order they were issued.
+ * - Loads see every commit that resolved before they were called.
+ */
+
+export interface StoredRoomEvent {
+  readonly room: string;
+  readonly seq: number;
+  readonly ts: number;
+  /** User who caused the event (kept for moderation and GDPR erasure). */
+  readonly sender: string;
+  /** The exact server frame that was broadcast, replayed verbatim on resume. */
+  readonly frame: Uint8Array;
+}
+
+export interface InboxMessage {
+  readonly user: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly from: string;
+  readonly text: string;
+}
+
+export interface RoomSnapshot {
+  readonly owner: string | null;
+  readonly seq: number;
+  /** Newest events, oldest first, at most the requested limit. */
+  readonly history: readonly { seq: number; frame: Uint8Array }[];
+}
+
+export interface InboxSnapshot {
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  /** Unacknowledged messages, oldest first, at most the requested limit. */
+  readonly pending: readonly InboxMessage[];
+}
+
+export interface WriteBatch {
+  readonly roomEvents: StoredRoomEvent[];
+  readonly roomOwners: { room: string; owner: string }[];
+  /** Drop events of `room` with seq below `belowSeq` (history retention). */
+  readonly roomPrunes: { room: string; belowSeq: number }[];
+  readonly inbox: InboxMessage[];
+  readonly inboxAcks: { user: string; upTo: number }[];
+}
+
+export function emptyBatch(): WriteBatch {
+  return { roomEvents: [], roomOwners: [], roomPrunes: [], inbox: [], inboxAcks: [] };
+}
+
+export function isBatchEmpty(b: WriteBatch): boolean {
+  return b.roomEvents.length + b.roomOwners.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length === 0;
+}
+
+export interface RealtimeStore {
+  loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot>;
+  loadInbox(user: string, limit: number): Promise<InboxSnapshot>;
+  commit(batch: WriteBatch): Promise<void>;
+  close(): Promise<void>;
+}

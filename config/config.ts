@@ -1,0 +1,192 @@
+/**
+ * The one place that reads the environment. `loadConfig` validates every variable once, names the bad
+ * one when it fails, and returns a frozen object that the rest of the server receives as a parameter.
+ * Unset engine URLs mean the embedded defaults; a set URL means the real engine (never a silent fallback).
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface LimitsConfig {
+  /** Largest accepted WebSocket frame in bytes; larger frames close the socket (uWS, code 1009). */
+  readonly maxFrameBytes: number;
+  /** Bytes a socket may have queued before it counts as a slow consumer and is closed (4009). */
+  readonly maxBackpressureBytes: number;
+  readonly maxRoomsPerConnection: number;
+  readonly maxChatChars: number;
+  readonly maxDmChars: number;
+  /** Token buckets: sustained per second and burst. */
+  readonly chatPerSecond: number;
+  readonly chatBurst: number;
+  readonly joinPerSecond: number;
+  readonly joinBurst: number;
+  readonly dmPerSecond: number;
+  readonly dmBurst: number;
+  readonly framesPerSecond: number;
+  readonly framesBurst: number;
+  /** Per-user chat bucket shared by all of one user's connections on this node. */
+  readonly userChatPerSecond: number;
+  readonly userChatBurst: number;
+  /** Protocol errors tolerated within `abuseWindowMs` before the connection is closed (4008). */
+  readonly abuseErrorLimit: number;
+  readonly abuseWindowMs: number;
+  readonly helloTimeoutMs: number;
+  readonly idleTimeoutSec: number;
+}
+
+export interface ActorConfig {
+  readonly workers: number;
+  readonly shards: number;
+  readonly mailboxCapacity: number;
+  /** Messages an actor handles per turn before the worker yields to its event loop. */
+  readonly throughputPerTurn: number;
+  readonly roomHistory: number;
+  readonly presenceIntervalMs: number;
+  /** Worker restarts allowed per `restartWindowMs` before the supervisor gives up and exits the process. */
+  readonly restartBudget: number;
+  readonly restartWindowMs: number;
+}
+
+export interface AuthConfig {
+  readonly jwtSecret: string;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  readonly devTokenTtlSec: number;
+  readonly usingDevSecret: boolean;
+}
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly nodeId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  /** Enables /debug routes (worker crash injection) used by the test suite. Never on in production. */
+  readonly debugEndpoints: boolean;
+  readonly limits: LimitsConfig;
+  readonly actors: ActorConfig;
+  readonly auth: AuthConfig;
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'HB_CONFIG_INVALID';
+  constructor(readonly variable: string, detail: string) {
+    super(`invalid configuration: ${variable} ${detail}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEV_SECRET = 'halobuzz-dev-secret-change-me-0123456789abcdef';
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be a boolean (1/0/true/false), got "${raw}"`);
+}
+
+function strVar(env: Env, name: string, fallback: string, pattern?: RegExp): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (pattern && !pattern.test(raw)) throw new ConfigError(name, `must match ${pattern}, got "${raw}"`);
+  return raw;
+}
+
+/** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
+const KNOWN = new Set([
+  'HALOBUZZ_ENV', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
+  'HALOBUZZ_DEBUG_ENDPOINTS', 'HALOBUZZ_WORKERS', 'HALOBUZZ_SHARDS', 'HALOBUZZ_MAILBOX_CAPACITY',
+  'HALOBUZZ_THROUGHPUT_PER_TURN', 'HALOBUZZ_ROOM_HISTORY', 'HALOBUZZ_PRESENCE_INTERVAL_MS',
+  'HALOBUZZ_RESTART_BUDGET', 'HALOBUZZ_RESTART_WINDOW_MS', 'HALOBUZZ_MAX_FRAME_BYTES',
+  'HALOBUZZ_MAX_BACKPRESSURE_BYTES', 'HALOBUZZ_MAX_ROOMS_PER_CONNECTION', 'HALOBUZZ_MAX_CHAT_CHARS',
+  'HALOBUZZ_MAX_DM_CHARS', 'HALOBUZZ_CHAT_PER_SECOND', 'HALOBUZZ_CHAT_BURST', 'HALOBUZZ_JOIN_PER_SECOND',
+  'HALOBUZZ_JOIN_BURST', 'HALOBUZZ_DM_PER_SECOND', 'HALOBUZZ_DM_BURST', 'HALOBUZZ_FRAMES_PER_SECOND',
+  'HALOBUZZ_FRAMES_BURST', 'HALOBUZZ_USER_CHAT_PER_SECOND', 'HALOBUZZ_USER_CHAT_BURST',
+  'HALOBUZZ_ABUSE_ERROR_LIMIT', 'HALOBUZZ_ABUSE_WINDOW_MS', 'HALOBUZZ_HELLO_TIMEOUT_MS',
+  'HALOBUZZ_IDLE_TIMEOUT_SEC', 'HALOBUZZ_JWT_SECRET', 'HALOBUZZ_JWT_ISSUER', 'HALOBUZZ_JWT_AUDIENCE',
+  'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS',
+]);
+
+export function loadConfig(env: Env = process.env): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('HALOBUZZ_') && !KNOWN.has(name)) throw new ConfigError(name, 'is not a known variable');
+  }
+  const mode = strVar(env, 'HALOBUZZ_ENV', env.NODE_ENV === 'production' ? 'production' : 'development',
+    /^(development|production|test)$/) as Config['env'];
+  const secret = env.HALOBUZZ_JWT_SECRET;
+  if (mode === 'production' && (secret === undefined || secret.length < 32)) {
+    throw new ConfigError('HALOBUZZ_JWT_SECRET', 'must be set to at least 32 characters in production');
+  }
+  if (secret !== undefined && secret !== '' && secret.length < 32) {
+    throw new ConfigError('HALOBUZZ_JWT_SECRET', 'must be at least 32 characters');
+  }
+  const cores = availableParallelism();
+  const debugEndpoints = boolVar(env, 'HALOBUZZ_DEBUG_ENDPOINTS', false);
+  if (debugEndpoints && mode === 'production') {
+    throw new ConfigError('HALOBUZZ_DEBUG_ENDPOINTS', 'must not be enabled in production');
+  }
+  const config: Config = {
+    env: mode,
+    nodeId: strVar(env, 'HALOBUZZ_NODE_ID', 'node-1', /^[A-Za-z0-9_.-]{1,64}$/),
+    host: strVar(env, 'HALOBUZZ_HOST', '127.0.0.1'),
+    port: intVar(env, 'HALOBUZZ_PORT', 8080, 0, 65535),
+    dataDir: resolve(strVar(env, 'HALOBUZZ_DATA_DIR', 'data')),
+    logLevel: strVar(env, 'HALOBUZZ_LOG_LEVEL', 'info', /^(fatal|error|warn|info|debug|trace|silent)$/),
+    debugEndpoints,
+    limits: Object.freeze({
+      maxFrameBytes: intVar(env, 'HALOBUZZ_MAX_FRAME_BYTES', 16 * 1024, 256, 1024 * 1024),
+      maxBackpressureBytes: intVar(env, 'HALOBUZZ_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
+      maxRoomsPerConnection: intVar(env, 'HALOBUZZ_MAX_ROOMS_PER_CONNECTION', 8, 1, 1000),
+      maxChatChars: intVar(env, 'HALOBUZZ_MAX_CHAT_CHARS', 500, 1, 10000),
+      maxDmChars: intVar(env, 'HALOBUZZ_MAX_DM_CHARS', 2000, 1, 10000),
+      chatPerSecond: intVar(env, 'HALOBUZZ_CHAT_PER_SECOND', 5, 1, 100000),
+      chatBurst: intVar(env, 'HALOBUZZ_CHAT_BURST', 10, 1, 100000),
+      joinPerSecond: intVar(env, 'HALOBUZZ_JOIN_PER_SECOND', 2, 1, 100000),
+      joinBurst: intVar(env, 'HALOBUZZ_JOIN_BURST', 10, 1, 100000),
+      dmPerSecond: intVar(env, 'HALOBUZZ_DM_PER_SECOND', 5, 1, 100000),
+      dmBurst: intVar(env, 'HALOBUZZ_DM_BURST', 20, 1, 100000),
+      framesPerSecond: intVar(env, 'HALOBUZZ_FRAMES_PER_SECOND', 50, 1, 1000000),
+      framesBurst: intVar(env, 'HALOBUZZ_FRAMES_BURST', 100, 1, 1000000),
+      userChatPerSecond: intVar(env, 'HALOBUZZ_USER_CHAT_PER_SECOND', 8, 1, 100000),
+      userChatBurst: intVar(env, 'HALOBUZZ_USER_CHAT_BURST', 16, 1, 100000),
+      abuseErrorLimit: intVar(env, 'HALOBUZZ_ABUSE_ERROR_LIMIT', 20, 1, 100000),
+      abuseWindowMs: intVar(env, 'HALOBUZZ_ABUSE_WINDOW_MS', 10_000, 100, 3_600_000),
+      helloTimeoutMs: intVar(env, 'HALOBUZZ_HELLO_TIMEOUT_MS', 10_000, 100, 600_000),
+      idleTimeoutSec: intVar(env, 'HALOBUZZ_IDLE_TIMEOUT_SEC', 60, 0, 960),
+    }),
+    actors: Object.freeze({
+      workers: intVar(env, 'HALOBUZZ_WORKERS', Math.max(1, cores), 1, 256),
+      shards: intVar(env, 'HALOBUZZ_SHARDS', 64, 1, 65536),
+      mailboxCapacity: intVar(env, 'HALOBUZZ_MAILBOX_CAPACITY', 4096, 1, 1_000_000),
+      throughputPerTurn: intVar(env, 'HALOBUZZ_THROUGHPUT_PER_TURN', 256, 1, 1_000_000),
+      roomHistory: intVar(env, 'HALOBUZZ_ROOM_HISTORY', 500, 1, 100_000),
+      presenceIntervalMs: intVar(env, 'HALOBUZZ_PRESENCE_INTERVAL_MS', 1000, 10, 60_000),
+      restartBudget: intVar(env, 'HALOBUZZ_RESTART_BUDGET', 10, 0, 10_000),
+      restartWindowMs: intVar(env, 'HALOBUZZ_RESTART_WINDOW_MS', 60_000, 1000, 3_600_000),
+    }),
+    auth: Object.freeze({
+      jwtSecret: secret !== undefined && secret !== '' ? secret : DEV_SECRET,
+      jwtIssuer: strVar(env, 'HALOBUZZ_JWT_ISSUER', 'halobuzz'),
+      jwtAudience: strVar(env, 'HALOBUZZ_JWT_AUDIENCE', 'halobuzz-realtime'),
+      devTokenTtlSec: intVar(env, 'HALOBUZZ_DEV_TOKEN_TTL_SEC', 24 * 3600, 1, 365 * 24 * 3600),
+      usingDevSecret: secret === undefined || secret === '',
+    }),
+    shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
+  };
+  if (config.actors.shards < config.actors.workers) {
+    throw new ConfigError('HALOBUZZ_SHARDS', `must be at least HALOBUZZ_WORKERS (${config.actors.workers})`);
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,142 @@
+/**
+ * Hub: the registry of this node's sessions (by connection id, user and auth session id) and the place
+ * where actor effects meet sockets. It applies effect batches in order, answers the supervisor's request
+ * for re-attach commands after a worker restart, and runs the periodic sweep that enforces the hello
+ * timeout and token expiry.
+ */
+import { Cmd, Eff, type Command, type Effect } from '../actors/messages';
+import { CloseCode } from './protocol/codes';
+import { TokenBucket } from './rate-limit';
+import type { Session } from './session';
+import type { CoreMetrics } from './metrics';
+import type { LimitsConfig } from '../config/config';
+
+/** Fan-out seam: uWS `app.publish` in production, the fake transport's topic map in tests. */
+export interface Publisher {
+  publish(topic: string, frame: Uint8Array): void;
+}
+
+interface UserEntry {
+  readonly sessions: Set<Session>;
+  readonly chat: TokenBucket;
+}
+
+export class Hub {
+  private readonly sessions = new Map<number, Session>();
+  private readonly users = new Map<string, UserEntry>();
+  private nextId = 1;
+
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly dispatch: (command: Command) => void,
+    private readonly metrics: CoreMetrics,
+    private readonly limits: LimitsConfig,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  newConnectionId(): number {
+    return this.nextId++;
+  }
+
+  add(session: Session): void {
+    this.sessions.set(session.id, session);
+    this.metrics.connections.set(this.sessions.size);
+  }
+
+  remove(session: Session): void {
+    session.handleClose();
+    this.sessions.delete(session.id);
+    if (session.user !== null) {
+      const entry = this.users.get(session.user);
+      entry?.sessions.delete(session);
+      if (entry && entry.sessions.size === 0) this.users.delete(session.user);
+      this.metrics.authenticated.dec();
+    }
+    this.metrics.connections.set(this.sessions.size);
+  }
+
+  authenticated(session: Session, now: number): void {
+    const user = session.user!;
+    let entry = this.users.get(user);
+    if (!entry) {
+      entry = { sessions: new Set(), chat: new TokenBucket(this.limits.userChatPerSecond, this.limits.userChatBurst, now) };
+      this.users.set(user, entry);
+    }
+    entry.sessions.add(session);
+    this.metrics.authenticated.inc();
+  }
+
+  userChatBucket(user: string): TokenBucket {
+    return this.users.get(user)!.chat;
+  }
+
+  /** Closes every socket opened with tokens of auth session `sid` (logout, refresh-token reuse). */
+  revokeSession(sid: string): number {
+    let closed = 0;
+    for (const s of this.sessions.values()) {
+      if (s.claims?.sid === sid) {
+        s.close(CloseCode.SESSION_REVOKED, 'session revoked');
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  applyEffects(effects: readonly Effect[]): void {
+    for (const e of effects) {
+      switch (e[0]) {
+        case Eff.SEND: {
+          const s = this.sessions.get(e[1]);
+          if (s && !s.closed) {
+            this.metrics.sent();
+            s.transport.send(e[2]);
+          }
+          break;
+        }
+        case Eff.PUBLISH:
+          this.metrics.published();
+          this.publisher.publish(e[1], e[2]);
+          break;
+        case Eff.SUBSCRIBE: {
+          const s = this.sessions.get(e[1]);
+          if (s && !s.closed) s.subscribed(e[2], e[3]);
+          // The socket closed while the join was in flight: tell the room to forget it.
+          else this.dispatch([Cmd.LEAVE, e[1], s?.user ?? '', e[2], 0]);
+          break;
+        }
+        case Eff.UNSUBSCRIBE:
+          this.sessions.get(e[1])?.unsubscribed(e[2]);
+          break;
+        case Eff.CLOSE:
+          this.sessions.get(e[1])?.close(e[2], e[3]);
+          break;
+      }
+    }
+  }
+
+  reattachCommands(worker: number, workerOf: (kind: 'room' | 'user', id: string) => number): Command[] {
+    const out: Command[] = [];
+    for (const s of this.sessions.values()) out.push(...s.reattachCommands(worker, workerOf));
+    return out;
+  }
+
+  /** Closes sessions that never said hello in time, and sessions whose access token expired. */
+  sweep(nowMs: number): void {
+    const nowSec = Math.floor(nowMs / 1000);
+    for (const s of this.sessions.values()) {
+      if (s.closed) continue;
+      if (s.claims === null) {
+        if (nowMs - s.openedAt > this.limits.helloTimeoutMs) s.close(CloseCode.HELLO_TIMEOUT, 'no hello in time');
+      } else if (s.claims.exp <= nowSec) {
+        s.close(CloseCode.TOKEN_EXPIRED, 'access token expired, reconnect with a fresh one');
+      }
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const s of this.sessions.values()) s.close(code, reason);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Prometheus metrics of the socket core. Label children are cached so the hot path does one property
+ * lookup and one add per frame.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ClientOp, closeName, errorName } from './protocol/codes';
+
+const opNames = new Map<number, string>(Object.entries(ClientOp).map(([k, v]) => [v, k.toLowerCase()]));
+
+export class CoreMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'halobuzz_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly authenticated = new Gauge({ name: 'halobuzz_authenticated_connections', help: 'Connections past hello', registers: [this.registry] });
+  private readonly framesIn = new Counter({ name: 'halobuzz_frames_in_total', help: 'Client frames received, by op', labelNames: ['op'], registers: [this.registry] });
+  private readonly framesOut = new Counter({ name: 'halobuzz_frames_out_total', help: 'Frames sent: direct sends and topic publishes', labelNames: ['kind'], registers: [this.registry] });
+  private readonly errors = new Counter({ name: 'halobuzz_errors_total', help: 'Reply errors sent, by code', labelNames: ['code', 'name'], registers: [this.registry] });
+  private readonly closes = new Counter({ name: 'halobuzz_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code', 'name'], registers: [this.registry] });
+  readonly mailboxDepth = new Gauge({ name: 'halobuzz_mailbox_depth', help: 'Messages waiting in actor mailboxes, by worker', labelNames: ['worker'], registers: [this.registry] });
+  readonly actors = new Gauge({ name: 'halobuzz_actors', help: 'Live actors, by worker and kind', labelNames: ['worker', 'kind'], registers: [this.registry] });
+  readonly mailboxRejected = new Gauge({ name: 'halobuzz_mailbox_rejected', help: 'Messages refused by full mailboxes since the worker started', labelNames: ['worker'], registers: [this.registry] });
+  readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
+  private readonly inByOp = new Map<number, Counter.Internal>();
+  private readonly outSend = this.framesOut.labels('send');
+  private readonly outPublish = this.framesOut.labels('publish');
+  private readonly errorByCode = new Map<number, Counter.Internal>();
+
+  constructor(collectProcessMetrics = true) {
+    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'halobuzz_' });
+  }
+
+  frameIn(op: number): void {
+    let c = this.inByOp.get(op);
+    if (!c) {
+      c = this.framesIn.labels(opNames.get(op) ?? 'invalid');
+      this.inByOp.set(op, c);
+    }
+    c.inc();
+  }
+
+  sent(): void {
+    this.outSend.inc();
+  }
+
+  published(): void {
+    this.outPublish.inc();
+  }
+
+  error(code: number): void {
+    let c = this.errorByCode.get(code);
+    if (!c) {
+      c = this.errors.labels(String(code), errorName(code));
+      this.errorByCode.set(code, c);
+    }
+    c.inc();
+  }
+
+  closed(code: number): void {
+    this.closes.labels(String(code), closeName(code)).inc();
+  }
+
+  /** Current value of a counter, for tests and /debug. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) return 0;
+    const data = await metric.get();
+    return data.values
+      .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+}

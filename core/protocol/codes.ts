@@ -1,0 +1,94 @@
+/**
+ * Protocol v1 constants shared by the server, the SDK and the benches. Dependency-free on purpose.
+ * docs/protocol.md is the spec; test/protocol-docs.test.ts ties every constant here to that document.
+ */
+
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Client → server requests. Frame: [op, ref, ...args]. */
+export const ClientOp = {
+  HELLO: 1,
+  PING: 2,
+  JOIN: 3,
+  LEAVE: 4,
+  CHAT: 5,
+  DM: 6,
+  RESUME: 7,
+  INBOX_ACK: 8,
+} as const;
+export type ClientOp = (typeof ClientOp)[keyof typeof ClientOp];
+
+/** Server → client frames. Replies carry the request's ref; pushes do not. */
+export const ServerOp = {
+  REPLY: 64,
+  ERROR: 65,
+  ROOM_CHAT: 80,
+  ROOM_PRESENCE: 81,
+  ROOM_RESYNC: 82,
+  DM: 90,
+} as const;
+export type ServerOp = (typeof ServerOp)[keyof typeof ServerOp];
+
+export const Role = { VIEWER: 0, HOST: 1 } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/**
+ * Reply errors (100–999): the request failed, the connection stays open.
+ * 1xx: protocol and session, 2xx: reserved for money (gifts, ledger), 3xx: reserved for games.
+ */
+export const ErrorCode = {
+  BAD_FRAME: 100,
+  UNKNOWN_OP: 101,
+  BAD_ARGUMENTS: 102,
+  TEXT_FRAME: 103,
+  NOT_AUTHENTICATED: 110,
+  ALREADY_AUTHENTICATED: 111,
+  RATE_LIMITED: 120,
+  TOO_MANY_ROOMS: 121,
+  NOT_IN_ROOM: 122,
+  NOT_ROOM_OWNER: 123,
+  MESSAGE_TOO_LONG: 124,
+  INVALID_RECIPIENT: 125,
+  INBOX_FULL: 126,
+  OVERLOADED: 130,
+  INTERNAL: 131,
+  SHUTTING_DOWN: 132,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Close codes (4000–4999, plus the standard ones uWS itself uses): the connection ends.
+ * Clients reconnect after every code except AUTH_FAILED, UNSUPPORTED_VERSION and SESSION_REVOKED.
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  /** Sent by uWS when a frame exceeds the max frame size. */
+  MESSAGE_TOO_BIG: 1009,
+  AUTH_FAILED: 4001,
+  HELLO_TIMEOUT: 4002,
+  UNSUPPORTED_VERSION: 4003,
+  TOKEN_EXPIRED: 4004,
+  SESSION_REVOKED: 4005,
+  POLICY_VIOLATION: 4008,
+  SLOW_CONSUMER: 4009,
+  SERVER_SHUTDOWN: 4012,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which a client must not reconnect with the same credentials. */
+export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.AUTH_FAILED,
+  CloseCode.UNSUPPORTED_VERSION,
+  CloseCode.SESSION_REVOKED,
+]);
+
+const errorNames = new Map<number, string>(Object.entries(ErrorCode).map(([k, v]) => [v, k]));
+const closeNames = new Map<number, string>(Object.entries(CloseCode).map(([k, v]) => [v, k]));
+
+export function errorName(code: number): string {
+  return errorNames.get(code) ?? `E${code}`;
+}
+
+export function closeName(code: number): string {
+  return closeNames.get(code) ?? `C${code}`;
+}

@@ -1,0 +1,92 @@
+/**
+ * Turns one decoded client frame into a typed request, or a reply error naming what was wrong.
+ * Only shape and types are checked here; business rules (room ownership, membership) belong to actors.
+ */
+import { ClientOp, ErrorCode, Role } from './codes';
+
+export type Request =
+  | { op: typeof ClientOp.HELLO; ref: number; version: number; token: string }
+  | { op: typeof ClientOp.PING; ref: number }
+  | { op: typeof ClientOp.JOIN; ref: number; room: string; role: Role }
+  | { op: typeof ClientOp.LEAVE; ref: number; room: string }
+  | { op: typeof ClientOp.CHAT; ref: number; room: string; text: string }
+  | { op: typeof ClientOp.DM; ref: number; to: string; text: string }
+  | { op: typeof ClientOp.RESUME; ref: number; room: string; lastSeq: number; role: Role }
+  | { op: typeof ClientOp.INBOX_ACK; ref: number; upTo: number };
+
+export interface RequestError {
+  readonly ref: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Room and user ids: 1–64 characters of letters, digits and `_ : . -`. */
+const ID = /^[A-Za-z0-9_:.-]{1,64}$/;
+const MAX_REF = 0xffffffff;
+
+function isRef(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_REF;
+}
+function isId(v: unknown): v is string {
+  return typeof v === 'string' && ID.test(v);
+}
+function isSeq(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+function isRole(v: unknown): v is Role {
+  return v === Role.VIEWER || v === Role.HOST;
+}
+
+function bad(ref: number, message: string): RequestError {
+  return { ref, code: ErrorCode.BAD_ARGUMENTS, message };
+}
+
+export function parseRequest(frame: unknown): Request | RequestError {
+  if (!Array.isArray(frame) || frame.length < 2) {
+    return { ref: 0, code: ErrorCode.BAD_FRAME, message: 'frame must be an array [op, ref, ...args]' };
+  }
+  const [op, ref] = frame as [unknown, unknown];
+  const refOrZero = isRef(ref) ? ref : 0;
+  if (typeof op !== 'number' || !Number.isInteger(op)) {
+    return { ref: refOrZero, code: ErrorCode.BAD_FRAME, message: 'op must be an integer' };
+  }
+  if (!isRef(ref)) return { ref: 0, code: ErrorCode.BAD_FRAME, message: 'ref must be an integer 1..2^32-1' };
+  const a = frame;
+  switch (op) {
+    case ClientOp.HELLO:
+      if (typeof a[2] !== 'number' || !Number.isInteger(a[2])) return bad(ref, 'hello: version must be an integer');
+      if (typeof a[3] !== 'string' || a[3].length === 0 || a[3].length > 8192) return bad(ref, 'hello: token must be a string');
+      return { op, ref, version: a[2], token: a[3] };
+    case ClientOp.PING:
+      return { op, ref };
+    case ClientOp.JOIN:
+      if (!isId(a[2])) return bad(ref, 'join: room must be an id');
+      if (a[3] !== undefined && !isRole(a[3])) return bad(ref, 'join: role must be 0 (viewer) or 1 (host)');
+      return { op, ref, room: a[2], role: (a[3] as Role | undefined) ?? Role.VIEWER };
+    case ClientOp.LEAVE:
+      if (!isId(a[2])) return bad(ref, 'leave: room must be an id');
+      return { op, ref, room: a[2] };
+    case ClientOp.CHAT:
+      if (!isId(a[2])) return bad(ref, 'chat: room must be an id');
+      if (typeof a[3] !== 'string' || a[3].trim().length === 0) return bad(ref, 'chat: text must be a non-empty string');
+      return { op, ref, room: a[2], text: a[3] };
+    case ClientOp.DM:
+      if (!isId(a[2])) return bad(ref, 'dm: recipient must be a user id');
+      if (typeof a[3] !== 'string' || a[3].trim().length === 0) return bad(ref, 'dm: text must be a non-empty string');
+      return { op, ref, to: a[2], text: a[3] };
+    case ClientOp.RESUME:
+      if (!isId(a[2])) return bad(ref, 'resume: room must be an id');
+      if (!isSeq(a[3])) return bad(ref, 'resume: lastSeq must be a non-negative integer');
+      if (a[4] !== undefined && !isRole(a[4])) return bad(ref, 'resume: role must be 0 (viewer) or 1 (host)');
+      return { op, ref, room: a[2], lastSeq: a[3], role: (a[4] as Role | undefined) ?? Role.VIEWER };
+    case ClientOp.INBOX_ACK:
+      if (!isSeq(a[2]) || a[2] < 1) return bad(ref, 'inbox ack: upTo must be a positive integer');
+      return { op, ref, upTo: a[2] };
+    default:
+      return { ref, code: ErrorCode.UNKNOWN_OP, message: `unknown op ${op}` };
+  }
+}
+
+export function isRequestError(r: Request | RequestError): r is RequestError {
+  return (r as RequestError).code !== undefined;
+}

@@ -1,0 +1,212 @@
+/**
+ * RealtimeServer wires the socket core together: the uWS app (WebSocket route and the operational HTTP
+ * routes), the hub of sessions, and the supervised actor workers. uWS-specific code stays in this file
+ * and in UwsTransport; everything else talks to the Transport and Publisher seams.
+ */
+import uWS from 'uWebSockets.js';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config';
+import { WorkerPool } from '../actors/worker-pool';
+import { Hub } from './hub';
+import { CoreMetrics } from './metrics';
+import { Session, type Transport } from './session';
+import { verifyAccessToken } from './auth/jwt';
+import { CloseCode, closeName } from './protocol/codes';
+
+interface SocketData {
+  session: Session | null;
+}
+
+const SEND_DROPPED = 2;
+
+/** A uWS socket behind the Transport seam. Sends are corked; a dropped send closes as SLOW_CONSUMER. */
+class UwsTransport implements Transport {
+  dead = false;
+  constructor(private readonly ws: uWS.WebSocket<SocketData>, private readonly maxBackpressure: number) {}
+
+  send(frame: Uint8Array): void {
+    if (this.dead) return;
+    let status = 0;
+    this.ws.cork(() => {
+      status = this.ws.send(frame, true, false);
+    });
+    if (status === SEND_DROPPED || this.ws.getBufferedAmount() > this.maxBackpressure) {
+      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.ws.end(code, reason);
+  }
+
+  subscribe(topic: string): void {
+    if (!this.dead) this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.dead) this.ws.unsubscribe(topic);
+  }
+}
+
+export class RealtimeServer {
+  readonly metrics: CoreMetrics;
+  readonly hub: Hub;
+  readonly pool: WorkerPool;
+  private readonly app: uWS.TemplatedApp;
+  private listenSocket: uWS.us_listen_socket | null = null;
+  private shuttingDown = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  port = 0;
+
+  constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void } = {}) {
+    this.metrics = new CoreMetrics();
+    const a = config.actors;
+    this.pool = new WorkerPool({
+      workers: a.workers,
+      shards: a.shards,
+      restartBudget: a.restartBudget,
+      restartWindowMs: a.restartWindowMs,
+      init: {
+        storeFile: join(config.dataDir, 'realtime.sqlite'),
+        statsIntervalMs: 1000,
+        host: {
+          throughputPerTurn: a.throughputPerTurn,
+          presenceIntervalMs: a.presenceIntervalMs,
+          passivateAfterMs: 5 * 60_000,
+          room: { mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars },
+          user: { mailboxCapacity: a.mailboxCapacity, maxDmChars: config.limits.maxDmChars, maxPendingInbox: 10_000 },
+        },
+      },
+    }, {
+      onEffects: (effects) => this.hub.applyEffects(effects),
+      onRestarted: (index) => {
+        this.log.warn({ worker: index }, 'actor worker restarted; re-attaching its connections');
+        return this.hub.reattachCommands(index, (kind, id) => this.pool.workerOf(kind, id));
+      },
+      onStats: (s) => {
+        const w = String(s.worker);
+        this.metrics.mailboxDepth.labels(w).set(s.mailboxDepth);
+        this.metrics.actors.labels(w, 'room').set(s.rooms);
+        this.metrics.actors.labels(w, 'user').set(s.users);
+        this.metrics.mailboxRejected.labels(w).set(s.dropped);
+      },
+      onCrash: (index, code) => {
+        this.metrics.workerRestarts.inc();
+        this.log.error({ worker: index, exitCode: code }, 'actor worker exited');
+      },
+      onBudgetExhausted: (index) => {
+        this.log.fatal({ worker: index }, 'worker restart budget exhausted; exiting');
+        (options.onFatal ?? (() => process.exit(70)))();
+      },
+    });
+    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.pool.send(c), this.metrics, config.limits);
+    this.app = uWS.App();
+    this.routes();
+  }
+
+  async start(): Promise<number> {
+    await this.pool.start();
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.app.listen(this.config.host, this.config.port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${this.config.host}:${this.config.port}`));
+        this.listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    });
+    this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 1000);
+    this.sweepTimer.unref();
+    return this.port;
+  }
+
+  /** Stop accepting, drain the actors (their last effects still reach clients), then close every socket. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.pool.drain(this.config.shutdownGraceMs);
+    this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
+    // Give uWS one loop turn to write the close frames.
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private routes(): void {
+    const limits = this.config.limits;
+    const auth = this.config.auth;
+    this.app.ws<SocketData>('/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: limits.maxFrameBytes,
+      maxBackpressure: limits.maxBackpressureBytes,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: limits.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        if (this.shuttingDown) {
+          res.writeStatus('503 Service Unavailable').end('shutting down');
+          return;
+        }
+        res.upgrade<SocketData>({ session: null },
+          req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
+      open: (ws) => {
+        const transport = new UwsTransport(ws, limits.maxBackpressureBytes);
+        const session = new Session(this.hub.newConnectionId(), transport, {
+          nodeId: this.config.nodeId,
+          limits,
+          metrics: this.metrics,
+          verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
+          dispatch: (c) => this.pool.send(c),
+          userChatBucket: (user) => this.hub.userChatBucket(user),
+          onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
+          isShuttingDown: () => this.shuttingDown,
+          now: Date.now,
+        });
+        ws.getUserData().session = session;
+        this.hub.add(session);
+      },
+      message: (ws, message, isBinary) => {
+        ws.getUserData().session?.handleFrame(message, isBinary);
+      },
+      close: (ws, code) => {
+        const session = ws.getUserData().session;
+        if (!session) return;
+        (session.transport as UwsTransport).dead = true;
+        if (code === CloseCode.MESSAGE_TOO_BIG) this.metrics.closed(code);
+        this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');
+        this.hub.remove(session);
+      },
+    });
+
+    this.app.get('/health', (res) => {
+      res.writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok', node: this.config.nodeId }));
+    });
+    this.app.get('/ready', (res) => {
+      const ready = this.pool.allReady && !this.shuttingDown;
+      res.writeStatus(ready ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json')
+        .end(JSON.stringify({ ready, workers: this.config.actors.workers, shuttingDown: this.shuttingDown }));
+    });
+    this.app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      void this.metrics.registry.metrics().then((text) => {
+        if (aborted) return;
+        res.cork(() => res.writeHeader('content-type', this.metrics.registry.contentType).end(text));
+      });
+    });
+    if (this.config.debugEndpoints) {
+      this.app.post('/debug/workers/:index/crash', (res, req) => {
+        const ok = this.pool.crash(Number(req.getParameter(0)));
+        res.writeStatus(ok ? '202 Accepted' : '404 Not Found').end(ok ? 'crashing' : 'no such worker');
+      });
+    }
+    this.app.any('/*', (res) => {
+      res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"not found"}');
+    });
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Session: the protocol state machine of one connection, independent of the network library. It decodes
+ * a frame, checks auth, limits and argument types, and either answers itself (hello, ping, errors) or
+ * turns the request into an actor command. It never runs business logic and never awaits.
+ */
+import type { LimitsConfig } from '../config/config';
+import type { Command } from '../actors/messages';
+import { Cmd } from '../actors/messages';
+import type { AccessClaims, VerifyResult } from './auth/jwt';
+import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from './protocol/codes';
+import { decode, errorFrame, replyFrame } from './protocol/codec';
+import { isRequestError, parseRequest, type Request } from './protocol/requests';
+import { TokenBucket, WindowCounter } from './rate-limit';
+import type { CoreMetrics } from './metrics';
+
+/** The network seam: a uWS socket in production, an in-memory fake in tests. */
+export interface Transport {
+  /** Sends one binary frame. The transport closes the socket itself (SLOW_CONSUMER) if it overflows. */
+  send(frame: Uint8Array): void;
+  close(code: number, reason: string): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+}
+
+export interface SessionDeps {
+  readonly nodeId: string;
+  readonly limits: LimitsConfig;
+  readonly metrics: CoreMetrics;
+  verifyToken(token: string): VerifyResult;
+  /** Hands a command to the actor that owns its room or user. */
+  dispatch(command: Command): void;
+  /** Per-user chat bucket, shared by all connections of that user on this node. */
+  userChatBucket(user: string): TokenBucket;
+  onAuthenticated(session: Session): void;
+  isShuttingDown(): boolean;
+  now(): number;
+}
+
+export class Session {
+  user: string | null = null;
+  claims: AccessClaims | null = null;
+  closed = false;
+  readonly openedAt: number;
+  /** Rooms the actors confirmed (via SUBSCRIBE effects), with the role held in each. */
+  readonly rooms = new Map<string, Role>();
+  private readonly pendingJoins = new Set<string>();
+  private readonly frames: TokenBucket;
+  private readonly chat: TokenBucket;
+  private readonly joins: TokenBucket;
+  private readonly dms: TokenBucket;
+  private readonly abuse: WindowCounter;
+
+  constructor(readonly id: number, readonly transport: Transport, private readonly deps: SessionDeps) {
+    const now = deps.now();
+    const l = deps.limits;
+    this.openedAt = now;
+    this.frames = new TokenBucket(l.framesPerSecond, l.framesBurst, now);
+    this.chat = new TokenBucket(l.chatPerSecond, l.chatBurst, now);
+    this.joins = new TokenBucket(l.joinPerSecond, l.joinBurst, now);
+    this.dms = new TokenBucket(l.dmPerSecond, l.dmBurst, now);
+    this.abuse = new WindowCounter(l.abuseWindowMs, now);
+  }
+
+  get authenticated(): boolean {
+    return this.user !== null;
+  }
+
+  handleFrame(data: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    if (this.closed) return;
+    const now = this.deps.now();
+    if (!isBinary) return this.fail(0, ErrorCode.TEXT_FRAME, 'frames must be binary MessagePack');
+    let value: unknown;
+    try {
+      value = decode(data);
+    } catch {
+      return this.fail(0, ErrorCode.BAD_FRAME, 'frame is not valid MessagePack');
+    }
+    const parsed = parseRequest(value);
+    if (isRequestError(parsed)) return this.fail(parsed.ref, parsed.code, parsed.message);
+    this.deps.metrics.frameIn(parsed.op);
+    if (!this.frames.take(now)) return this.limited(parsed.ref, this.frames, now);
+    if (parsed.op === ClientOp.HELLO) return this.hello(parsed);
+    if (this.user === null) return this.fail(parsed.ref, ErrorCode.NOT_AUTHENTICATED, 'send hello first');
+    if (this.deps.isShuttingDown() && parsed.op !== ClientOp.PING) {
+      return this.fail(parsed.ref, ErrorCode.SHUTTING_DOWN, 'server is shutting down, reconnect shortly');
+    }
+    this.route(parsed, this.user, now);
+  }
+
+  /** Called once when the socket is gone: the actors forget this connection. */
+  handleClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const user = this.user;
+    if (user === null) return;
+    for (const room of new Set([...this.rooms.keys(), ...this.pendingJoins])) {
+      this.deps.dispatch([Cmd.LEAVE, this.id, user, room, 0]);
+    }
+    this.deps.dispatch([Cmd.OFFLINE, this.id, user]);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.deps.metrics.closed(code);
+    this.transport.close(code, reason);
+  }
+
+  /** The room actor accepted this connection: start receiving the room's topic. */
+  subscribed(room: string, role: Role): void {
+    this.pendingJoins.delete(room);
+    this.rooms.set(room, role);
+    this.transport.subscribe(room);
+  }
+
+  unsubscribed(room: string): void {
+    this.pendingJoins.delete(room);
+    this.rooms.delete(room);
+    this.transport.unsubscribe(room);
+  }
+
+  /** Commands that rebuild this connection's place in the actors of a restarted worker. */
+  reattachCommands(worker: number, workerOf: (kind: 'room' | 'user', id: string) => number): Command[] {
+    const user = this.user;
+    if (user === null || this.closed) return [];
+    const out: Command[] = [];
+    if (workerOf('user', user) === worker) out.push([Cmd.ONLINE, this.id, user, 1]);
+    for (const [room, role] of this.rooms) {
+      if (workerOf('room', room) === worker) out.push([Cmd.JOIN, this.id, user, room, role, 0, -1, 1]);
+    }
+    return out;
+  }
+
+  private hello(req: Extract<Request, { op: typeof ClientOp.HELLO }>): void {
+    if (this.user !== null) return this.fail(req.ref, ErrorCode.ALREADY_AUTHENTICATED, 'hello was already accepted');
+    if (req.version !== PROTOCOL_VERSION) {
+      this.reply(errorFrame(req.ref, ErrorCode.BAD_ARGUMENTS, `unsupported protocol version ${req.version}`, { supported: [PROTOCOL_VERSION] }));
+      return this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
+    }
+    const verdict = this.deps.verifyToken(req.token);
+    if (!verdict.ok) {
+      this.deps.metrics.error(ErrorCode.NOT_AUTHENTICATED);
+      const code = verdict.reason === 'expired' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED;
+      return this.close(code, `token rejected: ${verdict.reason}`);
+    }
+    this.user = verdict.claims.sub;
+    this.claims = verdict.claims;
+    this.deps.onAuthenticated(this);
+    this.deps.dispatch([Cmd.ONLINE, this.id, this.user, 0]);
+    const l = this.deps.limits;
+    this.reply(replyFrame(req.ref, {
+      v: PROTOCOL_VERSION,
+      user: this.user,
+      sid: verdict.claims.sid,
+      node: this.deps.nodeId,
+      conn: this.id,
+      exp: verdict.claims.exp,
+      limits: { maxFrameBytes: l.maxFrameBytes, maxRooms: l.maxRoomsPerConnection, maxChatChars: l.maxChatChars, chatPerSecond: l.chatPerSecond },
+    }));
+  }
+
+  private route(req: Request, user: string, now: number): void {
+    switch (req.op) {
+      case ClientOp.PING:
+        return this.reply(replyFrame(req.ref, { ts: now }));
+      case ClientOp.JOIN:
+      case ClientOp.RESUME: {
+        if (!this.joins.take(now)) return this.limited(req.ref, this.joins, now);
+        const already = this.rooms.has(req.room) || this.pendingJoins.has(req.room);
+        if (!already && this.rooms.size + this.pendingJoins.size >= this.deps.limits.maxRoomsPerConnection) {
+          return this.fail(req.ref, ErrorCode.TOO_MANY_ROOMS, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
+        }
+        if (!already) this.pendingJoins.add(req.room);
+        const since = req.op === ClientOp.RESUME ? req.lastSeq : -1;
+        return this.deps.dispatch([Cmd.JOIN, this.id, user, req.room, req.role, req.ref, since, 0]);
+      }
+      case ClientOp.LEAVE:
+        if (!this.rooms.has(req.room) && !this.pendingJoins.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
+        return this.deps.dispatch([Cmd.LEAVE, this.id, user, req.room, req.ref]);
+      case ClientOp.CHAT:
+        if (req.text.length > this.deps.limits.maxChatChars) {
+          return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.deps.limits.maxChatChars} characters`);
+        }
+        if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting');
+        if (!this.chat.take(now)) return this.limited(req.ref, this.chat, now);
+        {
+          const shared = this.deps.userChatBucket(user);
+          if (!shared.take(now)) return this.limited(req.ref, shared, now);
+        }
+        return this.deps.dispatch([Cmd.CHAT, this.id, user, req.room, req.ref, req.text]);
+      case ClientOp.DM:
+        if (req.to === user) return this.fail(req.ref, ErrorCode.INVALID_RECIPIENT, 'cannot message yourself');
+        if (req.text.length > this.deps.limits.maxDmChars) {
+          return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.deps.limits.maxDmChars} characters`);
+        }
+        if (!this.dms.take(now)) return this.limited(req.ref, this.dms, now);
+        return this.deps.dispatch([Cmd.DM, this.id, user, req.to, req.ref, req.text]);
+      case ClientOp.INBOX_ACK:
+        return this.deps.dispatch([Cmd.INBOX_ACK, this.id, user, req.ref, req.upTo]);
+      case ClientOp.HELLO:
+        return; // handled before routing
+    }
+  }
+
+  private reply(frame: Uint8Array): void {
+    this.deps.metrics.sent();
+    this.transport.send(frame);
+  }
+
+  private limited(ref: number, bucket: TokenBucket, now: number): void {
+    this.fail(ref, ErrorCode.RATE_LIMITED, 'rate limit exceeded', { retryAfterMs: bucket.retryAfterMs(now) });
+  }
+
+  /** Sends a reply error; too many of them in the abuse window closes the connection. */
+  private fail(ref: number, code: ErrorCode, message: string, detail?: Record<string, unknown>): void {
+    this.deps.metrics.error(code);
+    this.reply(errorFrame(ref, code, message, detail));
+    if (this.abuse.hit(this.deps.now()) > this.deps.limits.abuseErrorLimit) {
+      this.close(CloseCode.POLICY_VIOLATION, 'too many protocol errors');
+    }
+  }
+}
