@@ -65,10 +65,12 @@ export class ActorHost {
     for (const command of commands) {
       const target = commandTarget(command);
       const actor = (target.kind === 'room' ? this.roomActor(target.id) : this.userActor(target.id)) as Actor<Command>;
-      if (system || isDisconnect(command)) {
-        // Disconnects are never refused: dropping one would leave a ghost viewer behind.
-        if (system) actor.mailbox.offerSystem(command);
-        else if (!actor.mailbox.offer(command)) actor.mailbox.offerSystem(command);
+      if (system) {
+        actor.mailbox.offerSystem(command);
+      } else if (isDisconnect(command)) {
+        // Never refused (dropping one would leave a ghost viewer) and never reordered ahead of the same
+        // connection's earlier join.
+        if (!actor.mailbox.offer(command)) actor.mailbox.force(command);
       } else if (!actor.mailbox.offer(command)) {
         this.dropped++;
         const ref = refOf(command);

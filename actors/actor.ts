@@ -37,6 +37,14 @@ export class Mailbox<M> {
     return true;
   }
 
+  /**
+   * Appends past the capacity bound, keeping the message's place in line. For messages that must never be
+   * refused and must not overtake earlier ones from the same connection (disconnects).
+   */
+  force(msg: M): void {
+    this.user.push(msg);
+  }
+
   /** System messages (recovery re-attachments) are never refused and drain before user messages. */
   offerSystem(msg: M): void {
     this.system.push(msg);

@@ -1,0 +1,155 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ActorHost, type ActorHostOptions } from './actor-host';
+import { Cmd, Eff, type Command, type Effect } from './messages';
+import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
+import { decode } from '../core/protocol/codec';
+import { ErrorCode, Role, ServerOp } from '../core/protocol/codes';
+import type { RealtimeStore, WriteBatch } from '../adapters/store/realtime-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'hb-actors-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+const options = (over: Partial<ActorHostOptions> = {}): ActorHostOptions => ({
+  throughputPerTurn: 64,
+  presenceIntervalMs: 60_000,
+  passivateAfterMs: 60_000,
+  room: { mailboxCapacity: 1000, historyLimit: 3, maxChatChars: 100 },
+  user: { mailboxCapacity: 1000, maxDmChars: 100, maxPendingInbox: 5 },
+  ...over,
+});
+
+function harness(file: string, over: Partial<ActorHostOptions> = {}, store: RealtimeStore = new SqliteRealtimeStore(join(dir, file))) {
+  const effects: Effect[] = [];
+  const host = new ActorHost(store, options(over), (e) => effects.push(...e), (err) => {
+    throw err;
+  });
+  const run = async (...cmds: Command[]) => {
+    host.dispatch(cmds);
+    await host.drain();
+  };
+  /** Frames sent directly to `conn`, decoded. */
+  const sentTo = (conn: number) => effects.filter((e) => e[0] === Eff.SEND && e[1] === conn).map((e) => decode(e[2] as Uint8Array) as unknown[]);
+  const published = (room: string) => effects.filter((e) => e[0] === Eff.PUBLISH && e[1] === room).map((e) => decode(e[2] as Uint8Array) as unknown[]);
+  return { host, effects, run, sentTo, published, store };
+}
+
+t.test('join subscribes before replying; chat is sequenced, stored and published once', async (t) => {
+  const h = harness('a.sqlite');
+  await h.run([Cmd.JOIN, 1, 'alice', 'room', Role.HOST, 10, -1, 0], [Cmd.JOIN, 2, 'bob', 'room', Role.VIEWER, 11, -1, 0]);
+  const subIndex = h.effects.findIndex((e) => e[0] === Eff.SUBSCRIBE && e[1] === 1);
+  const replyIndex = h.effects.findIndex((e) => e[0] === Eff.SEND && e[1] === 1);
+  t.ok(subIndex >= 0 && subIndex < replyIndex, 'SUBSCRIBE precedes the join reply');
+  t.match(h.sentTo(2)[0], [ServerOp.REPLY, 11, { room: 'room', seq: 0, viewers: 2, owner: 'alice', role: Role.VIEWER }]);
+  await h.run([Cmd.CHAT, 1, 'alice', 'room', 12, 'one'], [Cmd.CHAT, 2, 'bob', 'room', 13, 'two']);
+  const chats = h.published('room').filter((f) => f[0] === ServerOp.ROOM_CHAT);
+  t.same(chats.map((f) => [f[2], f[4], f[5]]), [[1, 'alice', 'one'], [2, 'bob', 'two']]);
+  const snap = await h.store.loadRoom('room', 10);
+  t.same(snap.history.map((x) => x.seq), [1, 2], 'both events are durable');
+  h.host.stop();
+});
+
+t.test('only the owner may host; a refused host join releases the pending join', async (t) => {
+  const h = harness('b.sqlite');
+  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0], [Cmd.JOIN, 2, 'bob', 'r', Role.HOST, 2, -1, 0]);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 2, ErrorCode.NOT_ROOM_OWNER]);
+  t.ok(h.effects.some((e) => e[0] === Eff.UNSUBSCRIBE && e[1] === 2), 'core is told to drop the pending join');
+  h.host.stop();
+});
+
+t.test('resume replays what was missed, flags a gap it cannot cover, and chat outside the room fails', async (t) => {
+  const h = harness('c.sqlite');
+  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0]);
+  for (let i = 1; i <= 5; i++) await h.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`]);
+  await h.run([Cmd.JOIN, 2, 'bob', 'r', Role.VIEWER, 20, 3, 0]);
+  const bob = h.sentTo(2);
+  t.same(bob.filter((f) => f[0] === ServerOp.ROOM_CHAT).map((f) => f[2]), [4, 5], 'replays seq 4 and 5');
+  t.match(bob.at(-1), [ServerOp.REPLY, 20, { seq: 5, missed: 2, resync: false }]);
+  // historyLimit 3 keeps between 3 and 6 events; 10 more chats push seq 1..8 out.
+  for (let i = 6; i <= 15; i++) await h.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`]);
+  await h.run([Cmd.JOIN, 3, 'carol', 'r', Role.VIEWER, 30, 1, 0]);
+  t.match(h.sentTo(3).at(-1), [ServerOp.REPLY, 30, { seq: 15, resync: true }]);
+  await h.run([Cmd.CHAT, 9, 'mallory', 'r', 40, 'sneaky']);
+  t.same(h.sentTo(9).at(-1)?.slice(0, 3), [ServerOp.ERROR, 40, ErrorCode.NOT_IN_ROOM]);
+  h.host.stop();
+});
+
+t.test('a rebuilt host continues the room sequence from the store', async (t) => {
+  const first = harness('d.sqlite');
+  await first.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0]);
+  for (let i = 1; i <= 4; i++) await first.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`]);
+  first.host.stop();
+  await first.store.close();
+  const second = harness('d.sqlite');
+  // After a worker restart the core re-attaches its connections as system messages.
+  second.host.dispatch([[Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 0, -1, 1]], true);
+  await second.host.drain();
+  t.same(second.sentTo(1).at(-1), [ServerOp.ROOM_RESYNC, 'r', 4], 'client learns the recovered seq');
+  await second.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 2, 2, 0]);
+  t.same(second.sentTo(1).filter((f) => f[0] === ServerOp.ROOM_CHAT).map((f) => f[2]), [3, 4], 'history survived');
+  await second.run([Cmd.CHAT, 1, 'alice', 'r', 20, 'after restart']);
+  t.equal(second.published('r').find((f) => f[0] === ServerOp.ROOM_CHAT)?.[2], 5, 'the next seq is 5');
+  second.host.stop();
+});
+
+t.test('DMs: stored for offline users, delivered in order on connect, never after an ack', async (t) => {
+  const h = harness('e.sqlite');
+  await h.run([Cmd.DM, 1, 'alice', 'bob', 1, 'first'], [Cmd.DM, 1, 'alice', 'bob', 2, 'second']);
+  t.match(h.sentTo(1), [[ServerOp.REPLY, 1, { id: 1, online: false }], [ServerOp.REPLY, 2, { id: 2, online: false }]]);
+  await h.run([Cmd.ONLINE, 5, 'bob', 0]);
+  t.same(h.sentTo(5).map((f) => [f[0], f[1], f[4]]), [[ServerOp.DM, 1, 'first'], [ServerOp.DM, 2, 'second']]);
+  await h.run([Cmd.INBOX_ACK, 5, 'bob', 3, 1], [Cmd.OFFLINE, 5, 'bob']);
+  await h.run([Cmd.ONLINE, 6, 'bob', 0]);
+  t.same(h.sentTo(6).map((f) => f[1]), [2], 'only the unacked message comes again');
+  await h.run([Cmd.DM, 1, 'alice', 'bob', 3, 'live']);
+  t.same(h.sentTo(6).at(-1)?.slice(0, 2), [ServerOp.DM, 3], 'an online user gets it at once');
+  for (let i = 0; i < 3; i++) await h.run([Cmd.DM, 1, 'alice', 'bob', 10 + i, 'fill']);
+  await h.run([Cmd.DM, 1, 'alice', 'bob', 20, 'overflow']);
+  t.same(h.sentTo(1).at(-1)?.slice(0, 3), [ServerOp.ERROR, 20, ErrorCode.INBOX_FULL]);
+  h.host.stop();
+});
+
+t.test('a full mailbox refuses with OVERLOADED but never refuses a disconnect', async (t) => {
+  const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100 } });
+  h.host.dispatch([
+    [Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0],
+    [Cmd.JOIN, 2, 'b', 'r', Role.VIEWER, 2, -1, 0],
+    [Cmd.JOIN, 3, 'c', 'r', Role.VIEWER, 3, -1, 0],
+    [Cmd.LEAVE, 1, 'a', 'r', 0],
+  ]);
+  await h.host.drain();
+  t.same(h.sentTo(3)[0]?.slice(0, 3), [ServerOp.ERROR, 3, ErrorCode.OVERLOADED]);
+  t.equal(h.host.stats().dropped, 1);
+  await h.run([Cmd.JOIN, 4, 'd', 'r', Role.VIEWER, 4, -1, 0]);
+  t.match(h.sentTo(4).at(-1), [ServerOp.REPLY, 4, { viewers: 2 }], 'the disconnect was applied: b and d remain');
+  h.host.stop();
+});
+
+t.test('no effect leaves before its writes are durable', async (t) => {
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const inner = new SqliteRealtimeStore(join(dir, 'g.sqlite'));
+  const slow: RealtimeStore = {
+    loadRoom: (r, n) => inner.loadRoom(r, n),
+    loadInbox: (u, n) => inner.loadInbox(u, n),
+    commit: async (b: WriteBatch) => {
+      if (b.roomEvents.length > 0) await gate;
+      order.push('commit');
+      return inner.commit(b);
+    },
+    close: () => inner.close(),
+  };
+  const h = harness('g.sqlite', {}, slow);
+  await h.run([Cmd.JOIN, 1, 'a', 'r', Role.HOST, 1, -1, 0]);
+  const before = h.effects.length;
+  h.host.dispatch([[Cmd.CHAT, 1, 'a', 'r', 2, 'held']]);
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(h.effects.length, before, 'nothing published while the commit is pending');
+  release();
+  await h.host.drain();
+  t.ok(h.published('r').some((f) => f[0] === ServerOp.ROOM_CHAT), 'published after the commit');
+  h.host.stop();
+});

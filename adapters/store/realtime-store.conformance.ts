@@ -1,0 +1,78 @@
+/**
+ * The RealtimeStore contract as a tap suite. Every implementation runs it (SQLite now; the MongoDB
+ * adapter reuses it against FerretDB).
+ */
+import type { Test } from 'tap';
+import { emptyBatch, type RealtimeStore } from './realtime-store';
+
+export function realtimeStoreConformance(t: Test, name: string, open: () => Promise<RealtimeStore>): void {
+  t.test(`${name}: room events, owner and seq survive a reopen`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomOwners.push({ room: 'r1', owner: 'alice' });
+    for (let seq = 1; seq <= 5; seq++) b.roomEvents.push({ room: 'r1', seq, ts: 1000 + seq, sender: 'alice', frame: new Uint8Array([seq]) });
+    await store.commit(b);
+    const snap = await store.loadRoom('r1', 3);
+    t.equal(snap.owner, 'alice');
+    t.equal(snap.seq, 5);
+    t.same(snap.history.map((h) => h.seq), [3, 4, 5], 'newest events, oldest first');
+    t.same([...snap.history[2]!.frame], [5]);
+  });
+
+  t.test(`${name}: replaying a batch changes nothing; the first owner wins`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomOwners.push({ room: 'r2', owner: 'alice' });
+    b.roomEvents.push({ room: 'r2', seq: 1, ts: 1, sender: 'alice', frame: new Uint8Array([1]) });
+    await store.commit(b);
+    await store.commit(b);
+    const other = emptyBatch();
+    other.roomOwners.push({ room: 'r2', owner: 'mallory' });
+    other.roomEvents.push({ room: 'r2', seq: 1, ts: 2, sender: 'mallory', frame: new Uint8Array([9]) });
+    await store.commit(other);
+    const snap = await store.loadRoom('r2', 10);
+    t.equal(snap.owner, 'alice');
+    t.same(snap.history.map((h) => [...h.frame]), [[1]]);
+  });
+
+  t.test(`${name}: pruning keeps the seq; an unknown room is empty`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    for (let seq = 1; seq <= 4; seq++) b.roomEvents.push({ room: 'r3', seq, ts: seq, sender: 'a', frame: new Uint8Array([seq]) });
+    b.roomPrunes.push({ room: 'r3', belowSeq: 4 });
+    await store.commit(b);
+    const snap = await store.loadRoom('r3', 10);
+    t.equal(snap.seq, 4);
+    t.same(snap.history.map((h) => h.seq), [4]);
+    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, history: [] });
+  });
+
+  t.test(`${name}: inbox keeps order, acks move forward only and never past the last message`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    for (let seq = 1; seq <= 3; seq++) b.inbox.push({ user: 'bob', seq, ts: seq, from: 'alice', text: `m${seq}` });
+    await store.commit(b);
+    let inbox = await store.loadInbox('bob', 100);
+    t.same(inbox.pending.map((m) => m.text), ['m1', 'm2', 'm3']);
+    t.equal(inbox.lastSeq, 3);
+    const ack = emptyBatch();
+    ack.inboxAcks.push({ user: 'bob', upTo: 2 });
+    await store.commit(ack);
+    const back = emptyBatch();
+    back.inboxAcks.push({ user: 'bob', upTo: 1 });
+    await store.commit(back);
+    inbox = await store.loadInbox('bob', 100);
+    t.equal(inbox.ackedSeq, 2);
+    t.same(inbox.pending.map((m) => m.seq), [3]);
+    const far = emptyBatch();
+    far.inboxAcks.push({ user: 'bob', upTo: 99 });
+    await store.commit(far);
+    inbox = await store.loadInbox('bob', 100);
+    t.equal(inbox.ackedSeq, 3);
+    t.same(inbox.pending, []);
+  });
+}

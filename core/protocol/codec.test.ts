@@ -1,0 +1,81 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decode, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomPresenceFrame, roomResyncFrame } from './codec';
+import { ClientOp, ErrorCode, Role } from './codes';
+import { isRequestError, parseRequest } from './requests';
+
+interface Vector { value: unknown; hex: string }
+const vectors = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'protocol-vectors.json'), 'utf8')) as {
+  client: Record<string, Vector>;
+  server: Record<string, Vector>;
+};
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+t.test('every golden vector encodes to its exact bytes and decodes back', async (t) => {
+  for (const [name, v] of [...Object.entries(vectors.client), ...Object.entries(vectors.server)]) {
+    t.equal(hex(encode(v.value)), v.hex, `${name} encodes`);
+    t.same(decode(Buffer.from(v.hex, 'hex')), v.value, `${name} decodes`);
+  }
+});
+
+t.test('server frame builders produce the golden bytes', async (t) => {
+  const s = vectors.server;
+  t.equal(hex(replyFrame(1, { seq: 1 })), s.reply!.hex);
+  t.equal(hex(errorFrame(3, ErrorCode.RATE_LIMITED, 'rate limit exceeded', { retryAfterMs: 200 })), s.error!.hex);
+  t.equal(hex(roomChatFrame('room1', 1, 1700000000000, 'alice', 'hi')), s.room_chat!.hex);
+  t.equal(hex(roomPresenceFrame('room1', 2)), s.room_presence!.hex);
+  t.equal(hex(roomResyncFrame('room1', 300)), s.room_resync!.hex);
+  t.equal(hex(dmFrame(1, 1700000000000, 'bob', 'yo')), s.dm!.hex);
+});
+
+t.test('golden client frames parse into typed requests', async (t) => {
+  const c = vectors.client;
+  const parse = (name: string) => parseRequest(decode(Buffer.from(c[name]!.hex, 'hex')));
+  t.same(parse('hello'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok' });
+  t.same(parse('ping'), { op: ClientOp.PING, ref: 7 });
+  t.same(parse('join'), { op: ClientOp.JOIN, ref: 2, room: 'room1', role: Role.VIEWER });
+  t.same(parse('leave'), { op: ClientOp.LEAVE, ref: 8, room: 'room1' });
+  t.same(parse('chat'), { op: ClientOp.CHAT, ref: 3, room: 'room1', text: 'hi' });
+  t.same(parse('dm'), { op: ClientOp.DM, ref: 4, to: 'bob', text: 'yo' });
+  t.same(parse('resume'), { op: ClientOp.RESUME, ref: 5, room: 'room1', lastSeq: 42, role: Role.VIEWER });
+  t.same(parse('inbox_ack'), { op: ClientOp.INBOX_ACK, ref: 6, upTo: 3 });
+});
+
+t.test('malformed and mistyped frames map to their error codes', async (t) => {
+  const cases: [unknown, number, number][] = [
+    [42, 0, ErrorCode.BAD_FRAME],
+    [[], 0, ErrorCode.BAD_FRAME],
+    [[1], 0, ErrorCode.BAD_FRAME],
+    [['x', 1], 1, ErrorCode.BAD_FRAME],
+    [[3, 0, 'r'], 0, ErrorCode.BAD_FRAME],
+    [[3, -1, 'r'], 0, ErrorCode.BAD_FRAME],
+    [[3, 1.5, 'r'], 0, ErrorCode.BAD_FRAME],
+    [[99, 4], 4, ErrorCode.UNKNOWN_OP],
+    [[3, 5, 'bad room!'], 5, ErrorCode.BAD_ARGUMENTS],
+    [[3, 5, 'x'.repeat(65)], 5, ErrorCode.BAD_ARGUMENTS],
+    [[3, 5, 'room', 7], 5, ErrorCode.BAD_ARGUMENTS],
+    [[5, 6, 'room', ''], 6, ErrorCode.BAD_ARGUMENTS],
+    [[5, 6, 'room', 12], 6, ErrorCode.BAD_ARGUMENTS],
+    [[6, 7, { $gt: '' }, 'hi'], 7, ErrorCode.BAD_ARGUMENTS],
+    [[7, 8, 'room', -1], 8, ErrorCode.BAD_ARGUMENTS],
+    [[7, 8, 'room', 2 ** 60], 8, ErrorCode.BAD_ARGUMENTS],
+    [[8, 9, 0], 9, ErrorCode.BAD_ARGUMENTS],
+    [[1, 10, '1', 'tok'], 10, ErrorCode.BAD_ARGUMENTS],
+    [[1, 10, 1, ''], 10, ErrorCode.BAD_ARGUMENTS],
+  ];
+  for (const [frame, ref, code] of cases) {
+    const r = parseRequest(frame);
+    t.ok(isRequestError(r), `${JSON.stringify(frame)} is rejected`);
+    if (isRequestError(r)) {
+      t.equal(r.code, code, `${JSON.stringify(frame)} → ${code}`);
+      t.equal(r.ref, ref, `${JSON.stringify(frame)} keeps ref ${ref}`);
+    }
+  }
+});
+
+t.test('undecodable bytes throw instead of producing a value', async (t) => {
+  for (const bad of ['c1', '93', '9301', '01ff', 'dd7fffffff']) {
+    t.throws(() => decode(Buffer.from(bad, 'hex')), `${bad} is rejected`);
+  }
+});

@@ -1,0 +1,150 @@
+import t from 'tap';
+import { encode } from './protocol/codec';
+import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from './protocol/codes';
+import { Session } from './session';
+import { FakeTransport } from './testing/fake-transport';
+import { CoreMetrics } from './metrics';
+import { TokenBucket } from './rate-limit';
+import { loadConfig } from '../config/config';
+import { signAccessToken, verifyAccessToken } from './auth/jwt';
+import { Cmd, type Command } from '../actors/messages';
+
+const config = loadConfig({ HALOBUZZ_JWT_SECRET: 's'.repeat(40), HALOBUZZ_MAX_ROOMS_PER_CONNECTION: '2', HALOBUZZ_CHAT_BURST: '3', HALOBUZZ_ABUSE_ERROR_LIMIT: '5' });
+const auth = config.auth;
+
+function setup(now = { t: 1_000_000 }) {
+  const transport = new FakeTransport();
+  const commands: Command[] = [];
+  const metrics = new CoreMetrics(false);
+  const userBucket = new TokenBucket(100, 100, now.t);
+  const session = new Session(7, transport, {
+    nodeId: 'n1',
+    limits: config.limits,
+    metrics,
+    verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }),
+    dispatch: (c) => commands.push(c),
+    userChatBucket: () => userBucket,
+    onAuthenticated: () => undefined,
+    isShuttingDown: () => false,
+    now: () => now.t,
+  });
+  const send = (frame: unknown[]) => session.handleFrame(encode(frame), true);
+  const token = (sub = 'alice', ttlSec = 3600) => signAccessToken({ sub, sid: 'sid-1', ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
+  return { session, transport, commands, metrics, send, token, now };
+}
+
+t.test('hello with a valid token authenticates and tells the user actor', async (t) => {
+  const { session, transport, commands, send, token } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  t.equal(session.user, 'alice');
+  t.equal(transport.last?.[0], ServerOp.REPLY);
+  t.equal(transport.last?.[1], 1);
+  t.match(transport.last?.[2], { v: 1, user: 'alice', sid: 'sid-1', node: 'n1', conn: 7 });
+  t.same(commands, [[Cmd.ONLINE, 7, 'alice', 0]]);
+});
+
+t.test('requests before hello get NOT_AUTHENTICATED and reach no actor', async (t) => {
+  const { transport, commands, send } = setup();
+  send([ClientOp.JOIN, 4, 'room1', 0]);
+  t.same(transport.last, [ServerOp.ERROR, 4, ErrorCode.NOT_AUTHENTICATED, 'send hello first']);
+  t.equal(commands.length, 0);
+  t.equal(transport.closedWith, null);
+});
+
+t.test('a bad token closes with AUTH_FAILED, an expired one with TOKEN_EXPIRED', async (t) => {
+  const a = setup();
+  a.send([ClientOp.HELLO, 1, 1, a.token().slice(0, -3) + 'AAA']);
+  t.equal(a.transport.closedWith?.code, CloseCode.AUTH_FAILED);
+  t.equal(a.session.user, null);
+  const b = setup();
+  const old = b.token('alice', 1);
+  b.now.t += 60_000;
+  b.send([ClientOp.HELLO, 1, 1, old]);
+  t.equal(b.transport.closedWith?.code, CloseCode.TOKEN_EXPIRED);
+  t.equal(await b.metrics.value('halobuzz_closes_total', { code: String(CloseCode.TOKEN_EXPIRED) }), 1);
+});
+
+t.test('an unsupported protocol version is answered, then closed', async (t) => {
+  const { transport, send, token } = setup();
+  send([ClientOp.HELLO, 1, 2, token()]);
+  t.equal(transport.last?.[2], ErrorCode.BAD_ARGUMENTS);
+  t.same(transport.last?.[4], { supported: [1] });
+  t.equal(transport.closedWith?.code, CloseCode.UNSUPPORTED_VERSION);
+});
+
+t.test('a second hello is refused without closing', async (t) => {
+  const { transport, send, token } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  send([ClientOp.HELLO, 2, 1, token()]);
+  t.equal(transport.last?.[2], ErrorCode.ALREADY_AUTHENTICATED);
+  t.equal(transport.closedWith, null);
+});
+
+t.test('join, chat and leave become actor commands; chat needs a confirmed join', async (t) => {
+  const { session, transport, commands, send, token } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  commands.length = 0;
+  send([ClientOp.CHAT, 2, 'room1', 'too early']);
+  t.equal(transport.last?.[2], ErrorCode.NOT_IN_ROOM);
+  send([ClientOp.JOIN, 3, 'room1', Role.HOST]);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.HOST, 3, -1, 0]);
+  session.subscribed('room1', Role.HOST);
+  t.ok(transport.topics.has('room1'));
+  send([ClientOp.CHAT, 4, 'room1', 'hello']);
+  t.same(commands.at(-1), [Cmd.CHAT, 7, 'alice', 'room1', 4, 'hello']);
+  send([ClientOp.RESUME, 5, 'room1', 10]);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 5, 10, 0]);
+  send([ClientOp.LEAVE, 6, 'room1']);
+  t.same(commands.at(-1), [Cmd.LEAVE, 7, 'alice', 'room1', 6]);
+  session.unsubscribed('room1');
+  t.notOk(transport.topics.has('room1'));
+  send([ClientOp.LEAVE, 7, 'room1']);
+  t.equal(transport.last?.[2], ErrorCode.NOT_IN_ROOM);
+});
+
+t.test('room limit, chat length, self-DM and rate limits each have their code', async (t) => {
+  const { transport, commands, send, token, session } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  send([ClientOp.JOIN, 2, 'r1']);
+  send([ClientOp.JOIN, 3, 'r2']);
+  send([ClientOp.JOIN, 4, 'r3']);
+  t.equal(transport.last?.[2], ErrorCode.TOO_MANY_ROOMS);
+  session.subscribed('r1', Role.VIEWER);
+  send([ClientOp.CHAT, 5, 'r1', 'x'.repeat(config.limits.maxChatChars + 1)]);
+  t.equal(transport.last?.[2], ErrorCode.MESSAGE_TOO_LONG);
+  send([ClientOp.DM, 6, 'alice', 'me']);
+  t.equal(transport.last?.[2], ErrorCode.INVALID_RECIPIENT);
+  const before = commands.length;
+  for (let i = 0; i < 3; i++) send([ClientOp.CHAT, 10 + i, 'r1', `m${i}`]);
+  t.equal(commands.length, before + 3, 'burst of 3 passes');
+  send([ClientOp.CHAT, 20, 'r1', 'one too many']);
+  t.equal(transport.last?.[2], ErrorCode.RATE_LIMITED);
+  t.ok((transport.last?.[4] as { retryAfterMs: number }).retryAfterMs > 0);
+  t.equal(commands.length, before + 3, 'the limited chat reached no actor');
+});
+
+t.test('malformed, text and unknown frames are answered and counted; repeated abuse closes', async (t) => {
+  const { session, transport, metrics, send } = setup();
+  session.handleFrame(Buffer.from([0xc1]), true);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 0, ErrorCode.BAD_FRAME]);
+  session.handleFrame(Buffer.from('hello'), false);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 0, ErrorCode.TEXT_FRAME]);
+  send([99, 3]);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 3, ErrorCode.UNKNOWN_OP]);
+  t.equal(await metrics.value('halobuzz_errors_total', { code: String(ErrorCode.BAD_FRAME) }), 1);
+  t.equal(transport.closedWith, null);
+  for (let i = 0; i < 3; i++) send([99, 4 + i]);
+  t.equal(transport.closedWith?.code, CloseCode.POLICY_VIOLATION);
+});
+
+t.test('closing tells every joined room and the user actor', async (t) => {
+  const { session, commands, send, token } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  send([ClientOp.JOIN, 2, 'r1']);
+  session.subscribed('r1', Role.VIEWER);
+  send([ClientOp.JOIN, 3, 'r2']);
+  commands.length = 0;
+  session.handleClose();
+  t.same(commands, [[Cmd.LEAVE, 7, 'alice', 'r1', 0], [Cmd.LEAVE, 7, 'alice', 'r2', 0], [Cmd.OFFLINE, 7, 'alice']]);
+  t.same(session.reattachCommands(0, () => 0), [], 'a closed session re-attaches nowhere');
+});

@@ -1,0 +1,338 @@
+/**
+ * HaloBuzz client SDK for protocol v1 (React Native, browsers, Node). It connects, says hello with an
+ * access token, correlates requests and replies by ref with timeouts, reconnects with backoff, and on
+ * reconnect resumes every joined room from the last seq it saw. Room events are de-duplicated by seq and
+ * direct messages by inbox id, so an app sees each at most once even across reconnects.
+ */
+import { Emitter } from './emitter';
+import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, TERMINAL_CLOSE_CODES, errorName } from '../core/protocol/codes';
+import { decode, encode } from '../core/protocol/codec';
+
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+export interface ClientOptions {
+  readonly url: string;
+  /** A token, or a function the client calls on every (re)connect to get a fresh one. */
+  readonly token: string | (() => string | Promise<string>);
+  /** Defaults to the platform's global WebSocket. */
+  readonly webSocket?: WebSocketFactory;
+  readonly requestTimeoutMs?: number;
+  readonly reconnect?: boolean;
+  readonly reconnectMinDelayMs?: number;
+  readonly reconnectMaxDelayMs?: number;
+  /** Acknowledge direct messages automatically once they were emitted (default true). */
+  readonly autoAckInbox?: boolean;
+}
+
+export interface HelloResult {
+  readonly v: number;
+  readonly user: string;
+  readonly sid: string;
+  readonly node: string;
+  readonly conn: number;
+  readonly exp: number;
+  readonly limits: Record<string, number>;
+}
+
+export interface JoinResult {
+  readonly room: string;
+  readonly seq: number;
+  readonly viewers: number;
+  readonly owner: string | null;
+  readonly role: Role;
+  readonly missed: number;
+  readonly resync: boolean;
+}
+
+export interface ChatEvent { room: string; seq: number; ts: number; from: string; text: string }
+export interface PresenceEvent { room: string; viewers: number }
+export interface DirectMessage { id: number; ts: number; from: string; text: string }
+
+export interface ClientEvents extends Record<string, unknown> {
+  connected: HelloResult;
+  disconnected: { code: number; reason: string; willReconnect: boolean };
+  chat: ChatEvent;
+  presence: PresenceEvent;
+  dm: DirectMessage;
+  /** The server could not fill a gap in this room's history: reload the room's state. */
+  resync: { room: string; seq: number };
+  /** A room was resumed after a reconnect or a server-side recovery. */
+  resumed: JoinResult;
+  error: Error;
+}
+
+/** A reply error from the server; `code` is one of ErrorCode. */
+export class HaloError extends Error {
+  constructor(readonly code: number, message: string, readonly detail?: Record<string, unknown>) {
+    super(`${errorName(code)} (${code}): ${message}`);
+  }
+}
+
+export class TimeoutError extends Error {
+  readonly code = 'TIMEOUT';
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface JoinedRoom {
+  role: Role;
+  lastSeq: number;
+}
+
+export class HaloClient extends Emitter<ClientEvents> {
+  private ws: WebSocketLike | null = null;
+  private nextRef = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly rooms = new Map<string, JoinedRoom>();
+  private lastInboxId = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private closedByUser = false;
+  private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private hello: HelloResult | null = null;
+  private readonly factory: WebSocketFactory;
+
+  constructor(private readonly opts: ClientOptions) {
+    super();
+    const global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+    this.factory = opts.webSocket ?? ((url) => {
+      if (!global) throw new Error('no global WebSocket: pass options.webSocket (sdk/node.ts has one for Node)');
+      const ws = new global(url);
+      ws.binaryType = 'arraybuffer';
+      return ws;
+    });
+  }
+
+  get connected(): boolean {
+    return this.hello !== null;
+  }
+
+  get session(): HelloResult | null {
+    return this.hello;
+  }
+
+  /** The highest room seq this client has seen, or undefined if it is not in the room. */
+  lastSeq(room: string): number | undefined {
+    return this.rooms.get(room)?.lastSeq;
+  }
+
+  /** Opens the socket and says hello. Rejects on a terminal failure (bad token, bad version). */
+  connect(): Promise<HelloResult> {
+    this.closedByUser = false;
+    return this.open();
+  }
+
+  async join(room: string, role: Role = Role.VIEWER): Promise<JoinResult> {
+    const known = this.rooms.get(room);
+    const result = known
+      ? ((await this.request(ClientOp.RESUME, room, known.lastSeq, role)) as JoinResult)
+      : ((await this.request(ClientOp.JOIN, room, role)) as JoinResult);
+    this.settleJoin(room, role, result);
+    return result;
+  }
+
+  async leave(room: string): Promise<void> {
+    await this.request(ClientOp.LEAVE, room);
+    this.rooms.delete(room);
+  }
+
+  chat(room: string, text: string): Promise<{ seq: number; ts: number }> {
+    return this.request(ClientOp.CHAT, room, text) as Promise<{ seq: number; ts: number }>;
+  }
+
+  dm(to: string, text: string): Promise<{ to: string; id: number; ts: number; online: boolean }> {
+    return this.request(ClientOp.DM, to, text) as Promise<{ to: string; id: number; ts: number; online: boolean }>;
+  }
+
+  ackInbox(upTo: number): Promise<{ acked: number }> {
+    return this.request(ClientOp.INBOX_ACK, upTo) as Promise<{ acked: number }>;
+  }
+
+  ping(): Promise<{ ts: number }> {
+    return this.request(ClientOp.PING) as Promise<{ ts: number }>;
+  }
+
+  /** Sends a raw request; exposed for ops this SDK version does not wrap yet. */
+  request(op: number, ...args: unknown[]): Promise<unknown> {
+    const ws = this.ws;
+    if (!ws || (op !== ClientOp.HELLO && this.hello === null)) return Promise.reject(new Error('not connected'));
+    const ref = this.nextRef++;
+    if (this.nextRef > 0xffffffff) this.nextRef = 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(ref);
+        reject(new TimeoutError(`request ${op} (ref ${ref}) timed out`));
+      }, this.opts.requestTimeoutMs ?? 10_000);
+      this.pending.set(ref, { resolve, reject, timer });
+      ws.send(encode([op, ref, ...args]));
+    });
+  }
+
+  /** Closes for good: no reconnect. */
+  close(): void {
+    this.closedByUser = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.ws?.close(CloseCode.NORMAL, 'client closed');
+  }
+
+  private async open(): Promise<HelloResult> {
+    const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    const ws = this.factory(this.opts.url);
+    this.ws = ws;
+    return new Promise<HelloResult>((resolve, reject) => {
+      let settled = false;
+      ws.onopen = () => {
+        this.request(ClientOp.HELLO, PROTOCOL_VERSION, token).then((result) => {
+          this.hello = result as HelloResult;
+          this.attempts = 0;
+          settled = true;
+          resolve(this.hello);
+          this.emit('connected', this.hello);
+          void this.resumeAll();
+        }, (err: Error) => {
+          if (!settled) {
+            settled = true;
+            reject(err);
+          }
+        });
+      };
+      ws.onmessage = (ev) => this.onFrame(ev.data);
+      ws.onerror = () => {
+        // onclose follows with the code; nothing to do here.
+      };
+      ws.onclose = (ev) => {
+        if (this.ws !== ws) return;
+        this.ws = null;
+        this.hello = null;
+        for (const [ref, p] of this.pending) {
+          clearTimeout(p.timer);
+          p.reject(new Error(`connection closed (${ev.code}) before reply to ref ${ref}`));
+        }
+        this.pending.clear();
+        const terminal = TERMINAL_CLOSE_CODES.has(ev.code);
+        const willReconnect = !this.closedByUser && !terminal && (this.opts.reconnect ?? true);
+        this.emit('disconnected', { code: ev.code, reason: ev.reason, willReconnect });
+        if (!settled) {
+          settled = true;
+          reject(new Error(`connection closed during hello: ${ev.code} ${ev.reason}`));
+          if (terminal || !willReconnect) return;
+        }
+        if (willReconnect) this.scheduleReconnect();
+      };
+    });
+  }
+
+  private scheduleReconnect(): void {
+    const min = this.opts.reconnectMinDelayMs ?? 250;
+    const max = this.opts.reconnectMaxDelayMs ?? 10_000;
+    const delay = Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() / 2);
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closedByUser) return;
+      this.open().catch(() => {
+        // onclose has already scheduled the next attempt, or the failure was terminal.
+      });
+    }, delay);
+  }
+
+  private async resumeAll(): Promise<void> {
+    for (const [room, joined] of this.rooms) await this.resume(room, joined);
+  }
+
+  private async resume(room: string, joined: JoinedRoom): Promise<void> {
+    try {
+      const result = (await this.request(ClientOp.RESUME, room, joined.lastSeq, joined.role)) as JoinResult;
+      this.settleJoin(room, joined.role, result);
+      this.emit('resumed', result);
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+  }
+
+  private settleJoin(room: string, role: Role, result: JoinResult): void {
+    const joined = this.rooms.get(room) ?? { role, lastSeq: 0 };
+    joined.role = role;
+    joined.lastSeq = Math.max(joined.lastSeq, result.seq);
+    this.rooms.set(room, joined);
+    if (result.resync) this.emit('resync', { room, seq: result.seq });
+  }
+
+  private onFrame(data: unknown): void {
+    let frame: unknown[];
+    try {
+      frame = decode(data as ArrayBuffer) as unknown[];
+    } catch (err) {
+      this.emit('error', err as Error);
+      return;
+    }
+    switch (frame[0]) {
+      case ServerOp.REPLY:
+      case ServerOp.ERROR: {
+        const p = this.pending.get(frame[1] as number);
+        if (!p) return;
+        this.pending.delete(frame[1] as number);
+        clearTimeout(p.timer);
+        if (frame[0] === ServerOp.REPLY) p.resolve(frame[2]);
+        else p.reject(new HaloError(frame[2] as number, frame[3] as string, frame[4] as Record<string, unknown> | undefined));
+        return;
+      }
+      case ServerOp.ROOM_CHAT: {
+        const [, room, seq, ts, from, text] = frame as [number, string, number, number, string, string];
+        if (!this.accept(room, seq)) return;
+        this.emit('chat', { room, seq, ts, from, text });
+        return;
+      }
+      case ServerOp.ROOM_PRESENCE:
+        this.emit('presence', { room: frame[1] as string, viewers: frame[2] as number });
+        return;
+      case ServerOp.ROOM_RESYNC: {
+        // The server rebuilt this room: ask for what we missed since our last seq.
+        const joined = this.rooms.get(frame[1] as string);
+        if (joined) void this.resume(frame[1] as string, joined);
+        return;
+      }
+      case ServerOp.DM: {
+        const [, id, ts, from, text] = frame as [number, number, number, string, string];
+        if (id <= this.lastInboxId) return;
+        this.lastInboxId = id;
+        this.emit('dm', { id, ts, from, text });
+        if (this.opts.autoAckInbox ?? true) this.scheduleAck();
+        return;
+      }
+    }
+  }
+
+  /** Drops duplicates: a room event is new only if its seq is above the last one seen. */
+  private accept(room: string, seq: number): boolean {
+    const joined = this.rooms.get(room);
+    if (!joined) return true;
+    if (seq <= joined.lastSeq) return false;
+    joined.lastSeq = seq;
+    return true;
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (this.hello) this.ackInbox(this.lastInboxId).catch((err: Error) => this.emit('error', err));
+    }, 0);
+  }
+}
