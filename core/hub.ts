@@ -24,6 +24,10 @@ interface UserEntry {
 export class Hub {
   private readonly sessions = new Map<number, Session>();
   private readonly users = new Map<string, UserEntry>();
+  /** Local subscribers of each room, for the slow-consumer check that follows publishes. */
+  private readonly roomSessions = new Map<string, Set<Session>>();
+  /** Per room: when its subscribers were last checked, and bytes published to it since. */
+  private readonly slowCheck = new Map<string, { at: number; bytes: number }>();
   private nextId = 1;
 
   constructor(
@@ -47,6 +51,7 @@ export class Hub {
   }
 
   remove(session: Session): void {
+    for (const room of session.rooms.keys()) this.leaveIndex(room, session);
     session.handleClose();
     this.sessions.delete(session.id);
     if (session.user !== null) {
@@ -85,7 +90,8 @@ export class Hub {
     return closed;
   }
 
-  applyEffects(effects: readonly Effect[]): void {
+  applyEffects(effects: readonly Effect[], now = Date.now()): void {
+    let published: Set<string> | null = null;
     for (const e of effects) {
       switch (e[0]) {
         case Eff.SEND: {
@@ -99,21 +105,66 @@ export class Hub {
         case Eff.PUBLISH:
           this.metrics.published();
           this.publisher.publish(e[1], e[2]);
+          this.countPublished(e[1], e[2].byteLength, now);
+          (published ??= new Set()).add(e[1]);
           break;
         case Eff.SUBSCRIBE: {
           const s = this.sessions.get(e[1]);
-          if (s && !s.closed) s.subscribed(e[2], e[3]);
+          if (s && !s.closed) {
+            s.subscribed(e[2], e[3]);
+            let set = this.roomSessions.get(e[2]);
+            if (!set) this.roomSessions.set(e[2], (set = new Set()));
+            set.add(s);
+          }
           // The socket closed while the join was in flight: tell the room to forget it.
           else this.dispatch([Cmd.LEAVE, e[1], s?.user ?? '', e[2], 0]);
           break;
         }
-        case Eff.UNSUBSCRIBE:
-          this.sessions.get(e[1])?.unsubscribed(e[2]);
+        case Eff.UNSUBSCRIBE: {
+          const s = this.sessions.get(e[1]);
+          if (s) {
+            s.unsubscribed(e[2]);
+            this.leaveIndex(e[2], s);
+          }
           break;
+        }
         case Eff.CLOSE:
           this.sessions.get(e[1])?.close(e[2], e[3]);
           break;
       }
+    }
+    if (published) for (const room of published) this.checkSlowConsumers(room, now);
+  }
+
+  private countPublished(room: string, bytes: number, now: number): void {
+    let c = this.slowCheck.get(room);
+    if (!c) this.slowCheck.set(room, (c = { at: now, bytes: 0 }));
+    c.bytes += bytes;
+  }
+
+  /**
+   * Closes the room's local subscribers that have more than the backpressure limit queued. A subscriber's
+   * queue grows only by what its rooms publish, so checking once half the limit was published (or 50 ms
+   * passed) keeps every socket far below uWS's own 8× cut-off while a big room costs few checks.
+   */
+  private checkSlowConsumers(room: string, now: number): void {
+    const max = this.limits.maxBackpressureBytes;
+    const c = this.slowCheck.get(room);
+    if (!c || (c.bytes < max / 2 && now - c.at < 50)) return;
+    c.at = now;
+    c.bytes = 0;
+    const set = this.roomSessions.get(room);
+    if (!set) return;
+    for (const s of set) if (!s.closed && s.transport.bufferedAmount() > max) s.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+  }
+
+  private leaveIndex(room: string, session: Session): void {
+    const set = this.roomSessions.get(room);
+    if (!set) return;
+    set.delete(session);
+    if (set.size === 0) {
+      this.roomSessions.delete(room);
+      this.slowCheck.delete(room);
     }
   }
 
@@ -123,12 +174,18 @@ export class Hub {
     return out;
   }
 
-  /** Closes sessions that never said hello in time, and sessions whose access token expired. */
+  /**
+   * Closes slow consumers (more than the backpressure limit queued), sessions that never said hello in
+   * time, and sessions whose access token expired.
+   */
   sweep(nowMs: number): void {
     const nowSec = Math.floor(nowMs / 1000);
+    const maxQueued = this.limits.maxBackpressureBytes;
     for (const s of this.sessions.values()) {
       if (s.closed) continue;
-      if (s.claims === null) {
+      if (s.transport.bufferedAmount() > maxQueued) {
+        s.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      } else if (s.claims === null) {
         if (nowMs - s.openedAt > this.limits.helloTimeoutMs) s.close(CloseCode.HELLO_TIMEOUT, 'no hello in time');
       } else if (s.claims.exp <= nowSec) {
         s.close(CloseCode.TOKEN_EXPIRED, 'access token expired, reconnect with a fresh one');

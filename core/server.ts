@@ -20,10 +20,14 @@ interface SocketData {
 
 const SEND_DROPPED = 2;
 
-/** A uWS socket behind the Transport seam. Sends are corked; a dropped send closes as SLOW_CONSUMER. */
+/**
+ * A uWS socket behind the Transport seam. Sends are corked. The slow-consumer limit is enforced by the hub
+ * (after publishes and on its sweep) and here (on direct sends) with a real 4009 close frame; uWS's own
+ * limit, which cuts the TCP connection without a close frame, is set 8× higher as a last resort.
+ */
 class UwsTransport implements Transport {
   dead = false;
-  constructor(private readonly ws: uWS.WebSocket<SocketData>, private readonly maxBackpressure: number) {}
+  constructor(private readonly ws: uWS.WebSocket<SocketData>, private readonly onSlow: () => void, private readonly maxBackpressure: number) {}
 
   send(frame: Uint8Array): void {
     if (this.dead) return;
@@ -31,9 +35,11 @@ class UwsTransport implements Transport {
     this.ws.cork(() => {
       status = this.ws.send(frame, true, false);
     });
-    if (status === SEND_DROPPED || this.ws.getBufferedAmount() > this.maxBackpressure) {
-      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-    }
+    if (status === SEND_DROPPED || this.ws.getBufferedAmount() > this.maxBackpressure) this.onSlow();
+  }
+
+  bufferedAmount(): number {
+    return this.dead ? 0 : this.ws.getBufferedAmount();
   }
 
   close(code: number, reason: string): void {
@@ -116,7 +122,7 @@ export class RealtimeServer {
         resolve(uWS.us_socket_local_port(socket));
       });
     });
-    this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 1000);
+    this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 500);
     this.sweepTimer.unref();
     return this.port;
   }
@@ -139,8 +145,10 @@ export class RealtimeServer {
     const auth = this.config.auth;
     this.app.ws<SocketData>('/ws', {
       compression: uWS.DISABLED,
-      maxPayloadLength: limits.maxFrameBytes,
-      maxBackpressure: limits.maxBackpressureBytes,
+      // uWS cuts the TCP connection without a close frame above its own cap, so the cap sits well above
+      // our limit and `message` enforces the limit with a proper 1009 close.
+      maxPayloadLength: limits.maxFrameBytes * 4,
+      maxBackpressure: limits.maxBackpressureBytes * 8,
       closeOnBackpressureLimit: 1,
       idleTimeout: limits.idleTimeoutSec,
       sendPingsAutomatically: true,
@@ -153,8 +161,8 @@ export class RealtimeServer {
           req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => {
-        const transport = new UwsTransport(ws, limits.maxBackpressureBytes);
-        const session = new Session(this.hub.newConnectionId(), transport, {
+        const transport = new UwsTransport(ws, () => session.close(CloseCode.SLOW_CONSUMER, 'slow consumer'), limits.maxBackpressureBytes);
+        const session: Session = new Session(this.hub.newConnectionId(), transport, {
           nodeId: this.config.nodeId,
           limits,
           metrics: this.metrics,
@@ -169,13 +177,18 @@ export class RealtimeServer {
         this.hub.add(session);
       },
       message: (ws, message, isBinary) => {
-        ws.getUserData().session?.handleFrame(message, isBinary);
+        const session = ws.getUserData().session;
+        if (!session) return;
+        if (message.byteLength > limits.maxFrameBytes) {
+          session.close(CloseCode.MESSAGE_TOO_BIG, `frame exceeds ${limits.maxFrameBytes} bytes`);
+          return;
+        }
+        session.handleFrame(message, isBinary);
       },
       close: (ws, code) => {
         const session = ws.getUserData().session;
         if (!session) return;
         (session.transport as UwsTransport).dead = true;
-        if (code === CloseCode.MESSAGE_TOO_BIG) this.metrics.closed(code);
         this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');
         this.hub.remove(session);
       },

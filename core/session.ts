@@ -20,6 +20,8 @@ export interface Transport {
   close(code: number, reason: string): void;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
+  /** Bytes queued for this socket and not yet written to the network. */
+  bufferedAmount(): number;
 }
 
 export interface SessionDeps {

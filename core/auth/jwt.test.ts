@@ -37,6 +37,7 @@ t.test('each kind of bad token is rejected with its reason', async (t) => {
     [rs256, 'bad_algorithm'],
     [`${h}.${tamperedBody}.${s}`, 'bad_signature'],
     [otherSecret, 'bad_signature'],
+    [`${h}.${b}.${s.slice(0, -1)}${s.endsWith('A') ? 'B' : 'A'}`, 'bad_signature'],
     [token({ ttlSec: 10, now: 999_000 }), 'expired'],
     [token({ audience: 'someone-else' }), 'wrong_audience'],
     [token({ issuer: 'evil' }), 'wrong_issuer'],

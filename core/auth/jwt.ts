@@ -72,8 +72,10 @@ export function verifyAccessToken(token: string, opts: VerifyOptions): VerifyRes
   const header = parseJson(h) as { alg?: unknown } | undefined;
   if (!header || typeof header !== 'object') return { ok: false, reason: 'malformed' };
   if (header.alg !== 'HS256') return { ok: false, reason: 'bad_algorithm' };
-  const expected = mac(opts.secret, `${h}.${b}`);
-  const given = Buffer.from(s, 'base64url');
+  // Compare the canonical encoding, not decoded bytes: base64url's trailing padding bits would otherwise
+  // let several spellings of one signature pass.
+  const expected = Buffer.from(mac(opts.secret, `${h}.${b}`).toString('base64url'));
+  const given = Buffer.from(s);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
   const c = parseJson(b) as Record<string, unknown> | undefined;
   if (!c || typeof c !== 'object') return { ok: false, reason: 'malformed' };

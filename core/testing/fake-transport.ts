@@ -26,6 +26,12 @@ export class FakeTransport implements Transport {
     this.topics.delete(topic);
   }
 
+  buffered = 0;
+
+  bufferedAmount(): number {
+    return this.buffered;
+  }
+
   /** The last frame sent, or undefined. */
   get last(): unknown[] | undefined {
     return this.frames.at(-1);

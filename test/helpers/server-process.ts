@@ -1,0 +1,102 @@
+/**
+ * Starts the real server (dist/main.js) as a child process on a free port with its own data folder, and
+ * gives tests its URL, a token signer, and ways to stop it gracefully or kill it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signAccessToken } from '../../core/auth/jwt';
+import { HaloClient, type ClientOptions } from '../../sdk/client';
+import { nodeWebSocket } from '../../sdk/node';
+
+export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
+
+export interface ServerHandle {
+  readonly port: number;
+  readonly url: string;
+  readonly http: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  readonly logs: string[];
+  token(user: string, ttlSec?: number, sid?: string): string;
+  client(user: string, extra?: Partial<ClientOptions>): HaloClient;
+  /** Sends SIGTERM and waits for exit. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string): Promise<ServerHandle> {
+  const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), 'hb-e2e-'));
+  const logs: string[] = [];
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HALOBUZZ_PORT: '0',
+      HALOBUZZ_DATA_DIR: dataDir,
+      HALOBUZZ_JWT_SECRET: TEST_SECRET,
+      HALOBUZZ_ENV: 'test',
+      HALOBUZZ_LOG_LEVEL: 'info',
+      HALOBUZZ_WORKERS: '2',
+      HALOBUZZ_PRESENCE_INTERVAL_MS: '100',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      logs.push(text);
+      const m = /"event":"listening".*?"port":(\d+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  const url = `ws://127.0.0.1:${port}/ws`;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const clients: HaloClient[] = [];
+  const handle: ServerHandle = {
+    port,
+    url,
+    http: `http://127.0.0.1:${port}`,
+    dataDir,
+    child,
+    logs,
+    token: (user, ttlSec = 3600, sid) => signAccessToken({ sub: user, ttlSec, issuer: 'halobuzz', audience: 'halobuzz-realtime', ...(sid ? { sid } : {}) }, TEST_SECRET),
+    client: (user, extra = {}) => {
+      const c = new HaloClient({ url, token: () => handle.token(user), webSocket: nodeWebSocket, requestTimeoutMs: 5000, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500, ...extra });
+      clients.push(c);
+      return c;
+    },
+    stop: async () => {
+      for (const c of clients) c.close();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      if (!reuseDataDir) rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return handle;
+}
+
+/** Resolves when `predicate` holds, polling every 10 ms; rejects after `timeoutMs` naming `what`. */
+export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
