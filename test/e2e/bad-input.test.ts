@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startServer, waitFor } from '../helpers/server-process';
+import { startServer, waitFor } from '../../tools/server-process';
 import { RawSocket } from '../helpers/raw-socket';
 import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../core/protocol/codes';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startServer, waitFor } from '../helpers/server-process';
+import { startServer, waitFor } from '../../tools/server-process';
 import type { DirectMessage } from '../../sdk/client';
 
 t.test('a DM to an offline user arrives on reconnect, in order, exactly once', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startServer, waitFor } from '../helpers/server-process';
+import { startServer, waitFor } from '../../tools/server-process';
 import { Role } from '../../core/protocol/codes';
 import type { ChatEvent } from '../../sdk/client';
 

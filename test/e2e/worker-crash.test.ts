@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startServer, waitFor } from '../helpers/server-process';
+import { startServer, waitFor } from '../../tools/server-process';
 import { Role } from '../../core/protocol/codes';
 import { ShardMap } from '../../actors/sharding';
 import type { ChatEvent, DirectMessage } from '../../sdk/client';

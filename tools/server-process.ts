@@ -3,12 +3,12 @@
  * gives tests its URL, a token signer, and ways to stop it gracefully or kill it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signAccessToken } from '../../core/auth/jwt';
-import { HaloClient, type ClientOptions } from '../../sdk/client';
-import { nodeWebSocket } from '../../sdk/node';
+import { signAccessToken } from '../core/auth/jwt';
+import { HaloClient, type ClientOptions } from '../sdk/client';
+import { nodeWebSocket } from '../sdk/node';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
@@ -21,6 +21,8 @@ export interface ServerHandle {
   readonly logs: string[];
   token(user: string, ttlSec?: number, sid?: string): string;
   client(user: string, extra?: Partial<ClientOptions>): HaloClient;
+  /** Resident set size of the server process, from /proc (Linux). */
+  rssBytes(): number;
   /** Sends SIGTERM and waits for exit. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
@@ -29,7 +31,7 @@ export interface ServerHandle {
 export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string): Promise<ServerHandle> {
   const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), 'hb-e2e-'));
   const logs: string[] = [];
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'main.js')], {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       HALOBUZZ_PORT: '0',
@@ -76,6 +78,10 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       const c = new HaloClient({ url, token: () => handle.token(user), webSocket: nodeWebSocket, requestTimeoutMs: 5000, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500, ...extra });
       clients.push(c);
       return c;
+    },
+    rssBytes: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
     stop: async () => {
       for (const c of clients) c.close();
