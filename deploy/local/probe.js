@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Readiness probe for deploy/local/services: one real request to a service through the client library
+// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|kafka|clickhouse|ferretdb> <url>
+'use strict';
+const [name, url] = process.argv.slice(2);
+const timeout = setTimeout(() => { console.error(`${name}: probe timed out`); process.exit(2); }, 8000);
+
+async function redis() {
+  const Redis = require('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await r.connect();
+  const pong = await r.ping();
+  r.disconnect();
+  if (pong !== 'PONG') throw new Error(`unexpected ${pong}`);
+}
+
+async function kafka() {
+  const { Kafka, logLevel } = require('kafkajs');
+  const admin = new Kafka({ clientId: 'probe', brokers: [url], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  await admin.connect();
+  const cluster = await admin.describeCluster();
+  await admin.disconnect();
+  if (!cluster.controller && cluster.controller !== 0) throw new Error('no controller yet');
+}
+
+async function clickhouse() {
+  const { createClient } = require('@clickhouse/client');
+  const c = createClient({ url, request_timeout: 5000 });
+  const rs = await c.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+  const rows = await rs.json();
+  await c.close();
+  if (rows[0]?.ok !== 1) throw new Error(`unexpected ${JSON.stringify(rows)}`);
+}
+
+async function ferretdb() {
+  const { MongoClient } = require('mongodb');
+  const c = new MongoClient(url, { serverSelectionTimeoutMS: 3000 });
+  await c.connect();
+  const r = await c.db('admin').command({ ping: 1 });
+  await c.close();
+  if (r.ok !== 1) throw new Error(`unexpected ${JSON.stringify(r)}`);
+}
+
+const probes = { redis, kafka, clickhouse, ferretdb };
+if (!probes[name]) { console.error(`unknown service ${name}`); process.exit(64); }
+probes[name]().then(() => { clearTimeout(timeout); process.exit(0); }, (err) => { console.error(`${name}: ${err.message}`); process.exit(1); });

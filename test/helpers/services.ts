@@ -1,0 +1,35 @@
+/**
+ * Where integration suites find the real engines started by deploy/local/services. Under CI (or with
+ * REQUIRE_SERVICES=1) a missing engine fails the suite; on a laptop without them the suite says once
+ * that it did not run and how to start them.
+ */
+import type { Test } from 'tap';
+
+export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb';
+
+const VARIABLE: Record<Engine, string> = {
+  redis: 'REDIS_URL',
+  kafka: 'KAFKA_BROKERS',
+  clickhouse: 'CLICKHOUSE_URL',
+  mongodb: 'MONGODB_URL',
+};
+
+export function servicesRequired(): boolean {
+  return Boolean(process.env.CI) || process.env.REQUIRE_SERVICES === '1';
+}
+
+/**
+ * The engine's URL, or null after recording why the suite does not run. Call at the top of a test file:
+ * `const url = engineUrl(t, 'redis'); if (!url) return;`
+ */
+export function engineUrl(t: Test, engine: Engine): string | null {
+  const variable = VARIABLE[engine];
+  const value = process.env[variable];
+  if (value) return value;
+  if (servicesRequired()) {
+    t.fail(`${variable} is not set: CI must start the engines (deploy/local/services up) and export their env`);
+    return null;
+  }
+  t.plan(0, `not run: ${engine} integration needs ${variable}; start them with deploy/local/services up && eval "$(deploy/local/services env)"`);
+  return null;
+}
