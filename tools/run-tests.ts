@@ -37,11 +37,10 @@ function main(): void {
     tail = (tail + chunk.toString()).slice(-4000);
   });
   tap.on('close', (code) => {
-    const summary = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/.exec(tail);
-    const total = Number(summary?.[1] ?? 0);
-    const pass = Number(summary?.[2] ?? 0);
-    const fail = Number(summary?.[3] ?? total - pass);
-    console.log(`${pass} passed, ${fail} failed`);
+    const summary = /# \{ total: \d+[^}]*\}/.exec(tail)?.[0] ?? '';
+    const count = (key: string) => Number(new RegExp(`${key}: (\\d+)`).exec(summary)?.[1] ?? 0);
+    const [total, pass, fail, skip] = [count('total'), count('pass'), count('fail'), count('skip')];
+    console.log(`${pass} passed, ${fail} failed${skip ? `, ${skip} skipped` : ''}`);
     process.exit(code === 0 && total > 0 ? 0 : 1);
   });
 }

@@ -1,0 +1,233 @@
+/**
+ * The Ledger contract as a tap suite, run against every implementation. `open` returns a fresh, empty
+ * ledger; `openWithCrash` (document stores only) returns one that dies after the named step.
+ */
+import type { Test } from 'tap';
+import { randomUUID } from 'node:crypto';
+import { ISSUANCE, PLATFORM_REVENUE, roundAccount, userAccount, type Ledger, type LedgerOp } from './ledger';
+
+export interface ConformanceOptions {
+  open(): Promise<Ledger>;
+  /**
+   * Opens the same store with a hook that throws after `step` for op `opId` (simulated crash); its
+   * pending work is leased for `leaseMs`.
+   */
+  openWithCrash?: (step: string, opId: string, leaseMs: number) => Promise<Ledger>;
+  /** Opens the same store with leases already expired, as a process restarted after a crash would. */
+  openForRecovery?: () => Promise<Ledger>;
+}
+
+const id = (p: string) => `${p}-${randomUUID()}`;
+const mint = (user: string, amount: number, opId = id('mint')): LedgerOp => ({ kind: 'mint', opId, user, amount, source: 'test' });
+const gift = (sender: string, creator: string, count: number, opId = id('gift'), unitPrice = 10, stream = 's1'): LedgerOp => ({
+  kind: 'gift', opId, sender, creator, room: 'room-1', stream, giftId: 'rose', count, unitPrice, platformShareBps: 3000,
+});
+
+async function conserved(t: Test, ledger: Ledger): Promise<void> {
+  const totals = await ledger.totals();
+  t.equal(totals.held, totals.issued, `conservation: held ${totals.held} = issued ${totals.issued}`);
+  t.equal(totals.negativeAccounts, 0, 'no account below zero');
+  t.equal(totals.pending, 0, 'nothing left pending');
+}
+
+export function ledgerConformance(t: Test, name: string, opts: ConformanceOptions): void {
+  t.test(`${name}: mint, gift with platform share, balances, history`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b] = [id('alice'), id('bob')];
+    const m = await l.apply(mint(a, 1000));
+    t.ok(m.ok);
+    t.equal(await l.balance(userAccount(a)), 1000);
+    const g = await l.apply(gift(a, b, 3));
+    t.ok(g.ok, 'gift applied');
+    if (g.ok) {
+      t.equal(g.balances[userAccount(a)], 970, 'sender balance after the gift');
+      t.same(g.entry.postings.map((p) => [p.account, p.delta]), [[userAccount(a), -30], [userAccount(b), 21], [PLATFORM_REVENUE, 9]]);
+    }
+    t.equal(await l.balance(userAccount(b)), 21, 'creator gets 70%');
+    const hist = await l.history(userAccount(a), { limit: 10 });
+    t.same(hist.map((e) => e.kind), ['gift', 'mint'], 'newest first');
+    const page2 = await l.history(userAccount(a), { limit: 1, before: hist[0]!.ts });
+    t.ok(page2.length <= 1);
+    await conserved(t, l);
+  });
+
+  t.test(`${name}: a replayed op id moves nothing; a reused one with other content is refused`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b] = [id('a'), id('b')];
+    await l.apply(mint(a, 100));
+    const op = gift(a, b, 2);
+    const first = await l.apply(op);
+    const again = await l.apply(op);
+    t.ok(first.ok && !first.replayed);
+    t.ok(again.ok && again.replayed, 'the retry is a replay');
+    if (first.ok && again.ok) t.same(again.entry, first.entry, 'with the original entry');
+    t.equal(await l.balance(userAccount(a)), 80, 'charged once');
+    const reused = await l.apply({ ...op, count: 5 } as LedgerOp);
+    t.same(reused.ok ? 'ok' : reused.code, 'OP_ID_REUSED');
+    t.equal(await l.balance(userAccount(a)), 80);
+    await conserved(t, l);
+  });
+
+  t.test(`${name}: insufficient funds, invalid amounts and refusals move nothing`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b] = [id('a'), id('b')];
+    await l.apply(mint(a, 25));
+    const before = await l.totals();
+    const poor = gift(a, b, 3);
+    const r = await l.apply(poor);
+    t.same(r.ok ? 'ok' : r.code, 'INSUFFICIENT_FUNDS');
+    await l.apply(mint(a, 100));
+    const retry = await l.apply(poor);
+    t.same(retry.ok ? 'ok' : retry.code, 'INSUFFICIENT_FUNDS', 'a refused op id stays refused');
+    const bad: LedgerOp[] = [
+      gift(a, b, -1), gift(a, b, 1.5), gift(a, b, 0), gift(a, b, Number.NaN), gift(a, b, 100000), gift(a, a, 1),
+      mint(a, -5), mint(a, 0.5), { ...mint(a, 5), opId: 'short' }, { kind: 'adjust', opId: id('adj'), user: a, delta: 0, reason: 'x' },
+    ];
+    for (const op of bad) {
+      const res = await l.apply(op);
+      t.same(res.ok ? 'ok' : res.code, 'INVALID_AMOUNT', `${JSON.stringify(op).slice(0, 80)} rejected`);
+    }
+    const after = await l.totals();
+    t.equal(after.held, before.held + 100, 'only the top-up moved coins');
+    t.equal(await l.balance(userAccount(a)), 125);
+    await conserved(t, l);
+  });
+
+  t.test(`${name}: stakes, payouts bounded by the round's escrow, adjustments`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, round] = [id('a'), id('round')];
+    await l.apply(mint(a, 100));
+    t.ok((await l.apply({ kind: 'stake', opId: id('stake'), user: a, round, amount: 40 })).ok);
+    t.equal(await l.balance(roundAccount(round)), 40);
+    const over = await l.apply({ kind: 'payout', opId: id('pay'), user: a, round, amount: 41 });
+    t.same(over.ok ? 'ok' : over.code, 'INSUFFICIENT_FUNDS', 'cannot pay out more than was staked');
+    t.ok((await l.apply({ kind: 'payout', opId: id('pay'), user: a, round, amount: 40 })).ok);
+    t.equal(await l.balance(userAccount(a)), 100);
+    const down = await l.apply({ kind: 'adjust', opId: id('adj'), user: a, delta: -150, reason: 'chargeback' });
+    t.same(down.ok ? 'ok' : down.code, 'INSUFFICIENT_FUNDS', 'an adjustment cannot overdraw');
+    t.ok((await l.apply({ kind: 'adjust', opId: id('adj'), user: a, delta: -30, reason: 'chargeback' })).ok);
+    t.equal(await l.balance(userAccount(a)), 70);
+    await conserved(t, l);
+  });
+
+  t.test(`${name}: refunds reverse once`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b] = [id('a'), id('b')];
+    await l.apply(mint(a, 100));
+    const g = gift(a, b, 5);
+    await l.apply(g);
+    const refund1 = await l.apply({ kind: 'refund', opId: id('refund'), refundOf: g.opId, reason: 'test' });
+    t.ok(refund1.ok, 'refunded');
+    t.equal(await l.balance(userAccount(a)), 100);
+    t.equal(await l.balance(userAccount(b)), 0);
+    const refund2 = await l.apply({ kind: 'refund', opId: id('refund'), refundOf: g.opId, reason: 'test' });
+    t.same(refund2.ok ? 'ok' : refund2.code, 'NOT_REFUNDABLE', 'a second refund is refused');
+    const unknown = await l.apply({ kind: 'refund', opId: id('refund'), refundOf: id('nothing'), reason: 'test' });
+    t.same(unknown.ok ? 'ok' : unknown.code, 'NOT_REFUNDABLE');
+    await conserved(t, l);
+  });
+
+  t.test(`${name}: parallel gifts with retries conserve coins and apply each op once`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const users = Array.from({ length: 8 }, () => id('u'));
+    for (const u of users) await l.apply(mint(u, 200));
+    const ops: LedgerOp[] = Array.from({ length: 160 }, (_, i) => gift(users[i % 8]!, users[(i * 3 + 1) % 8]!, 1 + (i % 4), id('g'), 10, 'par'))
+      .filter((op) => op.kind === 'gift' && op.sender !== op.creator);
+    // Every op is sent twice, concurrently: retries must not double-charge.
+    const results = await Promise.all([...ops, ...ops].map((op) => l.apply(op)));
+    const applied = new Set<string>();
+    for (const r of results) if (r.ok) applied.add(r.entry.opId);
+    const committed = await Promise.all(ops.map((op) => l.entry(op.opId)));
+    t.equal(committed.filter(Boolean).length, applied.size, 'every op that reported success is in the ledger once');
+    const stream = await l.giftsForStream('room-1', 'par');
+    t.equal(stream.length, applied.size, 'giftsForStream lists each applied gift once');
+    t.equal(new Set(stream.map((e) => e.opId)).size, stream.length);
+    const spent = stream.reduce((n, e) => n + (e.meta.count as number) * 10, 0);
+    const balances = await Promise.all(users.map((u) => l.balance(userAccount(u))));
+    const platform = stream.reduce((n, e) => n + (e.postings.find((p) => p.account === PLATFORM_REVENUE)?.delta ?? 0), 0);
+    t.equal(balances.reduce((a, b) => a + b, 0) + platform, 8 * 200, 'users + this stream\'s platform share = minted');
+    t.ok(spent > 0);
+    await conserved(t, l);
+  });
+
+  if (opts.openWithCrash && opts.openForRecovery) {
+    const steps = ['entry', 'posting:0', 'posting:1', 'posting:2', 'applied'];
+    for (const step of steps) {
+      t.test(`${name}: a crash after "${step}" is completed by recovery, once`, async (t) => {
+        const setup = await opts.open();
+        const [a, b] = [id('a'), id('b')];
+        await setup.apply(mint(a, 100));
+        await setup.close();
+        const op = gift(a, b, 4);
+        const dying = await opts.openWithCrash!(step, op.opId, 20);
+        await t.rejects(dying.apply(op), /simulated crash/);
+        await dying.close();
+        await new Promise((r) => setTimeout(r, 40));
+        const restarted = await opts.openForRecovery!();
+        t.teardown(() => restarted.close());
+        const r = await restarted.recover();
+        t.ok(r.completed + r.reversed <= 1, `recovered ${JSON.stringify(r)}`);
+        t.equal(await restarted.balance(userAccount(a)), 60, 'the sender paid exactly once');
+        t.equal(await restarted.balance(userAccount(b)), 28, 'the creator was credited exactly once');
+        const retried = await restarted.apply(op);
+        t.ok(retried.ok && retried.replayed, 'the client retry returns the original result');
+        t.equal(await restarted.balance(userAccount(a)), 60, 'and moves nothing');
+        await conserved(t, restarted);
+      });
+    }
+
+    t.test(`${name}: an interrupted refund that can no longer be covered is reversed by recovery`, async (t) => {
+      const setup = await opts.open();
+      const [a, b] = [id('a'), id('b')];
+      await setup.apply(mint(a, 100));
+      const g = gift(a, b, 1);
+      await setup.apply(g);
+      await setup.close();
+      const refund: LedgerOp = { kind: 'refund', opId: id('refund'), refundOf: g.opId, reason: 'dispute' };
+      const dying = await opts.openWithCrash!('entry', refund.opId, 20);
+      await t.rejects(dying.apply(refund), /simulated crash/);
+      await dying.close();
+      await new Promise((r) => setTimeout(r, 40));
+      const restarted = await opts.openForRecovery!();
+      t.teardown(() => restarted.close());
+      // Meanwhile the creator spent what the refund would take back.
+      t.ok((await restarted.apply(gift(b, a, 1, id('spend'), 7))).ok);
+      const r = await restarted.recover();
+      t.same(r, { completed: 0, reversed: 1 }, 'recovery reverses it');
+      const retried = await restarted.apply(refund);
+      t.same(retried.ok ? 'ok' : retried.code, 'INSUFFICIENT_FUNDS', 'and its op id keeps that answer');
+      t.equal(await restarted.balance(userAccount(b)), 0);
+      await conserved(t, restarted);
+    });
+
+    t.test(`${name}: a retry while the first attempt still holds its lease is told to wait`, async (t) => {
+      const setup = await opts.open();
+      const [a, b] = [id('a'), id('b')];
+      await setup.apply(mint(a, 100));
+      await setup.close();
+      const op = gift(a, b, 1);
+      const dying = await opts.openWithCrash!('entry', op.opId, 60_000);
+      await t.rejects(dying.apply(op));
+      const again = await dying.apply(op);
+      t.same(again.ok ? 'ok' : again.code, 'OP_IN_PROGRESS');
+      t.equal(await dying.balance(userAccount(a)), 100, 'nothing moved');
+      const totals = await dying.totals();
+      t.equal(totals.held, totals.issued, 'conserved while pending');
+      await dying.close();
+    });
+  }
+
+  t.test(`${name}: the issuance account is the only one below zero`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    await l.apply(mint(id('x'), 5));
+    t.ok((await l.balance(ISSUANCE)) < 0);
+    await conserved(t, l);
+  });
+}

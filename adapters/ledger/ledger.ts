@@ -1,0 +1,155 @@
+/**
+ * Ledger: the only way coins move. Every operation is a double-entry set of postings (their deltas sum
+ * to zero, the external issuance account standing for money entering or leaving) keyed by an operation
+ * id the caller supplies.
+ *
+ * Contract for implementations (tested by ledger.conformance.ts against every one of them):
+ * - Atomic: an operation's postings are all applied or none is, also across a crash (completed or
+ *   reversed by `recover`).
+ * - Idempotent: applying an op id again returns the original result and moves nothing; the same op id
+ *   with different content is refused with OP_ID_REUSED. A refused op id (INSUFFICIENT_FUNDS, already
+ *   refunded) stays refused: a new attempt needs a new op id.
+ * - No account except `external:issuance` ever goes below zero.
+ * - Conserved: the sum over all accounts is always zero, so the sum of user and platform balances equals
+ *   what was issued (minted and adjusted in) minus what left.
+ */
+import { createHash } from 'node:crypto';
+
+export const ISSUANCE = 'external:issuance';
+export const PLATFORM_REVENUE = 'platform:revenue';
+export const userAccount = (user: string) => `user:${user}`;
+export const roundAccount = (round: string) => `game:${round}`;
+
+export type LedgerOp =
+  | { kind: 'mint'; opId: string; user: string; amount: number; source: string }
+  | { kind: 'gift'; opId: string; sender: string; creator: string; room: string; stream: string; giftId: string; count: number; unitPrice: number; platformShareBps: number }
+  | { kind: 'stake'; opId: string; user: string; round: string; amount: number }
+  | { kind: 'payout'; opId: string; user: string; round: string; amount: number }
+  | { kind: 'refund'; opId: string; refundOf: string; reason: string }
+  | { kind: 'adjust'; opId: string; user: string; delta: number; reason: string };
+
+export interface Posting {
+  readonly account: string;
+  readonly delta: number;
+}
+
+export interface LedgerEntry {
+  readonly opId: string;
+  readonly kind: LedgerOp['kind'];
+  readonly postings: readonly Posting[];
+  /** The operation's fields other than opId and kind, as given. */
+  readonly meta: Readonly<Record<string, string | number>>;
+  readonly ts: number;
+}
+
+export type LedgerErrorCode = 'INSUFFICIENT_FUNDS' | 'OP_ID_REUSED' | 'OP_IN_PROGRESS' | 'NOT_REFUNDABLE' | 'INVALID_AMOUNT';
+
+export type LedgerResult =
+  | { ok: true; entry: LedgerEntry; replayed: boolean; balances: Readonly<Record<string, number>> }
+  | { ok: false; code: LedgerErrorCode; message: string };
+
+export interface LedgerTotals {
+  /** Sum of every account but the issuance account. */
+  readonly held: number;
+  /** Coins issued into the system: minus the issuance account's balance. */
+  readonly issued: number;
+  /** Accounts (other than issuance) below zero: must always be 0. */
+  readonly negativeAccounts: number;
+  readonly entries: number;
+  /** Entries not yet applied or reversed (only the document-store adapter has them, briefly). */
+  readonly pending: number;
+}
+
+export interface Ledger {
+  apply(op: LedgerOp): Promise<LedgerResult>;
+  balance(account: string): Promise<number>;
+  /** Entries touching `account`, newest first; `before` is a ts cursor from the previous page. */
+  history(account: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]>;
+  entry(opId: string): Promise<LedgerEntry | null>;
+  /** Applied gift entries of one live stream, oldest first (rebuilds a room's tallies and sequence). */
+  giftsForStream(room: string, stream: string): Promise<LedgerEntry[]>;
+  /** Completes or reverses operations a crash left half-done. Returns how many of each. */
+  recover(): Promise<{ completed: number; reversed: number }>;
+  /** Audit figures for the conservation invariant. */
+  totals(): Promise<LedgerTotals>;
+  close(): Promise<void>;
+}
+
+const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
+
+/** Checks amounts and ids; returns a message naming the problem, or null. */
+export function validateOp(op: LedgerOp): string | null {
+  if (!OP_ID.test(op.opId)) return 'opId must be 8–128 characters of letters, digits and _ : . -';
+  const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
+  switch (op.kind) {
+    case 'mint':
+    case 'stake':
+    case 'payout':
+      return positive(op.amount) ? null : 'amount must be a positive whole number of coins';
+    case 'gift':
+      if (!positive(op.count) || op.count > 9999) return 'count must be a whole number from 1 to 9999';
+      if (!positive(op.unitPrice)) return 'unit price must be positive';
+      if (!Number.isInteger(op.platformShareBps) || op.platformShareBps < 0 || op.platformShareBps > 10_000) return 'platform share must be 0–10000 bps';
+      if (op.sender === op.creator) return 'cannot gift yourself';
+      return null;
+    case 'adjust':
+      return Number.isSafeInteger(op.delta) && op.delta !== 0 ? null : 'delta must be a non-zero whole number';
+    case 'refund':
+      return OP_ID.test(op.refundOf) ? null : 'refundOf must be an op id';
+  }
+}
+
+/**
+ * The postings of an operation. A refund needs the entry it reverses. Debits come first: the document
+ * store applies postings in this order, so a failing debit is found before anything was credited.
+ */
+export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
+  let postings: Posting[];
+  switch (op.kind) {
+    case 'mint':
+      postings = [{ account: ISSUANCE, delta: -op.amount }, { account: userAccount(op.user), delta: op.amount }];
+      break;
+    case 'gift': {
+      const total = op.count * op.unitPrice;
+      const share = Math.floor((total * op.platformShareBps) / 10_000);
+      postings = [{ account: userAccount(op.sender), delta: -total }, { account: userAccount(op.creator), delta: total - share }];
+      if (share > 0) postings.push({ account: PLATFORM_REVENUE, delta: share });
+      break;
+    }
+    case 'stake':
+      postings = [{ account: userAccount(op.user), delta: -op.amount }, { account: roundAccount(op.round), delta: op.amount }];
+      break;
+    case 'payout':
+      postings = [{ account: roundAccount(op.round), delta: -op.amount }, { account: userAccount(op.user), delta: op.amount }];
+      break;
+    case 'adjust':
+      postings = [{ account: ISSUANCE, delta: -op.delta }, { account: userAccount(op.user), delta: op.delta }];
+      break;
+    case 'refund':
+      if (!original) throw new Error('refund needs the original entry');
+      postings = original.postings.map((p) => ({ account: p.account, delta: -p.delta }));
+      break;
+  }
+  return postings.filter((p) => p.delta !== 0).sort((a, b) => Math.sign(a.delta) - Math.sign(b.delta));
+}
+
+/** Accounts allowed below zero: only the issuance account, which stands for the outside world. */
+export function mayGoNegative(account: string): boolean {
+  return account === ISSUANCE;
+}
+
+/** A stable digest of the operation's content (everything but its id), to spot a reused op id. */
+export function fingerprint(op: LedgerOp): string {
+  const { opId: _ignored, ...content } = op;
+  const keys = Object.keys(content).sort();
+  const canonical = JSON.stringify(keys.map((k) => [k, (content as Record<string, unknown>)[k]]));
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
+}
+
+export function metaOf(op: LedgerOp): Record<string, string | number> {
+  const { opId: _id, kind: _kind, ...rest } = op;
+  return rest as Record<string, string | number>;
+}
+
+/** Only these kinds can be refunded, once each. */
+export const REFUNDABLE: ReadonlySet<LedgerOp['kind']> = new Set(['gift', 'mint', 'stake']);
