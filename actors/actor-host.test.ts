@@ -8,6 +8,11 @@ import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
 import { decode } from '../core/protocol/codec';
 import { ErrorCode, Role, ServerOp } from '../core/protocol/codes';
 import type { RealtimeStore, WriteBatch } from '../adapters/store/realtime-store';
+import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
+import { PLATFORM_REVENUE, userAccount, type Ledger } from '../adapters/ledger/ledger';
+import { GiftCatalog } from './gift-catalog';
+
+const catalog = new GiftCatalog({ version: 3, gifts: [{ id: 'rose', name: 'Rose', price: 10, tier: 1 }, { id: 'car', name: 'Car', price: 1000, tier: 3 }] });
 
 const dir = mkdtempSync(join(tmpdir(), 'hb-actors-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,14 +21,15 @@ const options = (over: Partial<ActorHostOptions> = {}): ActorHostOptions => ({
   throughputPerTurn: 64,
   presenceIntervalMs: 60_000,
   passivateAfterMs: 60_000,
-  room: { mailboxCapacity: 1000, historyLimit: 3, maxChatChars: 100 },
+  room: { mailboxCapacity: 1000, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3 },
   user: { mailboxCapacity: 1000, maxDmChars: 100, maxPendingInbox: 5 },
   ...over,
 });
 
-function harness(file: string, over: Partial<ActorHostOptions> = {}, store: RealtimeStore = new SqliteRealtimeStore(join(dir, file))) {
+function harness(file: string, over: Partial<ActorHostOptions> = {}, store: RealtimeStore = new SqliteRealtimeStore(join(dir, file)),
+  ledger: Ledger = new SqliteLedger(join(dir, `${file}.ledger`))) {
   const effects: Effect[] = [];
-  const host = new ActorHost(store, options(over), (e) => effects.push(...e), (err) => {
+  const host = new ActorHost({ store, ledger, catalog }, options(over), (e) => effects.push(...e), (err) => {
     throw err;
   });
   const run = async (...cmds: Command[]) => {
@@ -33,7 +39,7 @@ function harness(file: string, over: Partial<ActorHostOptions> = {}, store: Real
   /** Frames sent directly to `conn`, decoded. */
   const sentTo = (conn: number) => effects.filter((e) => e[0] === Eff.SEND && e[1] === conn).map((e) => decode(e[2] as Uint8Array) as unknown[]);
   const published = (room: string) => effects.filter((e) => e[0] === Eff.PUBLISH && e[1] === room).map((e) => decode(e[2] as Uint8Array) as unknown[]);
-  return { host, effects, run, sentTo, published, store };
+  return { host, effects, run, sentTo, published, store, ledger };
 }
 
 t.test('join subscribes before replying; chat is sequenced, stored and published once', async (t) => {
@@ -42,12 +48,12 @@ t.test('join subscribes before replying; chat is sequenced, stored and published
   const subIndex = h.effects.findIndex((e) => e[0] === Eff.SUBSCRIBE && e[1] === 1);
   const replyIndex = h.effects.findIndex((e) => e[0] === Eff.SEND && e[1] === 1);
   t.ok(subIndex >= 0 && subIndex < replyIndex, 'SUBSCRIBE precedes the join reply');
-  t.match(h.sentTo(2)[0], [ServerOp.REPLY, 11, { room: 'room', seq: 0, viewers: 2, owner: 'alice', role: Role.VIEWER }]);
+  t.match(h.sentTo(2)[0], [ServerOp.REPLY, 11, { room: 'room', seq: 1, viewers: 2, owner: 'alice', role: Role.VIEWER, live: true }]);
   await h.run([Cmd.CHAT, 1, 'alice', 'room', 12, 'one'], [Cmd.CHAT, 2, 'bob', 'room', 13, 'two']);
   const chats = h.published('room').filter((f) => f[0] === ServerOp.ROOM_CHAT);
-  t.same(chats.map((f) => [f[2], f[4], f[5]]), [[1, 'alice', 'one'], [2, 'bob', 'two']]);
+  t.same(chats.map((f) => [f[2], f[4], f[5]]), [[2, 'alice', 'one'], [3, 'bob', 'two']], 'after the stream start (seq 1)');
   const snap = await h.store.loadRoom('room', 10);
-  t.same(snap.history.map((x) => x.seq), [1, 2], 'both events are durable');
+  t.same(snap.history.map((x) => x.seq), [1, 2, 3], 'every event is durable');
   h.host.stop();
 });
 
@@ -61,7 +67,7 @@ t.test('only the owner may host; a refused host join releases the pending join',
 
 t.test('resume replays what was missed, flags a gap it cannot cover, and chat outside the room fails', async (t) => {
   const h = harness('c.sqlite');
-  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0]);
+  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0]);
   for (let i = 1; i <= 5; i++) await h.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`]);
   await h.run([Cmd.JOIN, 2, 'bob', 'r', Role.VIEWER, 20, 3, 0]);
   const bob = h.sentTo(2);
@@ -78,16 +84,16 @@ t.test('resume replays what was missed, flags a gap it cannot cover, and chat ou
 
 t.test('a rebuilt host continues the room sequence from the store', async (t) => {
   const first = harness('d.sqlite');
-  await first.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0]);
+  await first.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0]);
   for (let i = 1; i <= 4; i++) await first.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`]);
   first.host.stop();
   await first.store.close();
   const second = harness('d.sqlite');
   // After a worker restart the core re-attaches its connections as system messages.
-  second.host.dispatch([[Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 0, -1, 1]], true);
+  second.host.dispatch([[Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 0, -1, 1]], true);
   await second.host.drain();
   t.same(second.sentTo(1).at(-1), [ServerOp.ROOM_RESYNC, 'r', 4], 'client learns the recovered seq');
-  await second.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 2, 2, 0]);
+  await second.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 2, 2, 0]);
   t.same(second.sentTo(1).filter((f) => f[0] === ServerOp.ROOM_CHAT).map((f) => f[2]), [3, 4], 'history survived');
   await second.run([Cmd.CHAT, 1, 'alice', 'r', 20, 'after restart']);
   t.equal(second.published('r').find((f) => f[0] === ServerOp.ROOM_CHAT)?.[2], 5, 'the next seq is 5');
@@ -112,7 +118,7 @@ t.test('DMs: stored for offline users, delivered in order on connect, never afte
 });
 
 t.test('a full mailbox refuses with OVERLOADED but never refuses a disconnect', async (t) => {
-  const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100 } });
+  const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3 } });
   h.host.dispatch([
     [Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0],
     [Cmd.JOIN, 2, 'b', 'r', Role.VIEWER, 2, -1, 0],
@@ -143,7 +149,7 @@ t.test('no effect leaves before its writes are durable', async (t) => {
     close: () => inner.close(),
   };
   const h = harness('g.sqlite', {}, slow);
-  await h.run([Cmd.JOIN, 1, 'a', 'r', Role.HOST, 1, -1, 0]);
+  await h.run([Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0]);
   const before = h.effects.length;
   h.host.dispatch([[Cmd.CHAT, 1, 'a', 'r', 2, 'held']]);
   await new Promise((r) => setTimeout(r, 30));
@@ -152,4 +158,68 @@ t.test('no effect leaves before its writes are durable', async (t) => {
   await h.host.drain();
   t.ok(h.published('r').some((f) => f[0] === ServerOp.ROOM_CHAT), 'published after the commit');
   h.host.stop();
+});
+
+t.test('gifts: validated, committed, then broadcast; retries reuse the seq; errors move nothing', async (t) => {
+  const h = harness('gift.sqlite');
+  await h.ledger.apply({ kind: 'mint', opId: 'mint-fan-000001', user: 'fan', amount: 100, source: 'test' });
+  await h.run([Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 1, -1, 0]);
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 2, 'rose', 1, 'op-gift-00001']);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 2, ErrorCode.ROOM_NOT_LIVE], 'no gifts before the host is live');
+  await h.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 3, -1, 0]);
+  const live = h.published('r').find((f) => f[0] === ServerOp.ROOM_LIVE);
+  t.equal(live?.[4], true, 'the owner joining as host starts the stream');
+  t.match(h.sentTo(1).at(-1), [ServerOp.REPLY, 3, { live: true, giftTotal: 0 }]);
+  await h.run([Cmd.GIFT, 1, 'host', 'r', 4, 'rose', 1, 'op-gift-00002']);
+  t.same(h.sentTo(1).at(-1)?.slice(0, 3), [ServerOp.ERROR, 4, ErrorCode.CANNOT_GIFT_SELF]);
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 5, 'unicorn', 1, 'op-gift-00003']);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 5, ErrorCode.UNKNOWN_GIFT]);
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 6, 'car', 1, 'op-gift-00004']);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 6, ErrorCode.INSUFFICIENT_FUNDS]);
+  t.equal(await h.ledger.balance(userAccount('fan')), 100, 'refusals moved nothing');
+
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 7, 'rose', 3, 'op-gift-00005']);
+  const gift = h.published('r').find((f) => f[0] === ServerOp.ROOM_GIFT)!;
+  t.same(gift.slice(4), ['fan', 'rose', 3, 30, 30], 'sender, gift, count, coins, creator total');
+  t.match(h.sentTo(2).at(-1), [ServerOp.REPLY, 7, { seq: gift[2], coins: 30, balance: 70, replayed: false }], 'the new balance goes to the sender');
+  t.equal(await h.ledger.balance(userAccount('host')), 21);
+  t.equal(await h.ledger.balance(PLATFORM_REVENUE), 9);
+
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 8, 'rose', 3, 'op-gift-00005']);
+  t.match(h.sentTo(2).at(-1), [ServerOp.REPLY, 8, { seq: gift[2], replayed: true }], 'a retry gets the same seq');
+  t.equal(h.published('r').filter((f) => f[0] === ServerOp.ROOM_GIFT).length, 1, 'and no second broadcast');
+  t.equal(await h.ledger.balance(userAccount('fan')), 70, 'and no second charge');
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 9, 'rose', 4, 'op-gift-00005']);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 9, ErrorCode.OP_ID_REUSED]);
+
+  await h.run([Cmd.ROOM_END, 2, 'fan', 'r', 10]);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 10, ErrorCode.NOT_ROOM_OWNER]);
+  await h.run([Cmd.ROOM_END, 1, 'host', 'r', 11]);
+  t.match(h.sentTo(1).at(-1), [ServerOp.REPLY, 11, { giftTotal: 30 }]);
+  await h.run([Cmd.GIFT, 2, 'fan', 'r', 12, 'rose', 1, 'op-gift-00006']);
+  t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 12, ErrorCode.ROOM_NOT_LIVE], 'gifts to an ended stream are refused');
+  h.host.stop();
+});
+
+t.test('a gift the ledger committed but the room never sequenced is sequenced on rebuild, once', async (t) => {
+  const first = harness('recon.sqlite');
+  await first.ledger.apply({ kind: 'mint', opId: 'mint-fan-000002', user: 'fan', amount: 100, source: 'test' });
+  await first.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 1, -1, 0], [Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 2, -1, 0]);
+  await first.run([Cmd.GIFT, 2, 'fan', 'r', 3, 'rose', 1, 'op-recon-0001']);
+  const stream = (first.published('r').find((f) => f[0] === ServerOp.ROOM_LIVE)![5]) as string;
+  // The worker dies after the ledger committed this one, before the room event was written.
+  await first.ledger.apply({ kind: 'gift', opId: 'op-recon-0002', sender: 'fan', creator: 'host', room: 'r', stream, giftId: 'rose', count: 2, unitPrice: 10, platformShareBps: 3000 });
+  first.host.stop();
+  await first.store.close();
+  await first.ledger.close();
+
+  const second = harness('recon.sqlite');
+  await second.run([Cmd.JOIN, 3, 'fan', 'r', Role.VIEWER, 4, 0, 0]);
+  const replayed = second.sentTo(3).filter((f) => f[0] === ServerOp.ROOM_GIFT);
+  t.same(replayed.map((f) => [f[4], f[6]]), [['fan', 1], ['fan', 2]], 'both committed gifts are in the room sequence');
+  t.match(second.sentTo(3).at(-1), [ServerOp.REPLY, 4, { giftTotal: 30, top: [['fan', 30]] }], 'tallies rebuilt from the ledger');
+  await second.run([Cmd.GIFT, 3, 'fan', 'r', 5, 'rose', 2, 'op-recon-0002']);
+  t.match(second.sentTo(3).at(-1), [ServerOp.REPLY, 5, { seq: replayed[1]![2], replayed: true }], 'the client retry finds its seq');
+  t.equal(second.published('r').filter((f) => f[0] === ServerOp.ROOM_GIFT).length, 1, 'sequenced exactly once');
+  second.host.stop();
 });

@@ -5,9 +5,11 @@
  * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, commandTarget, type Command, type Effect, type RoomCommand, type UserCommand } from './messages';
+import { Cmd, Eff, commandTarget, type Command, type Effect } from './messages';
 import { RoomActor, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
+import type { GiftCatalog } from './gift-catalog';
+import type { Ledger } from '../adapters/ledger/ledger';
 import { emptyBatch, isBatchEmpty, type RealtimeStore, type WriteBatch } from '../adapters/store/realtime-store';
 import { ErrorCode } from '../core/protocol/codes';
 import { errorFrame } from '../core/protocol/codec';
@@ -21,33 +23,49 @@ export interface ActorHostOptions {
   readonly passivateAfterMs: number;
 }
 
+export interface ActorHostDeps {
+  readonly store: RealtimeStore;
+  readonly ledger: Ledger;
+  readonly catalog: GiftCatalog;
+}
+
 class TurnBuffer implements Turn {
   readonly writes: WriteBatch = emptyBatch();
   readonly effects: Effect[] = [];
-  constructor(readonly now: number) {}
+  /** The actor whose receive is running; set by the host before each message. */
+  actor: Actor<unknown> | null = null;
+  constructor(readonly now: number, private readonly onDefer: (actor: Actor<unknown>, work: Promise<unknown>, toMessage: (r: unknown) => unknown) => void) {}
   emit(effect: Effect): void {
     this.effects.push(effect);
+  }
+  defer<T>(work: Promise<T>, toMessage: (result: T | Error) => unknown): void {
+    this.onDefer(this.actor!, work, toMessage as (r: unknown) => unknown);
   }
 }
 
 export class ActorHost {
   private readonly rooms = new Map<string, RoomActor>();
   private readonly users = new Map<string, UserActor>();
-  private runQueue: Actor<Command>[] = [];
+  private runQueue: Actor<unknown>[] = [];
   private turnScheduled = false;
   private commitChain: Promise<void> = Promise.resolve();
   private pendingLoads = 0;
+  private pendingDeferred = 0;
   private overflowEffects: Effect[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   dropped = 0;
   private stopped = false;
 
+  private readonly store: RealtimeStore;
+
   constructor(
-    private readonly store: RealtimeStore,
+    private readonly deps: ActorHostDeps,
     private readonly opts: ActorHostOptions,
     private readonly sink: (effects: Effect[]) => void,
     private readonly onFatal: (error: unknown) => void,
-  ) {}
+  ) {
+    this.store = deps.store;
+  }
 
   start(): void {
     this.timers.push(setInterval(() => this.presenceTurn(), this.opts.presenceIntervalMs));
@@ -64,7 +82,7 @@ export class ActorHost {
   dispatch(commands: readonly Command[], system = false): void {
     for (const command of commands) {
       const target = commandTarget(command);
-      const actor = (target.kind === 'room' ? this.roomActor(target.id) : this.userActor(target.id)) as Actor<Command>;
+      const actor = (target.kind === 'room' ? this.roomActor(target.id) : this.userActor(target.id)) as Actor<unknown>;
       if (system) {
         actor.mailbox.offerSystem(command);
       } else if (isDisconnect(command)) {
@@ -87,7 +105,7 @@ export class ActorHost {
     for (;;) {
       await this.commitChain;
       await new Promise((r) => setImmediate(r));
-      if (this.runQueue.length === 0 && !this.turnScheduled && this.pendingLoads === 0) {
+      if (this.runQueue.length === 0 && !this.turnScheduled && this.pendingLoads === 0 && this.pendingDeferred === 0) {
         await this.commitChain;
         return;
       }
@@ -104,10 +122,14 @@ export class ActorHost {
   private roomActor(id: string): RoomActor {
     let actor = this.rooms.get(id);
     if (!actor) {
-      const created = new RoomActor(id, this.opts.room);
+      const created = new RoomActor(id, this.opts.room, { ledger: this.deps.ledger, catalog: this.deps.catalog });
       actor = created;
       this.rooms.set(id, created);
-      this.load(created, () => this.store.loadRoom(id, this.opts.room.historyLimit).then((s) => created.restore(s)));
+      this.load(created as Actor<unknown>, async () => {
+        const snapshot = await this.store.loadRoom(id, this.opts.room.historyLimit);
+        const gifts = snapshot.stream === null ? [] : await this.deps.ledger.giftsForStream(id, snapshot.stream);
+        created.restore(snapshot, gifts);
+      });
     }
     return actor;
   }
@@ -115,16 +137,16 @@ export class ActorHost {
   private userActor(id: string): UserActor {
     let actor = this.users.get(id);
     if (!actor) {
-      const created = new UserActor(id, this.opts.user);
+      const created = new UserActor(id, this.opts.user, this.deps.ledger);
       actor = created;
       this.users.set(id, created);
-      this.load(created, () => this.store.loadInbox(id, this.opts.user.maxPendingInbox).then((s) => created.restore(s)));
+      this.load(created as Actor<unknown>, () => this.store.loadInbox(id, this.opts.user.maxPendingInbox).then((s) => created.restore(s)));
     }
     return actor;
   }
 
   /** Loads run after every commit issued so far, so a rebuilt actor sees its predecessor's writes. */
-  private load(actor: Actor<Command>, run: () => Promise<void>): void {
+  private load(actor: Actor<unknown>, run: () => Promise<void>): void {
     this.pendingLoads++;
     this.commitChain
       .then(run)
@@ -136,7 +158,18 @@ export class ActorHost {
       .catch((err) => this.onFatal(err));
   }
 
-  private schedule(actor: Actor<Command>): void {
+  private defer(actor: Actor<unknown>, work: Promise<unknown>, toMessage: (r: unknown) => unknown): void {
+    this.pendingDeferred++;
+    work
+      .then((value) => value, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))
+      .then((result) => {
+        this.pendingDeferred--;
+        actor.mailbox.offerSystem(toMessage(result));
+        this.schedule(actor);
+      });
+  }
+
+  private schedule(actor: Actor<unknown>): void {
     if (!actor.ready || actor.scheduled || actor.mailbox.depth === 0) return;
     actor.scheduled = true;
     this.runQueue.push(actor);
@@ -151,7 +184,7 @@ export class ActorHost {
 
   private runTurn(): void {
     this.turnScheduled = false;
-    const turn = new TurnBuffer(Date.now());
+    const turn = this.newTurn();
     if (this.overflowEffects.length > 0) {
       turn.effects.push(...this.overflowEffects);
       this.overflowEffects = [];
@@ -165,16 +198,25 @@ export class ActorHost {
       for (let n = 0; n < cap; n++) {
         const msg = actor.mailbox.take();
         if (msg === undefined) break;
-        (actor as Actor<RoomCommand | UserCommand>).receive(msg, turn);
+        turn.actor = actor;
+        actor.receive(msg, turn);
       }
       this.schedule(actor);
     }
     this.commit(turn);
   }
 
+  private newTurn(): TurnBuffer {
+    return new TurnBuffer(Date.now(), (actor, work, toMessage) => this.defer(actor, work, toMessage));
+  }
+
   private presenceTurn(): void {
-    const turn = new TurnBuffer(Date.now());
-    for (const room of this.rooms.values()) if (room.ready) room.flushPresence(turn);
+    const turn = this.newTurn();
+    for (const room of this.rooms.values()) {
+      if (!room.ready) continue;
+      turn.actor = room as Actor<unknown>;
+      room.flushPresence(turn);
+    }
     this.commit(turn);
   }
 

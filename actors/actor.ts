@@ -10,6 +10,11 @@ export interface Turn {
   readonly now: number;
   readonly writes: WriteBatch;
   emit(effect: Effect): void;
+  /**
+   * Starts async work (a ledger call) without blocking the actor: when `work` settles, `toMessage` turns
+   * its value (or Error) into a message delivered to this actor's mailbox ahead of user messages.
+   */
+  defer<T>(work: Promise<T>, toMessage: (result: T | Error) => unknown): void;
 }
 
 /**

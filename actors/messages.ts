@@ -13,6 +13,9 @@ export const Cmd = {
   OFFLINE: 5,
   DM: 6,
   INBOX_ACK: 7,
+  GIFT: 8,
+  ROOM_END: 9,
+  WALLET: 10,
 } as const;
 
 /** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart) */
@@ -30,8 +33,15 @@ export type DmCmd = [typeof Cmd.DM, number, string, string, number, string];
 /** conn, user, ref, upTo */
 export type InboxAckCmd = [typeof Cmd.INBOX_ACK, number, string, number, number];
 
-export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd;
-export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd;
+/** conn, user, room, ref, giftId, count, opId */
+export type GiftCmd = [typeof Cmd.GIFT, number, string, string, number, string, number, string];
+/** conn, user, room, ref */
+export type RoomEndCmd = [typeof Cmd.ROOM_END, number, string, string, number];
+/** conn, user, ref */
+export type WalletCmd = [typeof Cmd.WALLET, number, string, number];
+
+export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd;
+export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd | WalletCmd;
 export type Command = RoomCommand | UserCommand;
 
 /** The actor a command is addressed to: rooms by room id, users by the user the command concerns. */
@@ -40,6 +50,8 @@ export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string }
     case Cmd.JOIN:
     case Cmd.LEAVE:
     case Cmd.CHAT:
+    case Cmd.GIFT:
+    case Cmd.ROOM_END:
       return { kind: 'room', id: c[3] };
     case Cmd.DM:
       return { kind: 'user', id: c[3] };

@@ -1,14 +1,24 @@
 /**
  * RoomActor: the single writer of one live room's realtime state: who is in it, its per-room sequence,
- * the bounded history used for resume, and its owner (the only user who may join as host).
- * Every sequenced event is written to the turn's batch and published in the same turn; the host sends
- * the effects only after the batch is durable, so a client never sees a seq that a restart could lose.
+ * the bounded history used for resume, its owner (the only user who may host), its live stream, and the
+ * stream's gift tallies.
+ *
+ * Every sequenced event is written to the turn's batch and published in the same turn; the host sends the
+ * effects only after the batch is durable, so a client never sees a seq that a restart could lose.
+ *
+ * Gifts: the actor validates (live stream, catalog, sender ≠ owner), hands the operation to the ledger
+ * without blocking, and sequences the gift only when the ledger has committed it. A rebuilt actor compares
+ * the stream's committed gifts in the ledger with its own events and sequences any that are missing, so a
+ * committed gift is never lost from the room, even if the worker died between the two.
  */
 import { Actor, type Turn } from './actor';
 import { Cmd, Eff, type RoomCommand } from './messages';
+import type { GiftCatalog } from './gift-catalog';
 import { ErrorCode, Role } from '../core/protocol/codes';
-import { errorFrame, replyFrame, roomChatFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
+import { errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
+import { userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult } from '../adapters/ledger/ledger';
+import { ledgerErrorCode } from './ledger-errors';
 
 interface Member {
   readonly user: string;
@@ -19,19 +29,42 @@ export interface RoomActorOptions {
   readonly mailboxCapacity: number;
   readonly historyLimit: number;
   readonly maxChatChars: number;
+  readonly platformShareBps: number;
+  readonly leaderboardSize: number;
 }
 
-export class RoomActor extends Actor<RoomCommand> {
+export interface RoomActorDeps {
+  readonly ledger: Ledger;
+  readonly catalog: GiftCatalog;
+}
+
+const GIFT_SETTLED = 101;
+const RECONCILE = 102;
+type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
+/** conn, ref, op, ledger result */
+type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
+type Reconcile = [typeof RECONCILE];
+export type RoomMessage = RoomCommand | GiftSettled | Reconcile;
+
+export class RoomActor extends Actor<RoomMessage> {
   private owner: string | null = null;
   private seq = 0;
   /** Ring of the newest events: `historySeqs[i]` is the seq of `historyFrames[i]`. */
   private historySeqs: number[] = [];
   private historyFrames: Uint8Array[] = [];
   private readonly members = new Map<number, Member>();
+  private stream: string | null = null;
+  /** Seq of each sequenced gift of the live stream, by ledger op id: retries reuse it. */
+  private readonly giftSeq = new Map<string, number>();
+  private readonly tally = new Map<string, number>();
+  private streamTotal = 0;
+  /** Ledger gifts of this stream that have no room event yet (found on rebuild). */
+  private unsequenced: LedgerEntry[] = [];
   /** Viewer count changed since the last presence push. */
   presenceDirty = false;
+  private leaderboardDirty = false;
 
-  constructor(room: string, private readonly opts: RoomActorOptions) {
+  constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
   }
 
@@ -39,15 +72,22 @@ export class RoomActor extends Actor<RoomCommand> {
     return this.members.size;
   }
 
-  get currentSeq(): number {
-    return this.seq;
-  }
-
-  restore(snapshot: RoomSnapshot): void {
+  /**
+   * Rebuilds from the store snapshot and the ledger's committed gifts of the live stream. Gifts the ledger
+   * has but the room never sequenced are queued for a RECONCILE turn.
+   */
+  restore(snapshot: RoomSnapshot, streamGifts: readonly LedgerEntry[]): void {
     this.owner = snapshot.owner;
     this.seq = Math.max(snapshot.seq, snapshot.history.at(-1)?.seq ?? 0);
     this.historySeqs = snapshot.history.map((h) => h.seq);
     this.historyFrames = snapshot.history.map((h) => h.frame);
+    this.stream = snapshot.stream;
+    for (const g of snapshot.streamGifts) this.giftSeq.set(g.opId, g.seq);
+    for (const entry of streamGifts) {
+      this.count(entry.meta.sender as string, (entry.meta.count as number) * (entry.meta.unitPrice as number));
+      if (!this.giftSeq.has(entry.opId)) this.unsequenced.push(entry);
+    }
+    if (this.unsequenced.length > 0) this.mailbox.offerSystem([RECONCILE]);
     this.ready = true;
   }
 
@@ -55,7 +95,7 @@ export class RoomActor extends Actor<RoomCommand> {
     return this.members.size === 0 && this.mailbox.depth === 0;
   }
 
-  receive(msg: RoomCommand, turn: Turn): void {
+  receive(msg: RoomMessage, turn: Turn): void {
     switch (msg[0]) {
       case Cmd.JOIN:
         return this.join(msg[1], msg[2], msg[4], msg[5], msg[6], msg[7] === 1, turn);
@@ -63,14 +103,27 @@ export class RoomActor extends Actor<RoomCommand> {
         return this.leave(msg[1], msg[4], turn);
       case Cmd.CHAT:
         return this.chat(msg[1], msg[2], msg[4], msg[5], turn);
+      case Cmd.GIFT:
+        return this.gift(msg[1], msg[2], msg[4], msg[5], msg[6], msg[7], turn);
+      case Cmd.ROOM_END:
+        return this.end(msg[1], msg[2], msg[4], turn);
+      case GIFT_SETTLED:
+        return this.settled(msg[1], msg[2], msg[3], msg[4], turn);
+      case RECONCILE:
+        return this.reconcile(turn);
     }
   }
 
-  /** Publishes the viewer count when it changed; called by the host on its presence timer. */
+  /** Publishes the viewer count and the leaderboard when they changed; called on the presence timer. */
   flushPresence(turn: Turn): void {
-    if (!this.presenceDirty) return;
-    this.presenceDirty = false;
-    turn.emit([Eff.PUBLISH, this.id, roomPresenceFrame(this.id, this.members.size)]);
+    if (this.presenceDirty) {
+      this.presenceDirty = false;
+      turn.emit([Eff.PUBLISH, this.id, roomPresenceFrame(this.id, this.members.size)]);
+    }
+    if (this.leaderboardDirty) {
+      this.leaderboardDirty = false;
+      turn.emit([Eff.PUBLISH, this.id, roomLeaderboardFrame(this.id, this.leaderboard())]);
+    }
   }
 
   private join(conn: number, user: string, role: Role, ref: number, sinceSeq: number, reattach: boolean, turn: Turn): void {
@@ -113,7 +166,12 @@ export class RoomActor extends Actor<RoomCommand> {
     // Subscribe after the replay and before the reply: the core applies effects in order, so the client
     // sees history, then live events, with no gap and no duplicate.
     turn.emit([Eff.SUBSCRIBE, conn, this.id, role]);
-    turn.emit([Eff.SEND, conn, replyFrame(ref, { room: this.id, seq: this.seq, viewers: this.members.size, owner: this.owner, role, missed, resync })]);
+    // The owner joining as host starts a live stream (after the subscribe, so the host sees it too).
+    if (role === Role.HOST && this.stream === null) this.startStream(turn);
+    turn.emit([Eff.SEND, conn, replyFrame(ref, {
+      room: this.id, seq: this.seq, viewers: this.members.size, owner: this.owner, role, missed, resync,
+      live: this.stream !== null, stream: this.stream, giftTotal: this.streamTotal, top: this.leaderboard(),
+    })]);
   }
 
   private leave(conn: number, ref: number, turn: Turn): void {
@@ -144,16 +202,115 @@ export class RoomActor extends Actor<RoomCommand> {
     turn.emit([Eff.SEND, conn, replyFrame(ref, { seq, ts: turn.now })]);
   }
 
-  private remember(seq: number, frame: Uint8Array, sender: string, turn: Turn): void {
+  private startStream(turn: Turn): void {
+    const stream = `${this.id}.${turn.now}`;
+    this.stream = stream;
+    this.resetTallies();
+    const seq = ++this.seq;
+    const frame = roomLiveFrame(this.id, seq, turn.now, true, stream);
+    turn.writes.roomStreams.push({ room: this.id, stream, startSeq: seq });
+    this.remember(seq, frame, this.owner ?? '', turn);
+    turn.emit([Eff.PUBLISH, this.id, frame]);
+  }
+
+  private end(conn: number, user: string, ref: number, turn: Turn): void {
+    if (user !== this.owner) return void turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_ROOM_OWNER, 'only the room owner may end the stream')]);
+    if (this.stream === null) return void turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.ROOM_NOT_LIVE, 'the room is not live')]);
+    const ended = this.stream;
+    const total = this.streamTotal;
+    this.stream = null;
+    this.resetTallies();
+    const seq = ++this.seq;
+    const frame = roomLiveFrame(this.id, seq, turn.now, false, null);
+    turn.writes.roomStreams.push({ room: this.id, stream: null, startSeq: seq });
+    this.remember(seq, frame, user, turn);
+    turn.emit([Eff.PUBLISH, this.id, frame]);
+    turn.emit([Eff.SEND, conn, replyFrame(ref, { seq, stream: ended, giftTotal: total })]);
+  }
+
+  private gift(conn: number, user: string, ref: number, giftId: string, count: number, opId: string, turn: Turn): void {
+    const fail = (code: ErrorCode, message: string) => turn.emit([Eff.SEND, conn, errorFrame(ref, code, message)]);
+    if (!this.members.has(conn)) return fail(ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
+    if (this.stream === null || this.owner === null) return fail(ErrorCode.ROOM_NOT_LIVE, 'the room is not live');
+    if (user === this.owner) return fail(ErrorCode.CANNOT_GIFT_SELF, 'the host cannot gift their own stream');
+    const item = this.deps.catalog.get(giftId);
+    if (!item) return fail(ErrorCode.UNKNOWN_GIFT, `no gift ${giftId} in catalog version ${this.deps.catalog.version}`);
+    const op: GiftOp = {
+      kind: 'gift', opId, sender: user, creator: this.owner, room: this.id, stream: this.stream,
+      giftId, count, unitPrice: item.price, platformShareBps: this.opts.platformShareBps,
+    };
+    turn.defer(this.deps.ledger.apply(op), (result): GiftSettled => [GIFT_SETTLED, conn, ref, op, result]);
+  }
+
+  private settled(conn: number, ref: number, op: GiftOp, result: LedgerResult | Error, turn: Turn): void {
+    if (result instanceof Error) {
+      // Unknown whether it committed: the client retries with the same op id and gets the true outcome.
+      turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry with the same opId')]);
+      return;
+    }
+    if (!result.ok) {
+      turn.emit([Eff.SEND, conn, errorFrame(ref, ledgerErrorCode(result.code), result.message)]);
+      return;
+    }
+    const known = this.giftSeq.get(op.opId);
+    const seq = known ?? this.sequenceGift(op.opId, op.sender, op.giftId, op.count, op.count * op.unitPrice, op.stream, turn.now, true, turn);
+    turn.emit([Eff.SEND, conn, replyFrame(ref, {
+      seq, opId: op.opId, coins: op.count * op.unitPrice, balance: result.balances[userAccount(op.sender)] ?? 0, replayed: result.replayed || known !== undefined,
+    })]);
+  }
+
+  private reconcile(turn: Turn): void {
+    const missing = this.unsequenced;
+    this.unsequenced = [];
+    for (const e of missing) {
+      if (this.giftSeq.has(e.opId)) continue;
+      const m = e.meta;
+      const coins = (m.count as number) * (m.unitPrice as number);
+      this.sequenceGift(e.opId, m.sender as string, m.giftId as string, m.count as number, coins, m.stream as string, e.ts, false, turn);
+    }
+  }
+
+  /** Gives a committed gift its place in the room sequence and broadcasts it. Returns its seq. */
+  private sequenceGift(opId: string, sender: string, giftId: string, count: number, coins: number, stream: string, ts: number, tally: boolean, turn: Turn): number {
+    // A gift committed for a stream that has since ended still gets its event; it no longer counts
+    // towards the (new or absent) live stream's tallies.
+    const current = stream === this.stream;
+    if (tally && current) this.count(sender, coins);
+    const seq = ++this.seq;
+    const frame = roomGiftFrame(this.id, seq, ts, sender, giftId, count, coins, current ? this.streamTotal : 0);
+    this.remember(seq, frame, sender, turn, opId);
+    if (current) this.giftSeq.set(opId, seq);
+    turn.emit([Eff.PUBLISH, this.id, frame]);
+    return seq;
+  }
+
+  private count(sender: string, coins: number): void {
+    this.tally.set(sender, (this.tally.get(sender) ?? 0) + coins);
+    this.streamTotal += coins;
+    this.leaderboardDirty = true;
+  }
+
+  private resetTallies(): void {
+    this.tally.clear();
+    this.giftSeq.clear();
+    this.streamTotal = 0;
+    this.leaderboardDirty = true;
+  }
+
+  private leaderboard(): [string, number][] {
+    return [...this.tally.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, this.opts.leaderboardSize);
+  }
+
+  private remember(seq: number, frame: Uint8Array, sender: string, turn: Turn, opId?: string): void {
     this.historySeqs.push(seq);
     this.historyFrames.push(frame);
     const limit = this.opts.historyLimit;
     if (this.historySeqs.length > limit * 2) {
       this.historySeqs = this.historySeqs.slice(-limit);
       this.historyFrames = this.historyFrames.slice(-limit);
-      // The store keeps the same window; older chat is not needed for resume.
+      // The store keeps the same window (gift events excepted); older chat is not needed for resume.
       turn.writes.roomPrunes.push({ room: this.id, belowSeq: this.historySeqs[0]! });
     }
-    turn.writes.roomEvents.push({ room: this.id, seq, ts: turn.now, sender, frame });
+    turn.writes.roomEvents.push({ room: this.id, seq, ts: turn.now, sender, frame, ...(opId ? { opId } : {}) });
   }
 }

@@ -9,6 +9,12 @@ import { Cmd, Eff, type UserCommand } from './messages';
 import { ErrorCode } from '../core/protocol/codes';
 import { dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
 import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
+import { userAccount, type Ledger } from '../adapters/ledger/ledger';
+
+const WALLET_READ = 103;
+/** conn, ref, balance or the error reading it */
+type WalletRead = [typeof WALLET_READ, number, number, number | Error];
+export type UserMessage = UserCommand | WalletRead;
 
 export interface UserActorOptions {
   readonly mailboxCapacity: number;
@@ -17,13 +23,13 @@ export interface UserActorOptions {
   readonly maxPendingInbox: number;
 }
 
-export class UserActor extends Actor<UserCommand> {
+export class UserActor extends Actor<UserMessage> {
   private readonly conns = new Set<number>();
   private lastSeq = 0;
   private ackedSeq = 0;
   private pending: InboxMessage[] = [];
 
-  constructor(user: string, private readonly opts: UserActorOptions) {
+  constructor(user: string, private readonly opts: UserActorOptions, private readonly ledger: Ledger) {
     super(user, opts.mailboxCapacity);
   }
 
@@ -42,7 +48,7 @@ export class UserActor extends Actor<UserCommand> {
     return this.conns.size === 0 && this.mailbox.depth === 0;
   }
 
-  receive(msg: UserCommand, turn: Turn): void {
+  receive(msg: UserMessage, turn: Turn): void {
     switch (msg[0]) {
       case Cmd.ONLINE:
         return this.online_(msg[1], turn);
@@ -53,6 +59,17 @@ export class UserActor extends Actor<UserCommand> {
         return this.deliver(msg[1], msg[2], msg[4], msg[5], turn);
       case Cmd.INBOX_ACK:
         return this.ack(msg[1], msg[3], msg[4], turn);
+      case Cmd.WALLET:
+        // Read-only: the ledger is the truth, so the wallet view is read through, never cached stale.
+        turn.defer(this.ledger.balance(userAccount(this.id)), (r): WalletRead => [WALLET_READ, msg[1], msg[3], r]);
+        return;
+      case WALLET_READ: {
+        const [, conn, ref, balance] = msg;
+        turn.emit([Eff.SEND, conn, balance instanceof Error
+          ? errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry')
+          : replyFrame(ref, { balance })]);
+        return;
+      }
     }
   }
 

@@ -4,6 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActorHost, type ActorHostOptions } from './actor-host';
+import { GiftCatalog, type GiftCatalogData } from './gift-catalog';
+import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
 import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
@@ -13,21 +15,25 @@ export interface WorkerInit {
   readonly storeFile: string;
   readonly host: ActorHostOptions;
   readonly statsIntervalMs: number;
+  readonly ledger: LedgerSettings;
+  readonly catalog: GiftCatalogData;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('worker-main must run in a worker thread');
   const init = workerData as WorkerInit;
   const codec = new BatchCodec();
   const store = new SqliteRealtimeStore(init.storeFile);
+  const ledger = await openLedger(init.ledger);
+  const catalog = new GiftCatalog(init.catalog);
   const status = (s: WorkerStatus) => port.postMessage(s);
   const fatal = (error: unknown) => {
     // The store is the truth: if we cannot write it, restart and rebuild from it.
     console.error(JSON.stringify({ level: 'fatal', worker: init.index, msg: 'actor worker failed', err: String(error) }));
     process.exit(1);
   };
-  const host = new ActorHost(store, init.host, (effects: Effect[]) => {
+  const host = new ActorHost({ store, ledger, catalog }, init.host, (effects: Effect[]) => {
     const bytes = codec.encode(effects);
     port.postMessage(bytes, [bytes.buffer]);
   }, fatal);
@@ -46,6 +52,7 @@ function main(): void {
         void host.drain().then(async () => {
           host.stop();
           await store.close();
+          await ledger.close();
           status({ type: 'drained', worker: init.index });
         }, fatal);
         return;
@@ -63,4 +70,7 @@ function main(): void {
   status({ type: 'ready', worker: init.index });
 }
 
-main();
+main().catch((err) => {
+  console.error(JSON.stringify({ level: 'fatal', msg: 'actor worker could not start', err: String(err) }));
+  process.exit(1);
+});

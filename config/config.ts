@@ -4,7 +4,7 @@
  * Unset engine URLs mean the embedded defaults; a set URL means the real engine (never a silent fallback).
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface LimitsConfig {
   /** Largest accepted WebSocket frame in bytes; larger frames close the socket (uWS, code 1009). */
@@ -21,6 +21,8 @@ export interface LimitsConfig {
   readonly joinBurst: number;
   readonly dmPerSecond: number;
   readonly dmBurst: number;
+  readonly giftPerSecond: number;
+  readonly giftBurst: number;
   readonly framesPerSecond: number;
   readonly framesBurst: number;
   /** Per-user chat bucket shared by all of one user's connections on this node. */
@@ -54,6 +56,20 @@ export interface AuthConfig {
   readonly usingDevSecret: boolean;
 }
 
+export interface EconomyConfig {
+  /** Platform share of every gift, in basis points (3000 = 30%); the creator gets the rest. */
+  readonly platformShareBps: number;
+  readonly giftCatalogFile: string;
+  readonly leaderboardSize: number;
+  /** How long a half-applied ledger operation belongs to its writer before recovery takes it over. */
+  readonly ledgerLeaseMs: number;
+}
+
+/** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
+export interface EnginesConfig {
+  readonly mongodbUrl: string | null;
+}
+
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly nodeId: string;
@@ -66,6 +82,8 @@ export interface Config {
   readonly limits: LimitsConfig;
   readonly actors: ActorConfig;
   readonly auth: AuthConfig;
+  readonly economy: EconomyConfig;
+  readonly engines: EnginesConfig;
   readonly shutdownGraceMs: number;
 }
 
@@ -104,6 +122,13 @@ function strVar(env: Env, name: string, fallback: string, pattern?: RegExp): str
   return raw;
 }
 
+function urlVar(env: Env, name: string, pattern: RegExp): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  if (!pattern.test(raw)) throw new ConfigError(name, `must match ${pattern}, got "${raw}"`);
+  return raw;
+}
+
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
 const KNOWN = new Set([
   'HALOBUZZ_ENV', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
@@ -116,7 +141,8 @@ const KNOWN = new Set([
   'HALOBUZZ_FRAMES_BURST', 'HALOBUZZ_USER_CHAT_PER_SECOND', 'HALOBUZZ_USER_CHAT_BURST',
   'HALOBUZZ_ABUSE_ERROR_LIMIT', 'HALOBUZZ_ABUSE_WINDOW_MS', 'HALOBUZZ_HELLO_TIMEOUT_MS',
   'HALOBUZZ_IDLE_TIMEOUT_SEC', 'HALOBUZZ_JWT_SECRET', 'HALOBUZZ_JWT_ISSUER', 'HALOBUZZ_JWT_AUDIENCE',
-  'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS',
+  'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
+  'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
 ]);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -157,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
       joinBurst: intVar(env, 'HALOBUZZ_JOIN_BURST', 10, 1, 100000),
       dmPerSecond: intVar(env, 'HALOBUZZ_DM_PER_SECOND', 5, 1, 100000),
       dmBurst: intVar(env, 'HALOBUZZ_DM_BURST', 20, 1, 100000),
+      giftPerSecond: intVar(env, 'HALOBUZZ_GIFT_PER_SECOND', 20, 1, 100000),
+      giftBurst: intVar(env, 'HALOBUZZ_GIFT_BURST', 50, 1, 100000),
       framesPerSecond: intVar(env, 'HALOBUZZ_FRAMES_PER_SECOND', 50, 1, 1000000),
       framesBurst: intVar(env, 'HALOBUZZ_FRAMES_BURST', 100, 1, 1000000),
       userChatPerSecond: intVar(env, 'HALOBUZZ_USER_CHAT_PER_SECOND', 8, 1, 100000),
@@ -182,6 +210,15 @@ export function loadConfig(env: Env = process.env): Config {
       jwtAudience: strVar(env, 'HALOBUZZ_JWT_AUDIENCE', 'halobuzz-realtime'),
       devTokenTtlSec: intVar(env, 'HALOBUZZ_DEV_TOKEN_TTL_SEC', 24 * 3600, 1, 365 * 24 * 3600),
       usingDevSecret: secret === undefined || secret === '',
+    }),
+    economy: Object.freeze({
+      platformShareBps: intVar(env, 'HALOBUZZ_PLATFORM_SHARE_BPS', 3000, 0, 10_000),
+      giftCatalogFile: resolve(strVar(env, 'HALOBUZZ_GIFT_CATALOG', join(__dirname, '..', '..', 'config', 'gift-catalog.json'))),
+      leaderboardSize: intVar(env, 'HALOBUZZ_LEADERBOARD_SIZE', 10, 1, 100),
+      ledgerLeaseMs: intVar(env, 'HALOBUZZ_LEDGER_LEASE_MS', 30_000, 10, 3_600_000),
+    }),
+    engines: Object.freeze({
+      mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

@@ -13,6 +13,9 @@ import { CoreMetrics } from './metrics';
 import { Session, type Transport } from './session';
 import { verifyAccessToken } from './auth/jwt';
 import { CloseCode, closeName } from './protocol/codes';
+import { GiftCatalog } from '../actors/gift-catalog';
+import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
+import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 
 interface SocketData {
   session: Session | null;
@@ -65,11 +68,17 @@ export class RealtimeServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   private shuttingDown = false;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private readonly ledgerSettings: LedgerSettings;
+  /** The main thread's ledger handle: crash recovery at start and on a timer, and the debug routes. */
+  private ledger: Ledger | null = null;
   port = 0;
 
   constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void } = {}) {
     this.metrics = new CoreMetrics();
     const a = config.actors;
+    const catalog = GiftCatalog.fromFile(config.economy.giftCatalogFile);
+    this.ledgerSettings = { mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs };
     this.pool = new WorkerPool({
       workers: a.workers,
       shards: a.shards,
@@ -78,11 +87,16 @@ export class RealtimeServer {
       init: {
         storeFile: join(config.dataDir, 'realtime.sqlite'),
         statsIntervalMs: 1000,
+        ledger: this.ledgerSettings,
+        catalog: catalog.data,
         host: {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,
           passivateAfterMs: 5 * 60_000,
-          room: { mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars },
+          room: {
+            mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars,
+            platformShareBps: config.economy.platformShareBps, leaderboardSize: config.economy.leaderboardSize,
+          },
           user: { mailboxCapacity: a.mailboxCapacity, maxDmChars: config.limits.maxDmChars, maxPendingInbox: 10_000 },
         },
       },
@@ -114,6 +128,15 @@ export class RealtimeServer {
   }
 
   async start(): Promise<number> {
+    const engine = ledgerEngineName(this.ledgerSettings);
+    try {
+      this.ledger = await openLedger(this.ledgerSettings);
+    } catch (err) {
+      throw new Error(`cannot open the ${engine} ledger (${this.ledgerSettings.mongodbUrl ?? this.config.dataDir}): ${(err as Error).message}`);
+    }
+    // Finish or reverse operations a previous crash left half-done, before any actor reads balances.
+    const recovered = await this.ledger.recover();
+    this.log.info({ engine, ...recovered }, 'ledger ready');
     await this.pool.start();
     this.port = await new Promise<number>((resolve, reject) => {
       this.app.listen(this.config.host, this.config.port, (socket) => {
@@ -124,6 +147,12 @@ export class RealtimeServer {
     });
     this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 500);
     this.sweepTimer.unref();
+    this.recoveryTimer = setInterval(() => {
+      this.ledger?.recover().then((r) => {
+        if (r.completed + r.reversed > 0) this.log.warn(r, 'ledger recovery finished interrupted operations');
+      }, (err) => this.log.error({ err }, 'ledger recovery failed'));
+    }, Math.max(1000, this.config.economy.ledgerLeaseMs));
+    this.recoveryTimer.unref();
     return this.port;
   }
 
@@ -134,10 +163,38 @@ export class RealtimeServer {
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     await this.pool.drain(this.config.shutdownGraceMs);
+    await this.ledger?.close();
     this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
     // Give uWS one loop turn to write the close frames.
     await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Test-only routes (HALOBUZZ_DEBUG_ENDPOINTS, refused in production): crash injection and coin minting. */
+  private debugRoutes(): void {
+    this.app.post('/debug/workers/:index/crash', (res, req) => {
+      const ok = this.pool.crash(Number(req.getParameter(0)));
+      res.writeStatus(ok ? '202 Accepted' : '404 Not Found').end(ok ? 'crashing' : 'no such worker');
+    });
+    const json = (res: uWS.HttpResponse, run: () => Promise<unknown>) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      run().then((body) => {
+        if (!aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
+      }, (err: Error) => {
+        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(err.message));
+      });
+    };
+    // POST /debug/mint?user=alice&coins=100&op=<op id>: stands in for the payments flow until it exists.
+    this.app.post('/debug/mint', (res, req) => {
+      const q = new URLSearchParams(req.getQuery() ?? '');
+      const op: LedgerOp = { kind: 'mint', opId: q.get('op') ?? '', user: q.get('user') ?? '', amount: Number(q.get('coins')), source: 'debug' };
+      json(res, () => this.ledger!.apply(op));
+    });
+    this.app.get('/debug/ledger/totals', (res) => json(res, () => this.ledger!.totals()));
   }
 
   private routes(): void {
@@ -212,12 +269,7 @@ export class RealtimeServer {
         res.cork(() => res.writeHeader('content-type', this.metrics.registry.contentType).end(text));
       });
     });
-    if (this.config.debugEndpoints) {
-      this.app.post('/debug/workers/:index/crash', (res, req) => {
-        const ok = this.pool.crash(Number(req.getParameter(0)));
-        res.writeStatus(ok ? '202 Accepted' : '404 Not Found').end(ok ? 'crashing' : 'no such worker');
-      });
-    }
+    if (this.config.debugEndpoints) this.debugRoutes();
     this.app.any('/*', (res) => {
       res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"not found"}');
     });

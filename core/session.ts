@@ -50,6 +50,7 @@ export class Session {
   private readonly chat: TokenBucket;
   private readonly joins: TokenBucket;
   private readonly dms: TokenBucket;
+  private readonly gifts: TokenBucket;
   private readonly abuse: WindowCounter;
 
   constructor(readonly id: number, readonly transport: Transport, private readonly deps: SessionDeps) {
@@ -60,6 +61,7 @@ export class Session {
     this.chat = new TokenBucket(l.chatPerSecond, l.chatBurst, now);
     this.joins = new TokenBucket(l.joinPerSecond, l.joinBurst, now);
     this.dms = new TokenBucket(l.dmPerSecond, l.dmBurst, now);
+    this.gifts = new TokenBucket(l.giftPerSecond, l.giftBurst, now);
     this.abuse = new WindowCounter(l.abuseWindowMs, now);
   }
 
@@ -198,6 +200,15 @@ export class Session {
         return this.deps.dispatch([Cmd.DM, this.id, user, req.to, req.ref, req.text]);
       case ClientOp.INBOX_ACK:
         return this.deps.dispatch([Cmd.INBOX_ACK, this.id, user, req.ref, req.upTo]);
+      case ClientOp.GIFT:
+        if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
+        if (!this.gifts.take(now)) return this.limited(req.ref, this.gifts, now);
+        return this.deps.dispatch([Cmd.GIFT, this.id, user, req.room, req.ref, req.giftId, req.count, req.opId]);
+      case ClientOp.ROOM_END:
+        if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
+        return this.deps.dispatch([Cmd.ROOM_END, this.id, user, req.room, req.ref]);
+      case ClientOp.WALLET:
+        return this.deps.dispatch([Cmd.WALLET, this.id, user, req.ref]);
       case ClientOp.HELLO:
         return; // handled before routing
     }

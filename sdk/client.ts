@@ -53,9 +53,16 @@ export interface JoinResult {
   readonly role: Role;
   readonly missed: number;
   readonly resync: boolean;
+  readonly live: boolean;
+  readonly stream: string | null;
+  readonly giftTotal: number;
+  readonly top: [string, number][];
 }
 
 export interface ChatEvent { room: string; seq: number; ts: number; from: string; text: string }
+export interface GiftEvent { room: string; seq: number; ts: number; from: string; giftId: string; count: number; coins: number; creatorTotal: number }
+export interface LiveEvent { room: string; seq: number; ts: number; live: boolean; stream: string | null }
+export interface GiftResult { seq: number; opId: string; coins: number; balance: number; replayed: boolean }
 export interface PresenceEvent { room: string; viewers: number }
 export interface DirectMessage { id: number; ts: number; from: string; text: string }
 
@@ -63,6 +70,9 @@ export interface ClientEvents extends Record<string, unknown> {
   connected: HelloResult;
   disconnected: { code: number; reason: string; willReconnect: boolean };
   chat: ChatEvent;
+  gift: GiftEvent;
+  live: LiveEvent;
+  leaderboard: { room: string; top: [string, number][] };
   presence: PresenceEvent;
   dm: DirectMessage;
   /** The server could not fill a gap in this room's history: reload the room's state. */
@@ -157,6 +167,29 @@ export class HaloClient extends Emitter<ClientEvents> {
 
   dm(to: string, text: string): Promise<{ to: string; id: number; ts: number; online: boolean }> {
     return this.request(ClientOp.DM, to, text) as Promise<{ to: string; id: number; ts: number; online: boolean }>;
+  }
+
+  /**
+   * Sends a gift. Pass the same `opId` when retrying after a timeout or LEDGER_UNAVAILABLE: the server
+   * charges at most once. `newOpId()` makes one.
+   */
+  gift(room: string, giftId: string, count: number, opId: string): Promise<GiftResult> {
+    return this.request(ClientOp.GIFT, room, giftId, count, opId) as Promise<GiftResult>;
+  }
+
+  /** A fresh operation id for a money request. */
+  static newOpId(): string {
+    const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+    if (c?.randomUUID) return c.randomUUID();
+    return `op-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  }
+
+  endStream(room: string): Promise<{ seq: number; stream: string; giftTotal: number }> {
+    return this.request(ClientOp.ROOM_END, room) as Promise<{ seq: number; stream: string; giftTotal: number }>;
+  }
+
+  wallet(): Promise<{ balance: number }> {
+    return this.request(ClientOp.WALLET) as Promise<{ balance: number }>;
   }
 
   ackInbox(upTo: number): Promise<{ acked: number }> {
@@ -299,6 +332,21 @@ export class HaloClient extends Emitter<ClientEvents> {
         this.emit('chat', { room, seq, ts, from, text });
         return;
       }
+      case ServerOp.ROOM_GIFT: {
+        const [, room, seq, ts, from, giftId, count, coins, creatorTotal] = frame as [number, string, number, number, string, string, number, number, number];
+        if (!this.accept(room, seq)) return;
+        this.emit('gift', { room, seq, ts, from, giftId, count, coins, creatorTotal });
+        return;
+      }
+      case ServerOp.ROOM_LIVE: {
+        const [, room, seq, ts, live, stream] = frame as [number, string, number, number, boolean, string | null];
+        if (!this.accept(room, seq)) return;
+        this.emit('live', { room, seq, ts, live, stream });
+        return;
+      }
+      case ServerOp.ROOM_LEADERBOARD:
+        this.emit('leaderboard', { room: frame[1] as string, top: frame[2] as [string, number][] });
+        return;
       case ServerOp.ROOM_PRESENCE:
         this.emit('presence', { room: frame[1] as string, viewers: frame[2] as number });
         return;

@@ -19,6 +19,8 @@
  */
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KeyedLock } from './keyed-lock';
 import {
   ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
   type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
@@ -72,7 +74,12 @@ export interface MongoLedgerOptions {
 }
 
 const isDuplicate = (e: unknown) => e instanceof MongoServerError && e.code === 11000;
-const MAX_ATTEMPTS = 200;
+const MAX_ATTEMPTS = 100;
+
+/** Jittered exponential pause between optimistic retries (another process took the chain link). */
+function backoff(attempt: number): Promise<void> {
+  return sleep(Math.random() * Math.min(50, 2 ** attempt));
+}
 
 function toEntry(d: EntryDoc): LedgerEntry {
   return { opId: d._id, kind: d.kind, postings: d.postings, meta: d.meta, ts: d.ts };
@@ -80,6 +87,7 @@ function toEntry(d: EntryDoc): LedgerEntry {
 
 export class MongoLedger implements Ledger {
   private readonly owner = randomUUID();
+  private readonly accountLock = new KeyedLock();
 
   private constructor(
     private readonly client: MongoClient,
@@ -191,9 +199,14 @@ export class MongoLedger implements Ledger {
   }
 
   /** Appends one posting to its account's chain, once. False only when a debit is not covered. */
-  private async applyPosting(opId: string, p: Posting): Promise<boolean> {
+  private applyPosting(opId: string, p: Posting): Promise<boolean> {
+    return this.accountLock.run(p.account, () => this.applyPostingLocked(opId, p));
+  }
+
+  private async applyPostingLocked(opId: string, p: Posting): Promise<boolean> {
     const key = `${opId}|${p.account}`;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await backoff(attempt);
       const head = await this.head(p.account);
       const balance = head?.balance ?? 0;
       if (p.delta < 0 && !mayGoNegative(p.account) && balance + p.delta < 0) {
@@ -207,11 +220,16 @@ export class MongoLedger implements Ledger {
   }
 
   /** Reverses a posting that was applied and not yet reversed. */
-  private async undoPosting(opId: string, p: Posting): Promise<void> {
+  private undoPosting(opId: string, p: Posting): Promise<void> {
+    return this.accountLock.run(p.account, () => this.undoPostingLocked(opId, p));
+  }
+
+  private async undoPostingLocked(opId: string, p: Posting): Promise<void> {
     const key = `${opId}|${p.account}`;
     const undoKey = `${key}|undo`;
     if ((await this.chain.countDocuments({ key })) === 0) return;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await backoff(attempt);
       if ((await this.chain.countDocuments({ key: undoKey })) === 1) return;
       const head = await this.head(p.account);
       if (await this.append(p.account, head, -p.delta, opId, undoKey)) return;

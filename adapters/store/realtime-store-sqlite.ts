@@ -11,10 +11,10 @@ import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './r
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_events (
-  room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, frame BLOB NOT NULL,
+  room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, frame BLOB NOT NULL, op_id TEXT,
   PRIMARY KEY (room, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS room_state (
-  room TEXT PRIMARY KEY, owner TEXT, last_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  room TEXT PRIMARY KEY, owner TEXT, last_seq INTEGER NOT NULL DEFAULT 0, stream TEXT, stream_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
   user TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL,
   PRIMARY KEY (user, seq)) WITHOUT ROWID;
@@ -34,15 +34,19 @@ export class SqliteRealtimeStore implements RealtimeStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    this.migrate();
     const db = this.db;
     this.stmts = {
-      insertEvent: db.prepare('INSERT OR IGNORE INTO room_events (room, seq, ts, sender, frame) VALUES (?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT OR IGNORE INTO room_events (room, seq, ts, sender, frame, op_id) VALUES (?, ?, ?, ?, ?, ?)'),
+      setStream: db.prepare(`INSERT INTO room_state (room, stream, stream_seq) VALUES (?, ?, ?)
+        ON CONFLICT(room) DO UPDATE SET stream = excluded.stream, stream_seq = excluded.stream_seq`),
+      streamGifts: db.prepare('SELECT op_id AS opId, seq FROM room_events WHERE room = ? AND seq > ? AND op_id IS NOT NULL ORDER BY seq'),
       bumpRoomSeq: db.prepare(`INSERT INTO room_state (room, last_seq) VALUES (?, ?)
         ON CONFLICT(room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`),
       setOwner: db.prepare(`INSERT INTO room_state (room, owner) VALUES (?, ?)
         ON CONFLICT(room) DO UPDATE SET owner = COALESCE(owner, excluded.owner)`),
-      prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ?'),
-      roomState: db.prepare('SELECT owner, last_seq AS lastSeq FROM room_state WHERE room = ?'),
+      prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ? AND op_id IS NULL'),
+      roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq FROM room_state WHERE room = ?'),
       history: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? ORDER BY seq DESC LIMIT ?'),
       insertInbox: db.prepare('INSERT OR IGNORE INTO inbox (user, seq, ts, sender, text) VALUES (?, ?, ?, ?, ?)'),
       bumpInboxSeq: db.prepare(`INSERT INTO inbox_state (user, last_seq) VALUES (?, ?)
@@ -55,8 +59,9 @@ export class SqliteRealtimeStore implements RealtimeStore {
     const s = this.stmts;
     this.applyBatch = db.transaction((batch: WriteBatch) => {
       for (const o of batch.roomOwners) s.setOwner.run(o.room, o.owner);
+      for (const st of batch.roomStreams) s.setStream.run(st.room, st.stream, st.startSeq);
       for (const e of batch.roomEvents) {
-        s.insertEvent.run(e.room, e.seq, e.ts, e.sender, e.frame);
+        s.insertEvent.run(e.room, e.seq, e.ts, e.sender, e.frame, e.opId ?? null);
         s.bumpRoomSeq.run(e.room, e.seq);
       }
       for (const p of batch.roomPrunes) s.prune.run(p.room, p.belowSeq);
@@ -68,13 +73,25 @@ export class SqliteRealtimeStore implements RealtimeStore {
     });
   }
 
+  /** Adds columns that later versions introduced to files written by earlier ones. */
+  private migrate(): void {
+    const has = (table: string, column: string) =>
+      (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+    if (!has('room_events', 'op_id')) this.db.exec('ALTER TABLE room_events ADD COLUMN op_id TEXT');
+    if (!has('room_state', 'stream')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream TEXT');
+    if (!has('room_state', 'stream_seq')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream_seq INTEGER NOT NULL DEFAULT 0');
+  }
+
   async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
-    const state = this.stmts.roomState.get(room) as { owner: string | null; lastSeq: number } | undefined;
+    const state = this.stmts.roomState.get(room) as { owner: string | null; lastSeq: number; stream: string | null; streamSeq: number } | undefined;
     const rows = this.stmts.history.all(room, historyLimit) as { seq: number; frame: Buffer }[];
     rows.reverse();
+    const stream = state?.stream ?? null;
     return {
       owner: state?.owner ?? null,
       seq: state?.lastSeq ?? 0,
+      stream,
+      streamGifts: stream === null ? [] : (this.stmts.streamGifts.all(room, state!.streamSeq) as { opId: string; seq: number }[]),
       history: rows.map((r) => ({ seq: r.seq, frame: new Uint8Array(r.frame) })),
     };
   }

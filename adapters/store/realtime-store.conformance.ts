@@ -47,7 +47,28 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     const snap = await store.loadRoom('r3', 10);
     t.equal(snap.seq, 4);
     t.same(snap.history.map((h) => h.seq), [4]);
-    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, history: [] });
+    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [] });
+  });
+
+  t.test(`${name}: a live stream and its gift events survive pruning`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomStreams.push({ room: 'r4', stream: 'r4.1', startSeq: 1 });
+    b.roomEvents.push({ room: 'r4', seq: 1, ts: 1, sender: 'host', frame: new Uint8Array([1]) });
+    b.roomEvents.push({ room: 'r4', seq: 2, ts: 2, sender: 'fan', frame: new Uint8Array([2]), opId: 'gift-op-1' });
+    b.roomEvents.push({ room: 'r4', seq: 3, ts: 3, sender: 'fan', frame: new Uint8Array([3]) });
+    b.roomPrunes.push({ room: 'r4', belowSeq: 4 });
+    await store.commit(b);
+    const snap = await store.loadRoom('r4', 10);
+    t.equal(snap.stream, 'r4.1');
+    t.same(snap.streamGifts, [{ opId: 'gift-op-1', seq: 2 }], 'the gift event was not pruned');
+    const end = emptyBatch();
+    end.roomStreams.push({ room: 'r4', stream: null, startSeq: 0 });
+    await store.commit(end);
+    const ended = await store.loadRoom('r4', 10);
+    t.equal(ended.stream, null);
+    t.same(ended.streamGifts, []);
   });
 
   t.test(`${name}: inbox keeps order, acks move forward only and never past the last message`, async (t) => {

@@ -19,6 +19,8 @@ export interface StoredRoomEvent {
   readonly sender: string;
   /** The exact server frame that was broadcast, replayed verbatim on resume. */
   readonly frame: Uint8Array;
+  /** Set for money events (gifts): the ledger op id. Such events are never pruned. */
+  readonly opId?: string;
 }
 
 export interface InboxMessage {
@@ -32,6 +34,10 @@ export interface InboxMessage {
 export interface RoomSnapshot {
   readonly owner: string | null;
   readonly seq: number;
+  /** The live stream's id, or null when the room is not live. */
+  readonly stream: string | null;
+  /** Gift events of the live stream: which ledger op ids already have a seq. */
+  readonly streamGifts: readonly { opId: string; seq: number }[];
   /** Newest events, oldest first, at most the requested limit. */
   readonly history: readonly { seq: number; frame: Uint8Array }[];
 }
@@ -46,18 +52,20 @@ export interface InboxSnapshot {
 export interface WriteBatch {
   readonly roomEvents: StoredRoomEvent[];
   readonly roomOwners: { room: string; owner: string }[];
-  /** Drop events of `room` with seq below `belowSeq` (history retention). */
+  /** Start (stream id) or end (null) of a room's live stream; `startSeq` is the seq of its ROOM_LIVE event. */
+  readonly roomStreams: { room: string; stream: string | null; startSeq: number }[];
+  /** Drop events of `room` with seq below `belowSeq` (history retention); gift events are kept. */
   readonly roomPrunes: { room: string; belowSeq: number }[];
   readonly inbox: InboxMessage[];
   readonly inboxAcks: { user: string; upTo: number }[];
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomPrunes: [], inbox: [], inboxAcks: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length === 0;
 }
 
 export interface RealtimeStore {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decode, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomPresenceFrame, roomResyncFrame } from './codec';
+import { decode, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from './codec';
 import { ClientOp, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
@@ -27,6 +27,9 @@ t.test('server frame builders produce the golden bytes', async (t) => {
   t.equal(hex(roomPresenceFrame('room1', 2)), s.room_presence!.hex);
   t.equal(hex(roomResyncFrame('room1', 300)), s.room_resync!.hex);
   t.equal(hex(dmFrame(1, 1700000000000, 'bob', 'yo')), s.dm!.hex);
+  t.equal(hex(roomGiftFrame('room1', 7, 1700000000000, 'fan', 'rose', 3, 30, 30)), s.room_gift!.hex);
+  t.equal(hex(roomLiveFrame('room1', 1, 1700000000000, true, 'room1.1700000000000')), s.room_live!.hex);
+  t.equal(hex(roomLeaderboardFrame('room1', [['fan', 30]])), s.room_leaderboard!.hex);
 });
 
 t.test('golden client frames parse into typed requests', async (t) => {
@@ -40,6 +43,9 @@ t.test('golden client frames parse into typed requests', async (t) => {
   t.same(parse('dm'), { op: ClientOp.DM, ref: 4, to: 'bob', text: 'yo' });
   t.same(parse('resume'), { op: ClientOp.RESUME, ref: 5, room: 'room1', lastSeq: 42, role: Role.VIEWER });
   t.same(parse('inbox_ack'), { op: ClientOp.INBOX_ACK, ref: 6, upTo: 3 });
+  t.same(parse('gift'), { op: ClientOp.GIFT, ref: 12, room: 'room1', giftId: 'rose', count: 3, opId: 'op-123456' });
+  t.same(parse('room_end'), { op: ClientOp.ROOM_END, ref: 13, room: 'room1' });
+  t.same(parse('wallet'), { op: ClientOp.WALLET, ref: 14 });
 });
 
 t.test('malformed and mistyped frames map to their error codes', async (t) => {
@@ -63,6 +69,12 @@ t.test('malformed and mistyped frames map to their error codes', async (t) => {
     [[8, 9, 0], 9, ErrorCode.BAD_ARGUMENTS],
     [[1, 10, '1', 'tok'], 10, ErrorCode.BAD_ARGUMENTS],
     [[1, 10, 1, ''], 10, ErrorCode.BAD_ARGUMENTS],
+    [[9, 11, 'room', 'rose', -1, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
+    [[9, 11, 'room', 'rose', 1.5, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
+    [[9, 11, 'room', 'rose', 0, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
+    [[9, 11, 'room', 'rose', '5', 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
+    [[9, 11, 'room', 'rose', 1, 'short'], 11, ErrorCode.BAD_ARGUMENTS],
+    [[9, 11, 'room', { $ne: 1 }, 1, 'op-123456'], 11, ErrorCode.BAD_ARGUMENTS],
   ];
   for (const [frame, ref, code] of cases) {
     const r = parseRequest(frame);

@@ -46,6 +46,19 @@ export function roomResyncFrame(room: string, seq: number): Uint8Array {
   return encode([ServerOp.ROOM_RESYNC, room, seq]);
 }
 
+export function roomGiftFrame(room: string, seq: number, ts: number, from: string, giftId: string, count: number, coins: number, creatorTotal: number): Uint8Array {
+  return encode([ServerOp.ROOM_GIFT, room, seq, ts, from, giftId, count, coins, creatorTotal]);
+}
+
+export function roomLiveFrame(room: string, seq: number, ts: number, live: boolean, stream: string | null): Uint8Array {
+  return encode([ServerOp.ROOM_LIVE, room, seq, ts, live, stream]);
+}
+
+/** Top gifters of the current stream, highest first: [[user, coins], ...]. */
+export function roomLeaderboardFrame(room: string, top: readonly (readonly [string, number])[]): Uint8Array {
+  return encode([ServerOp.ROOM_LEADERBOARD, room, top]);
+}
+
 export function dmFrame(inboxSeq: number, ts: number, from: string, text: string): Uint8Array {
   return encode([ServerOp.DM, inboxSeq, ts, from, text]);
 }

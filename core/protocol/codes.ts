@@ -15,6 +15,9 @@ export const ClientOp = {
   DM: 6,
   RESUME: 7,
   INBOX_ACK: 8,
+  GIFT: 9,
+  ROOM_END: 10,
+  WALLET: 11,
 } as const;
 export type ClientOp = (typeof ClientOp)[keyof typeof ClientOp];
 
@@ -25,6 +28,9 @@ export const ServerOp = {
   ROOM_CHAT: 80,
   ROOM_PRESENCE: 81,
   ROOM_RESYNC: 82,
+  ROOM_GIFT: 83,
+  ROOM_LIVE: 84,
+  ROOM_LEADERBOARD: 85,
   DM: 90,
 } as const;
 export type ServerOp = (typeof ServerOp)[keyof typeof ServerOp];
@@ -53,6 +59,14 @@ export const ErrorCode = {
   OVERLOADED: 130,
   INTERNAL: 131,
   SHUTTING_DOWN: 132,
+  INSUFFICIENT_FUNDS: 200,
+  UNKNOWN_GIFT: 201,
+  ROOM_NOT_LIVE: 202,
+  INVALID_AMOUNT: 203,
+  OP_ID_REUSED: 204,
+  CANNOT_GIFT_SELF: 205,
+  OP_IN_PROGRESS: 206,
+  LEDGER_UNAVAILABLE: 207,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -12,7 +12,10 @@ export type Request =
   | { op: typeof ClientOp.CHAT; ref: number; room: string; text: string }
   | { op: typeof ClientOp.DM; ref: number; to: string; text: string }
   | { op: typeof ClientOp.RESUME; ref: number; room: string; lastSeq: number; role: Role }
-  | { op: typeof ClientOp.INBOX_ACK; ref: number; upTo: number };
+  | { op: typeof ClientOp.INBOX_ACK; ref: number; upTo: number }
+  | { op: typeof ClientOp.GIFT; ref: number; room: string; giftId: string; count: number; opId: string }
+  | { op: typeof ClientOp.ROOM_END; ref: number; room: string }
+  | { op: typeof ClientOp.WALLET; ref: number };
 
 export interface RequestError {
   readonly ref: number;
@@ -22,6 +25,8 @@ export interface RequestError {
 
 /** Room and user ids: 1–64 characters of letters, digits and `_ : . -`. */
 const ID = /^[A-Za-z0-9_:.-]{1,64}$/;
+/** Client-chosen operation ids for money: 8–128 characters (a UUID fits). */
+const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
 const MAX_REF = 0xffffffff;
 
 function isRef(v: unknown): v is number {
@@ -82,6 +87,19 @@ export function parseRequest(frame: unknown): Request | RequestError {
     case ClientOp.INBOX_ACK:
       if (!isSeq(a[2]) || a[2] < 1) return bad(ref, 'inbox ack: upTo must be a positive integer');
       return { op, ref, upTo: a[2] };
+    case ClientOp.GIFT:
+      if (!isId(a[2])) return bad(ref, 'gift: room must be an id');
+      if (!isId(a[3])) return bad(ref, 'gift: giftId must be an id');
+      if (typeof a[4] !== 'number' || !Number.isSafeInteger(a[4]) || a[4] < 1 || a[4] > 9999) {
+        return { ref, code: ErrorCode.INVALID_AMOUNT, message: 'gift: count must be a whole number from 1 to 9999' };
+      }
+      if (typeof a[5] !== 'string' || !OP_ID.test(a[5])) return bad(ref, 'gift: opId must be 8–128 characters of letters, digits and _ : . -');
+      return { op, ref, room: a[2], giftId: a[3], count: a[4], opId: a[5] };
+    case ClientOp.ROOM_END:
+      if (!isId(a[2])) return bad(ref, 'room end: room must be an id');
+      return { op, ref, room: a[2] };
+    case ClientOp.WALLET:
+      return { op, ref };
     default:
       return { ref, code: ErrorCode.UNKNOWN_OP, message: `unknown op ${op}` };
   }

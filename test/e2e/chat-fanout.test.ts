@@ -29,7 +29,8 @@ t.test('chat reaches every viewer of the room in seq order and no one outside it
   await waitFor('all chats delivered', () => [host, ...viewers].every((c) => got.get(c.session!.user)!.length === total));
 
   const reference = got.get('host')!.map((e) => `${e.seq}:${e.text}`);
-  t.same(got.get('host')!.map((e) => e.seq), Array.from({ length: total }, (_, i) => i + 1), 'seqs are 1..n with no gap');
+  // Seq 1 is the stream start (the host joined); chats follow with no gap.
+  t.same(got.get('host')!.map((e) => e.seq), Array.from({ length: total }, (_, i) => i + 2), 'seqs are 2..n+1 with no gap');
   for (const v of viewers) t.same(got.get(v.session!.user)!.map((e) => `${e.seq}:${e.text}`), reference, `${v.session!.user} saw the same order`);
   for (let si = 0; si < senders.length; si++) {
     const own = reference.filter((r) => r.includes(`s${si}-`)).map((r) => r.split(':')[1]);
