@@ -63,6 +63,8 @@ export class ActorHost {
     private readonly opts: ActorHostOptions,
     private readonly sink: (effects: Effect[]) => void,
     private readonly onFatal: (error: unknown) => void,
+    /** Async work an actor deferred failed (its actor still gets the Error as a message). */
+    private readonly onDeferredError: (error: Error) => void = () => undefined,
   ) {
     this.store = deps.store;
   }
@@ -161,7 +163,11 @@ export class ActorHost {
   private defer(actor: Actor<unknown>, work: Promise<unknown>, toMessage: (r: unknown) => unknown): void {
     this.pendingDeferred++;
     work
-      .then((value) => value, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))
+      .then((value) => value, (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.onDeferredError(error);
+        return error;
+      })
       .then((result) => {
         this.pendingDeferred--;
         actor.mailbox.offerSystem(toMessage(result));

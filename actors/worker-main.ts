@@ -36,7 +36,9 @@ async function main(): Promise<void> {
   const host = new ActorHost({ store, ledger, catalog }, init.host, (effects: Effect[]) => {
     const bytes = codec.encode(effects);
     port.postMessage(bytes, [bytes.buffer]);
-  }, fatal);
+  }, fatal, (error) => {
+    console.error(JSON.stringify({ level: 'error', worker: init.index, msg: 'deferred actor work failed', err: error.message }));
+  });
   host.start();
 
   port.on('message', (msg: Uint8Array | WorkerControl | { type: 'system'; batch: Uint8Array }) => {

@@ -105,8 +105,9 @@ export class Hub {
         case Eff.PUBLISH:
           this.metrics.published();
           this.publisher.publish(e[1], e[2]);
-          this.countPublished(e[1], e[2].byteLength, now);
-          (published ??= new Set()).add(e[1]);
+          // Check as soon as half the limit went out to this room, even in the middle of a batch.
+          if (this.countPublished(e[1], e[2].byteLength, now)) this.checkSlowConsumers(e[1], now);
+          else (published ??= new Set()).add(e[1]);
           break;
         case Eff.SUBSCRIBE: {
           const s = this.sessions.get(e[1]);
@@ -136,10 +137,12 @@ export class Hub {
     if (published) for (const room of published) this.checkSlowConsumers(room, now);
   }
 
-  private countPublished(room: string, bytes: number, now: number): void {
+  /** Counts bytes published to a room; true when a slow-consumer check is due. */
+  private countPublished(room: string, bytes: number, now: number): boolean {
     let c = this.slowCheck.get(room);
     if (!c) this.slowCheck.set(room, (c = { at: now, bytes: 0 }));
     c.bytes += bytes;
+    return c.bytes >= this.limits.maxBackpressureBytes / 2;
   }
 
   /**

@@ -13,7 +13,12 @@
  *   whoever finds it already decided enforces that decision (completing the undo if it says reversed).
  *
  * Steps: insert the entry `pending` (its _id is the op id) → apply postings debits first → decide →
- * cache the state on the entry. A crash anywhere leaves a pending entry that `recover` (or a retry of the
+ * cache the state on the entry.
+ *
+ * Speed on FerretDB 1.x, which filters and sorts in its proxy (a lookup by any field but `_id` reads the
+ * whole collection): the hot path uses only `_id` point reads. Each process caches the last link it knows
+ * per account (links never change) and checks the next `_id` before appending; a failed insert is
+ * resolved by reading the slot it aimed at. Scans by `key` happen only when resuming a crashed operation. A crash anywhere leaves a pending entry that `recover` (or a retry of the
  * same op id, once the lease expired) drives to the end. Entry `state` is a cache of the outcome for
  * queries; the outcome document is the truth.
  */
@@ -88,6 +93,8 @@ function toEntry(d: EntryDoc): LedgerEntry {
 export class MongoLedger implements Ledger {
   private readonly owner = randomUUID();
   private readonly accountLock = new KeyedLock();
+  /** Last known chain link per account (null: the account has no link yet). A hint, checked forward. */
+  private readonly heads = new Map<string, ChainDoc | null>();
 
   private constructor(
     private readonly client: MongoClient,
@@ -106,7 +113,6 @@ export class MongoLedger implements Ledger {
     const ledger = new MongoLedger(client, db.collection('ledger_entries'), db.collection('ledger_chain'),
       db.collection('ledger_outcomes'), db.collection('ledger_refunds'), opts);
     await ledger.chain.createIndex({ key: 1 }, { unique: true });
-    await ledger.chain.createIndex({ account: 1, seq: -1 });
     await ledger.entries.createIndex({ accounts: 1, ts: -1 });
     await ledger.entries.createIndex({ room: 1, stream: 1, ts: 1 });
     await ledger.entries.createIndex({ state: 1, leaseUntil: 1 });
@@ -143,7 +149,7 @@ export class MongoLedger implements Ledger {
       return this.resume(raced, fp);
     }
     this.step('entry', op.opId);
-    return this.drive(doc);
+    return this.drive(doc, true);
   }
 
   /** A known op id: return its outcome, or finish it if its writer died (lease expired). */
@@ -154,26 +160,33 @@ export class MongoLedger implements Ledger {
     if (existing.leaseUntil > Date.now()) return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${existing._id} is being applied; retry shortly` };
     // Best effort: tell other drivers we took it over. Correctness does not depend on this update.
     await this.entries.updateOne({ _id: existing._id }, { $set: { leaseUntil: Date.now() + this.opts.leaseMs, owner: this.owner } });
-    const result = await this.drive(existing);
+    const result = await this.drive(existing, false);
     return result.ok ? { ...result, replayed: true } : result;
   }
 
-  private async drive(entry: EntryDoc): Promise<LedgerResult> {
+  /**
+   * Applies the postings in order and decides. `fresh`: this process inserted the entry just now, so no
+   * posting can have been applied before (no other driver may touch it while the lease holds).
+   */
+  private async drive(entry: EntryDoc, fresh: boolean): Promise<LedgerResult> {
     if (entry.refundOf && !(await this.claimRefund(entry.refundOf, entry._id))) {
-      return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure: { code: 'NOT_REFUNDABLE', message: `${entry.refundOf} was already refunded` } });
+      return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure: { code: 'NOT_REFUNDABLE', message: `${entry.refundOf} was already refunded` } }, fresh ? 0 : undefined);
     }
     for (let i = 0; i < entry.postings.length; i++) {
       const p = entry.postings[i]!;
-      if (!(await this.applyPosting(entry._id, p))) {
-        return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure: { code: 'INSUFFICIENT_FUNDS', message: `${p.account} cannot cover ${-p.delta}` } });
+      if (!(await this.applyPosting(entry._id, p, fresh))) {
+        return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure: { code: 'INSUFFICIENT_FUNDS', message: `${p.account} cannot cover ${-p.delta}` } }, fresh ? i : undefined);
       }
       this.step(`posting:${i}`, entry._id);
     }
     return this.decide(entry, { _id: entry._id, outcome: 'applied' });
   }
 
-  /** Records the outcome once; if another driver decided first, its decision is the one enforced. */
-  private async decide(entry: EntryDoc, proposal: OutcomeDoc): Promise<LedgerResult> {
+  /**
+   * Records the outcome once; if another driver decided first, its decision is the one enforced.
+   * `appliedBefore`: on a fresh reversal, the postings below this index are exactly the ones applied.
+   */
+  private async decide(entry: EntryDoc, proposal: OutcomeDoc, appliedBefore?: number): Promise<LedgerResult> {
     let outcome = proposal;
     try {
       await this.outcomes.insertOne(proposal);
@@ -182,13 +195,16 @@ export class MongoLedger implements Ledger {
       outcome = (await this.outcomes.findOne({ _id: entry._id }))!;
     }
     this.step(outcome.outcome, entry._id);
-    return this.enforce(entry, outcome);
+    return this.enforce(entry, outcome, outcome === proposal ? appliedBefore : undefined);
   }
 
   /** Makes the chain and the entry's cached state agree with a decided outcome. Idempotent. */
-  private async enforce(entry: EntryDoc, outcome: OutcomeDoc): Promise<LedgerResult> {
+  private async enforce(entry: EntryDoc, outcome: OutcomeDoc, appliedBefore?: number): Promise<LedgerResult> {
     if (outcome.outcome === 'reversed') {
-      for (const p of entry.postings) await this.undoPosting(entry._id, p);
+      for (const [i, p] of entry.postings.entries()) {
+        const applied = appliedBefore !== undefined ? i < appliedBefore : (await this.chain.countDocuments({ key: `${entry._id}|${p.account}` })) === 1;
+        if (applied) await this.undoPosting(entry._id, p);
+      }
       if (entry.refundOf && outcome.failure?.code !== 'NOT_REFUNDABLE') await this.refunds.deleteOne({ _id: entry.refundOf, by: entry._id });
     }
     if (entry.state !== outcome.outcome) {
@@ -199,58 +215,78 @@ export class MongoLedger implements Ledger {
   }
 
   /** Appends one posting to its account's chain, once. False only when a debit is not covered. */
-  private applyPosting(opId: string, p: Posting): Promise<boolean> {
-    return this.accountLock.run(p.account, () => this.applyPostingLocked(opId, p));
+  private applyPosting(opId: string, p: Posting, fresh: boolean): Promise<boolean> {
+    return this.accountLock.run(p.account, async () => {
+      const key = `${opId}|${p.account}`;
+      const appended = await this.appendOnce(p.account, p.delta, opId, key, (balance) => p.delta >= 0 || mayGoNegative(p.account) || balance + p.delta >= 0);
+      if (appended !== 'uncovered') return true;
+      // Uncovered now. A resumed operation may have applied it before the crash, when it was covered.
+      return !fresh && (await this.chain.countDocuments({ key })) === 1;
+    });
   }
 
-  private async applyPostingLocked(opId: string, p: Posting): Promise<boolean> {
-    const key = `${opId}|${p.account}`;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      const head = await this.head(p.account);
-      const balance = head?.balance ?? 0;
-      if (p.delta < 0 && !mayGoNegative(p.account) && balance + p.delta < 0) {
-        // Uncovered now, unless this posting already happened (a crash after it, before the outcome).
-        return (await this.chain.countDocuments({ key })) === 1;
-      }
-      if (await this.append(p.account, head, p.delta, opId, key)) return true;
-      if ((await this.chain.countDocuments({ key })) === 1) return true;
-    }
-    throw new Error(`ledger contention on ${p.account}: gave up after ${MAX_ATTEMPTS} attempts`);
-  }
-
-  /** Reverses a posting that was applied and not yet reversed. */
+  /** Reverses a posting known to be applied, once. */
   private undoPosting(opId: string, p: Posting): Promise<void> {
-    return this.accountLock.run(p.account, () => this.undoPostingLocked(opId, p));
+    return this.accountLock.run(p.account, async () => {
+      await this.appendOnce(p.account, -p.delta, opId, `${opId}|${p.account}|undo`, () => true);
+    });
   }
 
-  private async undoPostingLocked(opId: string, p: Posting): Promise<void> {
-    const key = `${opId}|${p.account}`;
-    const undoKey = `${key}|undo`;
-    if ((await this.chain.countDocuments({ key })) === 0) return;
+  /**
+   * Appends a link with `key` to the account's chain unless `covers(balance)` says no. Returns 'appended'
+   * also when a link with this key already exists (applied before, by us or another driver).
+   */
+  private async appendOnce(account: string, delta: number, opId: string, key: string, covers: (balance: number) => boolean): Promise<'appended' | 'uncovered'> {
+    let head = await this.head(account);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      if ((await this.chain.countDocuments({ key: undoKey })) === 1) return;
-      const head = await this.head(p.account);
-      if (await this.append(p.account, head, -p.delta, opId, undoKey)) return;
+      const balance = head?.balance ?? 0;
+      if (!covers(balance)) return 'uncovered';
+      const seq = (head?.seq ?? 0) + 1;
+      const link: ChainDoc = { _id: `${account}:${seq}`, account, seq, delta, balance: balance + delta, opId, key, ts: Date.now() };
+      try {
+        await this.chain.insertOne(link);
+        this.heads.set(account, link);
+        return 'appended';
+      } catch (e) {
+        if (!isDuplicate(e)) throw e;
+      }
+      // Either the slot was taken (by another process) or this key exists already: the slot tells which.
+      const slot = await this.chain.findOne({ _id: link._id });
+      if (!slot || slot.key === key) return 'appended';
+      head = slot;
+      this.heads.set(account, slot);
+      if (attempt > 2) await backoff(attempt);
     }
-    throw new Error(`ledger contention on ${p.account}: gave up undoing after ${MAX_ATTEMPTS} attempts`);
+    throw new Error(`ledger contention on ${account}: gave up after ${MAX_ATTEMPTS} attempts`);
   }
 
-  /** Inserts the next link after `head`; false when another writer took that link or the key exists. */
-  private async append(account: string, head: ChainDoc | null, delta: number, opId: string, key: string): Promise<boolean> {
-    const seq = (head?.seq ?? 0) + 1;
-    try {
-      await this.chain.insertOne({ _id: `${account}:${seq}`, account, seq, delta, balance: (head?.balance ?? 0) + delta, opId, key, ts: Date.now() });
-      return true;
-    } catch (e) {
-      if (!isDuplicate(e)) throw e;
-      return false;
+  /** The newest link of an account, from the cache checked forward by `_id`, or found by search. */
+  private async head(account: string): Promise<ChainDoc | null> {
+    let head = this.heads.has(account) ? this.heads.get(account)! : await this.searchHead(account);
+    for (;;) {
+      const next = await this.chain.findOne({ _id: `${account}:${(head?.seq ?? 0) + 1}` });
+      if (!next) break;
+      head = next;
     }
+    this.heads.set(account, head);
+    return head;
   }
 
-  private head(account: string): Promise<ChainDoc | null> {
-    return this.chain.find({ account }).sort({ seq: -1 }).limit(1).next();
+  /** Exponential then binary search over link ids: O(log n) point reads, no scan. */
+  private async searchHead(account: string): Promise<ChainDoc | null> {
+    const exists = async (seq: number) => (await this.chain.countDocuments({ _id: `${account}:${seq}` })) === 1;
+    let lo = 0;
+    let hi = 1;
+    while (await exists(hi)) {
+      lo = hi;
+      hi *= 2;
+    }
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await exists(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo === 0 ? null : this.chain.findOne({ _id: `${account}:${lo}` });
   }
 
   private async claimRefund(refundOf: string, by: string): Promise<boolean> {
@@ -274,7 +310,7 @@ export class MongoLedger implements Ledger {
   }
 
   async balance(account: string): Promise<number> {
-    return (await this.head(account))?.balance ?? 0;
+    return this.accountLock.run(account, async () => (await this.head(account))?.balance ?? 0);
   }
 
   async history(account: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]> {
@@ -299,7 +335,7 @@ export class MongoLedger implements Ledger {
     let reversed = 0;
     for (const stale of await this.entries.find({ state: 'pending', leaseUntil: { $lt: Date.now() } }).toArray()) {
       const decided = await this.outcomes.findOne({ _id: stale._id });
-      const r = decided ? await this.enforce(stale, decided) : await this.drive(stale);
+      const r = decided ? await this.enforce(stale, decided) : await this.drive(stale, false);
       if (r.ok) completed++;
       else reversed++;
     }

@@ -73,7 +73,7 @@ t.test('bad input gets its code and leaves other clients working', async (t) => 
 
 t.test('a slow consumer is disconnected with SLOW_CONSUMER, others keep receiving', async (t) => {
   const server = await startServer({
-    HALOBUZZ_MAX_BACKPRESSURE_BYTES: '16384',
+    HALOBUZZ_MAX_BACKPRESSURE_BYTES: '65536',
     HALOBUZZ_CHAT_PER_SECOND: '100000', HALOBUZZ_CHAT_BURST: '100000', HALOBUZZ_USER_CHAT_PER_SECOND: '100000', HALOBUZZ_USER_CHAT_BURST: '100000',
     HALOBUZZ_FRAMES_PER_SECOND: '100000', HALOBUZZ_FRAMES_BURST: '100000',
   });
