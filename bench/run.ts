@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- <scenario> [--quick] [--key value ...]`: runs one scenario and prints its numbers.
- * Scenarios: fanout. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 100`.
+ * Scenarios: fanout, gifts. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 100`.
  */
 import { fanoutDefaults, fanoutQuick, runFanout, type FanoutParams } from './fanout.bench';
+import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
 
 function parseParams<T extends object>(defaults: T, args: string[]): T {
   const out = { ...defaults } as Record<string, number>;
@@ -25,8 +26,12 @@ async function main(): Promise<void> {
     case 'fanout':
       await runFanout(parseParams<FanoutParams>(quick ? fanoutQuick : fanoutDefaults, rest));
       return;
+    case 'gifts':
+      await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
+      return;
     default:
       console.error('usage: npm run bench -- fanout [--quick] [--viewers N --senders N --rate N --seconds N --payload N --workers N]');
+      console.error('       npm run bench -- gifts [--quick] [--fans N --seconds N --workers N]   (MONGODB_URL set: also on MongoDB)');
       process.exit(64);
   }
 }
