@@ -1,42 +1,66 @@
 /**
- * `npm run bench -- <scenario> [--quick] [--key value ...]`: runs one scenario and prints its numbers.
- * Scenarios: fanout, gifts. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 100`.
+ * `npm run bench -- <scenario> [--quick] [--workers N] [--key value ...]`
+ *
+ * Scenarios connect, fanout, rooms and slow run HaloBuzz and the Socket.IO + Redis baseline (and, for
+ * fanout, the raw uWS ceiling) back to back on this machine and report ratios; gifts measures the ledger
+ * path on each store. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
+ * chart. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 200`.
  */
-import { fanoutDefaults, fanoutQuick, runFanout, type FanoutParams } from './fanout.bench';
+import { compare, scenarios, type Comparison, type Scenario } from './scenarios';
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
+import { writeResult } from './results';
+import { lineChart } from './svg-chart';
 
 function parseParams<T extends object>(defaults: T, args: string[]): T {
   const out = { ...defaults } as Record<string, number>;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (!a.startsWith('--') || a === '--quick') continue;
+    if (!a.startsWith('--') || a === '--quick' || a === '--workers') {
+      if (a === '--workers') i++;
+      continue;
+    }
     const key = a.slice(2);
     if (!(key in out)) throw new Error(`unknown parameter --${key}; known: ${Object.keys(out).join(', ')}`);
     const value = Number(args[++i]);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${key} needs a positive number`);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} needs a number`);
     out[key] = value;
   }
   return out as T;
 }
 
-async function main(): Promise<void> {
-  const [scenario, ...rest] = process.argv.slice(2);
-  const quick = rest.includes('--quick');
-  switch (scenario) {
-    case 'fanout':
-      await runFanout(parseParams<FanoutParams>(quick ? fanoutQuick : fanoutDefaults, rest));
-      return;
-    case 'gifts':
-      await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
-      return;
-    default:
-      console.error('usage: npm run bench -- fanout [--quick] [--viewers N --senders N --rate N --seconds N --payload N --workers N]');
-      console.error('       npm run bench -- gifts [--quick] [--fans N --seconds N --workers N]   (MONGODB_URL set: also on MongoDB)');
-      process.exit(64);
-  }
+function report(c: Comparison): void {
+  const keys = [...new Set(c.results.flatMap((r) => Object.keys(r.metrics)))];
+  const rows = [['metric', ...c.results.map((r) => r.label)], ...keys.map((k) => [k, ...c.results.map((r) => String(r.metrics[k] ?? ''))])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(`\n${c.scenario} ${JSON.stringify(c.params)}`);
+  for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+  console.log(`ratios (HaloBuzz ÷ other): ${JSON.stringify(c.ratios)}`);
+  const svg = c.latencies.length > 0
+    ? lineChart({ title: `${c.scenario}: send → receive latency`, xLabel: 'latency (ms, log)', yLabel: '% of deliveries', logX: true, series: c.latencies.map((l) => ({ name: l.name, points: l.latency.cdf(200) })) })
+    : undefined;
+  const { latencies: _l, ...json } = c;
+  console.log(`results: ${writeResult(c.scenario, json, svg).join(', ')}`);
 }
 
-main().catch((err) => {
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const quick = rest.includes('--quick');
+  const workersAt = rest.indexOf('--workers');
+  const workers = workersAt >= 0 ? Number(rest[workersAt + 1]) : 2;
+  if (name === 'gifts') {
+    await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
+    return;
+  }
+  const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
+  if (!scenario) {
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    process.exit(64);
+  }
+  if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');
+  report(await compare(scenario, parseParams(quick ? scenario.quick : scenario.defaults, rest), workers));
+}
+
+main().then(() => process.exit(0), (err) => {
   console.error(err);
   process.exit(1);
 });

@@ -28,13 +28,18 @@ export interface ServerHandle {
   kill(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string): Promise<ServerHandle> {
+/**
+ * Starts `script` (default: the HaloBuzz server) with PORT 0; the script must log a JSON line with
+ * `"event":"listening"` and `"port":N` on stdout.
+ */
+export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string, script = join(__dirname, '..', 'main.js')): Promise<ServerHandle> {
   const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), 'hb-e2e-'));
   const logs: string[] = [];
-  const child = spawn(process.execPath, [join(__dirname, '..', 'main.js')], {
+  const child = spawn(process.execPath, [script], {
     env: {
       PATH: process.env.PATH ?? '',
       HALOBUZZ_PORT: '0',
+      PORT: '0',
       HALOBUZZ_DATA_DIR: dataDir,
       HALOBUZZ_JWT_SECRET: TEST_SECRET,
       HALOBUZZ_ENV: 'test',

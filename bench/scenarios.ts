@@ -1,0 +1,258 @@
+/**
+ * Load scenarios, each run against several targets back to back on the same machine. A scenario measures
+ * one target and returns its numbers; `compare` runs it per target and reports ratios against the
+ * baseline (and the ceiling where it applies).
+ */
+import { LatencyRecorder } from './latency';
+import { nowMs, openMany } from './load-client';
+import { Progress } from './progress';
+import { connect, type BenchConn, type Deliveries } from './drivers';
+import { startTarget, type Target, type TargetName } from './targets';
+
+export interface Measured {
+  readonly metrics: Record<string, number>;
+  readonly latency?: LatencyRecorder;
+}
+
+export interface Scenario<P> {
+  readonly name: string;
+  readonly defaults: P;
+  readonly quick: P;
+  readonly targets: readonly TargetName[];
+  run(target: Target, params: P): Promise<Measured>;
+}
+
+/** Connections per loopback source address, under the ephemeral port range (32768–60999). */
+const PER_SOURCE = 25_000;
+const sourceAddress = (i: number) => `127.0.0.${2 + Math.floor(i / PER_SOURCE)}`;
+
+function latencySink(latency: LatencyRecorder, counts: { chats: number; gifts: number }): Deliveries {
+  return {
+    onChat: (text) => {
+      counts.chats++;
+      latency.record(nowMs() - Number(text.slice(0, text.indexOf('|'))));
+    },
+    onGift: () => void counts.gifts++,
+  };
+}
+
+const quietSink: Deliveries = { onChat: () => undefined, onGift: () => undefined };
+
+async function openViewers(target: Target, label: string, n: number, sink: (i: number) => Deliveries, room?: (i: number) => string): Promise<{ conns: BenchConn[]; perSecond: number }> {
+  const progress = new Progress(`${target.name}: ${label}`, n);
+  const t0 = Date.now();
+  const conns = await openMany(n, 64, async (i) => {
+    const c = await connect(target, `viewer${i}`, sink(i), sourceAddress(i));
+    if (room) await c.join(room(i));
+    return c;
+  }, (done) => progress.update(done));
+  const perSecond = n / ((Date.now() - t0) / 1000);
+  progress.done(`${perSecond.toFixed(0)} conn/s`);
+  return { conns, perSecond };
+}
+
+/** Sends `total` messages spread evenly over time from `send(k)`, in 10 ms ticks. */
+async function paced(total: number, perSecond: number, send: (k: number) => void, onTick: (sent: number) => void): Promise<void> {
+  let sent = 0;
+  let owed = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      owed += perSecond / 100;
+      while (owed >= 1 && sent < total) {
+        owed -= 1;
+        send(sent++);
+      }
+      onTick(sent);
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 10);
+  });
+}
+
+async function drain(expected: () => boolean, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!expected() && Date.now() - start < ms) await new Promise((r) => setTimeout(r, 20));
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// 1. Connect storm and idle hold.
+export interface ConnectParams { connections: number; hold: number }
+export const connectScenario: Scenario<ConnectParams> = {
+  name: 'connect',
+  defaults: { connections: 10_000, hold: 5 },
+  quick: { connections: 300, hold: 1 },
+  targets: ['halobuzz', 'socketio'],
+  async run(target, p) {
+    await pause(300);
+    const before = target.server.rssBytes();
+    const { conns, perSecond } = await openViewers(target, 'connecting', p.connections, () => quietSink);
+    await pause(p.hold * 1000);
+    const after = target.server.rssBytes();
+    for (const c of conns) c.close();
+    return { metrics: { connectPerSecond: Math.round(perSecond), rssBefore: before, rssAfter: after, rssBytesPerConnection: Math.round((after - before) / p.connections) } };
+  },
+};
+
+// 2. Fan-out: one room, V viewers, S senders.
+export interface FanoutParams { viewers: number; senders: number; rate: number; seconds: number; payload: number }
+export const fanoutScenario: Scenario<FanoutParams> = {
+  name: 'fanout',
+  defaults: { viewers: 2000, senders: 2, rate: 100, seconds: 10, payload: 64 },
+  quick: { viewers: 200, senders: 1, rate: 20, seconds: 2, payload: 64 },
+  targets: ['halobuzz', 'socketio', 'uws-raw'],
+  async run(target, p) {
+    const room = 'fanout';
+    const latency = new LatencyRecorder();
+    const counts = { chats: 0, gifts: 0 };
+    await pause(300);
+    const before = target.server.rssBytes();
+    const { conns } = await openViewers(target, 'viewers', p.viewers, () => latencySink(latency, counts), () => room);
+    await pause(500);
+    const after = target.server.rssBytes();
+    const senders = await Promise.all(Array.from({ length: p.senders }, async (_, i) => {
+      const c = await connect(target, `sender${i}`, quietSink);
+      await c.join(room, i === 0);
+      return c;
+    }));
+    const pad = 'x'.repeat(Math.max(0, p.payload - 20));
+    const total = p.senders * p.rate * p.seconds;
+    const progress = new Progress(`${target.name}: fan-out`, total);
+    const start = Date.now();
+    await paced(total, p.senders * p.rate, (k) => senders[k % p.senders]!.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => progress.update(sent, `delivered ${counts.chats}`));
+    const expected = total * p.viewers;
+    await drain(() => counts.chats >= expected);
+    const elapsed = (Date.now() - start) / 1000;
+    progress.done(`delivered ${counts.chats}/${expected}`);
+    for (const c of [...conns, ...senders]) c.close();
+    return {
+      latency,
+      metrics: {
+        offeredPerSecond: p.senders * p.rate * p.viewers, deliveredPerSecond: Math.round(counts.chats / elapsed),
+        delivered: counts.chats, expected, p50: latency.summary().p50, p99: latency.summary().p99, p999: latency.summary().p999,
+        rssBytesPerConnection: Math.round((after - before) / p.viewers),
+      },
+    };
+  },
+};
+
+// 3. Many rooms: R rooms × V viewers, each room with a chatting sender and a share of gifts.
+export interface RoomsParams { rooms: number; viewers: number; rate: number; giftShare: number; seconds: number }
+export const roomsScenario: Scenario<RoomsParams> = {
+  name: 'rooms',
+  defaults: { rooms: 50, viewers: 40, rate: 10, giftShare: 0.2, seconds: 10 },
+  quick: { rooms: 5, viewers: 10, rate: 5, giftShare: 0.2, seconds: 2 },
+  targets: ['halobuzz', 'socketio'],
+  async run(target, p) {
+    const latency = new LatencyRecorder();
+    const counts = { chats: 0, gifts: 0 };
+    const roomOf = (i: number) => `room${i % p.rooms}`;
+    const { conns } = await openViewers(target, 'viewers', p.rooms * p.viewers, () => latencySink(latency, counts), roomOf);
+    const hosts = await Promise.all(Array.from({ length: p.rooms }, async (_, r) => {
+      const c = await connect(target, `host${r}`, quietSink);
+      await c.join(`room${r}`, true);
+      return c;
+    }));
+    // Gifts come from viewers with coins (HaloBuzz mints them through its debug route).
+    const gifters = conns.slice(0, p.rooms);
+    if (target.name === 'halobuzz') {
+      await Promise.all(gifters.map((_, i) => fetch(`${target.server.http}/debug/mint?user=viewer${i}&coins=100000000&op=bench-mint-${i}-${Date.now()}`, { method: 'POST' })));
+    }
+    const total = p.rooms * p.rate * p.seconds;
+    const progress = new Progress(`${target.name}: rooms`, total);
+    let giftsSent = 0;
+    const start = Date.now();
+    await paced(total, p.rooms * p.rate, (k) => {
+      const r = k % p.rooms;
+      if ((k * 7919) % 100 < p.giftShare * 100) {
+        gifters[r]!.gift(`room${r}`);
+        giftsSent++;
+      } else {
+        hosts[r]!.chat(`room${r}`, `${nowMs().toFixed(3)}|evening chat`);
+      }
+    }, (sent) => progress.update(sent, `chats ${counts.chats} gifts ${counts.gifts}`));
+    const expectedChats = (total - giftsSent) * p.viewers;
+    const expectedGifts = giftsSent * p.viewers;
+    await drain(() => counts.chats >= expectedChats && counts.gifts >= expectedGifts);
+    const elapsed = (Date.now() - start) / 1000;
+    progress.done(`chats ${counts.chats}/${expectedChats} gifts ${counts.gifts}/${expectedGifts}`);
+    for (const c of [...conns, ...hosts]) c.close();
+    const s = latency.summary();
+    return {
+      latency,
+      metrics: { deliveredPerSecond: Math.round((counts.chats + counts.gifts) / elapsed), chatsDelivered: counts.chats, giftsDelivered: counts.gifts, expected: expectedChats + expectedGifts, p50: s.p50, p99: s.p99, p999: s.p999 },
+    };
+  },
+};
+
+// 4. Slow consumers: a share of viewers stop reading; the others' latency must not suffer.
+export interface SlowParams { viewers: number; slowShare: number; rate: number; seconds: number; payload: number }
+export const slowScenario: Scenario<SlowParams> = {
+  name: 'slow',
+  defaults: { viewers: 1000, slowShare: 0.1, rate: 200, seconds: 10, payload: 400 },
+  quick: { viewers: 100, slowShare: 0.1, rate: 50, seconds: 2, payload: 200 },
+  targets: ['halobuzz', 'socketio'],
+  async run(target, p) {
+    const room = 'slow';
+    const latency = new LatencyRecorder();
+    const counts = { chats: 0, gifts: 0 };
+    const slowCount = Math.round(p.viewers * p.slowShare);
+    const { conns } = await openViewers(target, 'viewers', p.viewers, (i) => (i < slowCount ? quietSink : latencySink(latency, counts)), () => room);
+    for (const c of conns.slice(0, slowCount)) c.pause();
+    const sender = await connect(target, 'sender', quietSink);
+    await sender.join(room, true);
+    const pad = 'x'.repeat(Math.max(0, p.payload - 20));
+    const total = p.rate * p.seconds;
+    const progress = new Progress(`${target.name}: slow consumers`, total);
+    await paced(total, p.rate, () => sender.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => progress.update(sent, `healthy got ${counts.chats}`));
+    const expected = total * (p.viewers - slowCount);
+    await drain(() => counts.chats >= expected);
+    progress.done(`healthy got ${counts.chats}/${expected}`);
+    const slowClosed = conns.slice(0, slowCount).filter((c) => c.closedCode() !== null).length;
+    for (const c of [...conns, sender]) c.close();
+    const s = latency.summary();
+    return { latency, metrics: { healthyDelivered: counts.chats, expected, p50: s.p50, p99: s.p99, p999: s.p999, slowViewers: slowCount, slowDisconnected: slowClosed } };
+  },
+};
+
+export const scenarios = { connect: connectScenario, fanout: fanoutScenario, rooms: roomsScenario, slow: slowScenario } as const;
+
+export interface Comparison {
+  readonly scenario: string;
+  readonly params: unknown;
+  readonly results: { target: TargetName; label: string; metrics: Record<string, number> }[];
+  readonly ratios: Record<string, number>;
+  readonly latencies: { name: string; latency: LatencyRecorder }[];
+}
+
+/** Runs one scenario against each of its targets, one after another, and computes the ratios. */
+export async function compare<P>(scenario: Scenario<P>, params: P, workers: number): Promise<Comparison> {
+  const results: Comparison['results'] = [];
+  const latencies: Comparison['latencies'] = [];
+  for (const name of scenario.targets) {
+    const target = await startTarget(name, { workers });
+    try {
+      const measured = await scenario.run(target, params);
+      results.push({ target: name, label: target.label, metrics: measured.metrics });
+      if (measured.latency) latencies.push({ name: target.label, latency: measured.latency });
+    } finally {
+      await target.server.stop();
+    }
+  }
+  const of = (t: TargetName) => results.find((r) => r.target === t)?.metrics;
+  const ours = of('halobuzz');
+  const base = of('socketio');
+  const ceiling = of('uws-raw');
+  const ratios: Record<string, number> = {};
+  const ratio = (a: number | undefined, b: number | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : NaN);
+  if (ours && base) {
+    if (ours.deliveredPerSecond) ratios.throughputVsBaseline = ratio(ours.deliveredPerSecond, base.deliveredPerSecond);
+    if (ours.p99 !== undefined) ratios.p99VsBaseline = ratio(ours.p99, base.p99);
+    if (ours.rssBytesPerConnection) ratios.memoryPerConnectionVsBaseline = ratio(ours.rssBytesPerConnection, base.rssBytesPerConnection);
+    if (ours.connectPerSecond) ratios.connectRateVsBaseline = ratio(ours.connectPerSecond, base.connectPerSecond);
+  }
+  if (ours && ceiling && ours.deliveredPerSecond) ratios.shareOfCeiling = ratio(ours.deliveredPerSecond, ceiling.deliveredPerSecond);
+  return { scenario: scenario.name, params, results, ratios, latencies };
+}

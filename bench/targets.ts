@@ -1,0 +1,47 @@
+/**
+ * The servers a scenario can run against, started the same way and driven through the same interface:
+ * HaloBuzz, the Socket.IO + Redis baseline, and the raw uWS ceiling.
+ */
+import { join } from 'node:path';
+import { startServer, type ServerHandle } from '../tools/server-process';
+
+export type TargetName = 'halobuzz' | 'socketio' | 'uws-raw';
+
+export interface Target {
+  readonly name: TargetName;
+  /** How load connections speak to it. */
+  readonly protocol: 'msgpack' | 'socketio';
+  readonly server: ServerHandle;
+  readonly label: string;
+}
+
+const UNLIMITED = '100000';
+
+/** HaloBuzz with its limits raised: benches measure capacity, not the abuse limits. */
+const HALOBUZZ_BENCH_ENV: Record<string, string> = {
+  HALOBUZZ_CHAT_PER_SECOND: UNLIMITED, HALOBUZZ_CHAT_BURST: UNLIMITED,
+  HALOBUZZ_USER_CHAT_PER_SECOND: UNLIMITED, HALOBUZZ_USER_CHAT_BURST: UNLIMITED,
+  HALOBUZZ_FRAMES_PER_SECOND: UNLIMITED, HALOBUZZ_FRAMES_BURST: UNLIMITED,
+  HALOBUZZ_JOIN_PER_SECOND: UNLIMITED, HALOBUZZ_JOIN_BURST: UNLIMITED,
+  HALOBUZZ_GIFT_PER_SECOND: UNLIMITED, HALOBUZZ_GIFT_BURST: UNLIMITED,
+  HALOBUZZ_MAILBOX_CAPACITY: '100000', HALOBUZZ_DEBUG_ENDPOINTS: '1',
+  HALOBUZZ_MAX_ROOMS_PER_CONNECTION: '64',
+};
+
+export async function startTarget(name: TargetName, opts: { workers: number; env?: Record<string, string> }): Promise<Target> {
+  switch (name) {
+    case 'halobuzz': {
+      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...opts.env });
+      return { name, protocol: 'msgpack', server, label: `HaloBuzz (${opts.workers} workers)` };
+    }
+    case 'socketio': {
+      const redis = process.env.REDIS_URL;
+      const server = await startServer(redis ? { REDIS_URL: redis } : {}, undefined, join(__dirname, 'baseline', 'socketio-server.js'));
+      return { name, protocol: 'socketio', server, label: redis ? 'Socket.IO 4.8 + Redis adapter' : 'Socket.IO 4.8 (no Redis: REDIS_URL unset)' };
+    }
+    case 'uws-raw': {
+      const server = await startServer({}, undefined, join(__dirname, 'ceiling', 'uws-server.js'));
+      return { name, protocol: 'msgpack', server, label: 'raw uWS pub/sub (ceiling)' };
+    }
+  }
+}
