@@ -17,7 +17,7 @@ function niceMax(v: number): number {
 }
 
 export function lineChart(opts: { title: string; xLabel: string; yLabel: string; series: readonly Series[]; logX?: boolean }): string {
-  const W = 720, H = 420, L = 70, R = 160, T = 40, B = 50;
+  const W = 900, H = 420, L = 70, R = 300, T = 40, B = 50;
   const pw = W - L - R, ph = H - T - B;
   const all = opts.series.flatMap((s) => s.points);
   const xMin = opts.logX ? Math.max(1e-3, Math.min(...all.map((p) => p.x).filter((x) => x > 0))) : 0;

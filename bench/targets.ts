@@ -18,7 +18,7 @@ export interface Target {
 const UNLIMITED = '100000';
 
 /** HaloBuzz with its limits raised: benches measure capacity, not the abuse limits. */
-const HALOBUZZ_BENCH_ENV: Record<string, string> = {
+export const HALOBUZZ_BENCH_ENV: Record<string, string> = {
   HALOBUZZ_CHAT_PER_SECOND: UNLIMITED, HALOBUZZ_CHAT_BURST: UNLIMITED,
   HALOBUZZ_USER_CHAT_PER_SECOND: UNLIMITED, HALOBUZZ_USER_CHAT_BURST: UNLIMITED,
   HALOBUZZ_FRAMES_PER_SECOND: UNLIMITED, HALOBUZZ_FRAMES_BURST: UNLIMITED,

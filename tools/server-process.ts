@@ -32,12 +32,15 @@ export interface ServerHandle {
  * Starts `script` (default: the HaloBuzz server) with PORT 0; the script must log a JSON line with
  * `"event":"listening"` and `"port":N` on stdout.
  */
-export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string, script = join(__dirname, '..', 'main.js')): Promise<ServerHandle> {
+export async function startServer(env: Record<string, string> = {}, reuseDataDir?: string, script = join(__dirname, '..', 'main.js'),
+  /** Command that runs node, e.g. a profiler: [command, ...args]; the script path is appended. */
+  launcher: readonly string[] = [process.execPath]): Promise<ServerHandle> {
   const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), 'hb-e2e-'));
   const logs: string[] = [];
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(launcher[0]!, [...launcher.slice(1), script], {
     env: {
       PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
       HALOBUZZ_PORT: '0',
       PORT: '0',
       HALOBUZZ_DATA_DIR: dataDir,
@@ -51,7 +54,7 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), launcher.length > 1 ? 300_000 : 15_000);
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);
