@@ -4,7 +4,11 @@
  */
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config/config';
+import { join } from 'node:path';
 import { RealtimeServer } from './core/server';
+import { buildApi } from './api/app';
+import { AuthService } from './api/auth-service';
+import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
 
 async function main(): Promise<void> {
   let config;
@@ -24,12 +28,28 @@ async function main(): Promise<void> {
   log.info({ event: 'listening', host: config.host, port, workers: config.actors.workers, dataDir: config.dataDir },
     `HaloBuzz realtime listening on ws://${config.host}:${port}/ws (metrics: http://${config.host}:${port}/metrics)`);
 
+  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
+  // Sessions revoked while their access tokens may still be valid survive a restart.
+  for (const sid of await accounts.revokedSince(Date.now() - config.api.accessTtlSec * 1000 - 60_000)) server.revocations.add(sid);
+  const auth = new AuthService(accounts, {
+    secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
+    accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
+  }, (sids) => server.revoke(sids), (sid) => server.revocations.has(sid));
+  const api = await buildApi({
+    auth, ledger: server.ledgerHandle, catalog: server.catalog, metrics: server.metrics, ready: () => server.ready,
+    settings: { bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute },
+    log: log.child({ component: 'api' }),
+  });
+  await api.listen({ host: config.host, port: config.api.port });
+  const apiPort = (api.server.address() as { port: number }).port;
+  log.info({ event: 'api-listening', port: apiPort }, `HTTP API on http://${config.host}:${apiPort} (OpenAPI: http://${config.host}:${apiPort}/docs)`);
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    server.shutdown().then(() => {
+    api.close().then(() => server.shutdown()).then(() => accounts.close()).then(() => {
       log.info('shutdown complete');
       process.exit(0);
     }, (err) => {

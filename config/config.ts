@@ -70,6 +70,16 @@ export interface EnginesConfig {
   readonly mongodbUrl: string | null;
 }
 
+export interface ApiConfig {
+  /** Port of the HTTP API (Fastify), in the same process; 0 picks a free one. */
+  readonly port: number;
+  readonly accessTtlSec: number;
+  readonly refreshTtlSec: number;
+  readonly corsOrigins: readonly string[];
+  readonly rateLimitPerMinute: number;
+  readonly bodyLimitBytes: number;
+}
+
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly nodeId: string;
@@ -83,6 +93,7 @@ export interface Config {
   readonly actors: ActorConfig;
   readonly auth: AuthConfig;
   readonly economy: EconomyConfig;
+  readonly api: ApiConfig;
   readonly engines: EnginesConfig;
   readonly shutdownGraceMs: number;
 }
@@ -142,7 +153,8 @@ const KNOWN = new Set([
   'HALOBUZZ_ABUSE_ERROR_LIMIT', 'HALOBUZZ_ABUSE_WINDOW_MS', 'HALOBUZZ_HELLO_TIMEOUT_MS',
   'HALOBUZZ_IDLE_TIMEOUT_SEC', 'HALOBUZZ_JWT_SECRET', 'HALOBUZZ_JWT_ISSUER', 'HALOBUZZ_JWT_AUDIENCE',
   'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
-  'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
+  'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
 ]);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -216,6 +228,14 @@ export function loadConfig(env: Env = process.env): Config {
       giftCatalogFile: resolve(strVar(env, 'HALOBUZZ_GIFT_CATALOG', join(__dirname, '..', '..', 'config', 'gift-catalog.json'))),
       leaderboardSize: intVar(env, 'HALOBUZZ_LEADERBOARD_SIZE', 10, 1, 100),
       ledgerLeaseMs: intVar(env, 'HALOBUZZ_LEDGER_LEASE_MS', 30_000, 10, 3_600_000),
+    }),
+    api: Object.freeze({
+      port: intVar(env, 'HALOBUZZ_API_PORT', 8081, 0, 65535),
+      accessTtlSec: intVar(env, 'HALOBUZZ_ACCESS_TTL_SEC', 900, 10, 86_400),
+      refreshTtlSec: intVar(env, 'HALOBUZZ_REFRESH_TTL_SEC', 30 * 86_400, 60, 365 * 86_400),
+      corsOrigins: Object.freeze(strVar(env, 'HALOBUZZ_CORS_ORIGINS', '').split(',').map((o) => o.trim()).filter(Boolean)),
+      rateLimitPerMinute: intVar(env, 'HALOBUZZ_API_RATE_LIMIT', 600, 1, 10_000_000),
+      bodyLimitBytes: intVar(env, 'HALOBUZZ_API_BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     }),
     engines: Object.freeze({
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),

@@ -18,6 +18,7 @@ export class CoreMetrics {
   readonly mailboxDepth = new Gauge({ name: 'halobuzz_mailbox_depth', help: 'Messages waiting in actor mailboxes, by worker', labelNames: ['worker'], registers: [this.registry] });
   readonly actors = new Gauge({ name: 'halobuzz_actors', help: 'Live actors, by worker and kind', labelNames: ['worker', 'kind'], registers: [this.registry] });
   readonly mailboxRejected = new Gauge({ name: 'halobuzz_mailbox_rejected', help: 'Messages refused by full mailboxes since the worker started', labelNames: ['worker'], registers: [this.registry] });
+  private readonly apiErrors = new Counter({ name: 'halobuzz_api_errors_total', help: 'HTTP API error responses, by code', labelNames: ['code'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');
@@ -52,6 +53,10 @@ export class CoreMetrics {
       this.errorByCode.set(code, c);
     }
     c.inc();
+  }
+
+  apiError(code: string): void {
+    this.apiErrors.labels(code).inc();
   }
 
   closed(code: number): void {

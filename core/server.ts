@@ -12,6 +12,7 @@ import { Hub } from './hub';
 import { CoreMetrics } from './metrics';
 import { Session, type Transport } from './session';
 import { verifyAccessToken } from './auth/jwt';
+import { Revocations } from './auth/revocations';
 import { CloseCode, closeName } from './protocol/codes';
 import { GiftCatalog } from '../actors/gift-catalog';
 import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
@@ -64,6 +65,9 @@ export class RealtimeServer {
   readonly metrics: CoreMetrics;
   readonly hub: Hub;
   readonly pool: WorkerPool;
+  readonly catalog: GiftCatalog;
+  /** Revoked auth sessions: the socket hello refuses their tokens; see revoke(). */
+  readonly revocations: Revocations;
   private readonly app: uWS.TemplatedApp;
   private listenSocket: uWS.us_listen_socket | null = null;
   private shuttingDown = false;
@@ -78,6 +82,8 @@ export class RealtimeServer {
     this.metrics = new CoreMetrics();
     const a = config.actors;
     const catalog = GiftCatalog.fromFile(config.economy.giftCatalogFile);
+    this.catalog = catalog;
+    this.revocations = new Revocations(config.api.accessTtlSec * 1000 + 60_000);
     this.ledgerSettings = { mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs };
     this.pool = new WorkerPool({
       workers: a.workers,
@@ -156,6 +162,24 @@ export class RealtimeServer {
     return this.port;
   }
 
+  /** Revokes auth sessions: their tokens stop working here and their open sockets close (4005). */
+  revoke(sids: readonly string[]): void {
+    for (const sid of sids) {
+      this.revocations.add(sid);
+      this.hub.revokeSession(sid);
+    }
+  }
+
+  get ready(): boolean {
+    return this.pool.allReady && !this.shuttingDown;
+  }
+
+  /** The main thread's ledger handle (opened by start()). */
+  get ledgerHandle(): Ledger {
+    if (!this.ledger) throw new Error('the server has not started');
+    return this.ledger;
+  }
+
   /** Stop accepting, drain the actors (their last effects still reach clients), then close every socket. */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
@@ -224,6 +248,7 @@ export class RealtimeServer {
           limits,
           metrics: this.metrics,
           verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
+          isRevoked: (sid) => this.revocations.has(sid),
           dispatch: (c) => this.pool.send(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),

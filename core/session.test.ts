@@ -22,6 +22,7 @@ function setup(now = { t: 1_000_000 }) {
     limits: config.limits,
     metrics,
     verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }),
+    isRevoked: (sid) => sid === 'revoked-sid',
     dispatch: (c) => commands.push(c),
     userChatBucket: () => userBucket,
     onAuthenticated: () => undefined,
@@ -29,7 +30,7 @@ function setup(now = { t: 1_000_000 }) {
     now: () => now.t,
   });
   const send = (frame: unknown[]) => session.handleFrame(encode(frame), true);
-  const token = (sub = 'alice', ttlSec = 3600) => signAccessToken({ sub, sid: 'sid-1', ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
+  const token = (sub = 'alice', ttlSec = 3600, sid = 'sid-1') => signAccessToken({ sub, sid, ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
   return { session, transport, commands, metrics, send, token, now };
 }
 
@@ -62,6 +63,14 @@ t.test('a bad token closes with AUTH_FAILED, an expired one with TOKEN_EXPIRED',
   b.send([ClientOp.HELLO, 1, 1, old]);
   t.equal(b.transport.closedWith?.code, CloseCode.TOKEN_EXPIRED);
   t.equal(await b.metrics.value('halobuzz_closes_total', { code: String(CloseCode.TOKEN_EXPIRED) }), 1);
+});
+
+t.test('a token of a revoked session closes with SESSION_REVOKED', async (t) => {
+  const { session, transport, commands, send, token } = setup();
+  send([ClientOp.HELLO, 1, 1, token('alice', 3600, 'revoked-sid')]);
+  t.equal(transport.closedWith?.code, CloseCode.SESSION_REVOKED);
+  t.equal(session.user, null);
+  t.equal(commands.length, 0);
 });
 
 t.test('an unsupported protocol version is answered, then closed', async (t) => {

@@ -29,6 +29,8 @@ export interface SessionDeps {
   readonly limits: LimitsConfig;
   readonly metrics: CoreMetrics;
   verifyToken(token: string): VerifyResult;
+  /** True when the auth session `sid` was revoked (logout, refresh-token reuse). */
+  isRevoked(sid: string): boolean;
   /** Hands a command to the actor that owns its room or user. */
   dispatch(command: Command): void;
   /** Per-user chat bucket, shared by all connections of that user on this node. */
@@ -145,6 +147,10 @@ export class Session {
       this.deps.metrics.error(ErrorCode.NOT_AUTHENTICATED);
       const code = verdict.reason === 'expired' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED;
       return this.close(code, `token rejected: ${verdict.reason}`);
+    }
+    if (this.deps.isRevoked(verdict.claims.sid)) {
+      this.deps.metrics.error(ErrorCode.NOT_AUTHENTICATED);
+      return this.close(CloseCode.SESSION_REVOKED, 'session revoked');
     }
     this.user = verdict.claims.sub;
     this.claims = verdict.claims;

@@ -16,6 +16,8 @@ export interface ServerHandle {
   readonly port: number;
   readonly url: string;
   readonly http: string;
+  /** Base URL of the HTTP API (HaloBuzz server only; empty for other scripts). */
+  readonly api: string;
   readonly dataDir: string;
   readonly child: ChildProcess;
   readonly logs: string[];
@@ -42,6 +44,7 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       HALOBUZZ_PORT: '0',
+      HALOBUZZ_API_PORT: '0',
       PORT: '0',
       HALOBUZZ_DATA_DIR: dataDir,
       HALOBUZZ_JWT_SECRET: TEST_SECRET,
@@ -53,15 +56,21 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const isHaloBuzz = script.endsWith(join('dist', 'main.js')) || script === join(__dirname, '..', 'main.js');
+  let apiPort = 0;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), launcher.length > 1 ? 300_000 : 15_000);
+    let wsPort = 0;
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);
-      const m = /"event":"listening".*?"port":(\d+)/.exec(text);
-      if (m) {
+      const ws = /"event":"listening".*?"port":(\d+)/.exec(text);
+      if (ws) wsPort = Number(ws[1]);
+      const api = /"event":"api-listening".*?"port":(\d+)/.exec(text);
+      if (api) apiPort = Number(api[1]);
+      if (wsPort && (apiPort || !isHaloBuzz)) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve(wsPort);
       }
     };
     child.stdout!.on('data', onData);
@@ -78,6 +87,7 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
     port,
     url,
     http: `http://127.0.0.1:${port}`,
+    api: apiPort ? `http://127.0.0.1:${apiPort}` : '',
     dataDir,
     child,
     logs,

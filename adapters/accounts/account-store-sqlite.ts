@@ -1,0 +1,121 @@
+/** Embedded AccountStore on SQLite (one file in the data folder, opened by the main thread only). */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AccountStore, LoginSession, RotateResult, SecurityEvent, User } from './account-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+  display_name TEXT NOT NULL, roles TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL, user_agent TEXT NOT NULL, ip TEXT NOT NULL, revoked_at INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS refresh_tokens (hash TEXT PRIMARY KEY, sid TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  used_at INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS security_events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, user_id TEXT,
+  type TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS security_events_user ON security_events (user_id, id);
+`;
+
+interface UserRow { id: string; email: string; password_hash: string; display_name: string; roles: string; created_at: number }
+interface SessionRow { sid: string; user_id: string; created_at: number; last_used_at: number; user_agent: string; ip: string; revoked_at: number | null }
+
+const toUser = (r: UserRow): User => ({ id: r.id, email: r.email, passwordHash: r.password_hash, displayName: r.display_name, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at });
+const toSession = (r: SessionRow): LoginSession => ({ sid: r.sid, userId: r.user_id, createdAt: r.created_at, lastUsedAt: r.last_used_at, userAgent: r.user_agent, ip: r.ip, revokedAt: r.revoked_at });
+
+export class SqliteAccountStore implements AccountStore {
+  private readonly db: Database.Database;
+  private readonly rotateTx: Database.Transaction<(oldHash: string, newHash: string, newExpiresAt: number, now: number) => RotateResult>;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.rotateTx = this.db.transaction((oldHash: string, newHash: string, newExpiresAt: number, now: number): RotateResult => {
+      const token = this.db.prepare('SELECT sid, expires_at AS expiresAt, used_at AS usedAt FROM refresh_tokens WHERE hash = ?').get(oldHash) as
+        { sid: string; expiresAt: number; usedAt: number | null } | undefined;
+      if (!token) return { kind: 'unknown' };
+      const row = this.db.prepare('SELECT * FROM sessions WHERE sid = ?').get(token.sid) as SessionRow | undefined;
+      if (!row) return { kind: 'unknown' };
+      const session = toSession(row);
+      if (token.usedAt !== null) return { kind: 'reused', session };
+      if (session.revokedAt !== null) return { kind: 'revoked', session };
+      if (token.expiresAt <= now) return { kind: 'expired' };
+      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE hash = ?').run(now, oldHash);
+      this.db.prepare('INSERT INTO refresh_tokens (hash, sid, expires_at) VALUES (?, ?, ?)').run(newHash, token.sid, newExpiresAt);
+      this.db.prepare('UPDATE sessions SET last_used_at = ? WHERE sid = ?').run(now, token.sid);
+      return { kind: 'rotated', session: { ...session, lastUsedAt: now } };
+    });
+  }
+
+  async createUser(u: User): Promise<'created' | 'email_taken'> {
+    const r = this.db.prepare(`INSERT INTO users (id, email, password_hash, display_name, roles, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(email) DO NOTHING`).run(u.id, u.email, u.passwordHash, u.displayName, JSON.stringify(u.roles), u.createdAt);
+    return r.changes === 1 ? 'created' : 'email_taken';
+  }
+
+  async userByEmail(email: string): Promise<User | null> {
+    const r = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async userById(id: string): Promise<User | null> {
+    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  async createSession(s: LoginSession, refreshHash: string, refreshExpiresAt: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO sessions (sid, user_id, created_at, last_used_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(s.sid, s.userId, s.createdAt, s.lastUsedAt, s.userAgent, s.ip);
+      this.db.prepare('INSERT INTO refresh_tokens (hash, sid, expires_at) VALUES (?, ?, ?)').run(refreshHash, s.sid, refreshExpiresAt);
+    })();
+  }
+
+  async rotateRefresh(oldHash: string, newHash: string, newExpiresAt: number, now: number): Promise<RotateResult> {
+    return this.rotateTx.immediate(oldHash, newHash, newExpiresAt, now);
+  }
+
+  async session(sid: string): Promise<LoginSession | null> {
+    const r = this.db.prepare('SELECT * FROM sessions WHERE sid = ?').get(sid) as SessionRow | undefined;
+    return r ? toSession(r) : null;
+  }
+
+  async sessionsOf(userId: string): Promise<LoginSession[]> {
+    return (this.db.prepare('SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC').all(userId) as SessionRow[]).map(toSession);
+  }
+
+  async revokeSessions(filter: { sid: string } | { userId: string }, now: number): Promise<string[]> {
+    return this.db.transaction(() => {
+      const rows = ('sid' in filter
+        ? this.db.prepare('SELECT sid FROM sessions WHERE sid = ? AND revoked_at IS NULL').all(filter.sid)
+        : this.db.prepare('SELECT sid FROM sessions WHERE user_id = ? AND revoked_at IS NULL').all(filter.userId)) as { sid: string }[];
+      const stmt = this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE sid = ?');
+      for (const r of rows) stmt.run(now, r.sid);
+      return rows.map((r) => r.sid);
+    })();
+  }
+
+  async revokedSince(sinceMs: number): Promise<string[]> {
+    return (this.db.prepare('SELECT sid FROM sessions WHERE revoked_at >= ?').all(sinceMs) as { sid: string }[]).map((r) => r.sid);
+  }
+
+  async logEvent(e: Omit<SecurityEvent, 'id'>): Promise<void> {
+    this.db.prepare('INSERT INTO security_events (ts, user_id, type, ip, detail) VALUES (?, ?, ?, ?, ?)').run(e.ts, e.userId, e.type, e.ip, e.detail);
+  }
+
+  async events(f: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]> {
+    const rows = this.db.prepare(`SELECT id, ts, user_id AS userId, type, ip, detail FROM security_events
+      WHERE (@userId IS NULL OR user_id = @userId) AND (@type IS NULL OR type = @type) AND id < @before ORDER BY id DESC LIMIT @limit`)
+      .all({ userId: f.userId ?? null, type: f.type ?? null, before: f.before ?? Number.MAX_SAFE_INTEGER, limit: f.limit }) as SecurityEvent[];
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export const sqliteAccountStoreSatisfiesPort = SqliteAccountStore satisfies new (file: string) => AccountStore;

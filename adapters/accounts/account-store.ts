@@ -1,0 +1,61 @@
+/**
+ * AccountStore: users, their login sessions (one per device sign-in, also the refresh-token family) and
+ * the security event log. The embedded implementation is SQLite; MongoDB (system of record) follows.
+ *
+ * Contract: `rotateRefresh` is atomic: a refresh token is consumed at most once, and presenting a consumed
+ * one reports `reused` with the session it belonged to, so the caller can revoke the whole family.
+ */
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly displayName: string;
+  readonly roles: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface LoginSession {
+  readonly sid: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  readonly userAgent: string;
+  readonly ip: string;
+  readonly revokedAt: number | null;
+}
+
+export interface SecurityEvent {
+  readonly id: number;
+  readonly ts: number;
+  readonly userId: string | null;
+  readonly type: string;
+  readonly ip: string;
+  readonly detail: string;
+}
+
+export type RotateResult =
+  | { kind: 'rotated'; session: LoginSession }
+  | { kind: 'reused'; session: LoginSession }
+  | { kind: 'revoked'; session: LoginSession }
+  | { kind: 'expired' }
+  | { kind: 'unknown' };
+
+export interface AccountStore {
+  createUser(user: User): Promise<'created' | 'email_taken'>;
+  userByEmail(email: string): Promise<User | null>;
+  userById(id: string): Promise<User | null>;
+  /** Starts a session with its first refresh token (stored as a hash). */
+  createSession(session: LoginSession, refreshHash: string, refreshExpiresAt: number): Promise<void>;
+  /** Consumes `oldHash` and stores `newHash` in the same session, atomically. */
+  rotateRefresh(oldHash: string, newHash: string, newExpiresAt: number, now: number): Promise<RotateResult>;
+  session(sid: string): Promise<LoginSession | null>;
+  sessionsOf(userId: string): Promise<LoginSession[]>;
+  /** Revokes sessions; returns the sids that were live. */
+  revokeSessions(filter: { sid: string } | { userId: string }, now: number): Promise<string[]>;
+  /** Every revoked sid whose tokens could still be unexpired (revoked within `sinceMs`). */
+  revokedSince(sinceMs: number): Promise<string[]>;
+  logEvent(event: Omit<SecurityEvent, 'id'>): Promise<void>;
+  events(filter: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]>;
+  close(): Promise<void>;
+}

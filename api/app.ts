@@ -1,0 +1,109 @@
+/**
+ * The HTTP API: a thin Fastify app for everything that is not realtime. One plugin per feature, JSON
+ * schemas on every route (TypeBox), OpenAPI at /docs, every error as `{ error: { code, message } }` from
+ * one registry (errors.ts). It runs in the realtime server's process by default.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import { ApiError, ApiErrors, type ApiErrorCode } from './errors';
+import type { AuthService } from './auth-service';
+import type { Ledger } from '../adapters/ledger/ledger';
+import type { GiftCatalog } from '../actors/gift-catalog';
+import type { CoreMetrics } from '../core/metrics';
+import { healthPlugin } from './plugins/health';
+import { authPlugin } from './plugins/auth';
+import { walletPlugin } from './plugins/wallet';
+
+export interface ApiSettings {
+  readonly bodyLimitBytes: number;
+  /** Allowed browser origins; empty means no CORS headers at all (mobile clients need none). */
+  readonly corsOrigins: readonly string[];
+  /** Requests per minute per IP, all routes; sign-in routes allow a tenth of it. */
+  readonly rateLimitPerMinute: number;
+}
+
+export interface ApiDeps {
+  readonly auth: AuthService;
+  readonly ledger: Ledger;
+  readonly catalog: GiftCatalog;
+  readonly metrics: CoreMetrics;
+  readonly ready: () => boolean;
+  readonly settings: ApiSettings;
+  readonly log?: Logger;
+}
+
+function send(code: ApiErrorCode, message?: string, detail?: unknown) {
+  return { error: { code, message: message ?? ApiErrors[code].message, ...(detail === undefined ? {} : { detail }) } };
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    ...(deps.log ? { loggerInstance: deps.log as unknown as FastifyBaseLogger } : {}),
+    bodyLimit: deps.settings.bodyLimitBytes,
+    // Access logs belong to the ingress; we log errors and security events ourselves.
+    disableRequestLogging: true,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      return reply.status(err.status).send(send(err.code, err.message));
+    }
+    const e = err as FastifyError;
+    if (e.validation) {
+      deps.metrics.apiError('HB_API_VALIDATION');
+      return reply.status(400).send(send('HB_API_VALIDATION', `${e.validationContext ?? 'request'} ${e.validation[0]?.instancePath ?? ''} ${e.validation[0]?.message ?? ''}`.replace(/\s+/g, ' ').trim()));
+    }
+    const byFastifyCode: Record<string, ApiErrorCode> = {
+      FST_ERR_CTP_INVALID_JSON_BODY: 'HB_API_BAD_JSON',
+      FST_ERR_CTP_EMPTY_JSON_BODY: 'HB_API_BAD_JSON',
+      FST_ERR_CTP_BODY_TOO_LARGE: 'HB_API_BODY_TOO_LARGE',
+      FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HB_API_UNSUPPORTED_MEDIA',
+    };
+    const mapped = byFastifyCode[e.code] ?? (e.statusCode === 429 ? 'HB_API_RATE_LIMITED' : e instanceof SyntaxError ? 'HB_API_BAD_JSON' : undefined);
+    if (mapped) {
+      deps.metrics.apiError(mapped);
+      return reply.status(ApiErrors[mapped].status).send(send(mapped));
+    }
+    request.log.error({ err }, 'unhandled API error');
+    deps.metrics.apiError('HB_API_INTERNAL');
+    return reply.status(500).send(send('HB_API_INTERNAL'));
+  });
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send(send('HB_API_NOT_FOUND')));
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.statusCode >= 400) {
+      const code = /"code":"(HB_API_[A-Z_]+)"/.exec(String(payload))?.[1];
+      if (code && reply.statusCode !== 400 && reply.statusCode !== 500) deps.metrics.apiError(code);
+    }
+    return payload;
+  });
+
+  // JSON only: no CSP needed for the API itself; the /docs UI serves its own inline scripts.
+  await app.register(helmet, { contentSecurityPolicy: false });
+  if (deps.settings.corsOrigins.length > 0) await app.register(cors, { origin: [...deps.settings.corsOrigins], credentials: false });
+  await app.register(rateLimit, {
+    max: deps.settings.rateLimitPerMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, ...send('HB_API_RATE_LIMITED', `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s`) }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'HaloBuzz API', version: '1.0.0', description: 'Everything that is not realtime. Errors: { error: { code, message } }; codes in docs/errors.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthPlugin, { metrics: deps.metrics, ready: deps.ready });
+  await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
+  await app.register(walletPlugin, { prefix: '/v1', auth: deps.auth, ledger: deps.ledger, catalog: deps.catalog });
+  return app;
+}

@@ -1,0 +1,149 @@
+/**
+ * Accounts and sign-in sessions, independent of HTTP. Passwords are hashed with argon2id; access tokens are
+ * short-lived HS256 JWTs (what the socket's hello accepts); refresh tokens are random, stored hashed, and
+ * rotate on every use. Presenting a refresh token that was already used means it leaked: the whole sign-in
+ * session (its family) is revoked and its sockets are closed.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { signAccessToken, verifyAccessToken, type AccessClaims } from '../core/auth/jwt';
+import type { AccountStore, LoginSession, User } from '../adapters/accounts/account-store';
+import { ApiError } from './errors';
+import { LoginThrottle } from './login-throttle';
+
+export interface AuthSettings {
+  readonly secret: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTtlSec: number;
+  readonly refreshTtlSec: number;
+}
+
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresIn: number;
+  readonly sessionId: string;
+}
+
+export interface ClientInfo {
+  readonly ip: string;
+  readonly userAgent: string;
+}
+
+/** Called with every sid that was revoked: closes its sockets and refuses its access tokens from now on. */
+export type RevokeSink = (sids: readonly string[]) => void;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+/** A fixed argon2 hash verified when the account does not exist, so both paths take the same time. */
+let dummyHash: Promise<string> | null = null;
+
+export class AuthService {
+  readonly throttle = new LoginThrottle();
+
+  constructor(private readonly store: AccountStore, private readonly s: AuthSettings, private readonly onRevoke: RevokeSink, private readonly isRevoked: (sid: string) => boolean) {}
+
+  async register(input: { email: string; password: string; displayName: string }, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+    const user: User = {
+      id: `u_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+      email: input.email.trim().toLowerCase(),
+      passwordHash: await argonHash(input.password),
+      displayName: input.displayName.trim(),
+      roles: ['user'],
+      createdAt: Date.now(),
+    };
+    if ((await this.store.createUser(user)) === 'email_taken') throw new ApiError('HB_API_EMAIL_TAKEN');
+    await this.store.logEvent({ ts: Date.now(), userId: user.id, type: 'register', ip: client.ip, detail: '' });
+    return { user, tokens: await this.startSession(user, client) };
+  }
+
+  async login(input: { email: string; password: string }, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+    const email = input.email.trim().toLowerCase();
+    const now = Date.now();
+    const wait = this.throttle.blockedFor(email, client.ip, now);
+    if (wait > 0) {
+      await this.store.logEvent({ ts: now, userId: null, type: 'login_locked', ip: client.ip, detail: email });
+      throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    }
+    const user = await this.store.userByEmail(email);
+    const ok = user
+      ? await argonVerify(user.passwordHash, input.password)
+      : (await argonVerify(await (dummyHash ??= argonHash(randomBytes(16).toString('hex'))), input.password), false);
+    if (!user || !ok) {
+      this.throttle.failure(email, client.ip, now);
+      await this.store.logEvent({ ts: now, userId: user?.id ?? null, type: 'login_failed', ip: client.ip, detail: email });
+      throw new ApiError('HB_API_INVALID_CREDENTIALS');
+    }
+    this.throttle.success(email);
+    await this.store.logEvent({ ts: now, userId: user.id, type: 'login', ip: client.ip, detail: client.userAgent });
+    return { user, tokens: await this.startSession(user, client) };
+  }
+
+  async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
+    const next = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const r = await this.store.rotateRefresh(sha256(refreshToken), sha256(next), now + this.s.refreshTtlSec * 1000, now);
+    switch (r.kind) {
+      case 'rotated': {
+        const user = await this.store.userById(r.session.userId);
+        if (!user) throw new ApiError('HB_API_REFRESH_INVALID');
+        return this.pair(user, r.session.sid, next);
+      }
+      case 'reused': {
+        // A used refresh token came back: someone has a copy. End every session of this sign-in family.
+        const revoked = await this.store.revokeSessions({ sid: r.session.sid }, now);
+        this.onRevoke([r.session.sid, ...revoked]);
+        await this.store.logEvent({ ts: now, userId: r.session.userId, type: 'refresh_reuse', ip: client.ip, detail: r.session.sid });
+        throw new ApiError('HB_API_REFRESH_REUSED');
+      }
+      case 'revoked':
+        throw new ApiError('HB_API_SESSION_REVOKED');
+      default:
+        throw new ApiError('HB_API_REFRESH_INVALID');
+    }
+  }
+
+  /** Verifies a bearer token: signature, expiry, audience, and that its session is not revoked. */
+  authenticate(header: string | undefined): AccessClaims {
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (!token) throw new ApiError('HB_API_UNAUTHENTICATED');
+    const v = verifyAccessToken(token, { secret: this.s.secret, issuer: this.s.issuer, audience: this.s.audience });
+    if (!v.ok) throw new ApiError(v.reason === 'expired' ? 'HB_API_TOKEN_EXPIRED' : 'HB_API_UNAUTHENTICATED');
+    if (this.isRevoked(v.claims.sid)) throw new ApiError('HB_API_SESSION_REVOKED');
+    return v.claims;
+  }
+
+  async logout(claims: AccessClaims, client: ClientInfo, everywhere: boolean): Promise<number> {
+    const sids = await this.store.revokeSessions(everywhere ? { userId: claims.sub } : { sid: claims.sid }, Date.now());
+    this.onRevoke(everywhere ? sids : [claims.sid]);
+    await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: everywhere ? 'logout_all' : 'logout', ip: client.ip, detail: sids.join(',') });
+    return sids.length;
+  }
+
+  sessions(userId: string): Promise<LoginSession[]> {
+    return this.store.sessionsOf(userId);
+  }
+
+  async revokeOne(claims: AccessClaims, sid: string, client: ClientInfo): Promise<void> {
+    const target = await this.store.session(sid);
+    if (!target || target.userId !== claims.sub || target.revokedAt !== null) throw new ApiError('HB_API_NOT_FOUND');
+    await this.store.revokeSessions({ sid }, Date.now());
+    this.onRevoke([sid]);
+    await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'session_revoked', ip: client.ip, detail: sid });
+  }
+
+  private async startSession(user: User, client: ClientInfo): Promise<TokenPair> {
+    const now = Date.now();
+    const refresh = randomBytes(32).toString('base64url');
+    const sid = randomUUID();
+    await this.store.createSession({ sid, userId: user.id, createdAt: now, lastUsedAt: now, userAgent: client.userAgent.slice(0, 200), ip: client.ip, revokedAt: null },
+      sha256(refresh), now + this.s.refreshTtlSec * 1000);
+    return this.pair(user, sid, refresh);
+  }
+
+  private pair(user: User, sid: string, refreshToken: string): TokenPair {
+    const accessToken = signAccessToken({ sub: user.id, sid, roles: user.roles, ttlSec: this.s.accessTtlSec, issuer: this.s.issuer, audience: this.s.audience }, this.s.secret);
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.s.accessTtlSec, sessionId: sid };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Every error the HTTP API returns: a stable code, its HTTP status, and a message. Responses look like
+ * `{ "error": { "code": "HB_API_...", "message": "..." } }`. docs/errors.md lists them (a test checks).
+ */
+export const ApiErrors = {
+  HB_API_VALIDATION: { status: 400, message: 'the request does not match the schema' },
+  HB_API_BAD_JSON: { status: 400, message: 'the body is not valid JSON' },
+  HB_API_BODY_TOO_LARGE: { status: 413, message: 'the body is too large' },
+  HB_API_UNSUPPORTED_MEDIA: { status: 415, message: 'send application/json' },
+  HB_API_UNAUTHENTICATED: { status: 401, message: 'a valid access token is required' },
+  HB_API_TOKEN_EXPIRED: { status: 401, message: 'the access token expired; refresh it' },
+  HB_API_INVALID_CREDENTIALS: { status: 401, message: 'email or password is wrong' },
+  HB_API_REFRESH_INVALID: { status: 401, message: 'the refresh token is not valid' },
+  HB_API_REFRESH_REUSED: { status: 401, message: 'this refresh token was already used; every session of this sign-in was revoked' },
+  HB_API_SESSION_REVOKED: { status: 401, message: 'the session was revoked; sign in again' },
+  HB_API_FORBIDDEN: { status: 403, message: 'not allowed' },
+  HB_API_NOT_FOUND: { status: 404, message: 'not found' },
+  HB_API_EMAIL_TAKEN: { status: 409, message: 'an account with this email exists' },
+  HB_API_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
+  HB_API_LOCKED_OUT: { status: 429, message: 'too many failed sign-ins; try again later' },
+  HB_API_UNAVAILABLE: { status: 503, message: 'a backing service is unavailable' },
+  HB_API_INTERNAL: { status: 500, message: 'internal error' },
+} as const;
+
+export type ApiErrorCode = keyof typeof ApiErrors;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(readonly code: ApiErrorCode, message?: string, readonly headers: Record<string, string> = {}) {
+    super(message ?? ApiErrors[code].message);
+    this.status = ApiErrors[code].status;
+  }
+}

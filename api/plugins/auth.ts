@@ -1,0 +1,88 @@
+/**
+ * Sign-up, sign-in, token refresh with rotation, sign-out (one session or everywhere) and the session
+ * list. Access tokens from here are what the socket hello accepts; revoking a session closes its sockets.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { AuthService, ClientInfo } from '../auth-service';
+import { TokenPairBody, UserBody, errorResponses } from '../schemas';
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Password = Type.String({ minLength: 10, maxLength: 200 });
+
+export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
+
+export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute: number }> = async (app, opts) => {
+  const auth = opts.auth;
+  const strict = { rateLimit: { max: opts.signInPerMinute, timeWindow: 60_000 } };
+
+  app.post('/register', {
+    config: strict,
+    schema: {
+      tags: ['auth'], summary: 'Create an account and sign in',
+      body: Type.Object({ email: Email, password: Password, displayName: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 409, 429) },
+    },
+  }, async (req, reply) => {
+    const body = req.body as { email: string; password: string; displayName: string };
+    const { user, tokens } = await auth.register(body, clientOf(req));
+    return reply.status(201).send({ user: { id: user.id, email: user.email, displayName: user.displayName }, tokens });
+  });
+
+  app.post('/login', {
+    config: strict,
+    schema: {
+      tags: ['auth'], summary: 'Sign in with email and password',
+      body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 401, 429) },
+    },
+  }, async (req) => {
+    const { user, tokens } = await auth.login(req.body as { email: string; password: string }, clientOf(req));
+    return { user: { id: user.id, email: user.email, displayName: user.displayName }, tokens };
+  });
+
+  app.post('/refresh', {
+    config: strict,
+    schema: {
+      tags: ['auth'], summary: 'Exchange a refresh token for a new pair (the old one stops working)',
+      body: Type.Object({ refreshToken: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 200: TokenPairBody, ...errorResponses(400, 401, 429) },
+    },
+  }, async (req) => auth.refresh((req.body as { refreshToken: string }).refreshToken, clientOf(req)));
+
+  app.post('/logout', {
+    schema: { tags: ['auth'], summary: 'End this session', security: [{ bearer: [] }], response: { 204: Type.Null(), ...errorResponses(401) } },
+  }, async (req, reply) => {
+    await auth.logout(auth.authenticate(req.headers.authorization), clientOf(req), false);
+    return reply.status(204).send();
+  });
+
+  app.post('/logout-all', {
+    schema: { tags: ['auth'], summary: 'End every session of this account (closes all its sockets)', security: [{ bearer: [] }], response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses(401) } },
+  }, async (req) => ({ revoked: await auth.logout(auth.authenticate(req.headers.authorization), clientOf(req), true) }));
+
+  app.get('/sessions', {
+    schema: {
+      tags: ['auth'], summary: 'Live sessions of this account', security: [{ bearer: [] }],
+      response: {
+        200: Type.Object({ sessions: Type.Array(Type.Object({ sessionId: Type.String(), createdAt: Type.Integer(), lastUsedAt: Type.Integer(), userAgent: Type.String(), ip: Type.String(), current: Type.Boolean() })) }),
+        ...errorResponses(401),
+      },
+    },
+  }, async (req) => {
+    const claims = auth.authenticate(req.headers.authorization);
+    const sessions = await auth.sessions(claims.sub);
+    return { sessions: sessions.map((s) => ({ sessionId: s.sid, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, userAgent: s.userAgent, ip: s.ip, current: s.sid === claims.sid })) };
+  });
+
+  app.delete('/sessions/:sessionId', {
+    schema: {
+      tags: ['auth'], summary: 'End one of this account\'s sessions', security: [{ bearer: [] }],
+      params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 204: Type.Null(), ...errorResponses(401, 404) },
+    },
+  }, async (req, reply) => {
+    await auth.revokeOne(auth.authenticate(req.headers.authorization), (req.params as { sessionId: string }).sessionId, clientOf(req));
+    return reply.status(204).send();
+  });
+};

@@ -1,0 +1,48 @@
+/** The gift catalog, and the signed-in user's coin balance and ledger history (newest first, paged). */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AuthService } from '../auth-service';
+import type { Ledger } from '../../adapters/ledger/ledger';
+import { userAccount } from '../../adapters/ledger/ledger';
+import type { GiftCatalog } from '../../actors/gift-catalog';
+import { errorResponses } from '../schemas';
+
+export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledger; catalog: GiftCatalog }> = async (app, opts) => {
+  app.get('/gifts', {
+    schema: {
+      tags: ['wallet'], summary: 'The gift catalog (prices in coins)',
+      response: { 200: Type.Object({ version: Type.Integer(), gifts: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), price: Type.Integer(), tier: Type.Integer() })) }) },
+    },
+  }, async () => opts.catalog.data);
+
+  app.get('/wallet', {
+    schema: { tags: ['wallet'], summary: 'Coin balance', security: [{ bearer: [] }], response: { 200: Type.Object({ balance: Type.Integer() }), ...errorResponses(401) } },
+  }, async (req) => {
+    const claims = opts.auth.authenticate(req.headers.authorization);
+    return { balance: await opts.ledger.balance(userAccount(claims.sub)) };
+  });
+
+  app.get('/wallet/history', {
+    schema: {
+      tags: ['wallet'], summary: 'Ledger entries touching this wallet, newest first', security: [{ bearer: [] }],
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          entries: Type.Array(Type.Object({ opId: Type.String(), kind: Type.String(), ts: Type.Integer(), delta: Type.Integer(), meta: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])) })),
+          next: Type.Union([Type.Integer(), Type.Null()]),
+        }),
+        ...errorResponses(400, 401),
+      },
+    },
+  }, async (req) => {
+    const claims = opts.auth.authenticate(req.headers.authorization);
+    const q = req.query as { limit?: number; before?: number };
+    const limit = q.limit ?? 20;
+    const account = userAccount(claims.sub);
+    const entries = await opts.ledger.history(account, { limit, ...(q.before ? { before: q.before } : {}) });
+    return {
+      entries: entries.map((e) => ({ opId: e.opId, kind: e.kind, ts: e.ts, delta: e.postings.filter((p) => p.account === account).reduce((n, p) => n + p.delta, 0), meta: e.meta })),
+      next: entries.length === limit ? entries.at(-1)!.ts : null,
+    };
+  });
+};
