@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientOp, CloseCode, ErrorCode, ServerOp } from '../core/protocol/codes';
 import { ConfigError } from '../config/config';
+import { ApiErrors } from '../api/errors';
 
 const docs = (name: string) => readFileSync(join(__dirname, '..', '..', 'docs', name), 'utf8');
 
@@ -25,4 +26,9 @@ t.test('codes are unique and in their documented ranges', async (t) => {
 
 t.test('the config error code is in docs/errors.md', async (t) => {
   t.match(docs('errors.md'), new ConfigError('X', 'y').code);
+});
+
+t.test('every HTTP API error code has a row in docs/errors.md with its status', async (t) => {
+  const doc = docs('errors.md');
+  for (const [code, { status }] of Object.entries(ApiErrors)) t.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), code);
 });

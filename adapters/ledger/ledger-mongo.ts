@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedLock } from './keyed-lock';
 import {
   ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
-  type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
+  type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
 } from './ledger';
 
 interface EntryDoc {
@@ -313,9 +313,10 @@ export class MongoLedger implements Ledger {
     return this.accountLock.run(account, async () => (await this.head(account))?.balance ?? 0);
   }
 
-  async history(account: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]> {
+  async history(account: string, page: { limit: number; before?: HistoryCursor }): Promise<LedgerEntry[]> {
+    const b = page.before;
     const docs = await this.entries
-      .find({ accounts: account, state: 'applied', ts: { $lt: page.before ?? Number.MAX_SAFE_INTEGER } })
+      .find({ accounts: account, state: 'applied', ...(b ? { $or: [{ ts: { $lt: b.ts } }, { ts: b.ts, _id: { $lt: b.opId } }] } : {}) })
       .sort({ ts: -1, _id: -1 }).limit(page.limit).toArray();
     return docs.map(toEntry);
   }

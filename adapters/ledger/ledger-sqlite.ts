@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
-  type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
+  type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
 } from './ledger';
 
 const SCHEMA = `
@@ -53,7 +53,8 @@ export class SqliteLedger implements Ledger {
         VALUES (@opId, @kind, @fingerprint, @postings, @meta, @ts, @room, @stream, @refundOf)`),
       link: db.prepare('INSERT INTO ledger_entry_accounts (account, ts, op_id) VALUES (?, ?, ?)'),
       history: db.prepare(`SELECT e.op_id, e.kind, e.fingerprint, e.postings, e.meta, e.ts FROM ledger_entry_accounts a
-        JOIN ledger_entries e ON e.op_id = a.op_id WHERE a.account = ? AND a.ts < ? ORDER BY a.ts DESC, a.op_id DESC LIMIT ?`),
+        JOIN ledger_entries e ON e.op_id = a.op_id WHERE a.account = @account AND (a.ts < @ts OR (a.ts = @ts AND a.op_id < @opId))
+        ORDER BY a.ts DESC, a.op_id DESC LIMIT @limit`),
       stream: db.prepare(`SELECT op_id, kind, fingerprint, postings, meta, ts FROM ledger_entries
         WHERE room = ? AND stream = ? AND kind = 'gift' ORDER BY ts, op_id`),
       held: db.prepare('SELECT COALESCE(SUM(balance), 0) AS held, COALESCE(SUM(balance < 0), 0) AS negative FROM ledger_accounts WHERE account != ?'),
@@ -124,8 +125,9 @@ export class SqliteLedger implements Ledger {
     return (this.s.balance.get(account) as { balance: number } | undefined)?.balance ?? 0;
   }
 
-  async history(account: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]> {
-    return (this.s.history.all(account, page.before ?? Number.MAX_SAFE_INTEGER, page.limit) as EntryRow[]).map(toEntry);
+  async history(account: string, page: { limit: number; before?: HistoryCursor }): Promise<LedgerEntry[]> {
+    const before = page.before ?? { ts: Number.MAX_SAFE_INTEGER, opId: '' };
+    return (this.s.history.all({ account, ts: before.ts, opId: before.opId, limit: page.limit }) as EntryRow[]).map(toEntry);
   }
 
   async entry(opId: string): Promise<LedgerEntry | null> {

@@ -28,6 +28,11 @@ export type LedgerOp =
   | { kind: 'refund'; opId: string; refundOf: string; reason: string }
   | { kind: 'adjust'; opId: string; user: string; delta: number; reason: string };
 
+export interface HistoryCursor {
+  readonly ts: number;
+  readonly opId: string;
+}
+
 export interface Posting {
   readonly account: string;
   readonly delta: number;
@@ -63,8 +68,8 @@ export interface LedgerTotals {
 export interface Ledger {
   apply(op: LedgerOp): Promise<LedgerResult>;
   balance(account: string): Promise<number>;
-  /** Entries touching `account`, newest first; `before` is a ts cursor from the previous page. */
-  history(account: string, page: { limit: number; before?: number }): Promise<LedgerEntry[]>;
+  /** Entries touching `account`, newest first; `before` is the (ts, opId) of the previous page's last entry. */
+  history(account: string, page: { limit: number; before?: HistoryCursor }): Promise<LedgerEntry[]>;
   entry(opId: string): Promise<LedgerEntry | null>;
   /** Applied gift entries of one live stream, oldest first (rebuilds a room's tallies and sequence). */
   giftsForStream(room: string, stream: string): Promise<LedgerEntry[]>;

@@ -25,24 +25,28 @@ export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledge
   app.get('/wallet/history', {
     schema: {
       tags: ['wallet'], summary: 'Ledger entries touching this wallet, newest first', security: [{ bearer: [] }],
-      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      querystring: Type.Object({
+        limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1–100, default 20' })),
+        before: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}~[A-Za-z0-9_:.-]{8,128}$', description: 'the `next` cursor of the previous page' })),
+      }, { additionalProperties: false }),
       response: {
         200: Type.Object({
           entries: Type.Array(Type.Object({ opId: Type.String(), kind: Type.String(), ts: Type.Integer(), delta: Type.Integer(), meta: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])) })),
-          next: Type.Union([Type.Integer(), Type.Null()]),
+          next: Type.Union([Type.String(), Type.Null()]),
         }),
         ...errorResponses(400, 401),
       },
     },
   }, async (req) => {
     const claims = opts.auth.authenticate(req.headers.authorization);
-    const q = req.query as { limit?: number; before?: number };
-    const limit = q.limit ?? 20;
+    const q = req.query as { limit?: string; before?: string };
+    const limit = Number(q.limit ?? 20);
     const account = userAccount(claims.sub);
-    const entries = await opts.ledger.history(account, { limit, ...(q.before ? { before: q.before } : {}) });
+    const cursor = q.before ? { ts: Number(q.before.slice(0, q.before.indexOf('~'))), opId: q.before.slice(q.before.indexOf('~') + 1) } : undefined;
+    const entries = await opts.ledger.history(account, { limit, ...(cursor ? { before: cursor } : {}) });
     return {
       entries: entries.map((e) => ({ opId: e.opId, kind: e.kind, ts: e.ts, delta: e.postings.filter((p) => p.account === account).reduce((n, p) => n + p.delta, 0), meta: e.meta })),
-      next: entries.length === limit ? entries.at(-1)!.ts : null,
+      next: entries.length === limit ? `${entries.at(-1)!.ts}~${entries.at(-1)!.opId}` : null,
     };
   });
 };

@@ -1,0 +1,208 @@
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './app';
+import { AuthService } from './auth-service';
+import { SqliteAccountStore } from '../adapters/accounts/account-store-sqlite';
+import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
+import { GiftCatalog } from '../actors/gift-catalog';
+import { CoreMetrics } from '../core/metrics';
+import { Revocations } from '../core/auth/revocations';
+import { signAccessToken } from '../core/auth/jwt';
+
+const SECRET = 'api-test-secret-0123456789-0123456789';
+const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number } = {}) {
+  const i = n++;
+  const accounts = new SqliteAccountStore(join(dir, `accounts-${i}.sqlite`));
+  const ledger = new SqliteLedger(join(dir, `ledger-${i}.sqlite`));
+  const revocations = new Revocations(60_000);
+  const revoked: string[] = [];
+  const auth = new AuthService(accounts, { secret: SECRET, issuer: 'halobuzz', audience: 'halobuzz-realtime', accessTtlSec: over.accessTtlSec ?? 900, refreshTtlSec: 3600 },
+    (sids) => {
+      revoked.push(...sids);
+      for (const s of sids) revocations.add(s);
+    }, (sid) => revocations.has(sid));
+  const catalog = new GiftCatalog({ version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
+  const metrics = new CoreMetrics(false);
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
+  t.teardown(async () => {
+    await app.close();
+    await accounts.close();
+    await ledger.close();
+  });
+  return { app, ledger, accounts, revoked, metrics };
+}
+
+const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, token?: string) =>
+  app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }), headers: token ? { authorization: `Bearer ${token}` } : {} });
+const code = (res: { json(): unknown }) => (res.json() as { error?: { code: string } }).error?.code;
+const register = async (app: FastifyInstance, email = 'alice@example.com', password = 'correct horse battery') => {
+  const res = await json(app, 'POST', '/v1/auth/register', { email, password, displayName: 'Alice' });
+  return res.json() as { user: { id: string }; tokens: { accessToken: string; refreshToken: string; sessionId: string } };
+};
+
+t.test('register: creates, signs in, refuses a taken email and bad input without writing', async (t) => {
+  const { app } = await setup();
+  const ok = await json(app, 'POST', '/v1/auth/register', { email: 'Alice@Example.com', password: 'correct horse battery', displayName: 'Alice' });
+  t.equal(ok.statusCode, 201);
+  t.match(ok.json(), { user: { email: 'alice@example.com', displayName: 'Alice' }, tokens: { tokenType: 'Bearer', expiresIn: 900 } });
+  const taken = await json(app, 'POST', '/v1/auth/register', { email: 'ALICE@example.com', password: 'another password!!', displayName: 'Mallory' });
+  t.equal(taken.statusCode, 409);
+  t.equal(code(taken), 'HB_API_EMAIL_TAKEN');
+  const cases: [unknown, string][] = [
+    [{ email: 'not-an-email', password: 'correct horse battery', displayName: 'x' }, 'HB_API_VALIDATION'],
+    [{ email: 'b@example.com', password: 'short', displayName: 'x' }, 'HB_API_VALIDATION'],
+    [{ email: 'b@example.com', password: { $gt: '' }, displayName: 'x' }, 'HB_API_VALIDATION'],
+    [{ email: 'b@example.com', password: 'correct horse battery', displayName: 'x', admin: true }, 'HB_API_VALIDATION'],
+    [{ email: 'b@example.com', password: 12345678901, displayName: 'x' }, 'HB_API_VALIDATION'],
+  ];
+  for (const [body, expected] of cases) {
+    const res = await json(app, 'POST', '/v1/auth/register', body);
+    t.equal(res.statusCode, 400, JSON.stringify(body));
+    t.equal(code(res), expected);
+  }
+  const login = await json(app, 'POST', '/v1/auth/login', { email: 'b@example.com', password: 'correct horse battery' });
+  t.equal(code(login), 'HB_API_INVALID_CREDENTIALS', 'none of the rejected sign-ups created an account');
+});
+
+t.test('malformed JSON, wrong media type, oversized bodies and unknown routes have their codes', async (t) => {
+  const { app } = await setup();
+  const bad = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: '{"email": "a@b.c", "password": ', headers: { 'content-type': 'application/json' } });
+  t.equal(bad.statusCode, 400);
+  t.equal(code(bad), 'HB_API_BAD_JSON');
+  const media = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  t.equal(media.statusCode, 415);
+  t.equal(code(media), 'HB_API_UNSUPPORTED_MEDIA');
+  const big = await json(app, 'POST', '/v1/auth/login', { email: 'a@b.co', password: 'x'.repeat(10_000) });
+  t.equal(big.statusCode, 413);
+  t.equal(code(big), 'HB_API_BODY_TOO_LARGE');
+  const missing = await json(app, 'GET', '/v1/nothing-here');
+  t.equal(missing.statusCode, 404);
+  t.equal(code(missing), 'HB_API_NOT_FOUND');
+});
+
+t.test('login: one answer for a wrong password and an unknown account; lockout reveals nothing', async (t) => {
+  const { app } = await setup();
+  await register(app);
+  const good = await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'correct horse battery' });
+  t.equal(good.statusCode, 200);
+  t.ok((good.json() as { tokens: { accessToken: string } }).tokens.accessToken);
+  const wrong = await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'wrong password' });
+  const unknown = await json(app, 'POST', '/v1/auth/login', { email: 'nobody@example.com', password: 'wrong password' });
+  t.equal(wrong.statusCode, 401);
+  t.same(wrong.json(), unknown.json(), 'identical bodies: existence is not revealed');
+  for (let i = 0; i < 5; i++) {
+    await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'wrong password' });
+    await json(app, 'POST', '/v1/auth/login', { email: 'nobody@example.com', password: 'wrong password' });
+  }
+  const lockedReal = await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'correct horse battery' });
+  const lockedFake = await json(app, 'POST', '/v1/auth/login', { email: 'nobody@example.com', password: 'correct horse battery' });
+  t.equal(lockedReal.statusCode, 429);
+  t.equal(code(lockedReal), 'HB_API_LOCKED_OUT', 'even the right password waits');
+  t.same(lockedReal.json(), lockedFake.json(), 'a missing account locks the same way');
+  t.ok(Number(lockedReal.headers['retry-after']) > 0);
+});
+
+t.test('refresh rotates; reusing a rotated token revokes the whole session family', async (t) => {
+  const { app, revoked } = await setup();
+  const { tokens } = await register(app);
+  const r1 = await json(app, 'POST', '/v1/auth/refresh', { refreshToken: tokens.refreshToken });
+  t.equal(r1.statusCode, 200);
+  const pair = r1.json() as { accessToken: string; refreshToken: string; sessionId: string };
+  t.equal(pair.sessionId, tokens.sessionId, 'same session, new tokens');
+  t.not(pair.refreshToken, tokens.refreshToken);
+  const reuse = await json(app, 'POST', '/v1/auth/refresh', { refreshToken: tokens.refreshToken });
+  t.equal(reuse.statusCode, 401);
+  t.equal(code(reuse), 'HB_API_REFRESH_REUSED');
+  t.ok(revoked.includes(tokens.sessionId), 'the session was handed to the socket core for closing');
+  const afterReuse = await json(app, 'POST', '/v1/auth/refresh', { refreshToken: pair.refreshToken });
+  t.equal(code(afterReuse), 'HB_API_SESSION_REVOKED', 'the newest token of the family is dead too');
+  const access = await json(app, 'GET', '/v1/auth/sessions', undefined, pair.accessToken);
+  t.equal(code(access), 'HB_API_SESSION_REVOKED', 'and its access tokens at once');
+  const garbage = await json(app, 'POST', '/v1/auth/refresh', { refreshToken: 'x'.repeat(43) });
+  t.equal(code(garbage), 'HB_API_REFRESH_INVALID');
+});
+
+t.test('sessions: list, revoke one, logout, logout everywhere', async (t) => {
+  const { app, revoked } = await setup();
+  const first = await register(app);
+  const second = (await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'correct horse battery' })).json() as typeof first;
+  const list = await json(app, 'GET', '/v1/auth/sessions', undefined, first.tokens.accessToken);
+  const sessions = (list.json() as { sessions: { sessionId: string; current: boolean }[] }).sessions;
+  t.equal(sessions.length, 2);
+  t.same(sessions.filter((s) => s.current).map((s) => s.sessionId), [first.tokens.sessionId]);
+  t.equal((await json(app, 'DELETE', `/v1/auth/sessions/${second.tokens.sessionId}`, undefined, first.tokens.accessToken)).statusCode, 204);
+  t.ok(revoked.includes(second.tokens.sessionId));
+  t.equal(code(await json(app, 'DELETE', '/v1/auth/sessions/nope', undefined, first.tokens.accessToken)), 'HB_API_NOT_FOUND');
+  const third = (await json(app, 'POST', '/v1/auth/login', { email: 'alice@example.com', password: 'correct horse battery' })).json() as typeof first;
+  t.equal((await json(app, 'POST', '/v1/auth/logout', undefined, third.tokens.accessToken)).statusCode, 204);
+  t.equal(code(await json(app, 'GET', '/v1/auth/sessions', undefined, third.tokens.accessToken)), 'HB_API_SESSION_REVOKED');
+  const all = await json(app, 'POST', '/v1/auth/logout-all', undefined, first.tokens.accessToken);
+  t.same(all.json(), { revoked: 1 });
+  t.equal(code(await json(app, 'GET', '/v1/auth/sessions', undefined, first.tokens.accessToken)), 'HB_API_SESSION_REVOKED');
+});
+
+t.test('bearer tokens: missing, alg none, tampered, expired, wrong audience', async (t) => {
+  const { app } = await setup();
+  const { user, tokens } = await register(app);
+  const [h, b] = tokens.accessToken.split('.') as [string, string, string];
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const claims = JSON.parse(Buffer.from(b, 'base64url').toString()) as Record<string, unknown>;
+  const sign = (body: string) => `${h}.${body}.${createHmac('sha256', SECRET).update(`${h}.${body}`).digest('base64url')}`;
+  const cases: [string | undefined, string][] = [
+    [undefined, 'HB_API_UNAUTHENTICATED'],
+    [`${b64({ alg: 'none', typ: 'JWT' })}.${b}.`, 'HB_API_UNAUTHENTICATED'],
+    [`${h}.${b64({ ...claims, sub: 'u_someone_else' })}.${tokens.accessToken.split('.')[2]}`, 'HB_API_UNAUTHENTICATED'],
+    [sign(b64({ ...claims, exp: 1000 })), 'HB_API_TOKEN_EXPIRED'],
+    [signAccessToken({ sub: user.id, ttlSec: 60, issuer: 'halobuzz', audience: 'another-service' }, SECRET), 'HB_API_UNAUTHENTICATED'],
+  ];
+  for (const [token, expected] of cases) {
+    const res = await json(app, 'GET', '/v1/wallet', undefined, token);
+    t.equal(res.statusCode, 401);
+    t.equal(code(res), expected, expected);
+  }
+});
+
+t.test('gift catalog, wallet balance and paged ledger history', async (t) => {
+  const { app, ledger } = await setup();
+  const { user, tokens } = await register(app);
+  t.same((await json(app, 'GET', '/v1/gifts')).json(), { version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
+  for (let i = 0; i < 3; i++) await ledger.apply({ kind: 'mint', opId: `mint-api-test-${i}`, user: user.id, amount: 10 * (i + 1), source: 'test' });
+  t.same((await json(app, 'GET', '/v1/wallet', undefined, tokens.accessToken)).json(), { balance: 60 });
+  const page1 = (await json(app, 'GET', '/v1/wallet/history?limit=2', undefined, tokens.accessToken)).json() as { entries: { opId: string; delta: number }[]; next: string };
+  t.same(page1.entries.map((e) => e.delta), [30, 20], 'newest first, with this wallet\'s delta');
+  const page2 = (await json(app, 'GET', `/v1/wallet/history?limit=2&before=${page1.next}`, undefined, tokens.accessToken)).json() as { entries: { delta: number }[]; next: number | null };
+  t.same(page2.entries.map((e) => e.delta), [10]);
+  t.equal(page2.next, null);
+  t.equal(code(await json(app, 'GET', '/v1/wallet/history?limit=1000', undefined, tokens.accessToken)), 'HB_API_VALIDATION');
+  t.equal(code(await json(app, 'GET', '/v1/wallet/history?before=%7B%22%24gt%22%3A1%7D', undefined, tokens.accessToken)), 'HB_API_VALIDATION');
+});
+
+t.test('health, readiness, metrics, rate limits, and a valid OpenAPI document', async (t) => {
+  const { app, metrics } = await setup({ rateLimitPerMinute: 30 });
+  t.same((await json(app, 'GET', '/health')).json(), { status: 'ok' });
+  t.same((await json(app, 'GET', '/ready')).json(), { ready: true });
+  let limited;
+  for (let i = 0; i < 10 && !limited; i++) {
+    const res = await json(app, 'POST', '/v1/auth/login', { email: 'x@example.com', password: 'whatever it is' });
+    if (res.statusCode === 429 && code(res) === 'HB_API_RATE_LIMITED') limited = res;
+  }
+  t.ok(limited, 'sign-in routes are rate limited per IP');
+  const text = (await json(app, 'GET', '/metrics')).body;
+  t.match(text, /halobuzz_api_errors_total\{code="HB_API_RATE_LIMITED"\} [1-9]/);
+  t.ok(await metrics.value('halobuzz_api_errors_total') > 0);
+  const doc = (await json(app, 'GET', '/docs/json')).json() as { paths: Record<string, unknown> };
+  const result = await new Validator().validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+  t.ok(result.valid, `OpenAPI validates ${JSON.stringify(result.errors ?? '')}`);
+  for (const path of ['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/logout-all', '/v1/auth/sessions', '/v1/auth/sessions/{sessionId}', '/v1/gifts', '/v1/wallet', '/v1/wallet/history']) {
+    t.ok(doc.paths[path], `documented: ${path}`);
+  }
+});

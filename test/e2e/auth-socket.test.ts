@@ -1,0 +1,60 @@
+import t from 'tap';
+import { startServer, waitFor } from '../../tools/server-process';
+import { CloseCode } from '../../core/protocol/codes';
+import { HaloClient } from '../../sdk/client';
+import { nodeWebSocket } from '../../sdk/node';
+
+interface Pair { accessToken: string; refreshToken: string; sessionId: string }
+
+t.test('API tokens open sockets; reusing a rotated refresh token revokes the family and closes its sockets', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${server.api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const reg = await post('/v1/auth/register', { email: 'viewer@example.com', password: 'correct horse battery', displayName: 'Viewer' });
+  t.equal(reg.status, 201);
+  const login = await post('/v1/auth/login', { email: 'viewer@example.com', password: 'correct horse battery' });
+  const first = login.body.tokens as Pair;
+
+  const sockets: { client: HaloClient; closes: number[] }[] = [];
+  const open = async (token: string) => {
+    const closes: number[] = [];
+    const client = new HaloClient({ url: server.url, token, webSocket: nodeWebSocket, reconnect: false });
+    client.on('disconnected', (d) => closes.push(d.code));
+    const hello = await client.connect();
+    sockets.push({ client, closes });
+    return { client, closes, hello };
+  };
+  const device = await open(first.accessToken);
+  t.equal(device.hello.sid, first.sessionId, 'the socket runs under the API session');
+  const other = await open((reg.body.tokens as Pair).accessToken);
+  t.ok(other.client.connected, 'another session of the same user, on another device');
+
+  const refreshed = await post('/v1/auth/refresh', { refreshToken: first.refreshToken });
+  t.equal(refreshed.status, 200);
+  const second = refreshed.body as unknown as Pair;
+  const again = await open(second.accessToken);
+  t.ok(again.client.connected, 'the rotated access token works on the socket');
+
+  const reuse = await post('/v1/auth/refresh', { refreshToken: first.refreshToken });
+  t.equal(reuse.status, 401);
+  t.equal((reuse.body.error as { code: string }).code, 'HB_API_REFRESH_REUSED');
+  await waitFor('sockets of the family closed', () => device.closes.length > 0 && again.closes.length > 0);
+  t.same(device.closes, [CloseCode.SESSION_REVOKED]);
+  t.same(again.closes, [CloseCode.SESSION_REVOKED]);
+  t.equal(other.client.connected, true, 'the user\'s other sign-in is untouched');
+
+  const retry = new HaloClient({ url: server.url, token: second.accessToken, webSocket: nodeWebSocket, reconnect: false });
+  await t.rejects(retry.connect(), /4005/, 'a revoked session cannot open new sockets');
+  const logoutAll = await post('/v1/auth/logout-all', {}, (reg.body.tokens as Pair).accessToken);
+  t.same(logoutAll.body, { revoked: 1 });
+  await waitFor('last socket closed', () => other.closes.length > 0);
+  t.same(other.closes, [CloseCode.SESSION_REVOKED], 'log out everywhere closes every socket');
+  for (const s of sockets) s.client.close();
+});
