@@ -9,6 +9,7 @@ import { RealtimeServer } from './core/server';
 import { buildApi } from './api/app';
 import { AuthService } from './api/auth-service';
 import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
+import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
 
 async function main(): Promise<void> {
   let config;
@@ -35,8 +36,10 @@ async function main(): Promise<void> {
     secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
   }, (sids) => server.revoke(sids), (sid) => server.revocations.has(sid));
+  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const api = await buildApi({
     auth, ledger: server.ledgerHandle, catalog: server.catalog, metrics: server.metrics, ready: () => server.ready,
+    rooms, realtime: server.liveRooms(),
     settings: { bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute },
     log: log.child({ component: 'api' }),
   });
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    api.close().then(() => server.shutdown()).then(() => accounts.close()).then(() => {
+    api.close().then(() => server.shutdown()).then(() => Promise.all([accounts.close(), rooms.close()])).then(() => {
       log.info('shutdown complete');
       process.exit(0);
     }, (err) => {

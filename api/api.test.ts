@@ -13,6 +13,7 @@ import { GiftCatalog } from '../actors/gift-catalog';
 import { CoreMetrics } from '../core/metrics';
 import { Revocations } from '../core/auth/revocations';
 import { signAccessToken } from '../core/auth/jwt';
+import { SqliteRoomDirectory } from '../adapters/accounts/room-directory-sqlite';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
@@ -32,13 +33,23 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number 
     }, (sid) => revocations.has(sid));
   const catalog = new GiftCatalog({ version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
   const metrics = new CoreMetrics(false);
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
+  const viewers = new Map<string, number>();
+  const owners = new Map<string, string>();
+  const ended: string[] = [];
+  const rooms = new SqliteRoomDirectory(join(dir, `rooms-${i}.sqlite`));
+  const realtime = {
+    viewers: (room: string) => viewers.get(room) ?? 0,
+    claimOwner: async (room: string, owner: string) => void owners.set(room, owner),
+    endStream: (room: string) => void ended.push(room),
+  };
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, rooms, realtime, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
   t.teardown(async () => {
     await app.close();
     await accounts.close();
     await ledger.close();
+    await rooms.close();
   });
-  return { app, ledger, accounts, revoked, metrics };
+  return { app, ledger, accounts, revoked, metrics, viewers, owners, ended };
 }
 
 const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, token?: string) =>
@@ -202,7 +213,43 @@ t.test('health, readiness, metrics, rate limits, and a valid OpenAPI document', 
   const doc = (await json(app, 'GET', '/docs/json')).json() as { paths: Record<string, unknown> };
   const result = await new Validator().validate(doc as unknown as Parameters<Validator["validate"]>[0]);
   t.ok(result.valid, `OpenAPI validates ${JSON.stringify(result.errors ?? '')}`);
-  for (const path of ['/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/logout-all', '/v1/auth/sessions', '/v1/auth/sessions/{sessionId}', '/v1/gifts', '/v1/wallet', '/v1/wallet/history']) {
+  for (const path of ['/v1/rooms', '/v1/rooms/{roomId}', '/v1/rooms/{roomId}/end', '/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/logout-all', '/v1/auth/sessions', '/v1/auth/sessions/{sessionId}', '/v1/gifts', '/v1/wallet', '/v1/wallet/history']) {
     t.ok(doc.paths[path], `documented: ${path}`);
   }
+});
+
+t.test('live rooms: start, discover by viewers with filters and paging, read, end', async (t) => {
+  const { app, viewers, owners, ended } = await setup();
+  const host = (await register(app, 'host@example.com')).tokens.accessToken;
+  const other = (await register(app, 'other@example.com')).tokens.accessToken;
+  const start = async (title: string, extra: object = {}, token = host) => (await json(app, 'POST', '/v1/rooms', { title, ...extra }, token));
+  const a = (await start('Morning show', { country: 'NP', locale: 'ne-NP' })).json() as { id: string; owner: string; live: boolean };
+  t.ok(a.live);
+  t.equal(owners.get(a.id), a.owner, 'the owner is recorded on the socket side before anyone joins');
+  const b = (await start('Evening show', { country: 'NP', locale: 'en-US' }, other)).json() as { id: string };
+  const c = (await start('Late show', { country: 'IN' })).json() as { id: string };
+  viewers.set(a.id, 5).set(b.id, 50).set(c.id, 20);
+  t.equal((await start('x', { country: 'Nepal' })).statusCode, 400, 'country must be ISO 3166-1 alpha-2');
+  t.equal((await json(app, 'POST', '/v1/rooms', { title: 'no token' })).statusCode, 401);
+
+  const list = (await json(app, 'GET', '/v1/rooms')).json() as { rooms: { id: string; viewers: number }[]; next: string | null };
+  t.same(list.rooms.map((r) => r.viewers), [50, 20, 5], 'most viewers first');
+  const np = (await json(app, 'GET', '/v1/rooms?country=NP')).json() as { rooms: { id: string }[] };
+  t.same(np.rooms.map((r) => r.id), [b.id, a.id]);
+  const ne = (await json(app, 'GET', '/v1/rooms?locale=ne-NP')).json() as { rooms: { id: string }[] };
+  t.same(ne.rooms.map((r) => r.id), [a.id]);
+  const p1 = (await json(app, 'GET', '/v1/rooms?limit=2')).json() as { rooms: { id: string }[]; next: string };
+  const p2 = (await json(app, 'GET', `/v1/rooms?limit=2&offset=${p1.next}`)).json() as { rooms: { id: string }[]; next: string | null };
+  t.same([...p1.rooms, ...p2.rooms].map((r) => r.id), [b.id, c.id, a.id]);
+  t.equal(p2.next, null);
+  t.equal(code(await json(app, 'GET', '/v1/rooms?limit=abc')), 'HB_API_VALIDATION');
+
+  t.match((await json(app, 'GET', `/v1/rooms/${a.id}`)).json(), { id: a.id, title: 'Morning show', viewers: 5 });
+  t.equal(code(await json(app, 'GET', '/v1/rooms/r_missing')), 'HB_API_NOT_FOUND');
+  t.equal(code(await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, other)), 'HB_API_FORBIDDEN');
+  const endA = await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, host);
+  t.match(endA.json(), { live: false, viewers: 0 });
+  t.same(ended, [a.id], 'the socket side ends the stream too');
+  t.equal(code(await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, host)), 'HB_API_NOT_FOUND', 'already ended');
+  t.notOk(((await json(app, 'GET', '/v1/rooms')).json() as { rooms: { id: string }[] }).rooms.some((r) => r.id === a.id), 'ended rooms leave discovery');
 });

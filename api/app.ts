@@ -18,6 +18,8 @@ import type { CoreMetrics } from '../core/metrics';
 import { healthPlugin } from './plugins/health';
 import { authPlugin } from './plugins/auth';
 import { walletPlugin } from './plugins/wallet';
+import { roomsPlugin, type LiveRoomsSide } from './plugins/rooms';
+import type { RoomDirectory } from '../adapters/accounts/room-directory';
 
 export interface ApiSettings {
   readonly bodyLimitBytes: number;
@@ -33,6 +35,8 @@ export interface ApiDeps {
   readonly catalog: GiftCatalog;
   readonly metrics: CoreMetrics;
   readonly ready: () => boolean;
+  readonly rooms: RoomDirectory;
+  readonly realtime: LiveRoomsSide;
   readonly settings: ApiSettings;
   readonly log?: Logger;
 }
@@ -105,5 +109,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { metrics: deps.metrics, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', auth: deps.auth, ledger: deps.ledger, catalog: deps.catalog });
+  await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime });
   return app;
 }

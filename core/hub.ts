@@ -74,6 +74,11 @@ export class Hub {
     this.metrics.authenticated.inc();
   }
 
+  /** Connections on this node subscribed to `room` (its viewer count on a single node). */
+  viewers(room: string): number {
+    return this.roomSessions.get(room)?.size ?? 0;
+  }
+
   userChatBucket(user: string): TokenBucket {
     return this.users.get(user)!.chat;
   }

@@ -17,6 +17,10 @@ import { CloseCode, closeName } from './protocol/codes';
 import { GiftCatalog } from '../actors/gift-catalog';
 import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
+import type { LiveRoomsSide } from '../api/plugins/rooms';
+import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
+import { emptyBatch } from '../adapters/store/realtime-store';
+import { Cmd } from '../actors/messages';
 
 interface SocketData {
   session: Session | null;
@@ -168,6 +172,20 @@ export class RealtimeServer {
       this.revocations.add(sid);
       this.hub.revokeSession(sid);
     }
+  }
+
+  /** The API's view of the realtime side: viewer counts, room owners, ending streams. */
+  liveRooms(): LiveRoomsSide {
+    const store = new SqliteRealtimeStore(join(this.config.dataDir, 'realtime.sqlite'));
+    return {
+      viewers: (room) => this.hub.viewers(room),
+      claimOwner: async (room, owner) => {
+        const batch = emptyBatch();
+        batch.roomOwners.push({ room, owner });
+        await store.commit(batch);
+      },
+      endStream: (room, owner) => this.pool.send([Cmd.ROOM_END, 0, owner, room, 0]),
+    };
   }
 
   get ready(): boolean {

@@ -58,3 +58,35 @@ t.test('API tokens open sockets; reusing a rotated refresh token revokes the fam
   t.same(other.closes, [CloseCode.SESSION_REVOKED], 'log out everywhere closes every socket');
   for (const s of sockets) s.client.close();
 });
+
+t.test('a room started over the API: its owner hosts, others cannot, discovery counts socket viewers', async (t) => {
+  const server = await startServer({ HALOBUZZ_PRESENCE_INTERVAL_MS: '50' });
+  t.teardown(() => server.stop());
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
+    const res = await fetch(`${server.api}${path}`, {
+      method, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const creator = (await call('POST', '/v1/auth/register', { email: 'creator@example.com', password: 'correct horse battery', displayName: 'C' })).tokens as Pair;
+  const fan = (await call('POST', '/v1/auth/register', { email: 'fan@example.com', password: 'correct horse battery', displayName: 'F' })).tokens as Pair;
+  const room = await call('POST', '/v1/rooms', { title: 'Hello world', country: 'NP' }, creator.accessToken) as { id: string };
+  const mk = (token: string) => new HaloClient({ url: server.url, token, webSocket: nodeWebSocket, reconnect: false });
+  const fanSocket = mk(fan.accessToken);
+  await fanSocket.connect();
+  await t.rejects(fanSocket.join(room.id, 1), /NOT_ROOM_OWNER/, 'the room belongs to its creator from the start');
+  const host = mk(creator.accessToken);
+  await host.connect();
+  const joined = await host.join(room.id, 1);
+  t.equal(joined.live, true);
+  await fanSocket.join(room.id);
+  const listed = await call('GET', '/v1/rooms?country=NP') as { rooms: { id: string; viewers: number }[] };
+  t.same(listed.rooms.map((r) => [r.id, r.viewers]), [[room.id, 2]], 'viewer count from the socket side');
+  const lives: boolean[] = [];
+  fanSocket.on('live', (e) => lives.push(e.live));
+  await call('POST', `/v1/rooms/${room.id}/end`, undefined, creator.accessToken);
+  await waitFor('stream ended on the socket', () => lives.includes(false));
+  host.close();
+  fanSocket.close();
+});

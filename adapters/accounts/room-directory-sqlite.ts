@@ -1,0 +1,46 @@
+/** Embedded RoomDirectory on SQLite. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RoomDirectory, RoomListing } from './room-directory';
+
+interface Row { id: string; owner: string; title: string; country: string | null; locale: string | null; live: number; started_at: number; ended_at: number | null }
+const toListing = (r: Row): RoomListing => ({ id: r.id, owner: r.owner, title: r.title, country: r.country, locale: r.locale, live: r.live === 1, startedAt: r.started_at, endedAt: r.ended_at });
+
+export class SqliteRoomDirectory implements RoomDirectory {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS rooms (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, country TEXT, locale TEXT,
+      live INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);`);
+  }
+
+  async create(r: RoomListing): Promise<void> {
+    this.db.prepare('INSERT INTO rooms (id, owner, title, country, locale, live, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.owner, r.title, r.country, r.locale, r.live ? 1 : 0, r.startedAt, r.endedAt);
+  }
+
+  async get(id: string): Promise<RoomListing | null> {
+    const r = this.db.prepare('SELECT * FROM rooms WHERE id = ?').get(id) as Row | undefined;
+    return r ? toListing(r) : null;
+  }
+
+  async end(id: string, owner: string, now: number): Promise<boolean> {
+    return this.db.prepare('UPDATE rooms SET live = 0, ended_at = ? WHERE id = ? AND owner = ? AND live = 1').run(now, id, owner).changes === 1;
+  }
+
+  async live(f: { country?: string; locale?: string }): Promise<RoomListing[]> {
+    return (this.db.prepare('SELECT * FROM rooms WHERE live = 1 AND (@country IS NULL OR country = @country) AND (@locale IS NULL OR locale = @locale)')
+      .all({ country: f.country ?? null, locale: f.locale ?? null }) as Row[]).map(toListing);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export const sqliteRoomDirectorySatisfiesPort = SqliteRoomDirectory satisfies new (file: string) => RoomDirectory;

@@ -1,0 +1,23 @@
+/**
+ * RoomDirectory: the durable list of live rooms for discovery (who owns a room, its title, country and
+ * locale, whether it is live). Viewer counts are not stored here: they come from the socket side.
+ */
+export interface RoomListing {
+  readonly id: string;
+  readonly owner: string;
+  readonly title: string;
+  readonly country: string | null;
+  readonly locale: string | null;
+  readonly live: boolean;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+}
+
+export interface RoomDirectory {
+  create(room: RoomListing): Promise<void>;
+  get(id: string): Promise<RoomListing | null>;
+  /** Marks the room ended; false when it was not live or not owned by `owner`. */
+  end(id: string, owner: string, now: number): Promise<boolean>;
+  live(filter: { country?: string; locale?: string }): Promise<RoomListing[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,98 @@
+/**
+ * Live rooms: a creator starts a stream (creating the room) and ends it; anyone lists live rooms by viewer
+ * count (from the socket side) with paging and optional country/locale filters, or reads one room.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { AuthService } from '../auth-service';
+import type { RoomDirectory, RoomListing } from '../../adapters/accounts/room-directory';
+import { ApiError } from '../errors';
+import { errorResponses } from '../schemas';
+
+/** What the API needs from the realtime side. */
+export interface LiveRoomsSide {
+  viewers(room: string): number;
+  /** Records the owner where the room actor reads it, before any socket joins. */
+  claimOwner(room: string, owner: string): Promise<void>;
+  /** Ends the room's live stream on the socket side too. */
+  endStream(room: string, owner: string): void;
+}
+
+const Room = Type.Object({
+  id: Type.String(), owner: Type.String(), title: Type.String(), country: Type.Union([Type.String(), Type.Null()]),
+  locale: Type.Union([Type.String(), Type.Null()]), live: Type.Boolean(), startedAt: Type.Integer(),
+  endedAt: Type.Union([Type.Integer(), Type.Null()]), viewers: Type.Integer(),
+});
+const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
+const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'BCP 47, e.g. ne-NP' });
+
+export const roomsPlugin: FastifyPluginAsync<{ auth: AuthService; directory: RoomDirectory; realtime: LiveRoomsSide }> = async (app, opts) => {
+  const view = (r: RoomListing) => ({ ...r, viewers: r.live ? opts.realtime.viewers(r.id) : 0 });
+
+  app.post('', {
+    schema: {
+      tags: ['rooms'], summary: 'Start a live stream (creates the room); join it over the socket as host', security: [{ bearer: [] }],
+      body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 100 }), country: Type.Optional(Country), locale: Type.Optional(Locale) }, { additionalProperties: false }),
+      response: { 201: Room, ...errorResponses(400, 401) },
+    },
+  }, async (req, reply) => {
+    const claims = opts.auth.authenticate(req.headers.authorization);
+    const body = req.body as { title: string; country?: string; locale?: string };
+    const room: RoomListing = {
+      id: `r_${randomUUID().replace(/-/g, '').slice(0, 16)}`, owner: claims.sub, title: body.title.trim(),
+      country: body.country ?? null, locale: body.locale ?? null, live: true, startedAt: Date.now(), endedAt: null,
+    };
+    await opts.realtime.claimOwner(room.id, room.owner);
+    await opts.directory.create(room);
+    return reply.status(201).send(view(room));
+  });
+
+  app.post('/:roomId/end', {
+    schema: {
+      tags: ['rooms'], summary: 'End your live stream', security: [{ bearer: [] }],
+      params: Type.Object({ roomId: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' }) }),
+      response: { 200: Room, ...errorResponses(401, 403, 404) },
+    },
+  }, async (req) => {
+    const claims = opts.auth.authenticate(req.headers.authorization);
+    const id = (req.params as { roomId: string }).roomId;
+    const room = await opts.directory.get(id);
+    if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
+    if (room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may end it');
+    await opts.directory.end(id, claims.sub, Date.now());
+    opts.realtime.endStream(id, claims.sub);
+    return view((await opts.directory.get(id))!);
+  });
+
+  app.get('', {
+    schema: {
+      tags: ['rooms'], summary: 'Live rooms, most viewers first',
+      querystring: Type.Object({
+        country: Type.Optional(Country), locale: Type.Optional(Locale),
+        limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })), offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ rooms: Type.Array(Room), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400) },
+    },
+  }, async (req) => {
+    const q = req.query as { country?: string; locale?: string; limit?: string; offset?: string };
+    const limit = Number(q.limit ?? 20);
+    const offset = Number(q.offset ?? 0);
+    const rooms = (await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) }))
+      .map(view).sort((a, b) => b.viewers - a.viewers || b.startedAt - a.startedAt || (a.id < b.id ? -1 : 1));
+    const page = rooms.slice(offset, offset + limit);
+    return { rooms: page, next: offset + limit < rooms.length ? String(offset + limit) : null };
+  });
+
+  app.get('/:roomId', {
+    schema: {
+      tags: ['rooms'], summary: 'One room',
+      params: Type.Object({ roomId: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' }) }),
+      response: { 200: Room, ...errorResponses(404) },
+    },
+  }, async (req) => {
+    const room = await opts.directory.get((req.params as { roomId: string }).roomId);
+    if (!room) throw new ApiError('HB_API_NOT_FOUND', 'no room with this id');
+    return view(room);
+  });
+};
