@@ -3,11 +3,12 @@
  *
  * Scenarios connect, fanout, rooms and slow run HaloBuzz and the Socket.IO + Redis baseline (and, for
  * fanout, the raw uWS ceiling) back to back on this machine and report ratios; gifts measures the ledger
- * path on each store. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
+ * path on each store; api runs autocannon against sign-in and room discovery. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
  * chart. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 200`.
  */
 import { compare, scenarios, type Comparison, type Scenario } from './scenarios';
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
+import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -47,13 +48,17 @@ async function main(): Promise<void> {
   const quick = rest.includes('--quick');
   const workersAt = rest.indexOf('--workers');
   const workers = workersAt >= 0 ? Number(rest[workersAt + 1]) : 2;
+  if (name === 'api') {
+    await runApi(parseParams<ApiParams>(quick ? apiQuick : apiDefaults, rest));
+    return;
+  }
   if (name === 'gifts') {
     await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'api'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');
