@@ -10,6 +10,7 @@ import { buildApi } from './api/app';
 import { AuthService } from './api/auth-service';
 import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
 import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
+import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
 
 async function main(): Promise<void> {
   let config;
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const api = await buildApi({
     auth, ledger: server.ledgerHandle, catalog: server.catalog, metrics: server.metrics, ready: () => server.ready,
-    rooms, realtime: server.liveRooms(),
+    rooms, realtime: server.liveRooms(), accounts,
+    media: config.api.agoraAppId && config.api.agoraCertificate ? new AgoraTokenIssuer(config.api.agoraAppId, config.api.agoraCertificate, config.api.mediaTokenTtlSec) : null,
     settings: { bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute },
     log: log.child({ component: 'api' }),
   });

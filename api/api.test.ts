@@ -14,13 +14,15 @@ import { CoreMetrics } from '../core/metrics';
 import { Revocations } from '../core/auth/revocations';
 import { signAccessToken } from '../core/auth/jwt';
 import { SqliteRoomDirectory } from '../adapters/accounts/room-directory-sqlite';
+import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
+import { codeAt, stepAt } from './totp';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number } = {}) {
+async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean } = {}) {
   const i = n++;
   const accounts = new SqliteAccountStore(join(dir, `accounts-${i}.sqlite`));
   const ledger = new SqliteLedger(join(dir, `ledger-${i}.sqlite`));
@@ -42,7 +44,8 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number 
     claimOwner: async (room: string, owner: string) => void owners.set(room, owner),
     endStream: (room: string) => void ended.push(room),
   };
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, rooms, realtime, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
+  const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, rooms, realtime, accounts, media, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
   t.teardown(async () => {
     await app.close();
     await accounts.close();
@@ -52,7 +55,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number 
   return { app, ledger, accounts, revoked, metrics, viewers, owners, ended };
 }
 
-const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, token?: string) =>
+const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE' | 'PATCH', url: string, body?: unknown, token?: string) =>
   app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }), headers: token ? { authorization: `Bearer ${token}` } : {} });
 const code = (res: { json(): unknown }) => (res.json() as { error?: { code: string } }).error?.code;
 const register = async (app: FastifyInstance, email = 'alice@example.com', password = 'correct horse battery') => {
@@ -213,7 +216,8 @@ t.test('health, readiness, metrics, rate limits, and a valid OpenAPI document', 
   const doc = (await json(app, 'GET', '/docs/json')).json() as { paths: Record<string, unknown> };
   const result = await new Validator().validate(doc as unknown as Parameters<Validator["validate"]>[0]);
   t.ok(result.valid, `OpenAPI validates ${JSON.stringify(result.errors ?? '')}`);
-  for (const path of ['/v1/rooms', '/v1/rooms/{roomId}', '/v1/rooms/{roomId}/end', '/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/logout-all', '/v1/auth/sessions', '/v1/auth/sessions/{sessionId}', '/v1/gifts', '/v1/wallet', '/v1/wallet/history']) {
+  for (const path of ['/v1/me', '/v1/me/blocks', '/v1/me/mfa/enroll', '/v1/auth/mfa', '/v1/admin/security-events', '/v1/rooms/{roomId}/media-token',
+    '/v1/rooms', '/v1/rooms/{roomId}', '/v1/rooms/{roomId}/end', '/v1/auth/register', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/logout-all', '/v1/auth/sessions', '/v1/auth/sessions/{sessionId}', '/v1/gifts', '/v1/wallet', '/v1/wallet/history']) {
     t.ok(doc.paths[path], `documented: ${path}`);
   }
 });
@@ -252,4 +256,91 @@ t.test('live rooms: start, discover by viewers with filters and paging, read, en
   t.same(ended, [a.id], 'the socket side ends the stream too');
   t.equal(code(await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, host)), 'HB_API_NOT_FOUND', 'already ended');
   t.notOk(((await json(app, 'GET', '/v1/rooms')).json() as { rooms: { id: string }[] }).rooms.some((r) => r.id === a.id), 'ended rooms leave discovery');
+});
+
+t.test('MFA: enrol with QR, activate, sign in with TOTP, replay refused, backup codes once, disable with a code', async (t) => {
+  const { app } = await setup();
+  const { tokens } = await register(app, 'mfa@example.com');
+  const auth = tokens.accessToken;
+  t.equal(code(await json(app, 'POST', '/v1/me/mfa/activate', { code: '123456' }, auth)), 'HB_API_MFA_NOT_ENROLLED');
+  const enroll = (await json(app, 'POST', '/v1/me/mfa/enroll', undefined, auth)).json() as { secret: string; otpauthUri: string; qrCodeDataUrl: string };
+  t.match(enroll.otpauthUri, /^otpauth:\/\/totp\/HaloBuzz:mfa%40example\.com\?secret=/);
+  t.match(enroll.qrCodeDataUrl, /^data:image\/png;base64,/);
+  const now = stepAt(Date.now());
+  t.equal(code(await json(app, 'POST', '/v1/me/mfa/activate', { code: codeAt(enroll.secret, now + 5) }, auth)), 'HB_API_MFA_INVALID', 'a wrong code does not activate');
+  const activated = (await json(app, 'POST', '/v1/me/mfa/activate', { code: codeAt(enroll.secret, now - 1) }, auth)).json() as { backupCodes: string[] };
+  t.equal(activated.backupCodes.length, 10);
+  t.equal(code(await json(app, 'POST', '/v1/me/mfa/enroll', undefined, auth)), 'HB_API_MFA_ALREADY_ENABLED');
+  t.match((await json(app, 'GET', '/v1/me', undefined, auth)).json(), { mfaEnabled: true });
+
+  const login = (await json(app, 'POST', '/v1/auth/login', { email: 'mfa@example.com', password: 'correct horse battery' })).json() as { mfaRequired: boolean; mfaTicket: string; tokens?: unknown };
+  t.equal(login.mfaRequired, true, 'the password alone gives no tokens');
+  t.notOk(login.tokens);
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: codeAt(enroll.secret, now - 1) })), 'HB_API_MFA_INVALID', 'the code used to activate cannot be replayed');
+  const signedIn = await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: codeAt(enroll.secret, now) });
+  t.equal(signedIn.statusCode, 200);
+  t.ok((signedIn.json() as { tokens: { accessToken: string } }).tokens.accessToken);
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: codeAt(enroll.secret, now) })), 'HB_API_MFA_INVALID', 'nor the sign-in code');
+  const backup = activated.backupCodes[0]!;
+  t.equal((await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: backup })).statusCode, 200, 'a backup code works');
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: backup })), 'HB_API_MFA_INVALID', 'once');
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: 'x'.repeat(40), code: '123456' })), 'HB_API_UNAUTHENTICATED', 'a forged ticket is refused');
+  t.equal(code(await json(app, 'POST', '/v1/me/mfa/disable', { code: '000000' }, auth)), 'HB_API_MFA_INVALID', 'disabling needs a valid code');
+  t.equal((await json(app, 'POST', '/v1/me/mfa/disable', { code: activated.backupCodes[1] }, auth)).statusCode, 204);
+  t.match((await json(app, 'GET', '/v1/me', undefined, auth)).json(), { mfaEnabled: false });
+});
+
+t.test('profile and blocks', async (t) => {
+  const { app } = await setup();
+  const { user, tokens } = await register(app, 'me@example.com');
+  const auth = tokens.accessToken;
+  t.match((await json(app, 'GET', '/v1/me', undefined, auth)).json(), { id: user.id, email: 'me@example.com', displayName: 'Alice', avatarUrl: null, roles: ['user'] });
+  const patched = await json(app, 'PATCH', '/v1/me', { displayName: 'Ali', avatarUrl: 'https://cdn.example.com/a.png', locale: 'ne-NP', country: 'NP' }, auth);
+  t.match(patched.json(), { displayName: 'Ali', avatarUrl: 'https://cdn.example.com/a.png', locale: 'ne-NP', country: 'NP' });
+  for (const bad of [{}, { avatarUrl: 'http://insecure.example.com/a.png' }, { country: 'Nepal' }, { roles: ['admin'] }]) {
+    t.equal(code(await json(app, 'PATCH', '/v1/me', bad, auth)), 'HB_API_VALIDATION', JSON.stringify(bad));
+  }
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/me/blocks/u_troll', headers: { authorization: `Bearer ${auth}` } })).statusCode, 204);
+  t.match((await json(app, 'GET', '/v1/me/blocks', undefined, auth)).json(), { blocked: [{ userId: 'u_troll' }] });
+  t.equal(code(await app.inject({ method: 'PUT', url: `/v1/me/blocks/${user.id}`, headers: { authorization: `Bearer ${auth}` } })), 'HB_API_VALIDATION');
+  t.equal((await json(app, 'DELETE', '/v1/me/blocks/u_troll', undefined, auth)).statusCode, 204);
+  t.equal(code(await json(app, 'DELETE', '/v1/me/blocks/u_troll', undefined, auth)), 'HB_API_NOT_FOUND');
+});
+
+t.test('security events: admins only', async (t) => {
+  const { app, accounts } = await setup();
+  const { user, tokens } = await register(app, 'admin@example.com');
+  await json(app, 'POST', '/v1/auth/login', { email: 'admin@example.com', password: 'wrong password!' });
+  t.equal(code(await json(app, 'GET', '/v1/admin/security-events', undefined, tokens.accessToken)), 'HB_API_FORBIDDEN');
+  await accounts.setRoles(user.id, ['user', 'admin']);
+  const admin = ((await json(app, 'POST', '/v1/auth/login', { email: 'admin@example.com', password: 'correct horse battery' })).json() as { tokens: { accessToken: string } }).tokens.accessToken;
+  const events = (await json(app, 'GET', '/v1/admin/security-events?limit=10', undefined, admin)).json() as { events: { type: string }[] };
+  t.same(events.events.map((e) => e.type), ['login', 'login_failed', 'register'], 'newest first');
+  const failed = (await json(app, 'GET', '/v1/admin/security-events?type=login_failed', undefined, admin)).json() as { events: { type: string }[] };
+  t.same(failed.events.map((e) => e.type), ['login_failed']);
+});
+
+t.test('Agora media tokens: host for the owner, audience for others, not for the blocked or ended rooms', async (t) => {
+  const { app } = await setup();
+  const host = await register(app, 'host2@example.com');
+  const fan = await register(app, 'fan2@example.com');
+  const room = (await json(app, 'POST', '/v1/rooms', { title: 'Live' }, host.tokens.accessToken)).json() as { id: string };
+  const hostToken = (await json(app, 'POST', `/v1/rooms/${room.id}/media-token`, { role: 'host' }, host.tokens.accessToken)).json() as { token: string; role: string; channel: string; uid: number; expiresAt: number };
+  t.match(hostToken, { role: 'host', channel: room.id });
+  t.match(hostToken.token, /^007/, 'an AccessToken2 (Agora "007" format)');
+  t.ok(hostToken.uid > 0 && hostToken.expiresAt > Date.now() / 1000);
+  const audience = (await json(app, 'POST', `/v1/rooms/${room.id}/media-token`, { role: 'audience' }, fan.tokens.accessToken)).json() as { token: string; uid: number };
+  t.not(audience.token, hostToken.token);
+  t.not(audience.uid, hostToken.uid);
+  t.equal(code(await json(app, 'POST', `/v1/rooms/${room.id}/media-token`, { role: 'host' }, fan.tokens.accessToken)), 'HB_API_FORBIDDEN', 'only the owner publishes');
+  const renewed = await json(app, 'POST', `/v1/rooms/${room.id}/media-token/renew`, { role: 'audience' }, fan.tokens.accessToken);
+  t.equal(renewed.statusCode, 200);
+  await app.inject({ method: 'PUT', url: `/v1/me/blocks/${fan.user.id}`, headers: { authorization: `Bearer ${host.tokens.accessToken}` } });
+  t.equal(code(await json(app, 'POST', `/v1/rooms/${room.id}/media-token`, { role: 'audience' }, fan.tokens.accessToken)), 'HB_API_FORBIDDEN', 'blocked users cannot watch');
+  await json(app, 'POST', `/v1/rooms/${room.id}/end`, undefined, host.tokens.accessToken);
+  t.equal(code(await json(app, 'POST', `/v1/rooms/${room.id}/media-token`, { role: 'host' }, host.tokens.accessToken)), 'HB_API_NOT_FOUND', 'no tokens for ended rooms');
+  const off = await setup({ media: false });
+  const someone = await register(off.app, 'x@example.com');
+  const r2 = (await json(off.app, 'POST', '/v1/rooms', { title: 'x' }, someone.tokens.accessToken)).json() as { id: string };
+  t.equal(code(await json(off.app, 'POST', `/v1/rooms/${r2.id}/media-token`, { role: 'host' }, someone.tokens.accessToken)), 'HB_API_UNAVAILABLE', 'unconfigured: 503');
 });

@@ -20,6 +20,10 @@ import { authPlugin } from './plugins/auth';
 import { walletPlugin } from './plugins/wallet';
 import { roomsPlugin, type LiveRoomsSide } from './plugins/rooms';
 import type { RoomDirectory } from '../adapters/accounts/room-directory';
+import type { AccountStore } from '../adapters/accounts/account-store';
+import { mePlugin } from './plugins/me';
+import { adminPlugin } from './plugins/admin';
+import type { MediaTokenIssuer } from '../adapters/media/media-token-issuer';
 
 export interface ApiSettings {
   readonly bodyLimitBytes: number;
@@ -36,6 +40,9 @@ export interface ApiDeps {
   readonly metrics: CoreMetrics;
   readonly ready: () => boolean;
   readonly rooms: RoomDirectory;
+  readonly accounts: AccountStore;
+  /** Agora RTC tokens; null when no App ID and certificate are configured. */
+  readonly media: MediaTokenIssuer | null;
   readonly realtime: LiveRoomsSide;
   readonly settings: ApiSettings;
   readonly log?: Logger;
@@ -109,6 +116,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { metrics: deps.metrics, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', auth: deps.auth, ledger: deps.ledger, catalog: deps.catalog });
-  await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime });
+  await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });
+  await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
+  await app.register(adminPlugin, { prefix: '/v1/admin', auth: deps.auth, accounts: deps.accounts });
   return app;
 }

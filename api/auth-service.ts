@@ -10,6 +10,8 @@ import { signAccessToken, verifyAccessToken, type AccessClaims } from '../core/a
 import type { AccountStore, LoginSession, User } from '../adapters/accounts/account-store';
 import { ApiError } from './errors';
 import { LoginThrottle } from './login-throttle';
+import * as totp from './totp';
+import QRCode from 'qrcode';
 
 export interface AuthSettings {
   readonly secret: string;
@@ -18,6 +20,14 @@ export interface AuthSettings {
   readonly accessTtlSec: number;
   readonly refreshTtlSec: number;
 }
+
+export type LoginResult =
+  | { kind: 'signed-in'; user: User; tokens: TokenPair }
+  /** MFA is on: present `mfaTicket` with a code to /auth/mfa within five minutes. */
+  | { kind: 'mfa-required'; mfaTicket: string };
+
+const MFA_AUDIENCE = 'halobuzz-mfa';
+const BACKUP_CODES = 10;
 
 export interface TokenPair {
   readonly accessToken: string;
@@ -58,7 +68,7 @@ export class AuthService {
     return { user, tokens: await this.startSession(user, client) };
   }
 
-  async login(input: { email: string; password: string }, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+  async login(input: { email: string; password: string }, client: ClientInfo): Promise<LoginResult> {
     const email = input.email.trim().toLowerCase();
     const now = Date.now();
     const wait = this.throttle.blockedFor(email, client.ip, now);
@@ -75,9 +85,82 @@ export class AuthService {
       await this.store.logEvent({ ts: now, userId: user?.id ?? null, type: 'login_failed', ip: client.ip, detail: email });
       throw new ApiError('HB_API_INVALID_CREDENTIALS');
     }
+    if ((await this.store.mfa(user.id)).enabled) {
+      await this.store.logEvent({ ts: now, userId: user.id, type: 'login_mfa_challenge', ip: client.ip, detail: '' });
+      const mfaTicket = signAccessToken({ sub: user.id, ttlSec: 300, issuer: this.s.issuer, audience: MFA_AUDIENCE }, this.s.secret);
+      return { kind: 'mfa-required', mfaTicket };
+    }
     this.throttle.success(email);
     await this.store.logEvent({ ts: now, userId: user.id, type: 'login', ip: client.ip, detail: client.userAgent });
+    return { kind: 'signed-in', user, tokens: await this.startSession(user, client) };
+  }
+
+  /** Second step of an MFA sign-in: the ticket from login plus a TOTP or an unused backup code. */
+  async completeMfa(ticket: string, code: string, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+    const v = verifyAccessToken(ticket, { secret: this.s.secret, issuer: this.s.issuer, audience: MFA_AUDIENCE });
+    if (!v.ok) throw new ApiError(v.reason === 'expired' ? 'HB_API_MFA_TICKET_EXPIRED' : 'HB_API_UNAUTHENTICATED');
+    const user = await this.store.userById(v.claims.sub);
+    if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
+    const now = Date.now();
+    const wait = this.throttle.blockedFor(user.email, client.ip, now);
+    if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    if (!(await this.checkCode(user.id, code, client))) {
+      this.throttle.failure(user.email, client.ip, now);
+      throw new ApiError('HB_API_MFA_INVALID');
+    }
+    this.throttle.success(user.email);
+    await this.store.logEvent({ ts: now, userId: user.id, type: 'login', ip: client.ip, detail: `mfa ${client.userAgent}` });
     return { user, tokens: await this.startSession(user, client) };
+  }
+
+  /** Starts TOTP enrolment: a new secret (not active until verified), its otpauth URI and a QR code. */
+  async enrollMfa(claims: AccessClaims, client: ClientInfo): Promise<{ secret: string; otpauthUri: string; qrCodeDataUrl: string }> {
+    const user = await this.store.userById(claims.sub);
+    if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
+    if ((await this.store.mfa(user.id)).enabled) throw new ApiError('HB_API_MFA_ALREADY_ENABLED');
+    const secret = totp.newSecret();
+    await this.store.setMfa(user.id, { secret, enabled: false, lastStep: 0 });
+    await this.store.logEvent({ ts: Date.now(), userId: user.id, type: 'mfa_enroll_started', ip: client.ip, detail: '' });
+    const otpauthUri = totp.otpauthUri(secret, user.email, this.s.issuer === 'halobuzz' ? 'HaloBuzz' : this.s.issuer);
+    return { secret, otpauthUri, qrCodeDataUrl: await QRCode.toDataURL(otpauthUri) };
+  }
+
+  /** Confirms enrolment with a first code; returns the ten one-time backup codes (shown once, stored hashed). */
+  async activateMfa(claims: AccessClaims, code: string, client: ClientInfo): Promise<{ backupCodes: string[] }> {
+    const state = await this.store.mfa(claims.sub);
+    if (state.enabled) throw new ApiError('HB_API_MFA_ALREADY_ENABLED');
+    if (!state.secret) throw new ApiError('HB_API_MFA_NOT_ENROLLED');
+    const step = totp.verify(state.secret, code, Date.now());
+    if (step === null) {
+      await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'mfa_failed', ip: client.ip, detail: 'activate' });
+      throw new ApiError('HB_API_MFA_INVALID');
+    }
+    const backupCodes = Array.from({ length: BACKUP_CODES }, () => randomBytes(6).toString('hex'));
+    await this.store.setMfa(claims.sub, { secret: state.secret, enabled: true, lastStep: step }, backupCodes.map(sha256));
+    await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'mfa_enabled', ip: client.ip, detail: '' });
+    return { backupCodes };
+  }
+
+  /** Turns MFA off; only with a valid TOTP or backup code. */
+  async disableMfa(claims: AccessClaims, code: string, client: ClientInfo): Promise<void> {
+    if (!(await this.store.mfa(claims.sub)).enabled) throw new ApiError('HB_API_MFA_NOT_ENROLLED');
+    if (!(await this.checkCode(claims.sub, code, client))) throw new ApiError('HB_API_MFA_INVALID');
+    await this.store.setMfa(claims.sub, { secret: null, enabled: false, lastStep: 0 }, []);
+    await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'mfa_disabled', ip: client.ip, detail: '' });
+  }
+
+  /** A TOTP code not used before (replay-safe), or an unused backup code (consumed). */
+  private async checkCode(userId: string, code: string, client: ClientInfo): Promise<boolean> {
+    const state = await this.store.mfa(userId);
+    if (!state.enabled || !state.secret) return false;
+    const step = totp.verify(state.secret, code, Date.now());
+    if (step !== null && (await this.store.useMfaStep(userId, step))) return true;
+    if (/^[0-9a-f]{12}$/.test(code) && (await this.store.useBackupCode(userId, sha256(code)))) {
+      await this.store.logEvent({ ts: Date.now(), userId, type: 'mfa_backup_code_used', ip: client.ip, detail: '' });
+      return true;
+    }
+    await this.store.logEvent({ ts: Date.now(), userId, type: 'mfa_failed', ip: client.ip, detail: '' });
+    return false;
   }
 
   async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {

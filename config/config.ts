@@ -78,6 +78,10 @@ export interface ApiConfig {
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
   readonly bodyLimitBytes: number;
+  /** Agora: both set, or both unset (live video tokens then answer 503). */
+  readonly agoraAppId: string | null;
+  readonly agoraCertificate: string | null;
+  readonly mediaTokenTtlSec: number;
 }
 
 export interface Config {
@@ -154,7 +158,8 @@ const KNOWN = new Set([
   'HALOBUZZ_IDLE_TIMEOUT_SEC', 'HALOBUZZ_JWT_SECRET', 'HALOBUZZ_JWT_ISSUER', 'HALOBUZZ_JWT_AUDIENCE',
   'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
-  'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
+  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
 ]);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -236,12 +241,18 @@ export function loadConfig(env: Env = process.env): Config {
       corsOrigins: Object.freeze(strVar(env, 'HALOBUZZ_CORS_ORIGINS', '').split(',').map((o) => o.trim()).filter(Boolean)),
       rateLimitPerMinute: intVar(env, 'HALOBUZZ_API_RATE_LIMIT', 600, 1, 10_000_000),
       bodyLimitBytes: intVar(env, 'HALOBUZZ_API_BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+      agoraAppId: env.HALOBUZZ_AGORA_APP_ID ? strVar(env, 'HALOBUZZ_AGORA_APP_ID', '', /^[0-9a-fA-F]{32}$/) : null,
+      agoraCertificate: env.HALOBUZZ_AGORA_APP_CERTIFICATE ? strVar(env, 'HALOBUZZ_AGORA_APP_CERTIFICATE', '', /^[0-9a-fA-F]{32}$/) : null,
+      mediaTokenTtlSec: intVar(env, 'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 3600, 60, 86_400),
     }),
     engines: Object.freeze({
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
+  if ((config.api.agoraAppId === null) !== (config.api.agoraCertificate === null)) {
+    throw new ConfigError(config.api.agoraAppId ? 'HALOBUZZ_AGORA_APP_CERTIFICATE' : 'HALOBUZZ_AGORA_APP_ID', 'must be set together with its pair');
+  }
   if (config.actors.shards < config.actors.workers) {
     throw new ConfigError('HALOBUZZ_SHARDS', `must be at least HALOBUZZ_WORKERS (${config.actors.workers})`);
   }

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AccountStore, LoginSession, RotateResult, SecurityEvent, User } from './account-store';
+import type { AccountStore, LoginSession, MfaState, Profile, RotateResult, SecurityEvent, User } from './account-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
@@ -12,15 +12,24 @@ CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, user_id TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS refresh_tokens (hash TEXT PRIMARY KEY, sid TEXT NOT NULL, expires_at INTEGER NOT NULL,
   used_at INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (user_id TEXT NOT NULL, blocked TEXT NOT NULL, since INTEGER NOT NULL,
+  PRIMARY KEY (user_id, blocked)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS backup_codes (user_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (user_id, hash)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS security_events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, user_id TEXT,
   type TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS security_events_user ON security_events (user_id, id);
 `;
 
-interface UserRow { id: string; email: string; password_hash: string; display_name: string; roles: string; created_at: number }
+interface UserRow {
+  id: string; email: string; password_hash: string; display_name: string; roles: string; created_at: number;
+  avatar_url: string | null; locale: string | null; country: string | null; mfa_secret: string | null; mfa_enabled: number; mfa_last_step: number;
+}
 interface SessionRow { sid: string; user_id: string; created_at: number; last_used_at: number; user_agent: string; ip: string; revoked_at: number | null }
 
-const toUser = (r: UserRow): User => ({ id: r.id, email: r.email, passwordHash: r.password_hash, displayName: r.display_name, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at });
+const toUser = (r: UserRow): User => ({
+  id: r.id, email: r.email, passwordHash: r.password_hash, displayName: r.display_name, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at,
+  avatarUrl: r.avatar_url, locale: r.locale, country: r.country,
+});
 const toSession = (r: SessionRow): LoginSession => ({ sid: r.sid, userId: r.user_id, createdAt: r.created_at, lastUsedAt: r.last_used_at, userAgent: r.user_agent, ip: r.ip, revokedAt: r.revoked_at });
 
 export class SqliteAccountStore implements AccountStore {
@@ -33,6 +42,11 @@ export class SqliteAccountStore implements AccountStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    const columns = (this.db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
+    for (const [name, type] of [['avatar_url', 'TEXT'], ['locale', 'TEXT'], ['country', 'TEXT'], ['mfa_secret', 'TEXT'],
+      ['mfa_enabled', 'INTEGER NOT NULL DEFAULT 0'], ['mfa_last_step', 'INTEGER NOT NULL DEFAULT 0']] as const) {
+      if (!columns.includes(name)) this.db.exec(`ALTER TABLE users ADD COLUMN ${name} ${type}`);
+    }
     this.rotateTx = this.db.transaction((oldHash: string, newHash: string, newExpiresAt: number, now: number): RotateResult => {
       const token = this.db.prepare('SELECT sid, expires_at AS expiresAt, used_at AS usedAt FROM refresh_tokens WHERE hash = ?').get(oldHash) as
         { sid: string; expiresAt: number; usedAt: number | null } | undefined;
@@ -100,6 +114,65 @@ export class SqliteAccountStore implements AccountStore {
 
   async revokedSince(sinceMs: number): Promise<string[]> {
     return (this.db.prepare('SELECT sid FROM sessions WHERE revoked_at >= ?').all(sinceMs) as { sid: string }[]).map((r) => r.sid);
+  }
+
+  async updateProfile(userId: string, p: Profile): Promise<User | null> {
+    const sets: string[] = [];
+    const values: Record<string, unknown> = { id: userId };
+    const map: Record<keyof Profile, string> = { displayName: 'display_name', avatarUrl: 'avatar_url', locale: 'locale', country: 'country' };
+    for (const [k, column] of Object.entries(map) as [keyof Profile, string][]) {
+      if (p[k] !== undefined) {
+        sets.push(`${column} = @${k}`);
+        values[k] = p[k];
+      }
+    }
+    if (sets.length > 0) this.db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = @id`).run(values);
+    return this.userById(userId);
+  }
+
+  async setRoles(userId: string, roles: readonly string[]): Promise<void> {
+    this.db.prepare('UPDATE users SET roles = ? WHERE id = ?').run(JSON.stringify(roles), userId);
+  }
+
+  async block(userId: string, blocked: string, now: number): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO blocks (user_id, blocked, since) VALUES (?, ?, ?)').run(userId, blocked, now);
+  }
+
+  async unblock(userId: string, blocked: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM blocks WHERE user_id = ? AND blocked = ?').run(userId, blocked).changes === 1;
+  }
+
+  async blocks(userId: string): Promise<{ userId: string; since: number }[]> {
+    return this.db.prepare('SELECT blocked AS userId, since FROM blocks WHERE user_id = ? ORDER BY since DESC').all(userId) as { userId: string; since: number }[];
+  }
+
+  async isBlocked(userId: string, by: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM blocks WHERE user_id = ? AND blocked = ?').get(by, userId) !== undefined;
+  }
+
+  async mfa(userId: string): Promise<MfaState> {
+    const r = this.db.prepare('SELECT mfa_secret AS secret, mfa_enabled AS enabled, mfa_last_step AS lastStep FROM users WHERE id = ?').get(userId) as
+      { secret: string | null; enabled: number; lastStep: number } | undefined;
+    return { secret: r?.secret ?? null, enabled: r?.enabled === 1, lastStep: r?.lastStep ?? 0 };
+  }
+
+  async setMfa(userId: string, state: MfaState, backupCodeHashes?: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET mfa_secret = ?, mfa_enabled = ?, mfa_last_step = ? WHERE id = ?').run(state.secret, state.enabled ? 1 : 0, state.lastStep, userId);
+      if (backupCodeHashes) {
+        this.db.prepare('DELETE FROM backup_codes WHERE user_id = ?').run(userId);
+        const insert = this.db.prepare('INSERT INTO backup_codes (user_id, hash) VALUES (?, ?)');
+        for (const h of backupCodeHashes) insert.run(userId, h);
+      }
+    })();
+  }
+
+  async useMfaStep(userId: string, step: number): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET mfa_last_step = ? WHERE id = ? AND mfa_last_step < ?').run(step, userId, step).changes === 1;
+  }
+
+  async useBackupCode(userId: string, hash: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM backup_codes WHERE user_id = ? AND hash = ?').run(userId, hash).changes === 1;
   }
 
   async logEvent(e: Omit<SecurityEvent, 'id'>): Promise<void> {

@@ -13,6 +13,23 @@ export interface User {
   readonly displayName: string;
   readonly roles: readonly string[];
   readonly createdAt: number;
+  readonly avatarUrl?: string | null;
+  readonly locale?: string | null;
+  readonly country?: string | null;
+}
+
+export interface Profile {
+  readonly displayName?: string;
+  readonly avatarUrl?: string | null;
+  readonly locale?: string | null;
+  readonly country?: string | null;
+}
+
+/** TOTP state: a secret while enrolling (enabled false), then enabled; `lastStep` blocks code replay. */
+export interface MfaState {
+  readonly secret: string | null;
+  readonly enabled: boolean;
+  readonly lastStep: number;
 }
 
 export interface LoginSession {
@@ -55,6 +72,18 @@ export interface AccountStore {
   revokeSessions(filter: { sid: string } | { userId: string }, now: number): Promise<string[]>;
   /** Every revoked sid whose tokens could still be unexpired (revoked within `sinceMs`). */
   revokedSince(sinceMs: number): Promise<string[]>;
+  updateProfile(userId: string, profile: Profile): Promise<User | null>;
+  setRoles(userId: string, roles: readonly string[]): Promise<void>;
+  block(userId: string, blocked: string, now: number): Promise<void>;
+  unblock(userId: string, blocked: string): Promise<boolean>;
+  blocks(userId: string): Promise<{ userId: string; since: number }[]>;
+  isBlocked(userId: string, by: string): Promise<boolean>;
+  mfa(userId: string): Promise<MfaState>;
+  setMfa(userId: string, state: MfaState, backupCodeHashes?: readonly string[]): Promise<void>;
+  /** Accepts TOTP step `step` only if it is newer than the last one used (atomic). */
+  useMfaStep(userId: string, step: number): Promise<boolean>;
+  /** Consumes a backup code (by hash) once; false when unknown or already used. */
+  useBackupCode(userId: string, hash: string): Promise<boolean>;
   logEvent(event: Omit<SecurityEvent, 'id'>): Promise<void>;
   events(filter: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]>;
   close(): Promise<void>;

@@ -34,10 +34,30 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
     schema: {
       tags: ['auth'], summary: 'Sign in with email and password',
       body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Union([
+          Type.Object({ user: UserBody, tokens: TokenPairBody }),
+          Type.Object({ mfaRequired: Type.Literal(true), mfaTicket: Type.String({ description: 'send it with a code to /v1/auth/mfa within 5 minutes' }) }),
+        ]),
+        ...errorResponses(400, 401, 429),
+      },
+    },
+  }, async (req) => {
+    const r = await auth.login(req.body as { email: string; password: string }, clientOf(req));
+    if (r.kind === 'mfa-required') return { mfaRequired: true as const, mfaTicket: r.mfaTicket };
+    return { user: { id: r.user.id, email: r.user.email, displayName: r.user.displayName }, tokens: r.tokens };
+  });
+
+  app.post('/mfa', {
+    config: strict,
+    schema: {
+      tags: ['auth'], summary: 'Second sign-in step: the MFA ticket and a TOTP or backup code',
+      body: Type.Object({ mfaTicket: Type.String({ minLength: 20, maxLength: 2000 }), code: Type.String({ pattern: '^([0-9]{6}|[0-9a-f]{12})$' }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 401, 429) },
     },
   }, async (req) => {
-    const { user, tokens } = await auth.login(req.body as { email: string; password: string }, clientOf(req));
+    const body = req.body as { mfaTicket: string; code: string };
+    const { user, tokens } = await auth.completeMfa(body.mfaTicket, body.code, clientOf(req));
     return { user: { id: user.id, email: user.email, displayName: user.displayName }, tokens };
   });
 

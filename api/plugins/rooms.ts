@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { AuthService } from '../auth-service';
 import type { RoomDirectory, RoomListing } from '../../adapters/accounts/room-directory';
+import type { AccountStore } from '../../adapters/accounts/account-store';
+import type { MediaTokenIssuer } from '../../adapters/media/media-token-issuer';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 
@@ -27,7 +29,9 @@ const Room = Type.Object({
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
 const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'BCP 47, e.g. ne-NP' });
 
-export const roomsPlugin: FastifyPluginAsync<{ auth: AuthService; directory: RoomDirectory; realtime: LiveRoomsSide }> = async (app, opts) => {
+export const roomsPlugin: FastifyPluginAsync<{
+  auth: AuthService; directory: RoomDirectory; realtime: LiveRoomsSide; accounts: AccountStore; media: MediaTokenIssuer | null;
+}> = async (app, opts) => {
   const view = (r: RoomListing) => ({ ...r, viewers: r.live ? opts.realtime.viewers(r.id) : 0 });
 
   app.post('', {
@@ -84,6 +88,29 @@ export const roomsPlugin: FastifyPluginAsync<{ auth: AuthService; directory: Roo
     return { rooms: page, next: offset + limit < rooms.length ? String(offset + limit) : null };
   });
 
+  // Agora RTC tokens: host (publisher) for the owner, audience (subscriber) for anyone not blocked, only
+  // while the room is live. /renew issues a fresh one with the same rules, before the old one expires.
+  const MediaTokenBody = Type.Object({ token: Type.String(), appId: Type.String(), channel: Type.String(), uid: Type.Integer(), role: Type.String(), expiresAt: Type.Integer() });
+  for (const path of ['/:roomId/media-token', '/:roomId/media-token/renew']) {
+    app.post(path, {
+      schema: {
+        tags: ['rooms'], summary: path.endsWith('renew') ? 'Renew an Agora RTC token' : 'Agora RTC token for this room', security: [{ bearer: [] }],
+        params: Type.Object({ roomId: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' }) }),
+        body: Type.Object({ role: Type.Union([Type.Literal('host'), Type.Literal('audience')]) }, { additionalProperties: false }),
+        response: { 200: MediaTokenBody, ...errorResponses(400, 401, 403, 404, 503) },
+      },
+    }, async (req) => {
+      const claims = opts.auth.authenticate(req.headers.authorization);
+      if (!opts.media) throw new ApiError('HB_API_UNAVAILABLE', 'live video is not configured (HALOBUZZ_AGORA_APP_ID, HALOBUZZ_AGORA_APP_CERTIFICATE)');
+      const room = await opts.directory.get((req.params as { roomId: string }).roomId);
+      if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
+      const role = (req.body as { role: 'host' | 'audience' }).role;
+      if (role === 'host' && room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may publish');
+      if (await opts.accounts.isBlocked(claims.sub, room.owner)) throw new ApiError('HB_API_FORBIDDEN', 'the host blocked you');
+      return opts.media.issue(room.id, claims.sub, role, Date.now());
+    });
+  }
+
   app.get('/:roomId', {
     schema: {
       tags: ['rooms'], summary: 'One room',
@@ -96,3 +123,4 @@ export const roomsPlugin: FastifyPluginAsync<{ auth: AuthService; directory: Roo
     return view(room);
   });
 };
+

@@ -3,10 +3,11 @@ import { startServer, waitFor } from '../../tools/server-process';
 import { CloseCode } from '../../core/protocol/codes';
 import { HaloClient } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
+import { codeAt, stepAt } from '../../api/totp';
 
 interface Pair { accessToken: string; refreshToken: string; sessionId: string }
 
-t.test('API tokens open sockets; reusing a rotated refresh token revokes the family and closes its sockets', async (t) => {
+t.test('register → enable MFA → sign in with TOTP → socket → refresh → reuse the old refresh token → all revoked, socket closed', async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
   const post = async (path: string, body: unknown, token?: string) => {
@@ -19,8 +20,16 @@ t.test('API tokens open sockets; reusing a rotated refresh token revokes the fam
   };
   const reg = await post('/v1/auth/register', { email: 'viewer@example.com', password: 'correct horse battery', displayName: 'Viewer' });
   t.equal(reg.status, 201);
+  const regAccess = (reg.body.tokens as Pair).accessToken;
+  const enroll = (await post('/v1/me/mfa/enroll', {}, regAccess)).body as { secret: string };
+  const step = stepAt(Date.now());
+  const activated = await post('/v1/me/mfa/activate', { code: codeAt(enroll.secret, step - 1) }, regAccess);
+  t.equal(activated.status, 200, 'MFA on');
   const login = await post('/v1/auth/login', { email: 'viewer@example.com', password: 'correct horse battery' });
-  const first = login.body.tokens as Pair;
+  t.equal(login.body.mfaRequired, true, 'the password alone is not enough');
+  const mfa = await post('/v1/auth/mfa', { mfaTicket: login.body.mfaTicket, code: codeAt(enroll.secret, step) });
+  t.equal(mfa.status, 200, 'signed in with the TOTP code');
+  const first = mfa.body.tokens as Pair;
 
   const sockets: { client: HaloClient; closes: number[] }[] = [];
   const open = async (token: string) => {
