@@ -11,6 +11,7 @@ import { AuthService } from './api/auth-service';
 import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
 import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
 import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
+import Redis from 'ioredis';
 
 async function main(): Promise<void> {
   let config;
@@ -38,11 +39,37 @@ async function main(): Promise<void> {
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
   }, (sids) => server.revoke(sids), (sid) => server.revocations.has(sid));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  let redis: Redis | undefined;
+  if (config.engines.redisUrl) {
+    // Configured means required: an unreachable Redis stops the start instead of silently not limiting.
+    redis = new Redis(config.engines.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      throw new Error(`REDIS_URL is set but Redis does not answer (${config.engines.redisUrl}): ${(err as Error).message}`);
+    }
+  }
+  const ledger = server.ledgerHandle;
+  const ready = async () => {
+    if (!server.ready) return false;
+    const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+    try {
+      await within(ledger.balance('user:__readiness__'));
+      if (redis) await within(redis.ping());
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const api = await buildApi({
-    auth, ledger: server.ledgerHandle, catalog: server.catalog, metrics: server.metrics, ready: () => server.ready,
+    auth, ledger, catalog: server.catalog, metrics: server.metrics, ready,
     rooms, realtime: server.liveRooms(), accounts,
     media: config.api.agoraAppId && config.api.agoraCertificate ? new AgoraTokenIssuer(config.api.agoraAppId, config.api.agoraCertificate, config.api.mediaTokenTtlSec) : null,
-    settings: { bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute },
+    settings: {
+      bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute,
+      ...(redis ? { rateLimitRedis: redis } : {}),
+    },
     log: log.child({ component: 'api' }),
   });
   await api.listen({ host: config.host, port: config.api.port });
@@ -54,7 +81,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    api.close().then(() => server.shutdown()).then(() => Promise.all([accounts.close(), rooms.close()])).then(() => {
+    api.close().then(() => server.shutdown()).then(() => Promise.all([accounts.close(), rooms.close(), redis?.quit()])).then(() => {
       log.info('shutdown complete');
       process.exit(0);
     }, (err) => {

@@ -16,13 +16,15 @@ import { signAccessToken } from '../core/auth/jwt';
 import { SqliteRoomDirectory } from '../adapters/accounts/room-directory-sqlite';
 import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
+import Redis from 'ioredis';
+import { engineUrl } from '../test/helpers/services';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean } = {}) {
+async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean; redis?: Redis; ready?: () => Promise<boolean> } = {}) {
   const i = n++;
   const accounts = new SqliteAccountStore(join(dir, `accounts-${i}.sqlite`));
   const ledger = new SqliteLedger(join(dir, `ledger-${i}.sqlite`));
@@ -45,7 +47,8 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     endStream: (room: string) => void ended.push(room),
   };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: () => true, rooms, realtime, accounts, media, settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000 } });
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, accounts, media,
+    settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
     await accounts.close();
@@ -343,4 +346,35 @@ t.test('Agora media tokens: host for the owner, audience for others, not for the
   const someone = await register(off.app, 'x@example.com');
   const r2 = (await json(off.app, 'POST', '/v1/rooms', { title: 'x' }, someone.tokens.accessToken)).json() as { id: string };
   t.equal(code(await json(off.app, 'POST', `/v1/rooms/${r2.id}/media-token`, { role: 'host' }, someone.tokens.accessToken)), 'HB_API_UNAVAILABLE', 'unconfigured: 503');
+});
+
+t.test('readiness reflects the engines', async (t) => {
+  let up = false;
+  const { app } = await setup({ ready: async () => up });
+  t.equal((await json(app, 'GET', '/ready')).statusCode, 503);
+  up = true;
+  t.equal((await json(app, 'GET', '/ready')).statusCode, 200);
+});
+
+t.test('an MFA ticket that expired is refused with its own code', async (t) => {
+  const { app } = await setup();
+  const { user } = await register(app, 'late@example.com');
+  const stale = signAccessToken({ sub: user.id, ttlSec: 300, issuer: 'halobuzz', audience: 'halobuzz-mfa', now: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: stale, code: '123456' })), 'HB_API_MFA_TICKET_EXPIRED');
+});
+
+t.test('with Redis configured, rate limits are shared by every API node', async (t) => {
+  const url = engineUrl(t, 'redis');
+  if (!url) return;
+  const redis = new Redis(url);
+  t.teardown(() => redis.quit());
+  const stale = await redis.keys('halobuzz:ratelimit:*');
+  if (stale.length > 0) await redis.del(...stale);
+  const nodeA = await setup({ rateLimitPerMinute: 10, redis });
+  const nodeB = await setup({ rateLimitPerMinute: 10, redis });
+  for (let i = 0; i < 10; i++) t.equal((await json(i % 2 ? nodeA.app : nodeB.app, 'GET', '/health')).statusCode, 200);
+  const over = await json(nodeA.app, 'GET', '/health');
+  t.equal(over.statusCode, 429, 'the eleventh request in the minute is refused, whichever node got the others');
+  t.equal(code(over), 'HB_API_RATE_LIMITED');
+  t.ok((await redis.keys('halobuzz:ratelimit:*')).length > 0, 'the counters live in Redis');
 });

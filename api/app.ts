@@ -10,6 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
+import type Redis from 'ioredis';
 import { ApiError, ApiErrors, type ApiErrorCode } from './errors';
 import type { AuthService } from './auth-service';
 import type { Ledger } from '../adapters/ledger/ledger';
@@ -31,6 +32,8 @@ export interface ApiSettings {
   readonly corsOrigins: readonly string[];
   /** Requests per minute per IP, all routes; sign-in routes allow a tenth of it. */
   readonly rateLimitPerMinute: number;
+  /** When set, rate-limit counters live in Redis, so the limits hold across every API node. */
+  readonly rateLimitRedis?: Redis;
 }
 
 export interface ApiDeps {
@@ -38,7 +41,8 @@ export interface ApiDeps {
   readonly ledger: Ledger;
   readonly catalog: GiftCatalog;
   readonly metrics: CoreMetrics;
-  readonly ready: () => boolean;
+  /** True when every configured engine answers and the realtime side is up. */
+  readonly ready: () => Promise<boolean>;
   readonly rooms: RoomDirectory;
   readonly accounts: AccountStore;
   /** Agora RTC tokens; null when no App ID and certificate are configured. */
@@ -102,6 +106,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     max: deps.settings.rateLimitPerMinute,
     timeWindow: 60_000,
+    ...(deps.settings.rateLimitRedis ? { redis: deps.settings.rateLimitRedis, nameSpace: 'halobuzz:ratelimit:', skipOnError: false } : {}),
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, ...send('HB_API_RATE_LIMITED', `too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s`) }),
   });
   await app.register(swagger, {

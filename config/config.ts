@@ -68,6 +68,8 @@ export interface EconomyConfig {
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
 export interface EnginesConfig {
   readonly mongodbUrl: string | null;
+  /** Redis: today the API's rate limits (shared by every node); presence and revocation follow. */
+  readonly redisUrl: string | null;
 }
 
 export interface ApiConfig {
@@ -247,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     engines: Object.freeze({
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),
+      redisUrl: urlVar(env, 'REDIS_URL', /^rediss?:\/\//),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

@@ -2,10 +2,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CoreMetrics } from '../../core/metrics';
 
-export const healthPlugin: FastifyPluginAsync<{ metrics: CoreMetrics; ready: () => boolean }> = async (app, opts) => {
+export const healthPlugin: FastifyPluginAsync<{ metrics: CoreMetrics; ready: () => Promise<boolean> }> = async (app, opts) => {
   app.get('/health', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { schema: { tags: ['ops'], summary: 'Readiness: workers up, not draining' } }, async (_req, reply) => {
-    const ready = opts.ready();
+  app.get('/ready', { schema: { tags: ['ops'], summary: 'Readiness: workers up, not draining, every configured engine answering' } }, async (_req, reply) => {
+    const ready = await opts.ready();
     return reply.status(ready ? 200 : 503).send({ ready });
   });
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
