@@ -1,20 +1,91 @@
 /**
- * Process entry point: read the configuration once, start the realtime server, and shut down in order on
- * SIGTERM/SIGINT (stop accepting, drain actors, close clients with "going away, reconnect").
+ * Process entry point and composition root. HALOBUZZ_ROLE picks what runs here: the socket core and the
+ * HTTP API together (all, the default), the socket core alone (realtime), or the API alone (api, which
+ * reaches the socket nodes through Redis). Shutdown is ordered on SIGTERM/SIGINT: stop the API, stop
+ * accepting sockets, drain the actors, close clients with "going away, reconnect".
  */
-import pino from 'pino';
-import { ConfigError, loadConfig } from './config/config';
 import { join } from 'node:path';
+import pino from 'pino';
+import { ConfigError, loadConfig, type Config } from './config/config';
 import { RealtimeServer } from './core/server';
+import { Revocations } from './core/auth/revocations';
 import { buildApi } from './api/app';
 import { AuthService } from './api/auth-service';
 import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
 import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
 import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
-import Redis from 'ioredis';
+import { RedisBridge } from './adapters/presence/redis-bridge';
+import type { RealtimeBridge } from './adapters/presence/realtime-bridge';
+import { claimRoomOwner } from './adapters/store/claim-room-owner';
+import { openLedger } from './adapters/ledger/open-ledger';
+import { GiftCatalog } from './actors/gift-catalog';
+import type { Ledger } from './adapters/ledger/ledger';
+import type { Logger } from 'pino';
+
+type Stop = () => Promise<unknown>;
+
+async function connectRedis(config: Config): Promise<RedisBridge | null> {
+  if (!config.engines.redisUrl) return null;
+  try {
+    return await RedisBridge.connect(config.engines.redisUrl);
+  } catch (err) {
+    // Configured means required: no silent fallback to single-node behaviour.
+    throw new Error(`REDIS_URL is set but Redis does not answer (${config.engines.redisUrl}): ${(err as Error).message}`);
+  }
+}
+
+async function startApi(config: Config, log: Logger, deps: {
+  bridge: RealtimeBridge; revocations: Revocations; ledger: Ledger; catalog: GiftCatalog; metrics: RealtimeServer['metrics'];
+  realtimeReady: () => boolean; redis: RedisBridge | null;
+}): Promise<Stop> {
+  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
+  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  // Sessions revoked while their access tokens may still be valid survive a restart.
+  const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
+  for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
+  const auth = new AuthService(accounts, {
+    secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
+    accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
+  }, (sids) => {
+    for (const sid of sids) deps.revocations.add(sid);
+    deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
+  }, (sid) => deps.revocations.has(sid));
+  const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+  const api = await buildApi({
+    auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts,
+    realtime: {
+      viewerCounts: (list) => deps.bridge.viewerCounts(list),
+      claimOwner: (room, owner) => claimRoomOwner(config.dataDir, room, owner),
+      endStream: (room, owner) => deps.bridge.endStream(room, owner),
+    },
+    ready: async () => {
+      if (!deps.realtimeReady()) return false;
+      try {
+        await within(deps.ledger.balance('user:__readiness__'));
+        if (deps.redis) await within(deps.redis.client.ping());
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    media: config.api.agoraAppId && config.api.agoraCertificate ? new AgoraTokenIssuer(config.api.agoraAppId, config.api.agoraCertificate, config.api.mediaTokenTtlSec) : null,
+    settings: {
+      bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute,
+      ...(deps.redis ? { rateLimitRedis: deps.redis.client } : {}),
+    },
+    log: log.child({ component: 'api' }),
+  });
+  await api.listen({ host: config.host, port: config.api.port });
+  const port = (api.server.address() as { port: number }).port;
+  log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
+  return async () => {
+    await api.close();
+    await Promise.all([accounts.close(), rooms.close()]);
+  };
+}
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
@@ -24,64 +95,49 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  const log = pino({ level: config.logLevel, base: { node: config.nodeId, role: config.role } });
   if (config.auth.usingDevSecret) log.warn('HALOBUZZ_JWT_SECRET is not set: using the development secret (never do this in production)');
-  const server = new RealtimeServer(config, log);
-  const port = await server.start();
-  log.info({ event: 'listening', host: config.host, port, workers: config.actors.workers, dataDir: config.dataDir },
-    `HaloBuzz realtime listening on ws://${config.host}:${port}/ws (metrics: http://${config.host}:${port}/metrics)`);
+  const redis = await connectRedis(config);
+  const stops: Stop[] = [];
 
-  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
-  // Sessions revoked while their access tokens may still be valid survive a restart.
-  for (const sid of await accounts.revokedSince(Date.now() - config.api.accessTtlSec * 1000 - 60_000)) server.revocations.add(sid);
-  const auth = new AuthService(accounts, {
-    secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
-    accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
-  }, (sids) => server.revoke(sids), (sid) => server.revocations.has(sid));
-  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
-  let redis: Redis | undefined;
-  if (config.engines.redisUrl) {
-    // Configured means required: an unreachable Redis stops the start instead of silently not limiting.
-    redis = new Redis(config.engines.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (err) {
-      throw new Error(`REDIS_URL is set but Redis does not answer (${config.engines.redisUrl}): ${(err as Error).message}`);
+  if (config.role === 'api') {
+    // The API alone: its own ledger handle and catalog; socket nodes are reached through Redis.
+    const ledger = await openLedger({ mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs });
+    const { CoreMetrics } = await import('./core/metrics');
+    stops.push(await startApi(config, log, {
+      bridge: redis!, revocations: new Revocations(config.api.accessTtlSec * 1000 + 60_000), ledger,
+      catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics: new CoreMetrics(), realtimeReady: () => true, redis,
+    }));
+    stops.push(() => ledger.close());
+  } else {
+    const server = new RealtimeServer(config, log);
+    const port = await server.start();
+    log.info({ event: 'listening', host: config.host, port, workers: config.actors.workers, dataDir: config.dataDir },
+      `HaloBuzz realtime listening on ws://${config.host}:${port}/ws (metrics: http://${config.host}:${port}/metrics)`);
+    if (redis) await redis.serve(config.nodeId, server.node(), config.actors.presenceIntervalMs);
+    if (config.role === 'all') {
+      const node = server.node();
+      // With Redis the bridge reaches every socket node (this one included); without it, only this one.
+      const local: RealtimeBridge = {
+        viewerCounts: async (list) => new Map(list.map((r) => [r, node.viewers(r)])),
+        revokeSessions: async (sids) => node.revoke(sids),
+        endStream: async (room, owner) => node.endStream(room, owner),
+      };
+      stops.push(await startApi(config, log, {
+        bridge: redis ?? local, revocations: server.revocations, ledger: server.ledgerHandle, catalog: server.catalog,
+        metrics: server.metrics, realtimeReady: () => server.ready, redis,
+      }));
     }
+    stops.push(() => server.shutdown());
   }
-  const ledger = server.ledgerHandle;
-  const ready = async () => {
-    if (!server.ready) return false;
-    const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
-    try {
-      await within(ledger.balance('user:__readiness__'));
-      if (redis) await within(redis.ping());
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const api = await buildApi({
-    auth, ledger, catalog: server.catalog, metrics: server.metrics, ready,
-    rooms, realtime: server.liveRooms(), accounts,
-    media: config.api.agoraAppId && config.api.agoraCertificate ? new AgoraTokenIssuer(config.api.agoraAppId, config.api.agoraCertificate, config.api.mediaTokenTtlSec) : null,
-    settings: {
-      bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute,
-      ...(redis ? { rateLimitRedis: redis } : {}),
-    },
-    log: log.child({ component: 'api' }),
-  });
-  await api.listen({ host: config.host, port: config.api.port });
-  const apiPort = (api.server.address() as { port: number }).port;
-  log.info({ event: 'api-listening', port: apiPort }, `HTTP API on http://${config.host}:${apiPort} (OpenAPI: http://${config.host}:${apiPort}/docs)`);
+  if (redis) stops.push(() => redis.close());
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    api.close().then(() => server.shutdown()).then(() => Promise.all([accounts.close(), rooms.close(), redis?.quit()])).then(() => {
+    stops.reduce((p, s) => p.then(s), Promise.resolve() as Promise<unknown>).then(() => {
       log.info('shutdown complete');
       process.exit(0);
     }, (err) => {

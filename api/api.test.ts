@@ -42,9 +42,9 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const ended: string[] = [];
   const rooms = new SqliteRoomDirectory(join(dir, `rooms-${i}.sqlite`));
   const realtime = {
-    viewers: (room: string) => viewers.get(room) ?? 0,
+    viewerCounts: async (list: readonly string[]) => new Map(list.map((r) => [r, viewers.get(r) ?? 0])),
     claimOwner: async (room: string, owner: string) => void owners.set(room, owner),
-    endStream: (room: string) => void ended.push(room),
+    endStream: async (room: string) => void ended.push(room),
   };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
   const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, accounts, media,

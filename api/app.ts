@@ -60,12 +60,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     ...(deps.log ? { loggerInstance: deps.log as unknown as FastifyBaseLogger } : {}),
     bodyLimit: deps.settings.bodyLimitBytes,
-    // Access logs belong to the ingress; we log errors and security events ourselves.
-    disableRequestLogging: true,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
+  // Access logs belong to the ingress; we log errors and security events ourselves.
+  app.addHook('onRoute', (route) => {
+    route.logLevel ??= 'warn';
+  });
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);

@@ -88,6 +88,8 @@ export interface ApiConfig {
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
+  /** What this process runs: sockets and API (all), sockets only (realtime), or the API alone (api). */
+  readonly role: 'all' | 'realtime' | 'api';
   readonly nodeId: string;
   readonly host: string;
   readonly port: number;
@@ -148,7 +150,7 @@ function urlVar(env: Env, name: string, pattern: RegExp): string | null {
 
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
 const KNOWN = new Set([
-  'HALOBUZZ_ENV', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
+  'HALOBUZZ_ENV', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
   'HALOBUZZ_DEBUG_ENDPOINTS', 'HALOBUZZ_WORKERS', 'HALOBUZZ_SHARDS', 'HALOBUZZ_MAILBOX_CAPACITY',
   'HALOBUZZ_THROUGHPUT_PER_TURN', 'HALOBUZZ_ROOM_HISTORY', 'HALOBUZZ_PRESENCE_INTERVAL_MS',
   'HALOBUZZ_RESTART_BUDGET', 'HALOBUZZ_RESTART_WINDOW_MS', 'HALOBUZZ_MAX_FRAME_BYTES',
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const config: Config = {
     env: mode,
+    role: strVar(env, 'HALOBUZZ_ROLE', 'all', /^(all|realtime|api)$/) as Config['role'],
     nodeId: strVar(env, 'HALOBUZZ_NODE_ID', 'node-1', /^[A-Za-z0-9_.-]{1,64}$/),
     host: strVar(env, 'HALOBUZZ_HOST', '127.0.0.1'),
     port: intVar(env, 'HALOBUZZ_PORT', 8080, 0, 65535),
@@ -253,6 +256,9 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
+  if (config.role === 'api' && config.engines.redisUrl === null) {
+    throw new ConfigError('REDIS_URL', 'must be set when HALOBUZZ_ROLE=api: the API reaches the socket nodes through Redis');
+  }
   if ((config.api.agoraAppId === null) !== (config.api.agoraCertificate === null)) {
     throw new ConfigError(config.api.agoraAppId ? 'HALOBUZZ_AGORA_APP_CERTIFICATE' : 'HALOBUZZ_AGORA_APP_ID', 'must be set together with its pair');
   }

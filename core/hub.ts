@@ -79,6 +79,11 @@ export class Hub {
     return this.roomSessions.get(room)?.size ?? 0;
   }
 
+  /** Every room with local subscribers, and how many. */
+  viewerCounts(): Map<string, number> {
+    return new Map([...this.roomSessions].map(([room, set]) => [room, set.size]));
+  }
+
   userChatBucket(user: string): TokenBucket {
     return this.users.get(user)!.chat;
   }

@@ -17,9 +17,8 @@ import { CloseCode, closeName } from './protocol/codes';
 import { GiftCatalog } from '../actors/gift-catalog';
 import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
-import type { LiveRoomsSide } from '../api/plugins/rooms';
-import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
-import { emptyBatch } from '../adapters/store/realtime-store';
+import type { RealtimeNode } from '../adapters/presence/realtime-bridge';
+import { claimRoomOwner } from '../adapters/store/claim-room-owner';
 import { Cmd } from '../actors/messages';
 
 interface SocketData {
@@ -174,18 +173,19 @@ export class RealtimeServer {
     }
   }
 
-  /** The API's view of the realtime side: viewer counts, room owners, ending streams. */
-  liveRooms(): LiveRoomsSide {
-    const store = new SqliteRealtimeStore(join(this.config.dataDir, 'realtime.sqlite'));
+  /** This node as seen by a bridge: local viewer counts, and revocations and stream ends applied here. */
+  node(): RealtimeNode {
     return {
       viewers: (room) => this.hub.viewers(room),
-      claimOwner: async (room, owner) => {
-        const batch = emptyBatch();
-        batch.roomOwners.push({ room, owner });
-        await store.commit(batch);
-      },
+      localViewerCounts: () => this.hub.viewerCounts(),
+      revoke: (sids) => this.revoke(sids),
       endStream: (room, owner) => this.pool.send([Cmd.ROOM_END, 0, owner, room, 0]),
     };
+  }
+
+  /** Records a room's owner in the realtime store, where its room actor will read it. */
+  async claimOwner(room: string, owner: string): Promise<void> {
+    await claimRoomOwner(this.config.dataDir, room, owner);
   }
 
   get ready(): boolean {

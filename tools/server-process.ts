@@ -68,7 +68,9 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       if (ws) wsPort = Number(ws[1]);
       const api = /"event":"api-listening".*?"port":(\d+)/.exec(text);
       if (api) apiPort = Number(api[1]);
-      if (wsPort && (apiPort || !isHaloBuzz)) {
+      const role = env.HALOBUZZ_ROLE ?? 'all';
+      const done = !isHaloBuzz ? wsPort > 0 : role === 'api' ? apiPort > 0 : role === 'realtime' ? wsPort > 0 : wsPort > 0 && apiPort > 0;
+      if (done) {
         clearTimeout(timer);
         resolve(wsPort);
       }
@@ -80,7 +82,7 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       reject(new Error(`server exited with ${code}:\n${logs.join('')}`));
     });
   });
-  const url = `ws://127.0.0.1:${port}/ws`;
+  const url = port ? `ws://127.0.0.1:${port}/ws` : '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const clients: HaloClient[] = [];
   const handle: ServerHandle = {

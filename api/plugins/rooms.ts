@@ -12,13 +12,13 @@ import type { MediaTokenIssuer } from '../../adapters/media/media-token-issuer';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 
-/** What the API needs from the realtime side. */
+/** What the API needs from the realtime side (in this process or, through Redis, in others). */
 export interface LiveRoomsSide {
-  viewers(room: string): number;
+  viewerCounts(rooms: readonly string[]): Promise<Map<string, number>>;
   /** Records the owner where the room actor reads it, before any socket joins. */
   claimOwner(room: string, owner: string): Promise<void>;
   /** Ends the room's live stream on the socket side too. */
-  endStream(room: string, owner: string): void;
+  endStream(room: string, owner: string): Promise<void>;
 }
 
 const Room = Type.Object({
@@ -32,7 +32,11 @@ const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: '
 export const roomsPlugin: FastifyPluginAsync<{
   auth: AuthService; directory: RoomDirectory; realtime: LiveRoomsSide; accounts: AccountStore; media: MediaTokenIssuer | null;
 }> = async (app, opts) => {
-  const view = (r: RoomListing) => ({ ...r, viewers: r.live ? opts.realtime.viewers(r.id) : 0 });
+  const withViewers = async (rooms: RoomListing[]) => {
+    const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
+    return rooms.map((r) => ({ ...r, viewers: r.live ? counts.get(r.id) ?? 0 : 0 }));
+  };
+  const view = async (r: RoomListing) => (await withViewers([r]))[0]!;
 
   app.post('', {
     schema: {
@@ -49,7 +53,7 @@ export const roomsPlugin: FastifyPluginAsync<{
     };
     await opts.realtime.claimOwner(room.id, room.owner);
     await opts.directory.create(room);
-    return reply.status(201).send(view(room));
+    return reply.status(201).send(await view(room));
   });
 
   app.post('/:roomId/end', {
@@ -65,7 +69,7 @@ export const roomsPlugin: FastifyPluginAsync<{
     if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
     if (room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may end it');
     await opts.directory.end(id, claims.sub, Date.now());
-    opts.realtime.endStream(id, claims.sub);
+    await opts.realtime.endStream(id, claims.sub);
     return view((await opts.directory.get(id))!);
   });
 
@@ -82,8 +86,8 @@ export const roomsPlugin: FastifyPluginAsync<{
     const q = req.query as { country?: string; locale?: string; limit?: string; offset?: string };
     const limit = Number(q.limit ?? 20);
     const offset = Number(q.offset ?? 0);
-    const rooms = (await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) }))
-      .map(view).sort((a, b) => b.viewers - a.viewers || b.startedAt - a.startedAt || (a.id < b.id ? -1 : 1));
+    const rooms = (await withViewers(await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) })))
+      .sort((a, b) => b.viewers - a.viewers || b.startedAt - a.startedAt || (a.id < b.id ? -1 : 1));
     const page = rooms.slice(offset, offset + limit);
     return { rooms: page, next: offset + limit < rooms.length ? String(offset + limit) : null };
   });

@@ -1,0 +1,89 @@
+/**
+ * The RealtimeBridge over Redis (ioredis), for API and socket processes that do not share memory.
+ *
+ * - Viewer counts: each socket node rewrites the hash `halobuzz:viewers:<node>` (room → count, values
+ *   MessagePack-encoded integers) every interval with a TTL of three intervals, so a dead node's viewers
+ *   disappear on their own. Readers sum over the live node hashes.
+ * - Revocations and stream ends: published on `halobuzz:revoked` / `halobuzz:room-end` (MessagePack);
+ *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
+ *   safe for revocation because a restarted node reloads revoked sessions from the account store.
+ */
+import Redis from 'ioredis';
+import { decode, encode } from '../../core/protocol/codec';
+import type { RealtimeBridge, RealtimeNode } from './realtime-bridge';
+
+const VIEWERS = 'halobuzz:viewers:';
+const REVOKED = 'halobuzz:revoked';
+const ROOM_END = 'halobuzz:room-end';
+
+export class RedisBridge implements RealtimeBridge {
+  private subscriber: Redis | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(private readonly redis: Redis) {}
+
+  /** Connects; fails when Redis does not answer (a configured engine is never silently skipped). */
+  static async connect(url: string): Promise<RedisBridge> {
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
+    await redis.connect();
+    await redis.ping();
+    return new RedisBridge(redis);
+  }
+
+  get client(): Redis {
+    return this.redis;
+  }
+
+  async viewerCounts(rooms: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>(rooms.map((r) => [r, 0]));
+    if (rooms.length === 0) return out;
+    const nodes = await this.redis.keys(`${VIEWERS}*`);
+    for (const key of nodes) {
+      const values = await this.redis.hmgetBuffer(key, ...rooms);
+      values.forEach((v, i) => {
+        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decode(v) as number));
+      });
+    }
+    return out;
+  }
+
+  async revokeSessions(sids: readonly string[]): Promise<void> {
+    if (sids.length > 0) await this.redis.publish(REVOKED, Buffer.from(encode([...sids])));
+  }
+
+  async endStream(room: string, owner: string): Promise<void> {
+    await this.redis.publish(ROOM_END, Buffer.from(encode([room, owner])));
+  }
+
+  /** Socket-node side: publish this node's viewer counts and apply revocations and stream ends. */
+  async serve(nodeId: string, node: RealtimeNode, intervalMs: number): Promise<void> {
+    const sub = this.redis.duplicate();
+    this.subscriber = sub;
+    await sub.subscribe(REVOKED, ROOM_END);
+    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      try {
+        const value = decode(message) as unknown[];
+        if (channel.toString() === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
+        else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);
+      } catch {
+        // A malformed message from another process must not take this node down.
+      }
+    });
+    const key = `${VIEWERS}${nodeId}`;
+    const publish = async () => {
+      const counts = node.localViewerCounts();
+      const tx = this.redis.multi().del(key);
+      if (counts.size > 0) tx.hset(key, ...[...counts].flatMap(([room, n]) => [room, Buffer.from(encode(n))])).pexpire(key, intervalMs * 3);
+      await tx.exec();
+    };
+    await publish();
+    this.timer = setInterval(() => void publish().catch(() => undefined), intervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.subscriber?.quit();
+    await this.redis.quit();
+  }
+}
