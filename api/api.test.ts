@@ -378,3 +378,14 @@ t.test('with Redis configured, rate limits are shared by every API node', async 
   t.equal(code(over), 'HB_API_RATE_LIMITED');
   t.ok((await redis.keys('halobuzz:ratelimit:*')).length > 0, 'the counters live in Redis');
 });
+
+t.test('an unexpected failure is a 500 with a stable code and no internals', async (t) => {
+  const { app, ledger } = await setup();
+  const { tokens } = await register(app, 'boom@example.com');
+  ledger.balance = async () => {
+    throw new Error('disk on fire at /var/lib/secret');
+  };
+  const res = await json(app, 'GET', '/v1/wallet', undefined, tokens.accessToken);
+  t.equal(res.statusCode, 500);
+  t.same(res.json(), { error: { code: 'HB_API_INTERNAL', message: 'internal error' } }, 'the cause stays in the server log');
+});
