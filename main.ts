@@ -16,7 +16,7 @@ import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
 import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
 import { RedisBridge } from './adapters/presence/redis-bridge';
 import type { RealtimeBridge } from './adapters/presence/realtime-bridge';
-import { claimRoomOwner } from './adapters/store/claim-room-owner';
+import { RoomOwnerRecorder } from './adapters/store/claim-room-owner';
 import { openLedger } from './adapters/ledger/open-ledger';
 import { GiftCatalog } from './actors/gift-catalog';
 import type { Ledger } from './adapters/ledger/ledger';
@@ -40,6 +40,7 @@ async function startApi(config: Config, log: Logger, deps: {
 }): Promise<Stop> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  const owners = new RoomOwnerRecorder(config.dataDir);
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
@@ -55,7 +56,7 @@ async function startApi(config: Config, log: Logger, deps: {
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts,
     realtime: {
       viewerCounts: (list) => deps.bridge.viewerCounts(list),
-      claimOwner: (room, owner) => claimRoomOwner(config.dataDir, room, owner),
+      claimOwner: (room, owner) => owners.record(room, owner),
       endStream: (room, owner) => deps.bridge.endStream(room, owner),
     },
     ready: async () => {
@@ -80,7 +81,7 @@ async function startApi(config: Config, log: Logger, deps: {
   log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
   return async () => {
     await api.close();
-    await Promise.all([accounts.close(), rooms.close()]);
+    await Promise.all([accounts.close(), rooms.close(), owners.close()]);
   };
 }
 

@@ -46,11 +46,11 @@ export interface ClientInfo {
 export type RevokeSink = (sids: readonly string[]) => void;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
-/** A fixed argon2 hash verified when the account does not exist, so both paths take the same time. */
-let dummyHash: Promise<string> | null = null;
 
 export class AuthService {
   readonly throttle = new LoginThrottle();
+  /** An argon2 hash verified when the account does not exist, so both paths take the same time. */
+  private readonly dummyHash = argonHash(randomBytes(16).toString('hex'));
 
   constructor(private readonly store: AccountStore, private readonly s: AuthSettings, private readonly onRevoke: RevokeSink, private readonly isRevoked: (sid: string) => boolean) {}
 
@@ -79,7 +79,7 @@ export class AuthService {
     const user = await this.store.userByEmail(email);
     const ok = user
       ? await argonVerify(user.passwordHash, input.password)
-      : (await argonVerify(await (dummyHash ??= argonHash(randomBytes(16).toString('hex'))), input.password), false);
+      : (await argonVerify(await this.dummyHash, input.password), false);
     if (!user || !ok) {
       this.throttle.failure(email, client.ip, now);
       await this.store.logEvent({ ts: now, userId: user?.id ?? null, type: 'login_failed', ip: client.ip, detail: email });

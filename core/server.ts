@@ -18,7 +18,6 @@ import { GiftCatalog } from '../actors/gift-catalog';
 import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeNode } from '../adapters/presence/realtime-bridge';
-import { claimRoomOwner } from '../adapters/store/claim-room-owner';
 import { Cmd } from '../actors/messages';
 
 interface SocketData {
@@ -181,11 +180,6 @@ export class RealtimeServer {
       revoke: (sids) => this.revoke(sids),
       endStream: (room, owner) => this.pool.send([Cmd.ROOM_END, 0, owner, room, 0]),
     };
-  }
-
-  /** Records a room's owner in the realtime store, where its room actor will read it. */
-  async claimOwner(room: string, owner: string): Promise<void> {
-    await claimRoomOwner(this.config.dataDir, room, owner);
   }
 
   get ready(): boolean {
