@@ -1,0 +1,51 @@
+import t from 'tap';
+import { BatchingSink } from './batching-sink';
+import type { AnalyticsEvent } from './analytics-sink';
+
+const ev = (i: number): AnalyticsEvent => ({ id: `e${i}`, ts: 1_700_000_000_000 + i, node: 'n', type: 'chat', room: 'r' });
+const opts = { maxQueue: 100, batchSize: 10, flushIntervalMs: 20, minBackoffMs: 10, maxBackoffMs: 40 };
+
+t.test('batches by size and by time, in order', async (t) => {
+  const batches: string[][] = [];
+  const sink = new BatchingSink(async (b) => void batches.push(b.map((e) => e.id)), opts);
+  t.teardown(() => sink.close());
+  for (let i = 0; i < 23; i++) sink.record(ev(i));
+  await sink.flush();
+  t.same(batches.flat(), Array.from({ length: 23 }, (_, i) => `e${i}`), 'every event once, in order');
+  t.ok(batches.every((b) => b.length <= 10), 'no batch over the size');
+  t.same(sink.stats(), { queued: 0, delivered: 23, dropped: 0, failedAttempts: 0 });
+});
+
+t.test('a failed delivery is retried with backoff: at least once, nothing lost', async (t) => {
+  const seen: string[] = [];
+  let failures = 2;
+  const sink = new BatchingSink(async (b) => {
+    seen.push(...b.map((e) => e.id));
+    // The store may have written the batch before the error reached us: the retry re-sends it.
+    if (failures-- > 0) throw new Error('store unavailable');
+  }, opts);
+  t.teardown(() => sink.close());
+  for (let i = 0; i < 5; i++) sink.record(ev(i));
+  await sink.flush();
+  t.same([...new Set(seen)], ['e0', 'e1', 'e2', 'e3', 'e4'], 'all delivered');
+  t.equal(seen.length, 15, 'the first batch was sent three times');
+  t.equal(sink.stats().failedAttempts, 2);
+  t.equal(sink.stats().delivered, 5);
+});
+
+t.test('the queue is bounded: overflow is dropped and counted, never blocking', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const outcomes: string[] = [];
+  const sink = new BatchingSink(() => gate, { ...opts, maxQueue: 10, onOutcome: (o) => void outcomes.push(o) });
+  t.teardown(() => sink.close());
+  const start = Date.now();
+  for (let i = 0; i < 25; i++) sink.record(ev(i));
+  t.ok(Date.now() - start < 50, 'record returns at once');
+  t.equal(sink.stats().dropped, 15);
+  t.equal(sink.stats().queued, 10);
+  release();
+  await sink.flush();
+  t.equal(sink.stats().delivered, 10);
+  t.equal(outcomes.filter((o) => o === 'dropped').length, 15);
+});

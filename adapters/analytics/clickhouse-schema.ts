@@ -1,0 +1,42 @@
+/**
+ * The analytics schema in ClickHouse, as ordered, idempotent migrations applied at start (18.16 SQL).
+ *
+ * `events` is a ReplacingMergeTree ordered by (type, id): a batch delivered twice (at-least-once) leaves
+ * duplicate rows only until the next merge, and every analyst query reads `events FINAL`, which
+ * de-duplicates at read time. Materialized views are deliberately not used for the dashboard: on 18.16 a
+ * view would count a re-delivered batch twice (insert de-duplication exists only for replicated tables).
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS events (
+        id String,
+        ts DateTime,
+        ts_ms UInt64,
+        date Date,
+        node String,
+        type String,
+        user String,
+        room String,
+        platform String,
+        app_version String,
+        country String,
+        duration_ms UInt64,
+        gift_id String,
+        coins UInt64,
+        count UInt32,
+        creator String
+      ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(date) ORDER BY (type, id)`,
+    ],
+  },
+];
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied DateTime) ENGINE = TinyLog`;
