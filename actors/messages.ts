@@ -66,6 +66,7 @@ export const Eff = {
   SUBSCRIBE: 3,
   UNSUBSCRIBE: 4,
   CLOSE: 5,
+  ANALYTICS: 6,
 } as const;
 
 export type Effect =
@@ -73,7 +74,9 @@ export type Effect =
   | [typeof Eff.PUBLISH, string, Uint8Array]
   | [typeof Eff.SUBSCRIBE, number, string, Role]
   | [typeof Eff.UNSUBSCRIBE, number, string]
-  | [typeof Eff.CLOSE, number, number, string];
+  | [typeof Eff.CLOSE, number, number, string]
+  /** An analytics event (without node; the core adds it), for the AnalyticsSink. */
+  | [typeof Eff.ANALYTICS, Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>];
 
 /** Control messages (plain objects, rare) from a worker to its supervisor. */
 export type WorkerStatus =

@@ -19,10 +19,13 @@ import { errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFr
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
 import { userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
+import { randomUUID } from 'node:crypto';
+import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 
 interface Member {
   readonly user: string;
   readonly role: Role;
+  readonly joinedAt: number;
 }
 
 export interface RoomActorOptions {
@@ -139,8 +142,12 @@ export class RoomActor extends Actor<RoomMessage> {
         turn.writes.roomOwners.push({ room: this.id, owner: user });
       }
     }
-    if (!this.members.has(conn)) this.presenceDirty = true;
-    this.members.set(conn, { user, role });
+    const already = this.members.get(conn);
+    if (!already) {
+      this.presenceDirty = true;
+      if (!reattach) this.track(turn, { type: 'join', user });
+    }
+    this.members.set(conn, { user, role, joinedAt: already?.joinedAt ?? turn.now });
 
     if (reattach) {
       // The worker that held this room restarted: the client learns the recovered seq and resumes from
@@ -175,10 +182,13 @@ export class RoomActor extends Actor<RoomMessage> {
   }
 
   private leave(conn: number, ref: number, turn: Turn): void {
-    if (!this.members.delete(conn)) {
+    const member = this.members.get(conn);
+    if (!member) {
       if (ref) turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'not in this room')]);
       return;
     }
+    this.members.delete(conn);
+    this.track(turn, { type: 'leave', user: member.user, durationMs: turn.now - member.joinedAt });
     this.presenceDirty = true;
     if (ref) {
       turn.emit([Eff.UNSUBSCRIBE, conn, this.id]);
@@ -195,6 +205,7 @@ export class RoomActor extends Actor<RoomMessage> {
       turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)]);
       return;
     }
+    this.track(turn, { type: 'chat', user });
     const seq = ++this.seq;
     const frame = roomChatFrame(this.id, seq, turn.now, user, text);
     this.remember(seq, frame, user, turn);
@@ -208,6 +219,7 @@ export class RoomActor extends Actor<RoomMessage> {
     this.resetTallies();
     const seq = ++this.seq;
     const frame = roomLiveFrame(this.id, seq, turn.now, true, stream);
+    this.track(turn, { type: 'room_start', user: this.owner ?? '' });
     turn.writes.roomStreams.push({ room: this.id, stream, startSeq: seq });
     this.remember(seq, frame, this.owner ?? '', turn);
     turn.emit([Eff.PUBLISH, this.id, frame]);
@@ -222,6 +234,7 @@ export class RoomActor extends Actor<RoomMessage> {
     this.resetTallies();
     const seq = ++this.seq;
     const frame = roomLiveFrame(this.id, seq, turn.now, false, null);
+    this.track(turn, { type: 'room_end', user, coins: total });
     turn.writes.roomStreams.push({ room: this.id, stream: null, startSeq: seq });
     this.remember(seq, frame, user, turn);
     turn.emit([Eff.PUBLISH, this.id, frame]);
@@ -253,6 +266,9 @@ export class RoomActor extends Actor<RoomMessage> {
       return;
     }
     const known = this.giftSeq.get(op.opId);
+    if (known === undefined && !result.replayed) {
+      this.track(turn, { type: 'gift', user: op.sender, creator: op.creator, giftId: op.giftId, count: op.count, coins: op.count * op.unitPrice, id: `gift:${op.opId}` });
+    }
     const seq = known ?? this.sequenceGift(op.opId, op.sender, op.giftId, op.count, op.count * op.unitPrice, op.stream, turn.now, true, turn);
     turn.emit([Eff.SEND, conn, replyFrame(ref, {
       seq, opId: op.opId, coins: op.count * op.unitPrice, balance: result.balances[userAccount(op.sender)] ?? 0, replayed: result.replayed || known !== undefined,
@@ -266,6 +282,7 @@ export class RoomActor extends Actor<RoomMessage> {
       if (this.giftSeq.has(e.opId)) continue;
       const m = e.meta;
       const coins = (m.count as number) * (m.unitPrice as number);
+      this.track(turn, { type: 'gift', user: m.sender as string, creator: m.creator as string, giftId: m.giftId as string, count: m.count as number, coins, id: `gift:${e.opId}` });
       this.sequenceGift(e.opId, m.sender as string, m.giftId as string, m.count as number, coins, m.stream as string, e.ts, false, turn);
     }
   }
@@ -282,6 +299,11 @@ export class RoomActor extends Actor<RoomMessage> {
     if (current) this.giftSeq.set(opId, seq);
     turn.emit([Eff.PUBLISH, this.id, frame]);
     return seq;
+  }
+
+  /** Queues an analytics event for this room (delivered by the core's AnalyticsSink, off the hot path). */
+  private track(turn: Turn, e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'type'>): void {
+    turn.emit([Eff.ANALYTICS, { id: e.id ?? randomUUID(), ts: turn.now, room: this.id, ...e }]);
   }
 
   private count(sender: string, coins: number): void {

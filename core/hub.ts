@@ -35,6 +35,8 @@ export class Hub {
     private readonly dispatch: (command: Command) => void,
     private readonly metrics: CoreMetrics,
     private readonly limits: LimitsConfig,
+    /** Analytics events from the actors, handed to the AnalyticsSink. */
+    private readonly onAnalytics: (event: Extract<Effect, [6, unknown]>[1]) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -141,6 +143,9 @@ export class Hub {
         }
         case Eff.CLOSE:
           this.sessions.get(e[1])?.close(e[2], e[3]);
+          break;
+        case Eff.ANALYTICS:
+          this.onAnalytics(e[1]);
           break;
       }
     }

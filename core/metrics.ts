@@ -19,6 +19,8 @@ export class CoreMetrics {
   readonly actors = new Gauge({ name: 'halobuzz_actors', help: 'Live actors, by worker and kind', labelNames: ['worker', 'kind'], registers: [this.registry] });
   readonly mailboxRejected = new Gauge({ name: 'halobuzz_mailbox_rejected', help: 'Messages refused by full mailboxes since the worker started', labelNames: ['worker'], registers: [this.registry] });
   private readonly apiErrors = new Counter({ name: 'halobuzz_api_errors_total', help: 'HTTP API error responses, by code', labelNames: ['code'], registers: [this.registry] });
+  readonly analytics = new Counter({ name: 'halobuzz_analytics_events_total', help: 'Analytics events by outcome (delivered, failed delivery attempts, dropped at the queue bound)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly analyticsQueued = new Gauge({ name: 'halobuzz_analytics_queued', help: 'Analytics events waiting for delivery', registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');

@@ -19,6 +19,11 @@ import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/l
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeNode } from '../adapters/presence/realtime-bridge';
 import { Cmd } from '../actors/messages';
+import { randomUUID } from 'node:crypto';
+import type { AnalyticsSink } from '../adapters/analytics/analytics-sink';
+import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
+import { NdjsonSink } from '../adapters/analytics/ndjson-sink';
+import type { BatchingOptions } from '../adapters/analytics/batching-sink';
 
 interface SocketData {
   session: Session | null;
@@ -78,6 +83,8 @@ export class RealtimeServer {
   private readonly ledgerSettings: LedgerSettings;
   /** The main thread's ledger handle: crash recovery at start and on a timer, and the debug routes. */
   private ledger: Ledger | null = null;
+  /** Where product events go (ClickHouse, NDJSON files, or nowhere); set by start(). */
+  private analytics: AnalyticsSink | null = null;
   port = 0;
 
   constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void } = {}) {
@@ -130,7 +137,8 @@ export class RealtimeServer {
         (options.onFatal ?? (() => process.exit(70)))();
       },
     });
-    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.pool.send(c), this.metrics, config.limits);
+    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.pool.send(c), this.metrics, config.limits,
+      (event) => this.analytics?.record({ ...event, node: config.nodeId }));
     this.app = uWS.App();
     this.routes();
   }
@@ -142,6 +150,7 @@ export class RealtimeServer {
     } catch (err) {
       throw new Error(`cannot open the ${engine} ledger (${this.ledgerSettings.mongodbUrl ?? this.config.dataDir}): ${(err as Error).message}`);
     }
+    this.analytics = await this.openAnalytics();
     // Finish or reverse operations a previous crash left half-done, before any actor reads balances.
     const recovered = await this.ledger.recover();
     this.log.info({ engine, ...recovered }, 'ledger ready');
@@ -162,6 +171,26 @@ export class RealtimeServer {
     }, Math.max(1000, this.config.economy.ledgerLeaseMs));
     this.recoveryTimer.unref();
     return this.port;
+  }
+
+  private async openAnalytics(): Promise<AnalyticsSink | null> {
+    const e = this.config.engines;
+    const options: BatchingOptions = {
+      maxQueue: e.analyticsQueueMax, batchSize: 5000, flushIntervalMs: 1000, minBackoffMs: 500, maxBackoffMs: 30_000,
+      onOutcome: (outcome, n, error) => {
+        this.metrics.analytics.labels(outcome).inc(n);
+        this.metrics.analyticsQueued.set(this.analytics?.stats().queued ?? 0);
+        if (outcome === 'failed') this.log.warn({ err: error, events: n }, 'analytics delivery failed; will retry');
+      },
+    };
+    if (e.clickhouseUrl) {
+      try {
+        return await ClickHouseSink.connect(e.clickhouseUrl, options);
+      } catch (err) {
+        throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
+      }
+    }
+    return e.embeddedAnalytics === 'ndjson' ? new NdjsonSink(join(this.config.dataDir, 'analytics'), options) : null;
   }
 
   /** Revokes auth sessions: their tokens stop working here and their open sockets close (4005). */
@@ -202,6 +231,11 @@ export class RealtimeServer {
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     await this.pool.drain(this.config.shutdownGraceMs);
     await this.ledger?.close();
+    // Deliver what analytics still holds, within the grace period; the rest is counted as not delivered.
+    if (this.analytics) {
+      await Promise.race([this.analytics.flush(), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref())]);
+      await this.analytics.close();
+    }
     this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
     // Give uWS one loop turn to write the close frames.
     await new Promise((r) => setTimeout(r, 50));
@@ -264,6 +298,7 @@ export class RealtimeServer {
           dispatch: (c) => this.pool.send(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
+          track: (event) => this.analytics?.record({ id: randomUUID(), ts: Date.now(), node: this.config.nodeId, ...event }),
           isShuttingDown: () => this.shuttingDown,
           now: Date.now,
         });

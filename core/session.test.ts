@@ -15,6 +15,7 @@ const auth = config.auth;
 function setup(now = { t: 1_000_000 }) {
   const transport = new FakeTransport();
   const commands: Command[] = [];
+  const tracked: { type: string; user: string }[] = [];
   const metrics = new CoreMetrics(false);
   const userBucket = new TokenBucket(100, 100, now.t);
   const session = new Session(7, transport, {
@@ -26,12 +27,13 @@ function setup(now = { t: 1_000_000 }) {
     dispatch: (c) => commands.push(c),
     userChatBucket: () => userBucket,
     onAuthenticated: () => undefined,
+    track: (e) => void tracked.push(e),
     isShuttingDown: () => false,
     now: () => now.t,
   });
   const send = (frame: unknown[]) => session.handleFrame(encode(frame), true);
   const token = (sub = 'alice', ttlSec = 3600, sid = 'sid-1') => signAccessToken({ sub, sid, ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
-  return { session, transport, commands, metrics, send, token, now };
+  return { session, transport, commands, metrics, send, token, now, tracked };
 }
 
 t.test('hello with a valid token authenticates and tells the user actor', async (t) => {
@@ -147,13 +149,16 @@ t.test('malformed, text and unknown frames are answered and counted; repeated ab
 });
 
 t.test('closing tells every joined room and the user actor', async (t) => {
-  const { session, commands, send, token } = setup();
-  send([ClientOp.HELLO, 1, 1, token()]);
+  const { session, commands, send, token, tracked, now } = setup();
+  send([ClientOp.HELLO, 1, 1, token(), { platform: 'android', app: '5.0.1', country: 'NP' }]);
+  t.match(tracked, [{ type: 'connect', user: 'alice', platform: 'android', appVersion: '5.0.1', country: 'NP' }], 'connect is tracked with client info');
   send([ClientOp.JOIN, 2, 'r1']);
   session.subscribed('r1', Role.VIEWER);
   send([ClientOp.JOIN, 3, 'r2']);
   commands.length = 0;
+  now.t += 90_000;
   session.handleClose();
+  t.match(tracked.at(-1), { type: 'disconnect', user: 'alice', durationMs: 90_000 }, 'disconnect carries the session length');
   t.same(commands, [[Cmd.LEAVE, 7, 'alice', 'r1', 0], [Cmd.LEAVE, 7, 'alice', 'r2', 0], [Cmd.OFFLINE, 7, 'alice']]);
   t.same(session.reattachCommands(0, () => 0), [], 'a closed session re-attaches nowhere');
 });

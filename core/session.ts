@@ -36,6 +36,8 @@ export interface SessionDeps {
   /** Per-user chat bucket, shared by all connections of that user on this node. */
   userChatBucket(user: string): TokenBucket;
   onAuthenticated(session: Session): void;
+  /** Records an analytics event (connect, disconnect); never blocks. */
+  track(event: { type: 'connect' | 'disconnect'; user: string; platform?: string; appVersion?: string; country?: string; durationMs?: number }): void;
   isShuttingDown(): boolean;
   now(): number;
 }
@@ -43,6 +45,7 @@ export interface SessionDeps {
 export class Session {
   user: string | null = null;
   claims: AccessClaims | null = null;
+  private authenticatedAt = 0;
   closed = false;
   readonly openedAt: number;
   /** Rooms the actors confirmed (via SUBSCRIBE effects), with the role held in each. */
@@ -103,6 +106,7 @@ export class Session {
       this.deps.dispatch([Cmd.LEAVE, this.id, user, room, 0]);
     }
     this.deps.dispatch([Cmd.OFFLINE, this.id, user]);
+    this.deps.track({ type: 'disconnect', user, durationMs: this.deps.now() - this.authenticatedAt });
   }
 
   close(code: number, reason: string): void {
@@ -155,6 +159,9 @@ export class Session {
     this.user = verdict.claims.sub;
     this.claims = verdict.claims;
     this.deps.onAuthenticated(this);
+    this.authenticatedAt = this.deps.now();
+    this.deps.track({ type: 'connect', user: this.user, ...(req.client.platform ? { platform: req.client.platform } : {}),
+      ...(req.client.app ? { appVersion: req.client.app } : {}), ...(req.client.country ? { country: req.client.country } : {}) });
     this.deps.dispatch([Cmd.ONLINE, this.id, this.user, 0]);
     const l = this.deps.limits;
     this.reply(replyFrame(req.ref, {

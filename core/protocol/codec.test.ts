@@ -35,7 +35,8 @@ t.test('server frame builders produce the golden bytes', async (t) => {
 t.test('golden client frames parse into typed requests', async (t) => {
   const c = vectors.client;
   const parse = (name: string) => parseRequest(decode(Buffer.from(c[name]!.hex, 'hex')));
-  t.same(parse('hello'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok' });
+  t.same(parse('hello'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok', client: {} });
+  t.same(parseRequest([1, 2, 1, 'tok', { platform: 'ios', app: '3.2.1', country: 'NP' }]), { op: ClientOp.HELLO, ref: 2, version: 1, token: 'tok', client: { platform: 'ios', app: '3.2.1', country: 'NP' } });
   t.same(parse('ping'), { op: ClientOp.PING, ref: 7 });
   t.same(parse('join'), { op: ClientOp.JOIN, ref: 2, room: 'room1', role: Role.VIEWER });
   t.same(parse('leave'), { op: ClientOp.LEAVE, ref: 8, room: 'room1' });
@@ -69,6 +70,8 @@ t.test('malformed and mistyped frames map to their error codes', async (t) => {
     [[8, 9, 0], 9, ErrorCode.BAD_ARGUMENTS],
     [[1, 10, '1', 'tok'], 10, ErrorCode.BAD_ARGUMENTS],
     [[1, 10, 1, ''], 10, ErrorCode.BAD_ARGUMENTS],
+    [[1, 10, 1, 'tok', { platform: { $gt: '' } }], 10, ErrorCode.BAD_ARGUMENTS],
+    [[1, 10, 1, 'tok', 'ios'], 10, ErrorCode.BAD_ARGUMENTS],
     [[9, 11, 'room', 'rose', -1, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
     [[9, 11, 'room', 'rose', 1.5, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],
     [[9, 11, 'room', 'rose', 0, 'op-123456'], 11, ErrorCode.INVALID_AMOUNT],

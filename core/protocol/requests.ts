@@ -5,7 +5,7 @@
 import { ClientOp, ErrorCode, Role } from './codes';
 
 export type Request =
-  | { op: typeof ClientOp.HELLO; ref: number; version: number; token: string }
+  | { op: typeof ClientOp.HELLO; ref: number; version: number; token: string; client: ClientInfo }
   | { op: typeof ClientOp.PING; ref: number }
   | { op: typeof ClientOp.JOIN; ref: number; room: string; role: Role }
   | { op: typeof ClientOp.LEAVE; ref: number; room: string }
@@ -16,6 +16,26 @@ export type Request =
   | { op: typeof ClientOp.GIFT; ref: number; room: string; giftId: string; count: number; opId: string }
   | { op: typeof ClientOp.ROOM_END; ref: number; room: string }
   | { op: typeof ClientOp.WALLET; ref: number };
+
+/** What a client says about itself in hello (all optional), for analytics. */
+export interface ClientInfo {
+  readonly platform?: string;
+  readonly app?: string;
+  readonly country?: string;
+}
+
+function clientInfo(v: unknown): ClientInfo | null {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const key of ['platform', 'app', 'country'] as const) {
+    if (o[key] === undefined) continue;
+    if (typeof o[key] !== 'string' || !/^[A-Za-z0-9_. -]{1,32}$/.test(o[key])) return null;
+    out[key] = o[key];
+  }
+  return out;
+}
 
 export interface RequestError {
   readonly ref: number;
@@ -61,7 +81,11 @@ export function parseRequest(frame: unknown): Request | RequestError {
     case ClientOp.HELLO:
       if (typeof a[2] !== 'number' || !Number.isInteger(a[2])) return bad(ref, 'hello: version must be an integer');
       if (typeof a[3] !== 'string' || a[3].length === 0 || a[3].length > 8192) return bad(ref, 'hello: token must be a string');
-      return { op, ref, version: a[2], token: a[3] };
+      {
+        const client = clientInfo(a[4]);
+        if (!client) return bad(ref, 'hello: client info must be a map of platform, app, country (short strings)');
+        return { op, ref, version: a[2], token: a[3], client };
+      }
     case ClientOp.PING:
       return { op, ref };
     case ClientOp.JOIN:
