@@ -72,6 +72,7 @@ export interface EnginesConfig {
   readonly redisUrl: string | null;
   /** ClickHouse for analytics; unset: the embedded sink chosen by HALOBUZZ_ANALYTICS. */
   readonly clickhouseUrl: string | null;
+  readonly clickhouseDatabase: string;
   /** Without ClickHouse: `ndjson` (files under the data folder, default) or `off`. */
   readonly embeddedAnalytics: 'ndjson' | 'off';
   readonly analyticsQueueMax: number;
@@ -168,7 +169,7 @@ const KNOWN = new Set([
   'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
-  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
 ]);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -259,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),
       redisUrl: urlVar(env, 'REDIS_URL', /^rediss?:\/\//),
       clickhouseUrl: urlVar(env, 'CLICKHOUSE_URL', /^https?:\/\//),
+      clickhouseDatabase: strVar(env, 'HALOBUZZ_CLICKHOUSE_DATABASE', 'default', /^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
       embeddedAnalytics: strVar(env, 'HALOBUZZ_ANALYTICS', 'ndjson', /^(ndjson|off)$/) as 'ndjson' | 'off',
       analyticsQueueMax: intVar(env, 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 100_000, 100, 10_000_000),
     }),

@@ -1,0 +1,75 @@
+/**
+ * A scripted evening on a real server writing to the real ClickHouse: viewers join, chat, gift and leave;
+ * every event lands once per id, and each named analyst query returns the numbers of that session.
+ */
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@clickhouse/client';
+import { startServer } from '../../tools/server-process';
+import { Role } from '../../core/protocol/codes';
+import { HaloClient } from '../../sdk/client';
+import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
+import { engineUrl } from '../helpers/services';
+
+const url = engineUrl(t, 'clickhouse');
+if (url) {
+  t.test('a scripted session lands in ClickHouse once per event and every named query answers it', async (t) => {
+    const database = `analytics_e2e_${process.pid}_${Date.now()}`;
+    const ch = createClient({ url });
+    t.teardown(async () => {
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await ch.close();
+    });
+    const from = Math.floor(Date.now() / 1000) - 60;
+    const server = await startServer({ CLICKHOUSE_URL: url, HALOBUZZ_CLICKHOUSE_DATABASE: database, HALOBUZZ_DEBUG_ENDPOINTS: '1' });
+    for (const fan of ['fan1', 'fan2']) {
+      await fetch(`${server.http}/debug/mint?user=${fan}&coins=1000&op=mint-${fan}-${randomUUID()}`, { method: 'POST' });
+    }
+    const host = server.client('creator');
+    await host.connect();
+    await host.join('evening', Role.HOST);
+    const fans: HaloClient[] = [];
+    for (const [i, name] of ['fan1', 'fan2', 'fan3'].entries()) {
+      const c = new HaloClient({ url: server.url, token: server.token(name), webSocket: (await import('../../sdk/node')).nodeWebSocket, reconnect: false });
+      await c.connect();
+      await c.join('evening');
+      fans.push(c);
+      if (i < 2) await c.chat('evening', `hello from ${name}`);
+    }
+    await fans[0]!.chat('evening', 'one more');
+    await fans[0]!.gift('evening', 'rose', 3, randomUUID());
+    await fans[1]!.gift('evening', 'coffee', 2, randomUUID());
+    await fans[1]!.gift('evening', 'rose', 1, randomUUID());
+    for (const f of fans) await f.leave('evening');
+    for (const f of fans) f.close();
+    host.close();
+    // A graceful stop flushes the analytics queue.
+    t.equal(await server.stop(), 0);
+
+    const to = Math.floor(Date.now() / 1000) + 60;
+    const db = createClient({ url, database });
+    t.teardown(() => db.close());
+    const q = async (sql: string) => (await (await db.query({ query: sql, format: 'JSONEachRow' })).json()) as Record<string, string | number>[];
+    const run = (name: string, room?: string) => q(QUERIES[name]!.sql(checkParams({ from, to, ...(room ? { room } : {}) })));
+    const counts = await q("SELECT type, count() AS n, uniqExact(id) AS ids FROM events FINAL GROUP BY type ORDER BY type");
+    const byType = Object.fromEntries(counts.map((r) => [r.type, Number(r.n)]));
+    t.match(byType, { connect: 4, disconnect: 4, join: 4, leave: 4, chat: 3, gift: 3, room_start: 1 }, `each event once: ${JSON.stringify(byType)}`);
+    t.ok(counts.every((r) => Number(r.n) === Number(r.ids)), 'no id twice');
+    const connect = await q("SELECT platform, count() AS n FROM events FINAL WHERE type = 'connect' GROUP BY platform");
+    t.ok(connect.length >= 1);
+
+    const gifts = await run('gift_revenue_per_creator_per_day');
+    t.same(gifts.map((r) => [r.creator, Number(r.coins), Number(r.gifts)]), [['creator', 3 + 20 + 1, 3]], 'revenue per creator per day');
+    const top = await run('top_gifts');
+    t.same(top.map((r) => [r.gift_id, Number(r.units), Number(r.coins)]), [['coffee', 2, 20], ['rose', 4, 4]], 'top gifts');
+    const watch = await run('watch_time_distribution', 'evening');
+    t.same(watch.map((r) => [r.bucket, Number(r.viewers)]), [['< 1 min', 4]], 'four short visits (the host\'s included)');
+    const chat = await run('chat_activity', 'evening');
+    t.equal(chat.reduce((n, r) => n + Number(r.messages), 0), 3, 'three messages');
+    const viewers = await run('concurrent_viewers', 'evening');
+    t.ok(viewers.length >= 1);
+    t.equal(Number(viewers.at(-1)!.viewers), 0, 'everyone left by the end');
+    const nvr = await run('new_vs_returning_viewers');
+    t.same(nvr.map((r) => [Number(r.new_viewers), Number(r.returning_viewers)]), [[4, 0]], 'four first-time viewers today');
+  });
+}
