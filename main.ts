@@ -21,6 +21,8 @@ import { openLedger } from './adapters/ledger/open-ledger';
 import { GiftCatalog } from './actors/gift-catalog';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
+import { createClient } from '@clickhouse/client';
+import type { AnalyticsReader } from './api/plugins/analytics';
 
 type Stop = () => Promise<unknown>;
 
@@ -51,9 +53,13 @@ async function startApi(config: Config, log: Logger, deps: {
     for (const sid of sids) deps.revocations.add(sid);
     deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
   }, (sid) => deps.revocations.has(sid));
+  const clickhouse = config.engines.clickhouseUrl ? createClient({ url: config.engines.clickhouseUrl, database: config.engines.clickhouseDatabase, request_timeout: 30_000 }) : null;
+  const analytics: AnalyticsReader | null = clickhouse ? {
+    rows: async (sql) => (await (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json()) as Record<string, unknown>[],
+  } : null;
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
-    auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts,
+    auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: {
       viewerCounts: (list) => deps.bridge.viewerCounts(list),
       claimOwner: (room, owner) => owners.record(room, owner),
@@ -81,7 +87,7 @@ async function startApi(config: Config, log: Logger, deps: {
   log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
   return async () => {
     await api.close();
-    await Promise.all([accounts.close(), rooms.close(), owners.close()]);
+    await Promise.all([accounts.close(), rooms.close(), owners.close(), clickhouse?.close()]);
   };
 }
 

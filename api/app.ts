@@ -24,6 +24,7 @@ import type { RoomDirectory } from '../adapters/accounts/room-directory';
 import type { AccountStore } from '../adapters/accounts/account-store';
 import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
+import { analyticsPlugin, type AnalyticsReader } from './plugins/analytics';
 import type { MediaTokenIssuer } from '../adapters/media/media-token-issuer';
 
 export interface ApiSettings {
@@ -45,6 +46,8 @@ export interface ApiDeps {
   readonly ready: () => Promise<boolean>;
   readonly rooms: RoomDirectory;
   readonly accounts: AccountStore;
+  /** Read access to analytics (ClickHouse); null when not configured. */
+  readonly analytics?: AnalyticsReader | null;
   /** Agora RTC tokens; null when no App ID and certificate are configured. */
   readonly media: MediaTokenIssuer | null;
   readonly realtime: LiveRoomsSide;
@@ -126,5 +129,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', auth: deps.auth, accounts: deps.accounts });
+  await app.register(analyticsPlugin, { auth: deps.auth, reader: deps.analytics ?? null });
   return app;
 }

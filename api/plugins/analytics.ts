@@ -1,0 +1,65 @@
+/**
+ * Analyst queries over HTTP (role analyst or admin) and the dashboard page that draws them. Queries run
+ * against ClickHouse; without CLICKHOUSE_URL the routes answer 503.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AuthService } from '../auth-service';
+import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
+import { ApiError } from '../errors';
+import { errorResponses } from '../schemas';
+import { DASHBOARD_HTML } from './dashboard-page';
+
+/** Runs read-only SQL and returns rows. */
+export interface AnalyticsReader {
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+}
+
+export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: AnalyticsReader | null }> = async (app, opts) => {
+  app.get('/dashboard', { schema: { tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)' } }, async (_req, reply) => {
+    reply.header('content-type', 'text/html; charset=utf-8');
+    return DASHBOARD_HTML;
+  });
+
+  app.get('/v1/analytics', {
+    schema: { tags: ['analytics'], summary: 'The named analyst queries', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: Type.String() })) }), ...errorResponses(401, 403) } },
+  }, async (req) => {
+    analyst(opts.auth, req.headers.authorization);
+    return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart })) };
+  });
+
+  app.get('/v1/analytics/:query', {
+    schema: {
+      tags: ['analytics'], summary: 'Run one named query over a time window', security: [{ bearer: [] }],
+      params: Type.Object({ query: Type.String({ pattern: '^[a-z_]{1,64}$' }) }),
+      querystring: Type.Object({
+        from: Type.String({ pattern: '^[0-9]{1,12}$' }), to: Type.String({ pattern: '^[0-9]{1,12}$' }),
+        room: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ query: Type.String(), rows: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), ...errorResponses(400, 401, 403, 404, 503) },
+    },
+  }, async (req) => {
+    analyst(opts.auth, req.headers.authorization);
+    const name = (req.params as { query: string }).query;
+    const q = QUERIES[name];
+    if (!q) throw new ApiError('HB_API_NOT_FOUND', `no query ${name}`);
+    if (!opts.reader) throw new ApiError('HB_API_UNAVAILABLE', 'analytics needs ClickHouse (CLICKHOUSE_URL)');
+    const s = req.query as { from: string; to: string; room?: string };
+    let params;
+    try {
+      params = checkParams({ from: Number(s.from), to: Number(s.to), ...(s.room ? { room: s.room } : {}) });
+    } catch (err) {
+      throw new ApiError('HB_API_VALIDATION', (err as Error).message);
+    }
+    try {
+      return { query: name, rows: await opts.reader.rows(q.sql(params)) };
+    } catch {
+      throw new ApiError('HB_API_UNAVAILABLE', 'ClickHouse did not answer');
+    }
+  });
+};
+
+function analyst(auth: AuthService, header: string | undefined): void {
+  const claims = auth.authenticate(header);
+  if (!claims.roles?.some((r) => r === 'analyst' || r === 'admin')) throw new ApiError('HB_API_FORBIDDEN', 'analysts only');
+}
