@@ -9,6 +9,7 @@
 import { compare, scenarios, type Comparison, type Scenario } from './scenarios';
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
 import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
+import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams } from './analytics.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -48,6 +49,10 @@ async function main(): Promise<void> {
   const quick = rest.includes('--quick');
   const workersAt = rest.indexOf('--workers');
   const workers = workersAt >= 0 ? Number(rest[workersAt + 1]) : 2;
+  if (name === 'analytics') {
+    await runAnalytics(parseParams<AnalyticsParams>(quick ? analyticsQuick : analyticsDefaults, rest), process.env.CLICKHOUSE_URL);
+    return;
+  }
   if (name === 'api') {
     await runApi(parseParams<ApiParams>(quick ? apiQuick : apiDefaults, rest));
     return;
@@ -58,7 +63,7 @@ async function main(): Promise<void> {
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'api'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'api', 'analytics'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

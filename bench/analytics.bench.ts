@@ -1,0 +1,95 @@
+/**
+ * Analytics: (a) events/s the ClickHouse sink sustains and the CPU it spends per event, recording from one
+ * process; (b) what analytics costs the socket core: the same chat workload against HaloBuzz with
+ * analytics off and with ClickHouse on, comparing the server's CPU time per delivered message.
+ * Needs CLICKHOUSE_URL (deploy/local/services up clickhouse).
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@clickhouse/client';
+import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
+import { ClientOp, Role } from '../core/protocol/codes';
+import { startServer, type ServerHandle } from '../tools/server-process';
+import { HALOBUZZ_BENCH_ENV } from './targets';
+import { LoadConnection, openMany } from './load-client';
+import { Progress } from './progress';
+import { writeResult } from './results';
+
+export interface AnalyticsParams { events: number; viewers: number; messages: number }
+export const analyticsDefaults: AnalyticsParams = { events: 200_000, viewers: 200, messages: 5000 };
+export const analyticsQuick: AnalyticsParams = { events: 5000, viewers: 20, messages: 200 };
+
+/** CPU seconds (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function sinkThroughput(url: string, database: string, events: number): Promise<Record<string, number>> {
+  const sink = await ClickHouseSink.connect(url, { maxQueue: events + 1, batchSize: 5000, flushIntervalMs: 100, minBackoffMs: 100, maxBackoffMs: 1000 }, database);
+  const progress = new Progress('analytics: sink', events);
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  for (let i = 0; i < events; i++) {
+    sink.record({ id: randomUUID(), ts: Date.now(), node: 'bench', type: 'chat', room: `room${i % 100}`, user: `u${i % 5000}` });
+    if (i % 10_000 === 0) progress.update(i);
+  }
+  const recordMs = Date.now() - t0;
+  await sink.flush();
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  progress.done();
+  await sink.close();
+  return { eventsPerSecond: Math.round(events / seconds), recordNsPerEvent: Math.round((recordMs * 1e6) / events), cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / events) * 100) / 100 };
+}
+
+async function chatWorkload(server: ServerHandle, p: AnalyticsParams): Promise<Record<string, number>> {
+  const ramp = new Progress('analytics: viewers', p.viewers);
+  let received = 0;
+  const viewers = await openMany(p.viewers, 32, async (i) => {
+    const c = await LoadConnection.open(server.url, () => void received++);
+    await c.hello(server.token(`v${i}`));
+    await c.request(ClientOp.JOIN, 'bench', Role.VIEWER);
+    return c;
+  }, (n) => ramp.update(n));
+  ramp.done();
+  const sender = await LoadConnection.open(server.url);
+  await sender.hello(server.token('sender'));
+  await sender.request(ClientOp.JOIN, 'bench', Role.HOST);
+  const cpu0 = cpuSeconds(server.child.pid!);
+  const expected = p.messages * p.viewers;
+  received = 0;
+  for (let i = 0; i < p.messages; i++) {
+    sender.fire(ClientOp.CHAT, 'bench', `message ${i}`);
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  const start = Date.now();
+  while (received < expected && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 1500));
+  const cpu = cpuSeconds(server.child.pid!) - cpu0;
+  for (const c of [...viewers, sender]) c.close();
+  return { serverCpuSeconds: Math.round(cpu * 1000) / 1000, delivered: received, cpuMicrosPerDelivered: Math.round((cpu * 1e6) / Math.max(1, received) * 100) / 100 };
+}
+
+export async function runAnalytics(p: AnalyticsParams, url: string | undefined): Promise<unknown> {
+  if (!url) throw new Error('CLICKHOUSE_URL is not set: deploy/local/services up clickhouse && eval "$(deploy/local/services env)"');
+  const database = `bench_analytics_${Date.now()}`;
+  const admin = createClient({ url });
+  try {
+    const sink = await sinkThroughput(url, database, p.events);
+    const off = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_ANALYTICS: 'off' });
+    const withoutAnalytics = await chatWorkload(off, p).finally(() => off.stop());
+    const on = await startServer({ ...HALOBUZZ_BENCH_ENV, CLICKHOUSE_URL: url, HALOBUZZ_CLICKHOUSE_DATABASE: database });
+    const withClickHouse = await chatWorkload(on, p).finally(() => on.stop());
+    const result = {
+      scenario: 'analytics', params: p, sink, withoutAnalytics, withClickHouse,
+      serverCpuOverhead: Math.round((withClickHouse.serverCpuSeconds / Math.max(0.001, withoutAnalytics.serverCpuSeconds) - 1) * 1000) / 10,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`results: ${writeResult('analytics', result).join(', ')}`);
+    return result;
+  } finally {
+    await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await admin.close();
+  }
+}
