@@ -1,44 +1,13 @@
 import t from 'tap';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseSink, migrate } from './clickhouse-sink';
 import type { AnalyticsEvent } from './analytics-sink';
 import { engineUrl } from '../../test/helpers/services';
+import { outageProxy } from '../../test/helpers/outage-proxy';
 
 const url = engineUrl(t, 'clickhouse');
 const opts = { maxQueue: 10_000, batchSize: 50, flushIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200 };
 const ev = (i: number, type: AnalyticsEvent['type'] = 'chat'): AnalyticsEvent => ({ id: `ev-${i}`, ts: Date.UTC(2026, 10, 25, 12, 0, i % 60), node: 'n1', type, room: 'room-1', user: `u${i % 3}` });
-
-/** A TCP proxy to ClickHouse that can be switched off and on, standing in for an outage. */
-function outageProxy(target: URL): { url: string; down(): void; up(): void; close(): void; ready: Promise<void> } {
-  let open = true;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  const ready = new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    get url() {
-      return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    },
-    ready,
-    down: () => {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    up: () => void (open = true),
-    close: () => server.close(),
-  };
-}
 
 if (url) {
   const database = `analytics_test_${process.pid}_${Date.now()}`;
@@ -63,8 +32,7 @@ if (url) {
   });
 
   t.test('ClickHouse down during traffic: events wait in the bounded queue and arrive after it returns', async (t) => {
-    const proxy = outageProxy(new URL(url));
-    await proxy.ready;
+    const proxy = await outageProxy(new URL(url));
     t.teardown(() => proxy.close());
     const sink = await ClickHouseSink.connect(proxy.url, opts, database);
     t.teardown(() => sink.close());

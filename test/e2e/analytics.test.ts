@@ -73,3 +73,41 @@ if (url) {
     t.same(nvr.map((r) => [Number(r.new_viewers), Number(r.returning_viewers)]), [[4, 0]], 'four first-time viewers today');
   });
 }
+
+if (url) {
+  t.test('ClickHouse down during traffic: sockets keep working, events wait, then arrive once', async (t) => {
+    const { outageProxy } = await import('../helpers/outage-proxy');
+    const proxy = await outageProxy(new URL(url));
+    t.teardown(() => proxy.close());
+    const database = `analytics_outage_${process.pid}_${Date.now()}`;
+    t.teardown(async () => {
+      const c = createClient({ url });
+      await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await c.close();
+    });
+    const server = await startServer({ CLICKHOUSE_URL: proxy.url, HALOBUZZ_CLICKHOUSE_DATABASE: database, HALOBUZZ_CHAT_BURST: '100', HALOBUZZ_CHAT_PER_SECOND: '100', HALOBUZZ_USER_CHAT_BURST: '100', HALOBUZZ_USER_CHAT_PER_SECOND: '100' });
+    t.teardown(() => server.stop());
+    proxy.down();
+    const host = server.client('host');
+    await host.connect();
+    await host.join('outage', Role.HOST);
+    for (let i = 0; i < 20; i++) await host.chat('outage', `during the outage ${i}`);
+    t.ok((await host.ping()).ts > 0, 'the socket core kept serving while ClickHouse was unreachable');
+    await new Promise((r) => setTimeout(r, 1500));
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    t.match(metrics, /halobuzz_analytics_events_total\{outcome="failed"\} [1-9]/, 'deliveries failed and were counted');
+    t.match(metrics, /halobuzz_analytics_queued [1-9]/, 'events are waiting in the queue');
+    proxy.up();
+    const db = createClient({ url, database });
+    t.teardown(() => db.close());
+    let chats = 0;
+    const deadline = Date.now() + 40_000;
+    while (chats < 20 && Date.now() < deadline) {
+      const rows = (await (await db.query({ query: "SELECT count() AS n FROM events FINAL WHERE type = 'chat'", format: 'JSONEachRow' })).json()) as { n: string }[];
+      chats = Number(rows[0]!.n);
+      if (chats < 20) await new Promise((r) => setTimeout(r, 250));
+    }
+    t.equal(chats, 20, 'after ClickHouse returned, every chat event arrived, once');
+    host.close();
+  });
+}
