@@ -76,6 +76,8 @@ export interface EnginesConfig {
   /** Without ClickHouse: `ndjson` (files under the data folder, default) or `off`. */
   readonly embeddedAnalytics: 'ndjson' | 'off';
   readonly analyticsQueueMax: number;
+  /** How often ClickHouse rollups (pre-aggregated tables) are recomputed. */
+  readonly analyticsRollupMs: number;
 }
 
 export interface ApiConfig {
@@ -169,7 +171,7 @@ const KNOWN = new Set([
   'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
-  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
 ]);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -263,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
       clickhouseDatabase: strVar(env, 'HALOBUZZ_CLICKHOUSE_DATABASE', 'default', /^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
       embeddedAnalytics: strVar(env, 'HALOBUZZ_ANALYTICS', 'ndjson', /^(ndjson|off)$/) as 'ndjson' | 'off',
       analyticsQueueMax: intVar(env, 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 100_000, 100, 10_000_000),
+      analyticsRollupMs: intVar(env, 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 60_000, 100, 86_400_000),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

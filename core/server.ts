@@ -185,7 +185,7 @@ export class RealtimeServer {
     };
     if (e.clickhouseUrl) {
       try {
-        return await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase);
+        return await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, { intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2 });
       } catch (err) {
         throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
       }

@@ -44,11 +44,11 @@ ORDER BY minute`,
   },
   gift_revenue_per_creator_per_day: {
     title: 'Gift revenue per creator per day',
-    description: 'Coins spent on gifts to each creator, per UTC day (before the platform share).',
+    description: 'Coins spent on gifts to each creator, per UTC day (before the platform share), from the gifts_daily rollup (recomputed every minute).',
     chart: 'bar',
-    sql: (p) => `SELECT date, creator, sum(coins) AS coins, count() AS gifts
-FROM events FINAL
-WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
+    sql: (p) => `SELECT date, creator, sum(coins) AS coins, sum(gifts) AS gifts
+FROM gifts_daily FINAL
+WHERE date >= toDate(toDateTime(${p.from})) AND date <= toDate(toDateTime(${p.to}))
 GROUP BY date, creator
 ORDER BY date, coins DESC`,
   },

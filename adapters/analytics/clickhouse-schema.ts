@@ -3,8 +3,10 @@
  *
  * `events` is a ReplacingMergeTree ordered by (type, id): a batch delivered twice (at-least-once) leaves
  * duplicate rows only until the next merge, and every analyst query reads `events FINAL`, which
- * de-duplicates at read time. Materialized views are deliberately not used for the dashboard: on 18.16 a
- * view would count a re-delivered batch twice (insert de-duplication exists only for replicated tables).
+ * de-duplicates at read time. Materialized views are deliberately not used: on 18.16 a view would count a
+ * re-delivered batch twice (insert de-duplication exists only for replicated tables). Pre-aggregated
+ * tables are instead recomputed from `events FINAL` by rollups (rollups.ts) into ReplacingMergeTrees
+ * versioned by `computed_at`, so recomputing replaces rows and never double counts.
  */
 export interface Migration {
   readonly version: number;
@@ -35,6 +37,21 @@ export const MIGRATIONS: readonly Migration[] = [
         count UInt32,
         creator String
       ) ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(date) ORDER BY (type, id)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'gifts_daily rollup',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS gifts_daily (
+        date Date,
+        creator String,
+        gift_id String,
+        units UInt64,
+        coins UInt64,
+        gifts UInt64,
+        computed_at DateTime
+      ) ENGINE = ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(date) ORDER BY (date, creator, gift_id)`,
     ],
   },
 ];

@@ -6,6 +6,17 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { AnalyticsEvent, AnalyticsSink, SinkStats } from './analytics-sink';
 import { BatchingSink, type BatchingOptions } from './batching-sink';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './clickhouse-schema';
+import { runRollups } from './rollups';
+
+export interface RollupSchedule {
+  /** How often the recent days' rollups are recomputed. */
+  readonly intervalMs: number;
+  /** Days recomputed at start (backfill) and on each run. */
+  readonly backfillDays: number;
+  readonly recentDays: number;
+}
+
+const DEFAULT_ROLLUPS: RollupSchedule = { intervalMs: 60_000, backfillDays: 35, recentDays: 2 };
 
 export function toRow(e: AnalyticsEvent): Record<string, string | number> {
   const seconds = Math.floor(e.ts / 1000);
@@ -33,13 +44,25 @@ export async function migrate(client: ClickHouseClient): Promise<number[]> {
 
 export class ClickHouseSink implements AnalyticsSink {
   private readonly batching: BatchingSink;
+  private rollupTimer: NodeJS.Timeout | null = null;
+  private rollupRunning: Promise<void> | null = null;
 
-  private constructor(private readonly client: ClickHouseClient, opts: BatchingOptions) {
+  private constructor(private readonly client: ClickHouseClient, opts: BatchingOptions, private readonly rollups: RollupSchedule) {
     this.batching = new BatchingSink((batch) => this.insert(batch), opts);
+    this.rollupTimer = setInterval(() => void this.rollup(rollups.recentDays).catch(() => undefined), rollups.intervalMs);
+    this.rollupTimer.unref();
+  }
+
+  /** Recomputes the pre-aggregated tables for the last `days` days (one run at a time). */
+  rollup(days: number): Promise<void> {
+    this.rollupRunning ??= runRollups(this.client, days).finally(() => {
+      this.rollupRunning = null;
+    });
+    return this.rollupRunning;
   }
 
   /** Connects and migrates; fails when ClickHouse cannot be reached at start (configured means required). */
-  static async connect(url: string, opts: BatchingOptions, database = 'default'): Promise<ClickHouseSink> {
+  static async connect(url: string, opts: BatchingOptions, database = 'default', rollups: RollupSchedule = DEFAULT_ROLLUPS): Promise<ClickHouseSink> {
     if (database !== 'default') {
       const admin = createClient({ url, request_timeout: 10_000 });
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
@@ -47,7 +70,9 @@ export class ClickHouseSink implements AnalyticsSink {
     }
     const client = createClient({ url, database, request_timeout: 10_000 });
     await migrate(client);
-    return new ClickHouseSink(client, opts);
+    const sink = new ClickHouseSink(client, opts, rollups);
+    await sink.rollup(rollups.backfillDays);
+    return sink;
   }
 
   get clickhouse(): ClickHouseClient {
@@ -67,7 +92,10 @@ export class ClickHouseSink implements AnalyticsSink {
   }
 
   async close(): Promise<void> {
+    if (this.rollupTimer) clearInterval(this.rollupTimer);
     await this.batching.close();
+    // Leave the rollups current with what was just delivered.
+    await this.rollup(this.rollups.recentDays).catch(() => undefined);
     await this.client.close();
   }
 

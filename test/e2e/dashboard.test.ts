@@ -27,7 +27,7 @@ if (url && !existsSync(CHROMIUM)) {
       await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
       await ch.close();
     });
-    const server = await startServer({ CLICKHOUSE_URL: url, HALOBUZZ_CLICKHOUSE_DATABASE: database, HALOBUZZ_DEBUG_ENDPOINTS: '1' });
+    const server = await startServer({ CLICKHOUSE_URL: url, HALOBUZZ_CLICKHOUSE_DATABASE: database, HALOBUZZ_DEBUG_ENDPOINTS: '1', HALOBUZZ_ANALYTICS_ROLLUP_MS: '300' });
     t.teardown(() => server.stop());
     await fetch(`${server.http}/debug/mint?user=fan1&coins=500&op=mint-fan1-${randomUUID()}`, { method: 'POST' });
     const host = server.client('creator');
@@ -48,13 +48,16 @@ if (url && !existsSync(CHROMIUM)) {
     await store.setRoles((reg.user as { id: string }).id, ['user', 'analyst']);
     await store.close();
     const token = ((await post('/v1/auth/login', { email: 'analyst@example.com', password: 'correct horse battery' })).tokens as { accessToken: string }).accessToken;
-    // The sink delivers every second; wait until the gift is queryable.
+    // The sink delivers every second and the rollup runs every 300 ms here; wait until both show the gift.
     const deadline = Date.now() + 15_000;
     let ready = false;
     while (!ready && Date.now() < deadline) {
       const from = Math.floor(Date.now() / 1000) - 3600;
-      const res = await fetch(`${server.api}/v1/analytics/top_gifts?from=${from}&to=${from + 7200}`, { headers: { authorization: `Bearer ${token}` } });
-      ready = res.ok && ((await res.json()) as { rows: unknown[] }).rows.length > 0;
+      const rows = async (q: string) => {
+        const res = await fetch(`${server.api}/v1/analytics/${q}?from=${from}&to=${from + 7200}`, { headers: { authorization: `Bearer ${token}` } });
+        return res.ok ? ((await res.json()) as { rows: unknown[] }).rows.length : 0;
+      };
+      ready = (await rows('top_gifts')) > 0 && (await rows('gift_revenue_per_creator_per_day')) > 0;
       if (!ready) await new Promise((r) => setTimeout(r, 250));
     }
     t.ok(ready, 'the events reached ClickHouse');
