@@ -1,13 +1,23 @@
 import t from 'tap';
-import { BatchingSink } from './batching-sink';
+import { BatchingSink, type BatchingOptions } from './batching-sink';
 import type { AnalyticsEvent } from './analytics-sink';
+
+/** A sink whose delivery is a function the test controls. */
+class TestSink extends BatchingSink {
+  constructor(private readonly fn: (batch: readonly AnalyticsEvent[]) => Promise<void>, opts: BatchingOptions) {
+    super(opts);
+  }
+  protected deliver(batch: readonly AnalyticsEvent[]): Promise<void> {
+    return this.fn(batch);
+  }
+}
 
 const ev = (i: number): AnalyticsEvent => ({ id: `e${i}`, ts: 1_700_000_000_000 + i, node: 'n', type: 'chat', room: 'r' });
 const opts = { maxQueue: 100, batchSize: 10, flushIntervalMs: 20, minBackoffMs: 10, maxBackoffMs: 40 };
 
 t.test('batches by size and by time, in order', async (t) => {
   const batches: string[][] = [];
-  const sink = new BatchingSink(async (b) => void batches.push(b.map((e) => e.id)), opts);
+  const sink = new TestSink(async (b) => void batches.push(b.map((e) => e.id)), opts);
   t.teardown(() => sink.close());
   for (let i = 0; i < 23; i++) sink.record(ev(i));
   await sink.flush();
@@ -19,7 +29,7 @@ t.test('batches by size and by time, in order', async (t) => {
 t.test('a failed delivery is retried with backoff: at least once, nothing lost', async (t) => {
   const seen: string[] = [];
   let failures = 2;
-  const sink = new BatchingSink(async (b) => {
+  const sink = new TestSink(async (b) => {
     seen.push(...b.map((e) => e.id));
     // The store may have written the batch before the error reached us: the retry re-sends it.
     if (failures-- > 0) throw new Error('store unavailable');
@@ -37,7 +47,7 @@ t.test('the queue is bounded: overflow is dropped and counted, never blocking', 
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const outcomes: string[] = [];
-  const sink = new BatchingSink(() => gate, { ...opts, maxQueue: 10, onOutcome: (o) => void outcomes.push(o) });
+  const sink = new TestSink(() => gate, { ...opts, maxQueue: 10, onOutcome: (o) => void outcomes.push(o) });
   t.teardown(() => sink.close());
   const start = Date.now();
   for (let i = 0; i < 25; i++) sink.record(ev(i));

@@ -2,6 +2,7 @@
  * The queueing and delivery loop shared by every AnalyticsSink: a bounded queue, a batch taken by size or
  * time, one delivery in flight at a time, exponential backoff with jitter after a failure (the batch stays
  * at the head of the queue, so delivery is at least once and in order), and a drop counter when full.
+ * A concrete sink only says how to deliver one batch.
  */
 import type { AnalyticsEvent, AnalyticsSink, SinkStats } from './analytics-sink';
 
@@ -15,9 +16,7 @@ export interface BatchingOptions {
   readonly onOutcome?: (outcome: 'delivered' | 'failed' | 'dropped', n: number, error?: unknown) => void;
 }
 
-export type Deliver = (batch: readonly AnalyticsEvent[]) => Promise<void>;
-
-export class BatchingSink implements AnalyticsSink {
+export abstract class BatchingSink implements AnalyticsSink {
   private queue: AnalyticsEvent[] = [];
   private delivering: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -28,10 +27,13 @@ export class BatchingSink implements AnalyticsSink {
   private dropped = 0;
   private failedAttempts = 0;
 
-  constructor(private readonly deliver: Deliver, private readonly opts: BatchingOptions) {
+  constructor(private readonly opts: BatchingOptions) {
     this.timer = setInterval(() => this.pump(), opts.flushIntervalMs);
     this.timer.unref();
   }
+
+  /** Writes one batch to the store; rejecting means "not delivered, retry later". */
+  protected abstract deliver(batch: readonly AnalyticsEvent[]): Promise<void>;
 
   record(event: AnalyticsEvent): void {
     if (this.closed) return;

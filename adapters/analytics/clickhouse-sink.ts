@@ -3,7 +3,7 @@
  * delivery is the shared batching loop. One ClickHouse insert per batch.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { AnalyticsEvent, AnalyticsSink, SinkStats } from './analytics-sink';
+import type { AnalyticsEvent } from './analytics-sink';
 import { BatchingSink, type BatchingOptions } from './batching-sink';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './clickhouse-schema';
 import { runRollups } from './rollups';
@@ -42,13 +42,12 @@ export async function migrate(client: ClickHouseClient): Promise<number[]> {
   return applied;
 }
 
-export class ClickHouseSink implements AnalyticsSink {
-  private readonly batching: BatchingSink;
+export class ClickHouseSink extends BatchingSink {
   private rollupTimer: NodeJS.Timeout | null = null;
   private rollupRunning: Promise<void> | null = null;
 
   private constructor(private readonly client: ClickHouseClient, opts: BatchingOptions, private readonly rollups: RollupSchedule) {
-    this.batching = new BatchingSink((batch) => this.insert(batch), opts);
+    super(opts);
     this.rollupTimer = setInterval(() => void this.rollup(rollups.recentDays).catch(() => undefined), rollups.intervalMs);
     this.rollupTimer.unref();
   }
@@ -79,27 +78,15 @@ export class ClickHouseSink implements AnalyticsSink {
     return this.client;
   }
 
-  record(event: AnalyticsEvent): void {
-    this.batching.record(event);
-  }
-
-  flush(): Promise<void> {
-    return this.batching.flush();
-  }
-
-  stats(): SinkStats {
-    return this.batching.stats();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.rollupTimer) clearInterval(this.rollupTimer);
-    await this.batching.close();
+    await super.close();
     // Leave the rollups current with what was just delivered.
     await this.rollup(this.rollups.recentDays).catch(() => undefined);
     await this.client.close();
   }
 
-  private async insert(batch: readonly AnalyticsEvent[]): Promise<void> {
+  protected async deliver(batch: readonly AnalyticsEvent[]): Promise<void> {
     await this.client.insert({ table: 'events', format: 'JSONEachRow', values: batch.map(toRow) });
   }
 }

@@ -5,33 +5,15 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AnalyticsEvent, AnalyticsSink, SinkStats } from './analytics-sink';
+import type { AnalyticsEvent } from './analytics-sink';
 import { BatchingSink, type BatchingOptions } from './batching-sink';
 
-export class NdjsonSink implements AnalyticsSink {
-  private readonly batching: BatchingSink;
-
+export class NdjsonSink extends BatchingSink {
   constructor(private readonly dir: string, opts: BatchingOptions) {
-    this.batching = new BatchingSink((batch) => this.write(batch), opts);
+    super(opts);
   }
 
-  record(event: AnalyticsEvent): void {
-    this.batching.record(event);
-  }
-
-  flush(): Promise<void> {
-    return this.batching.flush();
-  }
-
-  stats(): SinkStats {
-    return this.batching.stats();
-  }
-
-  close(): Promise<void> {
-    return this.batching.close();
-  }
-
-  private async write(batch: readonly AnalyticsEvent[]): Promise<void> {
+  protected async deliver(batch: readonly AnalyticsEvent[]): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const byDay = new Map<string, string[]>();
     for (const e of batch) {
