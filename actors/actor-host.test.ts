@@ -21,7 +21,7 @@ const options = (over: Partial<ActorHostOptions> = {}): ActorHostOptions => ({
   throughputPerTurn: 64,
   presenceIntervalMs: 60_000,
   passivateAfterMs: 60_000,
-  room: { mailboxCapacity: 1000, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3 },
+  room: { mailboxCapacity: 1000, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3, analytics: true },
   user: { mailboxCapacity: 1000, maxDmChars: 100, maxPendingInbox: 5 },
   ...over,
 });
@@ -118,7 +118,7 @@ t.test('DMs: stored for offline users, delivered in order on connect, never afte
 });
 
 t.test('a full mailbox refuses with OVERLOADED but never refuses a disconnect', async (t) => {
-  const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3 } });
+  const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3, analytics: true } });
   h.host.dispatch([
     [Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0],
     [Cmd.JOIN, 2, 'b', 'r', Role.VIEWER, 2, -1, 0],

@@ -34,6 +34,8 @@ export interface RoomActorOptions {
   readonly maxChatChars: number;
   readonly platformShareBps: number;
   readonly leaderboardSize: number;
+  /** False when no analytics sink runs: events are then not even built. */
+  readonly analytics: boolean;
 }
 
 export interface RoomActorDeps {
@@ -69,10 +71,6 @@ export class RoomActor extends Actor<RoomMessage> {
 
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
-  }
-
-  get viewers(): number {
-    return this.members.size;
   }
 
   /**
@@ -303,6 +301,7 @@ export class RoomActor extends Actor<RoomMessage> {
 
   /** Queues an analytics event for this room (delivered by the core's AnalyticsSink, off the hot path). */
   private track(turn: Turn, e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'type'>): void {
+    if (!this.opts.analytics) return;
     turn.emit([Eff.ANALYTICS, { id: e.id ?? randomUUID(), ts: turn.now, room: this.id, ...e }]);
   }
 

@@ -33,10 +33,6 @@ export class UserActor extends Actor<UserMessage> {
     super(user, opts.mailboxCapacity);
   }
 
-  get online(): boolean {
-    return this.conns.size > 0;
-  }
-
   restore(snapshot: InboxSnapshot): void {
     this.lastSeq = snapshot.lastSeq;
     this.ackedSeq = snapshot.ackedSeq;

@@ -39,10 +39,6 @@ export class Hub {
     private readonly onAnalytics: (event: Extract<Effect, [6, unknown]>[1]) => void = () => undefined,
   ) {}
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   newConnectionId(): number {
     return this.nextId++;
   }

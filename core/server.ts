@@ -111,6 +111,7 @@ export class RealtimeServer {
           room: {
             mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars,
             platformShareBps: config.economy.platformShareBps, leaderboardSize: config.economy.leaderboardSize,
+            analytics: config.engines.clickhouseUrl !== null || config.engines.embeddedAnalytics !== 'off',
           },
           user: { mailboxCapacity: a.mailboxCapacity, maxDmChars: config.limits.maxDmChars, maxPendingInbox: 10_000 },
         },

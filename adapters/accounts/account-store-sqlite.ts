@@ -1,7 +1,6 @@
 /** Embedded AccountStore on SQLite (one file in the data folder, opened by the main thread only). */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
 import type { AccountStore, LoginSession, MfaState, Profile, RotateResult, SecurityEvent, User } from './account-store';
 
 const SCHEMA = `
@@ -37,10 +36,7 @@ export class SqliteAccountStore implements AccountStore {
   private readonly rotateTx: Database.Transaction<(oldHash: string, newHash: string, newExpiresAt: number, now: number) => RotateResult>;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db = openSqlite(file, 'FULL');
     this.db.exec(SCHEMA);
     const columns = (this.db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
     for (const [name, type] of [['avatar_url', 'TEXT'], ['locale', 'TEXT'], ['country', 'TEXT'], ['mfa_secret', 'TEXT'],

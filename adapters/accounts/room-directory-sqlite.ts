@@ -1,7 +1,6 @@
 /** Embedded RoomDirectory on SQLite. */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
 import type { RoomDirectory, RoomListing } from './room-directory';
 
 interface Row { id: string; owner: string; title: string; country: string | null; locale: string | null; live: number; started_at: number; ended_at: number | null }
@@ -11,9 +10,7 @@ export class SqliteRoomDirectory implements RoomDirectory {
   private readonly db: Database.Database;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openSqlite(file, 'NORMAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS rooms (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, country TEXT, locale TEXT,
       live INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);`);

@@ -3,9 +3,8 @@
  * debit covers itself, apply, record), so there is never a half-applied operation to recover. Several
  * workers may open the same file; SQLite serialises the writers.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
 import {
   ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
   type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
@@ -35,12 +34,8 @@ export class SqliteLedger implements Ledger {
   private readonly applyTx: Database.Transaction<(op: LedgerOp, now: number) => LedgerResult>;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
     // Money: fsync on every commit, so an acknowledged operation survives a power cut too.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db = openSqlite(file, 'FULL');
     this.db.exec(SCHEMA);
     const db = this.db;
     this.s = {

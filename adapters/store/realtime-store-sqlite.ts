@@ -4,9 +4,8 @@
  * synchronous=NORMAL in WAL mode survives a process crash (our failure model); a power cut may lose the
  * last transactions, which is stated in the README.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
 import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
 
 const SCHEMA = `
@@ -28,11 +27,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
   private readonly applyBatch: (batch: WriteBatch) => void;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db = openSqlite(file, 'NORMAL');
     this.db.exec(SCHEMA);
     this.migrate();
     const db = this.db;
