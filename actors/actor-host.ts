@@ -5,7 +5,8 @@
  * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, commandTarget, type Command, type Effect } from './messages';
+import { Cmd, Eff, commandTarget, type BroadcastCommand, type Command, type Effect } from './messages';
+import { partitionOf } from './sharding';
 import { RoomActor, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
 import type { GiftCatalog } from './gift-catalog';
@@ -21,6 +22,8 @@ export interface ActorHostOptions {
   readonly presenceIntervalMs: number;
   /** Idle actors (no members, no connections, empty mailbox) are dropped after this long. */
   readonly passivateAfterMs: number;
+  /** Cluster: mark which actor each run of effects comes from (Eff.ORIGIN), so the node can route them. */
+  readonly tagOrigins?: boolean;
 }
 
 export interface ActorHostDeps {
@@ -34,8 +37,17 @@ class TurnBuffer implements Turn {
   readonly effects: Effect[] = [];
   /** The actor whose receive is running; set by the host before each message. */
   actor: Actor<unknown> | null = null;
-  constructor(readonly now: number, private readonly onDefer: (actor: Actor<unknown>, work: Promise<unknown>, toMessage: (r: unknown) => unknown) => void) {}
+  private tagged: Actor<unknown> | null = null;
+  constructor(
+    readonly now: number,
+    private readonly onDefer: (actor: Actor<unknown>, work: Promise<unknown>, toMessage: (r: unknown) => unknown) => void,
+    private readonly tagOrigins: boolean,
+  ) {}
   emit(effect: Effect): void {
+    if (this.tagOrigins && this.actor !== this.tagged && this.actor !== null) {
+      this.tagged = this.actor;
+      this.effects.push([Eff.ORIGIN, this.actor instanceof RoomActor ? 'room' : 'user', this.actor.id]);
+    }
     this.effects.push(effect);
   }
   defer<T>(work: Promise<T>, toMessage: (result: T | Error) => unknown): void {
@@ -100,6 +112,31 @@ export class ActorHost {
       this.schedule(actor);
     }
     if (this.overflowEffects.length > 0) this.scheduleTurn();
+  }
+
+  /** A command for every actor this worker holds (a dead node's connections to forget). */
+  broadcast(command: BroadcastCommand): void {
+    for (const actor of [...this.rooms.values(), ...this.users.values()] as Actor<unknown>[]) {
+      actor.mailbox.offerSystem(command);
+      this.schedule(actor);
+    }
+  }
+
+  /**
+   * Forgets the actors whose ids fall in `partitions` (of `count`): this node no longer owns them, or
+   * just gained them and must rebuild them from the store rather than trust what it held before.
+   */
+  evict(kind: 'room' | 'user', partitions: readonly number[], count: number): number {
+    const wanted = new Set(partitions);
+    const map = (kind === 'room' ? this.rooms : this.users) as Map<string, Actor<unknown>>;
+    let evicted = 0;
+    for (const id of [...map.keys()]) {
+      if (wanted.has(partitionOf(id, count))) {
+        map.delete(id);
+        evicted++;
+      }
+    }
+    return evicted;
   }
 
   /** Resolves once every mailbox is empty and every commit has landed. */
@@ -213,7 +250,7 @@ export class ActorHost {
   }
 
   private newTurn(): TurnBuffer {
-    return new TurnBuffer(Date.now(), (actor, work, toMessage) => this.defer(actor, work, toMessage));
+    return new TurnBuffer(Date.now(), (actor, work, toMessage) => this.defer(actor, work, toMessage), this.opts.tagOrigins === true);
   }
 
   private presenceTurn(): void {

@@ -16,6 +16,8 @@ export const Cmd = {
   GIFT: 8,
   ROOM_END: 9,
   WALLET: 10,
+  /** Cluster: a node died; actors forget its connections (never sent by clients). */
+  PURGE_NODE: 11,
 } as const;
 
 /** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart) */
@@ -40,9 +42,45 @@ export type RoomEndCmd = [typeof Cmd.ROOM_END, number, string, string, number];
 /** conn, user, ref */
 export type WalletCmd = [typeof Cmd.WALLET, number, string, number];
 
+/** node number whose connections are gone */
+export type PurgeNodeCmd = [typeof Cmd.PURGE_NODE, number];
+
 export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd;
 export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd | WalletCmd;
 export type Command = RoomCommand | UserCommand;
+/** Commands for every actor of a worker (not routed by id). */
+export type BroadcastCommand = PurgeNodeCmd;
+
+/**
+ * Connection ids are unique across a cluster: the node's number (from Redis) times 2^32 plus a local
+ * counter, so any node can tell where a connection lives. A single node is node 0.
+ */
+export const CONN_SPACE = 2 ** 32;
+export function nodeOfConn(conn: number): number {
+  return Math.floor(conn / CONN_SPACE);
+}
+
+/** Tuple length of each room command; a cluster appends the command's log position after it. */
+const ROOM_COMMAND_LENGTH: Record<number, number> = { [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5 };
+
+/**
+ * The position (Kafka offset in the room's command partition) a cluster stamped on a room command, or -1.
+ * Positions only grow within a room, so a rebuilt room skips commands at or below the last one it applied.
+ */
+export function positionOf(c: RoomCommand): number {
+  const at = (c as unknown as unknown[])[ROOM_COMMAND_LENGTH[c[0]]!];
+  return typeof at === 'number' ? at : -1;
+}
+
+export function withPosition<C extends RoomCommand>(c: C, position: number): C {
+  const out = (c as unknown as unknown[]).slice(0, ROOM_COMMAND_LENGTH[c[0]]!);
+  out.push(position);
+  return out as unknown as C;
+}
+
+export function isRoomCommand(c: Command): c is RoomCommand {
+  return ROOM_COMMAND_LENGTH[c[0]] !== undefined;
+}
 
 /** The actor a command is addressed to: rooms by room id, users by the user the command concerns. */
 export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string } {
@@ -67,6 +105,8 @@ export const Eff = {
   UNSUBSCRIBE: 4,
   CLOSE: 5,
   ANALYTICS: 6,
+  /** Cluster only: the effects after this marker (until the next) come from this actor. */
+  ORIGIN: 7,
 } as const;
 
 export type Effect =
@@ -76,13 +116,22 @@ export type Effect =
   | [typeof Eff.UNSUBSCRIBE, number, string]
   | [typeof Eff.CLOSE, number, number, string]
   /** An analytics event (without node; the core adds it), for the AnalyticsSink. */
-  | [typeof Eff.ANALYTICS, Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>];
+  | [typeof Eff.ANALYTICS, Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>]
+  | [typeof Eff.ORIGIN, 'room' | 'user', string];
 
 /** Control messages (plain objects, rare) from a worker to its supervisor. */
 export type WorkerStatus =
   | { type: 'ready'; worker: number }
   | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number }
-  | { type: 'drained'; worker: number };
+  | { type: 'drained'; worker: number }
+  | { type: 'quiesced'; worker: number; id: number };
 
 /** Control messages from the supervisor to a worker. */
-export type WorkerControl = { type: 'drain' } | { type: 'crash' };
+export type WorkerControl =
+  | { type: 'drain' }
+  | { type: 'crash' }
+  /** Reply `quiesced` once every mailbox is empty, deferred work settled and commits landed. */
+  | { type: 'quiesce'; id: number }
+  /** Drop the actors of these partitions (ownership moved); the next command rebuilds them from the store. */
+  | { type: 'evict'; id: number; kind: 'room' | 'user'; partitions: number[]; count: number }
+  | { type: 'broadcast'; command: BroadcastCommand };

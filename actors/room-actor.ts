@@ -12,7 +12,7 @@
  * committed gift is never lost from the room, even if the worker died between the two.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, type RoomCommand } from './messages';
+import { Cmd, Eff, nodeOfConn, positionOf, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from './gift-catalog';
 import { ErrorCode, Role } from '../core/protocol/codes';
 import { errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
@@ -49,7 +49,7 @@ type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
 /** conn, ref, op, ledger result */
 type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
 type Reconcile = [typeof RECONCILE];
-export type RoomMessage = RoomCommand | GiftSettled | Reconcile;
+export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd;
 
 export class RoomActor extends Actor<RoomMessage> {
   private owner: string | null = null;
@@ -68,6 +68,8 @@ export class RoomActor extends Actor<RoomMessage> {
   /** Viewer count changed since the last presence push. */
   presenceDirty = false;
   private leaderboardDirty = false;
+  /** Cluster: log position of the last command applied; a replay at or below it is skipped. */
+  private applied = -1;
 
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
@@ -84,6 +86,7 @@ export class RoomActor extends Actor<RoomMessage> {
     this.historyFrames = snapshot.history.map((h) => h.frame);
     this.stream = snapshot.stream;
     for (const g of snapshot.streamGifts) this.giftSeq.set(g.opId, g.seq);
+    this.applied = snapshot.applied;
     for (const entry of streamGifts) {
       this.count(entry.meta.sender as string, (entry.meta.count as number) * (entry.meta.unitPrice as number));
       if (!this.giftSeq.has(entry.opId)) this.unsequenced.push(entry);
@@ -97,6 +100,16 @@ export class RoomActor extends Actor<RoomMessage> {
   }
 
   receive(msg: RoomMessage, turn: Turn): void {
+    if (msg[0] <= Cmd.WALLET) {
+      // A command from the cluster log carries its position; a new owner replaying the log skips what the
+      // previous owner already applied (its writes, this position included, reached the store together).
+      const position = positionOf(msg as RoomCommand);
+      if (position >= 0) {
+        if (position <= this.applied) return;
+        this.applied = position;
+        turn.writes.roomApplied.push({ room: this.id, position });
+      }
+    }
     switch (msg[0]) {
       case Cmd.JOIN:
         return this.join(msg[1], msg[2], msg[4], msg[5], msg[6], msg[7] === 1, turn);
@@ -112,6 +125,18 @@ export class RoomActor extends Actor<RoomMessage> {
         return this.settled(msg[1], msg[2], msg[3], msg[4], turn);
       case RECONCILE:
         return this.reconcile(turn);
+      case Cmd.PURGE_NODE:
+        return this.purgeNode(msg[1], turn);
+    }
+  }
+
+  /** A node died: its connections will never leave on their own. */
+  private purgeNode(node: number, turn: Turn): void {
+    for (const [conn, member] of this.members) {
+      if (nodeOfConn(conn) !== node) continue;
+      this.members.delete(conn);
+      this.presenceDirty = true;
+      this.track(turn, { type: 'leave', user: member.user, durationMs: turn.now - member.joinedAt });
     }
   }
 

@@ -24,3 +24,11 @@ export class ShardMap {
     return this.shardOf(kind, id) % this.workers;
   }
 }
+
+/**
+ * The log partition of a room or user id in a cluster (commands and events of one id share it). Our own
+ * hash rather than Kafka's, so every part of the code (and every node) computes it the same way.
+ */
+export function partitionOf(id: string, partitions: number): number {
+  return fnv1a(id) % partitions;
+}

@@ -5,7 +5,7 @@
  * again. Delivery is at-least-once until the ack; clients drop duplicates by inbox seq.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, type UserCommand } from './messages';
+import { Cmd, Eff, nodeOfConn, type PurgeNodeCmd, type UserCommand } from './messages';
 import { ErrorCode } from '../core/protocol/codes';
 import { dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
 import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
@@ -14,7 +14,7 @@ import { userAccount, type Ledger } from '../adapters/ledger/ledger';
 const WALLET_READ = 103;
 /** conn, ref, balance or the error reading it */
 type WalletRead = [typeof WALLET_READ, number, number, number | Error];
-export type UserMessage = UserCommand | WalletRead;
+export type UserMessage = UserCommand | WalletRead | PurgeNodeCmd;
 
 export interface UserActorOptions {
   readonly mailboxCapacity: number;
@@ -50,6 +50,9 @@ export class UserActor extends Actor<UserMessage> {
         return this.online_(msg[1], turn);
       case Cmd.OFFLINE:
         this.conns.delete(msg[1]);
+        return;
+      case Cmd.PURGE_NODE:
+        for (const conn of [...this.conns]) if (nodeOfConn(conn) === msg[1]) this.conns.delete(conn);
         return;
       case Cmd.DM:
         return this.deliver(msg[1], msg[2], msg[4], msg[5], turn);

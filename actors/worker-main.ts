@@ -9,10 +9,19 @@ import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger'
 import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
 import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
+import { RedisRealtimeStore } from '../adapters/store/realtime-store-redis';
+import type { RealtimeStore } from '../adapters/store/realtime-store';
+
+/** Where actors persist: the node's SQLite file, or (cluster) Redis shared by every node. */
+export type StoreSettings = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
+
+function openStore(s: StoreSettings): Promise<RealtimeStore> {
+  return s.kind === 'sqlite' ? Promise.resolve(new SqliteRealtimeStore(s.file)) : RedisRealtimeStore.connect(s.url, { prefix: s.prefix });
+}
 
 export interface WorkerInit {
   readonly index: number;
-  readonly storeFile: string;
+  readonly store: StoreSettings;
   readonly host: ActorHostOptions;
   readonly statsIntervalMs: number;
   readonly ledger: LedgerSettings;
@@ -24,7 +33,7 @@ async function main(): Promise<void> {
   if (!port) throw new Error('worker-main must run in a worker thread');
   const init = workerData as WorkerInit;
   const codec = new BatchCodec();
-  const store = new SqliteRealtimeStore(init.storeFile);
+  const store = await openStore(init.store);
   const ledger = await openLedger(init.ledger);
   const catalog = new GiftCatalog(init.catalog);
   const status = (s: WorkerStatus) => port.postMessage(s);
@@ -57,6 +66,17 @@ async function main(): Promise<void> {
           await ledger.close();
           status({ type: 'drained', worker: init.index });
         }, fatal);
+        return;
+      case 'quiesce':
+        void host.drain().then(() => status({ type: 'quiesced', worker: init.index, id: msg.id }), fatal);
+        return;
+      case 'evict':
+        host.evict(msg.kind, msg.partitions, msg.count);
+        // Answered like a quiesce: by then every earlier batch was handled.
+        status({ type: 'quiesced', worker: init.index, id: msg.id });
+        return;
+      case 'broadcast':
+        host.broadcast(msg.command);
         return;
       case 'crash':
         // Test hook (only reachable with debug endpoints on): die the way a bug would.

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { BatchCodec } from './batch-codec';
 import { ShardMap } from './sharding';
-import { commandTarget, type Command, type Effect, type WorkerStatus } from './messages';
+import { commandTarget, type BroadcastCommand, type Command, type Effect, type WorkerControl, type WorkerStatus } from './messages';
 import type { WorkerInit } from './worker-main';
 
 export interface WorkerPoolOptions {
@@ -45,6 +45,9 @@ export class WorkerPool {
   private flushScheduled = false;
   private stopping = false;
   private readyWaiters: (() => void)[] = [];
+  private nextControlId = 1;
+  /** Control requests waiting for every worker's `quiesced` answer. */
+  private readonly awaiting = new Map<number, { left: Set<number>; done: () => void }>();
 
   constructor(private readonly opts: WorkerPoolOptions, private readonly handlers: WorkerPoolHandlers) {
     this.shardMap = new ShardMap(opts.shards, opts.workers);
@@ -72,6 +75,46 @@ export class WorkerPool {
     const slot = this.slots[this.shardMap.workerOf(t.kind, t.id)]!;
     slot.outbox.push(command);
     this.scheduleFlush();
+  }
+
+  /**
+   * Resolves once every worker has handled all commands sent so far, settled their deferred work and
+   * handed over the resulting effects (which the handler received before this resolves).
+   */
+  quiesce(): Promise<void> {
+    return this.control((id) => ({ type: 'quiesce', id }));
+  }
+
+  /** Drops the actors of these partitions on every worker, after all commands sent so far. */
+  evict(kind: 'room' | 'user', partitions: number[], count: number): Promise<void> {
+    return this.control((id) => ({ type: 'evict', id, kind, partitions, count }));
+  }
+
+  /** A command for every actor on every worker (a dead node's connections). */
+  broadcast(command: BroadcastCommand): void {
+    this.flush();
+    for (const slot of this.slots) slot.worker?.postMessage({ type: 'broadcast', command } satisfies WorkerControl);
+  }
+
+  private control(make: (id: number) => WorkerControl): Promise<void> {
+    this.flush();
+    const id = this.nextControlId++;
+    const live = this.slots.filter((s) => s.worker && s.ready);
+    if (live.length === 0) return Promise.resolve();
+    return new Promise<void>((done) => {
+      this.awaiting.set(id, { left: new Set(live.map((s) => s.index)), done });
+      for (const slot of live) slot.worker!.postMessage(make(id));
+    });
+  }
+
+  private answered(worker: number, id: number): void {
+    const wait = this.awaiting.get(id);
+    if (!wait) return;
+    wait.left.delete(worker);
+    if (wait.left.size === 0) {
+      this.awaiting.delete(id);
+      wait.done();
+    }
   }
 
   /** Test hook: makes worker `index` throw an uncaught error. */
@@ -116,6 +159,9 @@ export class WorkerPool {
         case 'drained':
           slot.drained?.();
           return;
+        case 'quiesced':
+          this.answered(msg.worker, msg.id);
+          return;
       }
     });
     worker.on('error', () => {
@@ -125,6 +171,8 @@ export class WorkerPool {
       if (slot.worker !== worker) return;
       slot.worker = null;
       slot.ready = false;
+      // A dead worker answers no control request; the commands it held are gone with it.
+      for (const id of [...this.awaiting.keys()]) this.answered(slot.index, id);
       if (this.stopping) return;
       this.handlers.onCrash(slot.index, code);
       const now = Date.now();

@@ -94,6 +94,20 @@ export interface ApiConfig {
   readonly mediaTokenTtlSec: number;
 }
 
+/** A cluster of socket nodes over Kafka (set by KAFKA_BROKERS; needs REDIS_URL). Null: one node. */
+export interface ClusterConfig {
+  readonly brokers: readonly string[];
+  /** Partitions of every cluster topic; rooms and users hash onto them (change only on an empty cluster). */
+  readonly partitions: number;
+  /** Names topics (`<prefix>.room-commands`...), the consumer group and the Redis keys of this cluster. */
+  readonly topicPrefix: string;
+  readonly replicationFactor: number;
+  /** Kafka consumer-group session timeout: how long a silent node keeps its rooms. */
+  readonly sessionTimeoutMs: number;
+  /** A node whose Redis heartbeat is older than this is dead: its connections are forgotten. */
+  readonly nodeTtlMs: number;
+}
+
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   /** What this process runs: sockets and API (all), sockets only (realtime), or the API alone (api). */
@@ -111,6 +125,7 @@ export interface Config {
   readonly economy: EconomyConfig;
   readonly api: ApiConfig;
   readonly engines: EnginesConfig;
+  readonly cluster: ClusterConfig | null;
   readonly shutdownGraceMs: number;
 }
 
@@ -172,7 +187,24 @@ const KNOWN = new Set([
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
   'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
+  'HALOBUZZ_NODE_TTL_MS',
 ]);
+
+function clusterVar(env: Env): ClusterConfig | null {
+  const raw = env.KAFKA_BROKERS;
+  if (raw === undefined || raw.trim() === '') return null;
+  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  for (const b of brokers) if (!/^[A-Za-z0-9_.-]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `must be host:port[,host:port...], got "${b}"`);
+  return Object.freeze({
+    brokers: Object.freeze(brokers),
+    partitions: intVar(env, 'HALOBUZZ_KAFKA_PARTITIONS', 12, 1, 10_000),
+    topicPrefix: strVar(env, 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'halobuzz', /^[A-Za-z0-9_-]{1,100}$/),
+    replicationFactor: intVar(env, 'HALOBUZZ_KAFKA_REPLICATION', 1, 1, 10),
+    sessionTimeoutMs: intVar(env, 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
+    nodeTtlMs: intVar(env, 'HALOBUZZ_NODE_TTL_MS', 10_000, 2000, 600_000),
+  });
+}
 
 export function loadConfig(env: Env = process.env): Config {
   for (const name of Object.keys(env)) {
@@ -267,8 +299,12 @@ export function loadConfig(env: Env = process.env): Config {
       analyticsQueueMax: intVar(env, 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 100_000, 100, 10_000_000),
       analyticsRollupMs: intVar(env, 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 60_000, 100, 86_400_000),
     }),
+    cluster: clusterVar(env),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
+  if (config.cluster && config.engines.redisUrl === null) {
+    throw new ConfigError('REDIS_URL', 'must be set when KAFKA_BROKERS is: cluster nodes share room state, presence and rate limits in Redis');
+  }
   if (config.role === 'api' && config.engines.redisUrl === null) {
     throw new ConfigError('REDIS_URL', 'must be set when HALOBUZZ_ROLE=api: the API reaches the socket nodes through Redis');
   }

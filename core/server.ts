@@ -100,7 +100,9 @@ export class RealtimeServer {
       restartBudget: a.restartBudget,
       restartWindowMs: a.restartWindowMs,
       init: {
-        storeFile: join(config.dataDir, 'realtime.sqlite'),
+        store: config.cluster
+          ? { kind: 'redis', url: config.engines.redisUrl!, prefix: `${config.cluster.topicPrefix}:` }
+          : { kind: 'sqlite', file: join(config.dataDir, 'realtime.sqlite') },
         statsIntervalMs: 1000,
         ledger: this.ledgerSettings,
         catalog: catalog.data,

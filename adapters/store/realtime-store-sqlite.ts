@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS room_events (
   room TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, frame BLOB NOT NULL, op_id TEXT,
   PRIMARY KEY (room, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS room_state (
-  room TEXT PRIMARY KEY, owner TEXT, last_seq INTEGER NOT NULL DEFAULT 0, stream TEXT, stream_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  room TEXT PRIMARY KEY, owner TEXT, last_seq INTEGER NOT NULL DEFAULT 0, stream TEXT, stream_seq INTEGER NOT NULL DEFAULT 0,
+  applied INTEGER NOT NULL DEFAULT -1) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
   user TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL,
   PRIMARY KEY (user, seq)) WITHOUT ROWID;
@@ -40,8 +41,10 @@ export class SqliteRealtimeStore implements RealtimeStore {
         ON CONFLICT(room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`),
       setOwner: db.prepare(`INSERT INTO room_state (room, owner) VALUES (?, ?)
         ON CONFLICT(room) DO UPDATE SET owner = COALESCE(owner, excluded.owner)`),
+      setApplied: db.prepare(`INSERT INTO room_state (room, applied) VALUES (?, ?)
+        ON CONFLICT(room) DO UPDATE SET applied = max(applied, excluded.applied)`),
       prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ? AND op_id IS NULL'),
-      roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq FROM room_state WHERE room = ?'),
+      roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq, applied FROM room_state WHERE room = ?'),
       history: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? ORDER BY seq DESC LIMIT ?'),
       insertInbox: db.prepare('INSERT OR IGNORE INTO inbox (user, seq, ts, sender, text) VALUES (?, ?, ?, ?, ?)'),
       bumpInboxSeq: db.prepare(`INSERT INTO inbox_state (user, last_seq) VALUES (?, ?)
@@ -60,6 +63,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
         s.bumpRoomSeq.run(e.room, e.seq);
       }
       for (const p of batch.roomPrunes) s.prune.run(p.room, p.belowSeq);
+      for (const a of batch.roomApplied) s.setApplied.run(a.room, a.position);
       for (const m of batch.inbox) {
         s.insertInbox.run(m.user, m.seq, m.ts, m.from, m.text);
         s.bumpInboxSeq.run(m.user, m.seq);
@@ -75,10 +79,11 @@ export class SqliteRealtimeStore implements RealtimeStore {
     if (!has('room_events', 'op_id')) this.db.exec('ALTER TABLE room_events ADD COLUMN op_id TEXT');
     if (!has('room_state', 'stream')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream TEXT');
     if (!has('room_state', 'stream_seq')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream_seq INTEGER NOT NULL DEFAULT 0');
+    if (!has('room_state', 'applied')) this.db.exec('ALTER TABLE room_state ADD COLUMN applied INTEGER NOT NULL DEFAULT -1');
   }
 
   async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
-    const state = this.stmts.roomState.get(room) as { owner: string | null; lastSeq: number; stream: string | null; streamSeq: number } | undefined;
+    const state = this.stmts.roomState.get(room) as { owner: string | null; lastSeq: number; stream: string | null; streamSeq: number; applied: number } | undefined;
     const rows = this.stmts.history.all(room, historyLimit) as { seq: number; frame: Buffer }[];
     rows.reverse();
     const stream = state?.stream ?? null;
@@ -88,6 +93,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       stream,
       streamGifts: stream === null ? [] : (this.stmts.streamGifts.all(room, state!.streamSeq) as { opId: string; seq: number }[]),
       history: rows.map((r) => ({ seq: r.seq, frame: new Uint8Array(r.frame) })),
+      applied: state?.applied ?? -1,
     };
   }
 

@@ -47,7 +47,7 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     const snap = await store.loadRoom('r3', 10);
     t.equal(snap.seq, 4);
     t.same(snap.history.map((h) => h.seq), [4]);
-    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [] });
+    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [], applied: -1 });
   });
 
   t.test(`${name}: a live stream and its gift events survive pruning`, async (t) => {
@@ -95,5 +95,19 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     inbox = await store.loadInbox('bob', 100);
     t.equal(inbox.ackedSeq, 3);
     t.same(inbox.pending, []);
+  });
+
+  t.test(`${name}: the applied command position only moves forward`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomApplied.push({ room: 'r5', position: 41 }, { room: 'r5', position: 42 });
+    await store.commit(b);
+    const back = emptyBatch();
+    back.roomApplied.push({ room: 'r5', position: 7 });
+    await store.commit(back);
+    const snap = await store.loadRoom('r5', 10);
+    t.equal(snap.applied, 42, 'a replayed older batch does not move it back');
+    t.equal(snap.seq, 0, 'positions are not seqs');
   });
 }

@@ -40,6 +40,8 @@ export interface RoomSnapshot {
   readonly streamGifts: readonly { opId: string; seq: number }[];
   /** Newest events, oldest first, at most the requested limit. */
   readonly history: readonly { seq: number; frame: Uint8Array }[];
+  /** Cluster: log position of the last room command applied (-1: none); replays at or below it are skipped. */
+  readonly applied: number;
 }
 
 export interface InboxSnapshot {
@@ -58,14 +60,16 @@ export interface WriteBatch {
   readonly roomPrunes: { room: string; belowSeq: number }[];
   readonly inbox: InboxMessage[];
   readonly inboxAcks: { user: string; upTo: number }[];
+  /** Cluster: the newest command position a room applied (kept as a maximum). */
+  readonly roomApplied: { room: string; position: number }[];
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length === 0;
 }
 
 export interface RealtimeStore {

@@ -1,0 +1,79 @@
+/**
+ * The EventBus contract as a tap suite; the in-process bus and the Kafka bus both run it.
+ */
+import type { Test } from 'tap';
+import type { ConsumedBatch, EventBus } from './event-bus';
+
+async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > ms) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const bytes = (n: number) => new Uint8Array([n >> 8, n & 0xff]);
+const num = (b: Uint8Array) => (b[0]! << 8) | b[1]!;
+
+export function eventBusConformance(t: Test, name: string, open: () => Promise<EventBus>, unique: () => string): void {
+  t.test(`${name}: consume-all sees records from its start, in partition order`, async (t) => {
+    const bus = await open();
+    t.teardown(() => bus.close());
+    const topic = unique();
+    await bus.ensureTopics([topic], 3);
+    await bus.publish([{ topic, records: [{ partition: 0, value: bytes(999) }] }]);
+    const seen = new Map<number, number[]>([[0, []], [1, []], [2, []]]);
+    const sub = await bus.consumeAll([topic], (b: ConsumedBatch) => {
+      for (const r of b.records) seen.get(b.partition)!.push(num(r.value));
+    });
+    for (let i = 0; i < 60; i++) await bus.publish([{ topic, records: [{ partition: i % 3, value: bytes(i) }] }]);
+    await until('60 records', () => [...seen.values()].flat().length >= 60);
+    for (const [p, values] of seen) {
+      t.same(values, Array.from({ length: 20 }, (_, k) => p + 3 * k), `partition ${p} in publish order, nothing from before the subscription`);
+    }
+    await sub.stop();
+  });
+
+  t.test(`${name}: a shared consumer commits only what it handled; the next owner resumes there`, async (t) => {
+    const bus = await open();
+    t.teardown(() => bus.close());
+    const topic = unique();
+    const group = `${topic}-group`;
+    await bus.ensureTopics([topic], 2);
+    await bus.publish([{ topic, records: Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: bytes(i) })) }]);
+    const first: number[] = [];
+    let assignedFirst: ReadonlyMap<string, readonly number[]> | null = null;
+    let failOnce = true;
+    const a = await bus.consumeShared(group, [topic], {
+      onAssignment: (m) => void (assignedFirst = m),
+      onBatch: async (b) => {
+        // The first batch fails once: it must come again (nothing committed) rather than be lost.
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('injected');
+        }
+        for (const r of b.records) first.push(num(r.value));
+      },
+    });
+    await until('first member consumed 10', () => new Set(first).size === 10);
+    t.same([...new Set(first)].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'a failed batch is delivered again');
+    t.same([...(assignedFirst!.get(topic) ?? [])].sort(), [0, 1], 'the only member owns every partition');
+    await a.stop();
+
+    await bus.publish([{ topic, records: [{ partition: 0, value: bytes(10) }, { partition: 1, value: bytes(11) }] }]);
+    const second: number[] = [];
+    const b = await bus.consumeShared(group, [topic], { onAssignment: () => undefined, onBatch: async (batch) => void second.push(...batch.records.map((r) => num(r.value))) });
+    await until('second member consumed the 2 new', () => second.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(second.sort((x, y) => x - y), [10, 11], 'only what was never committed');
+    await b.stop();
+  });
+
+  t.test(`${name}: a topic with fewer partitions than configured is refused`, async (t) => {
+    const bus = await open();
+    t.teardown(() => bus.close());
+    const topic = unique();
+    await bus.ensureTopics([topic], 2);
+    await t.rejects(bus.ensureTopics([topic], 4), { code: 'HB_BUS_TOPIC_MISMATCH' });
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * The EventBus on Apache Kafka (kafkajs 2.2, verified against Kafka 4.4 in KRaft mode).
+ *
+ * - Producer: idempotent, acks from all in-sync replicas, one request in flight (so retries cannot reorder
+ *   a partition), no linger: kafkajs sends as soon as it is asked, and callers batch per event-loop turn.
+ * - Shared consumption: a consumer group; kafkajs and the broker do membership and rebalancing. Offsets are
+ *   committed by hand after `onBatch` resolved; heartbeats continue while a batch runs so a slow batch does
+ *   not cost the node its partitions.
+ * - Consume-all: a consumer group of its own per subscription, starting at the newest offsets.
+ * - Unreachable brokers fail `connect` after a few quick retries (HB_BUS_UNREACHABLE); once running,
+ *   clients retry for minutes, which rides out a broker restart.
+ */
+import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { BusError, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly replicationFactor?: number;
+  readonly sessionTimeoutMs?: number;
+  /** Partitions one member works on at once. */
+  readonly concurrency?: number;
+  /** kafkajs warnings and errors, for the node's logger. */
+  readonly onLog?: (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) => void;
+}
+
+export class KafkaBus implements EventBus {
+  private readonly consumers = new Set<Consumer>();
+
+  private constructor(private readonly kafka: Kafka, private readonly producer: Producer, private readonly opts: KafkaBusOptions) {}
+
+  static async connect(opts: KafkaBusOptions): Promise<KafkaBus> {
+    const logCreator = () => ({ level, log }: LogEntry) => {
+      if (!opts.onLog) return;
+      const { message, ...extra } = log;
+      opts.onLog(level === logLevel.ERROR ? 'error' : 'warn', message, extra);
+    };
+    const probe = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], connectionTimeout: 3000, retry: { retries: 2, initialRetryTime: 200 }, logLevel: logLevel.NOTHING });
+    const admin = probe.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } catch (err) {
+      throw new BusError('HB_BUS_UNREACHABLE', `Kafka at ${opts.brokers.join(',')} does not answer: ${(err as Error).message}`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const kafka = new Kafka({
+      clientId: opts.clientId, brokers: [...opts.brokers], connectionTimeout: 3000, logLevel: logLevel.WARN, logCreator,
+      // Ride out a broker restart: about two minutes of retries before an operation gives up.
+      retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 30 },
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    return new KafkaBus(kafka, producer, opts);
+  }
+
+  async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: this.opts.replicationFactor ?? 1 })),
+      });
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      for (const t of meta.topics) {
+        if (t.partitions.length < partitions) {
+          throw new BusError('HB_BUS_TOPIC_MISMATCH', `topic ${t.name} has ${t.partitions.length} partitions but the cluster is configured for ${partitions}`);
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async publish(batches: readonly { topic: string; records: readonly BusRecord[] }[]): Promise<void> {
+    const topicMessages = batches.filter((b) => b.records.length > 0).map(({ topic, records }) => ({
+      topic,
+      messages: records.map((r) => ({ partition: r.partition, value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) })),
+    }));
+    if (topicMessages.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages });
+  }
+
+  async consumeShared(group: string, topics: readonly string[], handlers: SharedHandlers): Promise<BusSubscription> {
+    const session = this.opts.sessionTimeoutMs ?? 10_000;
+    const heartbeatMs = Math.max(500, Math.floor(session / 5));
+    const consumer = this.kafka.consumer({ groupId: group, sessionTimeout: session, rebalanceTimeout: session * 3, heartbeatInterval: heartbeatMs, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      handlers.onAssignment(new Map(Object.entries(payload.memberAssignment)));
+    });
+    await consumer.connect();
+    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
+        if (batch.messages.length === 0 || isStale()) return;
+        const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatMs);
+        try {
+          await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
+        } finally {
+          clearInterval(beat);
+        }
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
+      },
+    });
+    this.consumers.add(consumer);
+    return { stop: () => this.stopConsumer(consumer) };
+  }
+
+  async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
+    // "From now on" must not depend on when the group join lands: take each partition's end offset first,
+    // seek there, and drop anything older that a fetch may still return.
+    const starts = new Map<string, number>();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) starts.set(`${topic}/${p.partition}`, Number(p.high));
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = this.kafka.consumer({ groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.connect();
+    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch }) => {
+        const from = starts.get(`${batch.topic}/${batch.partition}`) ?? 0;
+        const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+        if (records.length > 0) await onBatch({ topic: batch.topic, partition: batch.partition, records });
+      },
+    });
+    for (const [key, offset] of starts) {
+      const cut = key.lastIndexOf('/');
+      consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: String(offset) });
+    }
+    await joined;
+    this.consumers.add(consumer);
+    return { stop: () => this.stopConsumer(consumer) };
+  }
+
+  private async stopConsumer(consumer: Consumer): Promise<void> {
+    if (!this.consumers.delete(consumer)) return;
+    await consumer.disconnect();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => this.stopConsumer(c)));
+    await this.producer.disconnect();
+  }
+}
+
+function toBytes(value: Buffer | null): Uint8Array {
+  return value ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(0);
+}

@@ -1,0 +1,181 @@
+/**
+ * RealtimeStore on Redis (ioredis), for a cluster: when a room's partition moves, the new owner node
+ * rebuilds the room from here, so the store must be shared by every node. Rooms are hot, small and
+ * short-lived state (the money is in the ledger), which is what Redis is for.
+ *
+ * Layout under a prefix (default `halobuzz:`), values MessagePack:
+ *   rt:room:<id>          hash   owner, seq, stream, streamSeq, applied
+ *   rt:room:<id>:history  zset   score seq, member msgpack [seq, frame]  (the resume window)
+ *   rt:room:<id>:gifts    hash   ledger op id → seq, for the live stream's gift events
+ *   rt:inbox:<user>       hash   lastSeq, ackedSeq
+ *   rt:inbox:<user>:msgs  zset   score seq, member msgpack [seq, ts, from, text]
+ *
+ * A commit is one Lua script, so a batch applies atomically and in order; every write is idempotent by its
+ * natural key (room+seq, user+seq; maxima for seq, applied and acks), so a replayed batch changes nothing.
+ * Every key a commit touches gets a TTL: an abandoned room or inbox does not live forever.
+ * Differences from the SQLite store: pruning drops gift events from the history window too (their op ids
+ * stay in the gifts hash, which is all a rebuild needs). The script builds key names itself, so it runs on
+ * one Redis (or a primary with replicas), not on Redis Cluster.
+ */
+import Redis from 'ioredis';
+import { decode, encode } from '../../core/protocol/codec';
+import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
+
+const COMMIT = `
+local P = ARGV[1]
+local roomTtl = tonumber(ARGV[2])
+local inboxTtl = tonumber(ARGV[3])
+local rooms, users = {}, {}
+local function raise(k, f, v)
+  local cur = tonumber(redis.call('HGET', k, f) or '-1')
+  if v > cur then redis.call('HSET', k, f, v) end
+end
+local i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'O' then
+    redis.call('HSETNX', P .. 'rt:room:' .. ARGV[i + 1], 'owner', ARGV[i + 2])
+    rooms[ARGV[i + 1]] = true
+    i = i + 3
+  elseif op == 'S' then
+    local k = P .. 'rt:room:' .. ARGV[i + 1]
+    if ARGV[i + 2] == '' then redis.call('HDEL', k, 'stream') else redis.call('HSET', k, 'stream', ARGV[i + 2]) end
+    redis.call('HSET', k, 'streamSeq', ARGV[i + 3])
+    redis.call('DEL', k .. ':gifts')
+    rooms[ARGV[i + 1]] = true
+    i = i + 4
+  elseif op == 'E' then
+    local k = P .. 'rt:room:' .. ARGV[i + 1]
+    local seq = tonumber(ARGV[i + 2])
+    if redis.call('ZCOUNT', k .. ':history', seq, seq) == 0 then redis.call('ZADD', k .. ':history', seq, ARGV[i + 3]) end
+    if ARGV[i + 4] ~= '' then redis.call('HSETNX', k .. ':gifts', ARGV[i + 4], seq) end
+    raise(k, 'seq', seq)
+    rooms[ARGV[i + 1]] = true
+    i = i + 5
+  elseif op == 'P' then
+    redis.call('ZREMRANGEBYSCORE', P .. 'rt:room:' .. ARGV[i + 1] .. ':history', '-inf', '(' .. ARGV[i + 2])
+    i = i + 3
+  elseif op == 'A' then
+    raise(P .. 'rt:room:' .. ARGV[i + 1], 'applied', tonumber(ARGV[i + 2]))
+    rooms[ARGV[i + 1]] = true
+    i = i + 3
+  elseif op == 'I' then
+    local k = P .. 'rt:inbox:' .. ARGV[i + 1]
+    local seq = tonumber(ARGV[i + 2])
+    if redis.call('ZCOUNT', k .. ':msgs', seq, seq) == 0 then redis.call('ZADD', k .. ':msgs', seq, ARGV[i + 3]) end
+    raise(k, 'lastSeq', seq)
+    users[ARGV[i + 1]] = true
+    i = i + 4
+  elseif op == 'K' then
+    local k = P .. 'rt:inbox:' .. ARGV[i + 1]
+    local last = tonumber(redis.call('HGET', k, 'lastSeq') or '0')
+    local upTo = math.min(tonumber(ARGV[i + 2]), last)
+    raise(k, 'ackedSeq', upTo)
+    redis.call('ZREMRANGEBYSCORE', k .. ':msgs', '-inf', upTo)
+    users[ARGV[i + 1]] = true
+    i = i + 3
+  else
+    return redis.error_reply('unknown op ' .. tostring(op))
+  end
+end
+for room in pairs(rooms) do
+  local k = P .. 'rt:room:' .. room
+  redis.call('PEXPIRE', k, roomTtl)
+  redis.call('PEXPIRE', k .. ':history', roomTtl)
+  redis.call('PEXPIRE', k .. ':gifts', roomTtl)
+end
+for user in pairs(users) do
+  local k = P .. 'rt:inbox:' .. user
+  redis.call('PEXPIRE', k, inboxTtl)
+  redis.call('PEXPIRE', k .. ':msgs', inboxTtl)
+end
+return 1
+`;
+
+export interface RedisStoreOptions {
+  readonly prefix?: string;
+  /** Idle room state expires after this long (default 7 days). */
+  readonly roomTtlMs?: number;
+  /** An untouched inbox expires after this long (default 30 days). */
+  readonly inboxTtlMs?: number;
+}
+
+type Client = Redis & { hbCommit(...args: (string | Buffer | number)[]): Promise<number> };
+
+export class RedisRealtimeStore implements RealtimeStore {
+  private readonly prefix: string;
+  private readonly roomTtlMs: number;
+  private readonly inboxTtlMs: number;
+
+  private constructor(private readonly redis: Client, options: RedisStoreOptions) {
+    this.prefix = options.prefix ?? 'halobuzz:';
+    this.roomTtlMs = options.roomTtlMs ?? 7 * 86_400_000;
+    this.inboxTtlMs = options.inboxTtlMs ?? 30 * 86_400_000;
+  }
+
+  /** Connects and checks Redis answers (a configured engine that is down is an error, not a fallback). */
+  static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisRealtimeStore> {
+    const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000 });
+    await redis.connect();
+    await redis.ping();
+    redis.defineCommand('hbCommit', { numberOfKeys: 0, lua: COMMIT });
+    return new RedisRealtimeStore(redis as Client, options);
+  }
+
+  async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
+    const k = `${this.prefix}rt:room:${room}`;
+    const [[, state], [, members], [, gifts]] = (await this.redis.pipeline()
+      .hgetall(k)
+      .zrevrangeBuffer(`${k}:history`, '0', String(Math.max(0, historyLimit - 1)))
+      .hgetall(`${k}:gifts`)
+      .exec())! as [unknown, unknown][] as [[null, Record<string, string>], [null, Buffer[]], [null, Record<string, string>]];
+    const stream = state.stream ?? null;
+    const streamSeq = Number(state.streamSeq ?? 0);
+    const history = (historyLimit > 0 ? members : []).map((m) => {
+      const [seq, frame] = decode(m) as [number, Uint8Array];
+      return { seq, frame };
+    }).reverse();
+    return {
+      owner: state.owner ?? null,
+      seq: Number(state.seq ?? 0),
+      stream,
+      streamGifts: stream === null ? [] : Object.entries(gifts)
+        .map(([opId, seq]) => ({ opId, seq: Number(seq) }))
+        .filter((g) => g.seq > streamSeq)
+        .sort((a, b) => a.seq - b.seq),
+      history,
+      applied: Number(state.applied ?? -1),
+    };
+  }
+
+  async loadInbox(user: string, limit: number): Promise<InboxSnapshot> {
+    const k = `${this.prefix}rt:inbox:${user}`;
+    const [[, state], [, msgs]] = (await this.redis.pipeline()
+      .hgetall(k)
+      .zrangeBuffer(`${k}:msgs`, '0', String(Math.max(0, limit - 1)))
+      .exec())! as [unknown, unknown][] as [[null, Record<string, string>], [null, Buffer[]]];
+    const ackedSeq = Number(state.ackedSeq ?? 0);
+    const pending = (limit > 0 ? msgs : []).map((m) => {
+      const [seq, ts, from, text] = decode(m) as [number, number, string, string];
+      return { user, seq, ts, from, text };
+    }).filter((m) => m.seq > ackedSeq);
+    return { lastSeq: Number(state.lastSeq ?? 0), ackedSeq, pending };
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    const args: (string | Buffer | number)[] = [this.prefix, this.roomTtlMs, this.inboxTtlMs];
+    // The same order the SQLite store applies a batch in.
+    for (const o of batch.roomOwners) args.push('O', o.room, o.owner);
+    for (const s of batch.roomStreams) args.push('S', s.room, s.stream ?? '', s.startSeq);
+    for (const e of batch.roomEvents) args.push('E', e.room, e.seq, Buffer.from(encode([e.seq, e.frame])), e.opId ?? '');
+    for (const p of batch.roomPrunes) args.push('P', p.room, p.belowSeq);
+    for (const a of batch.roomApplied) args.push('A', a.room, a.position);
+    for (const m of batch.inbox) args.push('I', m.user, m.seq, Buffer.from(encode([m.seq, m.ts, m.from, m.text])));
+    for (const a of batch.inboxAcks) args.push('K', a.user, a.upTo);
+    if (args.length > 3) await this.redis.hbCommit(...args);
+  }
+
+  async close(): Promise<void> {
+    if (this.redis.status !== 'end') await this.redis.quit();
+  }
+}
