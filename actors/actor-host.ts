@@ -5,7 +5,7 @@
  * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, commandTarget, type BroadcastCommand, type Command, type Effect } from './messages';
+import { Cmd, Eff, commandTarget, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
 import { partitionOf } from './sharding';
 import { RoomActor, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
@@ -282,19 +282,4 @@ export class ActorHost {
 
 function isDisconnect(c: Command): boolean {
   return (c[0] === Cmd.LEAVE && c[4] === 0) || c[0] === Cmd.OFFLINE;
-}
-
-function refOf(c: Command): number {
-  switch (c[0]) {
-    case Cmd.JOIN:
-      return c[5];
-    case Cmd.LEAVE:
-    case Cmd.CHAT:
-    case Cmd.DM:
-      return c[4];
-    case Cmd.INBOX_ACK:
-      return c[3];
-    default:
-      return 0;
-  }
 }

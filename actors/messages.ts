@@ -98,6 +98,25 @@ export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string }
   }
 }
 
+/** The request ref a command answers (0: none, e.g. a disconnect or a re-attach). */
+export function refOf(c: Command): number {
+  switch (c[0]) {
+    case Cmd.JOIN:
+      return c[5];
+    case Cmd.LEAVE:
+    case Cmd.CHAT:
+    case Cmd.DM:
+    case Cmd.GIFT:
+    case Cmd.ROOM_END:
+      return c[4];
+    case Cmd.INBOX_ACK:
+    case Cmd.WALLET:
+      return c[3];
+    default:
+      return 0;
+  }
+}
+
 export const Eff = {
   SEND: 1,
   PUBLISH: 2,

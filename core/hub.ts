@@ -29,6 +29,7 @@ export class Hub {
   /** Per room: when its subscribers were last checked, and bytes published to it since. */
   private readonly slowCheck = new Map<string, { at: number; bytes: number }>();
   private nextId = 1;
+  private connBase = 0;
 
   constructor(
     private readonly publisher: Publisher,
@@ -40,7 +41,12 @@ export class Hub {
   ) {}
 
   newConnectionId(): number {
-    return this.nextId++;
+    return this.connBase + this.nextId++;
+  }
+
+  /** Cluster: connection ids start at node number × 2^32 (see nodeOfConn); set before the first socket. */
+  setNodeNumber(node: number): void {
+    this.connBase = node * 2 ** 32;
   }
 
   add(session: Session): void {
@@ -143,6 +149,8 @@ export class Hub {
         case Eff.ANALYTICS:
           this.onAnalytics(e[1]);
           break;
+        case Eff.ORIGIN:
+          break;
       }
     }
     if (published) for (const room of published) this.checkSlowConsumers(room, now);
@@ -182,10 +190,16 @@ export class Hub {
     }
   }
 
-  reattachCommands(worker: number, workerOf: (kind: 'room' | 'user', id: string) => number): Command[] {
+  /** Commands that put this node's connections back into the actors `select` picks (after they were rebuilt). */
+  reattachCommands(select: (kind: 'room' | 'user', id: string) => boolean): Command[] {
     const out: Command[] = [];
-    for (const s of this.sessions.values()) out.push(...s.reattachCommands(worker, workerOf));
+    for (const s of this.sessions.values()) out.push(...s.reattachCommands(select));
     return out;
+  }
+
+  /** Open authenticated connections per user on this node (cluster presence). */
+  userConnections(): Map<string, number> {
+    return new Map([...this.users].map(([user, entry]) => [user, entry.sessions.size]));
   }
 
   /**

@@ -21,6 +21,8 @@ export class CoreMetrics {
   private readonly apiErrors = new Counter({ name: 'halobuzz_api_errors_total', help: 'HTTP API error responses, by code', labelNames: ['code'], registers: [this.registry] });
   readonly analytics = new Counter({ name: 'halobuzz_analytics_events_total', help: 'Analytics events by outcome (delivered, failed delivery attempts, dropped at the queue bound)', labelNames: ['outcome'], registers: [this.registry] });
   readonly analyticsQueued = new Gauge({ name: 'halobuzz_analytics_queued', help: 'Analytics events waiting for delivery', registers: [this.registry] });
+  readonly cluster = new Counter({ name: 'halobuzz_cluster_total', help: 'Cluster log traffic: commands and events published, events applied, bad records, partitions taken over, publish retries', labelNames: ['what'], registers: [this.registry] });
+  readonly clusterDeadNodes = new Counter({ name: 'halobuzz_cluster_dead_nodes_total', help: 'Nodes found dead (heartbeat older than the TTL) whose connections this node purged', registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');

@@ -24,6 +24,10 @@ import type { AnalyticsSink } from '../adapters/analytics/analytics-sink';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
 import { NdjsonSink } from '../adapters/analytics/ndjson-sink';
 import type { BatchingOptions } from '../adapters/analytics/batching-sink';
+import { ClusterRouter } from './cluster/cluster-router';
+import { NodeRegistry } from './cluster/node-registry';
+import { KafkaBus } from '../adapters/bus/kafka-bus';
+import type { Command } from '../actors/messages';
 
 interface SocketData {
   session: Session | null;
@@ -85,6 +89,13 @@ export class RealtimeServer {
   private ledger: Ledger | null = null;
   /** Where product events go (ClickHouse, NDJSON files, or nowhere); set by start(). */
   private analytics: AnalyticsSink | null = null;
+  /** Cluster mode (KAFKA_BROKERS): the router over the bus, the Redis registry, and this start's number. */
+  private cluster: ClusterRouter | null = null;
+  private registry: NodeRegistry | null = null;
+  private bus: KafkaBus | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly purgedNodes = new Set<number>();
+  nodeNumber = 0;
   port = 0;
 
   constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void } = {}) {
@@ -110,6 +121,7 @@ export class RealtimeServer {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,
           passivateAfterMs: 5 * 60_000,
+          tagOrigins: config.cluster !== null,
           room: {
             mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars,
             platformShareBps: config.economy.platformShareBps, leaderboardSize: config.economy.leaderboardSize,
@@ -119,10 +131,15 @@ export class RealtimeServer {
         },
       },
     }, {
-      onEffects: (effects) => this.hub.applyEffects(effects),
+      onEffects: (effects) => (this.cluster ? this.cluster.routeEffects(effects) : this.hub.applyEffects(effects)),
       onRestarted: (index) => {
         this.log.warn({ worker: index }, 'actor worker restarted; re-attaching its connections');
-        return this.hub.reattachCommands(index, (kind, id) => this.pool.workerOf(kind, id));
+        if (this.cluster) {
+          // Its actors had members on every node: ask them all to re-join what this node owns.
+          this.cluster.workerRestarted().catch((err) => this.log.error({ err }, 'could not ask the cluster to re-attach'));
+          return [];
+        }
+        return this.hub.reattachCommands((kind, id) => this.pool.workerOf(kind, id) === index);
       },
       onStats: (s) => {
         const w = String(s.worker);
@@ -140,7 +157,7 @@ export class RealtimeServer {
         (options.onFatal ?? (() => process.exit(70)))();
       },
     });
-    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.pool.send(c), this.metrics, config.limits,
+    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.dispatch(c), this.metrics, config.limits,
       (event) => this.analytics?.record({ ...event, node: config.nodeId }));
     this.app = uWS.App();
     this.routes();
@@ -158,6 +175,8 @@ export class RealtimeServer {
     const recovered = await this.ledger.recover();
     this.log.info({ engine, ...recovered }, 'ledger ready');
     await this.pool.start();
+    // Workers first: the owners' group may hand this node commands as soon as it joins.
+    if (this.config.cluster) await this.joinCluster();
     this.port = await new Promise<number>((resolve, reject) => {
       this.app.listen(this.config.host, this.config.port, (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${this.config.host}:${this.config.port}`));
@@ -174,6 +193,58 @@ export class RealtimeServer {
     }, Math.max(1000, this.config.economy.ledgerLeaseMs));
     this.recoveryTimer.unref();
     return this.port;
+  }
+
+  /** Where a command goes: the local workers, or (cluster) the log of its room or user. */
+  dispatch(command: Command): void {
+    if (this.config.cluster) this.cluster?.dispatch(command);
+    else this.pool.send(command);
+  }
+
+  /** Joins the cluster: a node number, the bus (unreachable is fatal), then the owners' group. */
+  private async joinCluster(): Promise<void> {
+    const c = this.config.cluster!;
+    this.registry = await NodeRegistry.connect(this.config.engines.redisUrl!, c.topicPrefix, c.nodeTtlMs);
+    this.nodeNumber = await this.registry.allocateNodeNumber();
+    this.hub.setNodeNumber(this.nodeNumber);
+    this.bus = await KafkaBus.connect({
+      brokers: c.brokers, clientId: `${c.topicPrefix}.${this.config.nodeId}.${this.nodeNumber}`, replicationFactor: c.replicationFactor,
+      sessionTimeoutMs: c.sessionTimeoutMs, onLog: (level, msg, extra) => this.log[level]({ component: 'kafka', ...extra }, msg),
+    });
+    const limits = this.config.limits;
+    const registry = this.registry;
+    this.cluster = new ClusterRouter(this.bus, this.pool, this.hub, {
+      topicPrefix: c.topicPrefix, partitions: c.partitions, node: this.nodeNumber, maxQueued: 100_000,
+      takeChat: (users) => registry.takeChat(users, limits.userChatPerSecond, limits.userChatBurst),
+      onAnalytics: (event) => this.analytics?.record({ ...event, node: this.config.nodeId }),
+      log: this.log.child({ component: 'cluster' }),
+      count: (what, n = 1) => this.metrics.cluster.labels(what).inc(n),
+    });
+    await this.cluster.start();
+    const beat = async () => {
+      await registry.beat(this.nodeNumber, this.config.nodeId, this.hub.userConnections());
+      for (const dead of await registry.deadNodes()) {
+        if (dead === this.nodeNumber || this.purgedNodes.has(dead)) continue;
+        this.purgedNodes.add(dead);
+        this.metrics.clusterDeadNodes.inc();
+        this.log.warn({ deadNode: dead }, 'a cluster node stopped beating; forgetting its connections');
+        this.pool.broadcast([Cmd.PURGE_NODE, dead]);
+      }
+    };
+    await beat();
+    this.heartbeatTimer = setInterval(() => void beat().catch((err) => this.log.warn({ err }, 'cluster heartbeat failed')), Math.min(1000, Math.floor(c.nodeTtlMs / 4)));
+    this.heartbeatTimer.unref();
+    this.log.info({ event: 'cluster-joined', node: this.nodeNumber, partitions: c.partitions, brokers: c.brokers }, 'joined the cluster');
+  }
+
+  /** The cluster's view from this node (debug route, tests). */
+  clusterState(): { node: number; owned: Record<string, number[]> } | null {
+    return this.cluster ? { node: this.nodeNumber, owned: this.cluster.ownership() } : null;
+  }
+
+  /** Where a user is connected across the cluster (null on a single node). */
+  whereIs(user: string): Promise<{ node: number; nodeId: string; connections: number }[]> | null {
+    return this.registry?.whereIs(user) ?? null;
   }
 
   private async openAnalytics(): Promise<AnalyticsSink | null> {
@@ -210,7 +281,7 @@ export class RealtimeServer {
       viewers: (room) => this.hub.viewers(room),
       localViewerCounts: () => this.hub.viewerCounts(),
       revoke: (sids) => this.revoke(sids),
-      endStream: (room, owner) => this.pool.send([Cmd.ROOM_END, 0, owner, room, 0]),
+      endStream: (room, owner) => this.dispatch([Cmd.ROOM_END, 0, owner, room, 0]),
     };
   }
 
@@ -232,7 +303,15 @@ export class RealtimeServer {
     this.listenSocket = null;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    if (this.cluster) {
+      // Hand our partitions over now, then tell the others our connections are going.
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      await this.cluster.stop().catch((err) => this.log.error({ err }, 'leaving the cluster failed'));
+      await this.registry?.leave(this.nodeNumber).catch(() => undefined);
+    }
     await this.pool.drain(this.config.shutdownGraceMs);
+    await this.bus?.close().catch(() => undefined);
+    await this.registry?.close().catch(() => undefined);
     await this.ledger?.close();
     // Deliver what analytics still holds, within the grace period; the rest is counted as not delivered.
     if (this.analytics) {
@@ -268,6 +347,11 @@ export class RealtimeServer {
       json(res, () => this.ledger!.apply(op));
     });
     this.app.get('/debug/ledger/totals', (res) => json(res, () => this.ledger!.totals()));
+    this.app.get('/debug/cluster', (res) => json(res, async () => this.clusterState()));
+    this.app.get('/debug/presence/:user', (res, req) => {
+      const user = req.getParameter(0) ?? '';
+      json(res, async () => (await this.whereIs(user)) ?? []);
+    });
   }
 
   private routes(): void {
@@ -298,7 +382,7 @@ export class RealtimeServer {
           metrics: this.metrics,
           verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
           isRevoked: (sid) => this.revocations.has(sid),
-          dispatch: (c) => this.pool.send(c),
+          dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
           track: (event) => this.analytics?.record({ id: randomUUID(), ts: Date.now(), node: this.config.nodeId, ...event }),

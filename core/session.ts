@@ -129,13 +129,13 @@ export class Session {
   }
 
   /** Commands that rebuild this connection's place in the actors of a restarted worker. */
-  reattachCommands(worker: number, workerOf: (kind: 'room' | 'user', id: string) => number): Command[] {
+  reattachCommands(select: (kind: 'room' | 'user', id: string) => boolean): Command[] {
     const user = this.user;
     if (user === null || this.closed) return [];
     const out: Command[] = [];
-    if (workerOf('user', user) === worker) out.push([Cmd.ONLINE, this.id, user, 1]);
+    if (select('user', user)) out.push([Cmd.ONLINE, this.id, user, 1]);
     for (const [room, role] of this.rooms) {
-      if (workerOf('room', room) === worker) out.push([Cmd.JOIN, this.id, user, room, role, 0, -1, 1]);
+      if (select('room', room)) out.push([Cmd.JOIN, this.id, user, room, role, 0, -1, 1]);
     }
     return out;
   }

@@ -1,0 +1,297 @@
+/**
+ * ClusterRouter: how a node takes part in a cluster over the EventBus (see docs/cluster.md).
+ *
+ * - Every room command goes to `<prefix>.room-commands`, every user command to `<prefix>.user-commands`,
+ *   in the partition of its room or user. The consumer group of all nodes divides those partitions, so the
+ *   bus decides which node owns (runs the actor of) each room and user.
+ * - The owner runs the command in its local actor workers, stamped with its log position. The actor's
+ *   effects (broadcasts, replies, subscriptions) go out as one record per actor turn to
+ *   `<prefix>.room-events` / `<prefix>.user-events`; every node reads all of them and applies the ones for
+ *   its own connections (and every broadcast) to its sockets, in log order.
+ * - A command batch's offsets are committed only after the workers went quiet and the effects are in the
+ *   log, so a dead owner leaves uncommitted commands to the next owner, which skips what the store shows as
+ *   applied (positions) and re-runs the rest.
+ * - On gaining a partition the owner drops what it held for it, and publishes REATTACH there: every node then
+ *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
+ */
+import type { Logger } from 'pino';
+import { Cmd, Eff, isRoomCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { partitionOf } from '../../actors/sharding';
+import { decode, encode, errorFrame } from '../protocol/codec';
+import { ErrorCode } from '../protocol/codes';
+import type { BusRecord, BusSubscription, ConsumedBatch, EventBus } from '../../adapters/bus/event-bus';
+
+const RECORD_EFFECTS = 1;
+const RECORD_REATTACH = 2;
+
+/** The local actor workers, as the router uses them. */
+export interface LocalActors {
+  send(command: Command): void;
+  quiesce(): Promise<void>;
+  evict(kind: 'room' | 'user', partitions: number[], count: number): Promise<void>;
+  broadcast(command: BroadcastCommand): void;
+}
+
+/** This node's sockets, as the router uses them. */
+export interface LocalSockets {
+  applyEffects(effects: readonly Effect[]): void;
+  /** Commands that put this node's connections back into the actors for which `select` is true. */
+  reattachCommands(select: (kind: 'room' | 'user', id: string) => boolean): Command[];
+}
+
+export interface ClusterRouterOptions {
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly node: number;
+  /** Commands waiting to be published before new ones are refused with OVERLOADED. */
+  readonly maxQueued: number;
+  /** Cluster-wide chat limit per user; null: local limits only. */
+  readonly takeChat: ((users: readonly string[]) => Promise<boolean[]>) | null;
+  readonly onAnalytics: (event: Extract<Effect, [6, unknown]>[1]) => void;
+  readonly log: Logger;
+  readonly count: (what: 'commands_published' | 'events_published' | 'events_applied' | 'bad_records' | 'replayed_batches' | 'publish_failures', n?: number) => void;
+}
+
+type Queued = { topic: string; record: BusRecord; command?: Command };
+
+export class ClusterRouter {
+  readonly topics;
+  private commandQueue: Queued[] = [];
+  private eventQueue: Queued[] = [];
+  private commandsFlushing: Promise<void> | null = null;
+  private eventsChain: Promise<void> = Promise.resolve();
+  private eventsScheduled = false;
+  private owned = new Map<string, Set<number>>();
+  /** Partitions gained by the latest assignment whose REATTACH is not yet out. */
+  private readonly toPrepare = new Set<string>();
+  private readonly subscriptions: BusSubscription[] = [];
+  private stopped = false;
+
+  constructor(private readonly bus: EventBus, private readonly actors: LocalActors, private readonly sockets: LocalSockets, private readonly opts: ClusterRouterOptions) {
+    const p = opts.topicPrefix;
+    this.topics = { roomCommands: `${p}.room-commands`, userCommands: `${p}.user-commands`, roomEvents: `${p}.room-events`, userEvents: `${p}.user-events` } as const;
+  }
+
+  /** Creates the topics, starts reading every event, then joins the owners' group. */
+  async start(): Promise<void> {
+    const t = this.topics;
+    await this.bus.ensureTopics([t.roomCommands, t.userCommands, t.roomEvents, t.userEvents], this.opts.partitions);
+    this.subscriptions.push(await this.bus.consumeAll([t.roomEvents, t.userEvents], (b) => this.onEvents(b)));
+    this.subscriptions.push(await this.bus.consumeShared(`${this.opts.topicPrefix}.owners`, [t.roomCommands, t.userCommands], {
+      onAssignment: (assigned) => this.onAssignment(assigned),
+      onBatch: (b) => this.onCommands(b),
+    }));
+  }
+
+  /** Partitions this node owns now, by topic (for /ready and tests). */
+  ownership(): Record<string, number[]> {
+    return Object.fromEntries([...this.owned].map(([t, s]) => [t, [...s].sort((a, b) => a - b)]));
+  }
+
+  /** A command from one of this node's sessions (or the node itself): into the log of its room or user. */
+  dispatch(command: Command): void {
+    if (this.stopped) return;
+    if (this.commandQueue.length >= this.opts.maxQueued) {
+      const ref = refOf(command);
+      if (ref) this.sockets.applyEffects([[Eff.SEND, command[1] as number, errorFrame(ref, ErrorCode.OVERLOADED, 'the cluster log is not keeping up, retry later')]]);
+      return;
+    }
+    const room = isRoomCommand(command);
+    const id = room ? (command[3] as string) : command[0] === Cmd.DM ? command[3] : command[2];
+    this.commandQueue.push({
+      topic: room ? this.topics.roomCommands : this.topics.userCommands,
+      record: { partition: partitionOf(id, this.opts.partitions), value: encode(command) },
+      command,
+    });
+    if (!this.commandsFlushing) this.commandsFlushing = this.flushCommands();
+  }
+
+  /** Effects from the local workers: analytics stay here, the rest go to the events log per actor turn. */
+  routeEffects(effects: readonly Effect[]): void {
+    let topic: string = this.topics.userEvents;
+    let partition = 0;
+    let run: Effect[] = [];
+    const close = () => {
+      if (run.length > 0) this.eventQueue.push({ topic, record: { partition, value: encode([RECORD_EFFECTS, run]) } });
+      run = [];
+    };
+    for (const e of effects) {
+      if (e[0] === Eff.ORIGIN) {
+        close();
+        topic = e[1] === 'room' ? this.topics.roomEvents : this.topics.userEvents;
+        partition = partitionOf(e[2], this.opts.partitions);
+      } else if (e[0] === Eff.ANALYTICS) {
+        this.opts.onAnalytics(e[1]);
+      } else {
+        run.push(e);
+      }
+    }
+    close();
+    this.scheduleEvents();
+  }
+
+  /** Resolves when every effect handed over so far is in the log. */
+  effectsDurable(): Promise<void> {
+    this.scheduleEvents();
+    return this.eventsChain;
+  }
+
+  /** A local worker restarted: every node re-joins its connections to everything this node owns. */
+  async workerRestarted(): Promise<void> {
+    const records: { topic: string; records: BusRecord[] }[] = [];
+    for (const [topic, parts] of this.owned) {
+      const events = topic === this.topics.roomCommands ? this.topics.roomEvents : this.topics.userEvents;
+      const kind = topic === this.topics.roomCommands ? 'room' : 'user';
+      records.push({ topic: events, records: [...parts].map((p) => ({ partition: p, value: encode([RECORD_REATTACH, kind, p]) })) });
+    }
+    await this.bus.publish(records);
+  }
+
+  async stop(): Promise<void> {
+    // Leave the owners' group first so the partitions move now rather than after the session timeout.
+    const [events, ...shared] = this.subscriptions;
+    for (const s of shared) await s.stop();
+    await this.effectsDurable().catch(() => undefined);
+    this.stopped = true;
+    await this.commandsFlushing?.catch(() => undefined);
+    await events?.stop();
+  }
+
+  private async flushCommands(): Promise<void> {
+    while (this.commandQueue.length > 0) {
+      await new Promise((r) => setImmediate(r));
+      let batch = this.commandQueue;
+      this.commandQueue = [];
+      batch = await this.limitChat(batch);
+      for (;;) {
+        try {
+          await this.bus.publish(groupByTopic(batch));
+          this.opts.count('commands_published', batch.length);
+          break;
+        } catch (err) {
+          // Order matters more than latency: keep this batch at the head and retry it.
+          this.opts.count('publish_failures');
+          this.opts.log.warn({ err, commands: batch.length }, 'publishing commands failed; retrying');
+          await new Promise((r) => setTimeout(r, 500));
+          if (this.stopped) break;
+        }
+      }
+    }
+    this.commandsFlushing = null;
+  }
+
+  /** Refuses chats over the user's cluster-wide budget; everything else passes in order. */
+  private async limitChat(batch: Queued[]): Promise<Queued[]> {
+    const take = this.opts.takeChat;
+    const chats = batch.filter((q) => q.command?.[0] === Cmd.CHAT);
+    if (!take || chats.length === 0) return batch;
+    let granted: boolean[];
+    try {
+      granted = await take(chats.map((q) => q.command![2] as string));
+    } catch (err) {
+      // Redis down: fail open on chat (the per-node limits still apply) rather than stop the room.
+      this.opts.log.warn({ err }, 'cluster chat limit unavailable; local limits only');
+      return batch;
+    }
+    const refused = new Set(chats.filter((_, i) => !granted[i]));
+    for (const q of refused) {
+      const c = q.command!;
+      this.sockets.applyEffects([[Eff.SEND, c[1] as number, errorFrame(c[4] as number, ErrorCode.RATE_LIMITED, 'too many chat messages from this user across the cluster')]]);
+    }
+    return refused.size === 0 ? batch : batch.filter((q) => !refused.has(q));
+  }
+
+  private scheduleEvents(): void {
+    if (this.eventsScheduled || this.eventQueue.length === 0) return;
+    this.eventsScheduled = true;
+    this.eventsChain = this.eventsChain.then(async () => {
+      this.eventsScheduled = false;
+      const batch = this.eventQueue;
+      this.eventQueue = [];
+      for (;;) {
+        try {
+          await this.bus.publish(groupByTopic(batch));
+          this.opts.count('events_published', batch.length);
+          return;
+        } catch (err) {
+          this.opts.count('publish_failures');
+          this.opts.log.warn({ err, events: batch.length }, 'publishing events failed; retrying');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    });
+  }
+
+  private onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void {
+    const next = new Map<string, Set<number>>([...assigned].map(([t, p]) => [t, new Set(p)]));
+    for (const topic of [this.topics.roomCommands, this.topics.userCommands]) {
+      const before = this.owned.get(topic) ?? new Set<number>();
+      const after = next.get(topic) ?? new Set<number>();
+      const lost = [...before].filter((p) => !after.has(p));
+      const kind = topic === this.topics.roomCommands ? 'room' : 'user';
+      if (lost.length > 0) void this.actors.evict(kind, lost, this.opts.partitions);
+      for (const p of after) if (!before.has(p)) this.toPrepare.add(`${topic}/${p}`);
+    }
+    this.owned = next;
+    this.opts.log.info({ event: 'cluster-assignment', owned: this.ownership() }, 'partition ownership changed');
+  }
+
+  private async onCommands(batch: ConsumedBatch): Promise<void> {
+    const room = batch.topic === this.topics.roomCommands;
+    const key = `${batch.topic}/${batch.partition}`;
+    if (this.toPrepare.has(key) || !this.owned.get(batch.topic)?.has(batch.partition)) {
+      // Newly ours: forget anything held from an earlier ownership, then ask every node to re-join.
+      await this.actors.evict(room ? 'room' : 'user', [batch.partition], this.opts.partitions);
+      await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition: batch.partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', batch.partition]) }] }]);
+      this.toPrepare.delete(key);
+      this.opts.count('replayed_batches');
+    }
+    for (const r of batch.records) {
+      let command: Command;
+      try {
+        command = decode(r.value) as Command;
+        if (!Array.isArray(command) || typeof command[0] !== 'number') throw new Error('not a command');
+      } catch {
+        this.opts.count('bad_records');
+        continue;
+      }
+      this.actors.send(room && isRoomCommand(command) ? withPosition(command, r.offset) : command);
+    }
+    await this.actors.quiesce();
+    await this.effectsDurable();
+  }
+
+  private onEvents(batch: ConsumedBatch): void {
+    const me = this.opts.node;
+    for (const r of batch.records) {
+      let record: unknown[];
+      try {
+        record = decode(r.value) as unknown[];
+      } catch {
+        this.opts.count('bad_records');
+        continue;
+      }
+      if (record[0] === RECORD_EFFECTS && Array.isArray(record[1])) {
+        const mine = (record[1] as Effect[]).filter((e) => e[0] === Eff.PUBLISH || (typeof e[1] === 'number' && nodeOfConn(e[1]) === me));
+        if (mine.length > 0) this.sockets.applyEffects(mine);
+        this.opts.count('events_applied');
+      } else if (record[0] === RECORD_REATTACH) {
+        const kind = record[1] as 'room' | 'user';
+        const partition = record[2] as number;
+        for (const c of this.sockets.reattachCommands((k, id) => k === kind && partitionOf(id, this.opts.partitions) === partition)) this.dispatch(c);
+      } else {
+        this.opts.count('bad_records');
+      }
+    }
+  }
+}
+
+function groupByTopic(batch: readonly Queued[]): { topic: string; records: BusRecord[] }[] {
+  const by = new Map<string, BusRecord[]>();
+  for (const q of batch) {
+    let list = by.get(q.topic);
+    if (!list) by.set(q.topic, (list = []));
+    list.push(q.record);
+  }
+  return [...by].map(([topic, records]) => ({ topic, records }));
+}

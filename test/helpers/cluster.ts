@@ -1,0 +1,84 @@
+/**
+ * Starts N HaloBuzz nodes as one cluster on the real Kafka and Redis (and FerretDB as the shared ledger),
+ * each in its own process, with a topic prefix of their own so tests never share a cluster.
+ */
+import { MongoClient } from 'mongodb';
+import { startServer, type ServerHandle } from '../../tools/server-process';
+
+export interface ClusterEngines {
+  readonly kafka: string;
+  readonly redis: string;
+  readonly mongodb: string;
+}
+
+export interface TestCluster {
+  readonly prefix: string;
+  readonly env: Record<string, string>;
+  readonly nodes: ServerHandle[];
+  /** Starts one more node of this cluster. */
+  add(name: string): Promise<ServerHandle>;
+  /** Mints coins through the first live node's debug route. */
+  mint(user: string, coins: number): Promise<void>;
+  /** Which node (index into nodes) owns `room`'s partition now, by asking every node. */
+  ownerOf(room: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(engines: ClusterEngines, size: number, label: string, extra: Record<string, string> = {}): Promise<TestCluster> {
+  const prefix = `hb${label}${process.pid}x${Date.now().toString(36)}`;
+  const db = new URL(engines.mongodb);
+  db.pathname = `/${prefix}`;
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: engines.kafka,
+    REDIS_URL: engines.redis,
+    MONGODB_URL: db.toString(),
+    HALOBUZZ_ROLE: 'realtime',
+    HALOBUZZ_KAFKA_TOPIC_PREFIX: prefix,
+    HALOBUZZ_KAFKA_PARTITIONS: '6',
+    HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: '6000',
+    HALOBUZZ_NODE_TTL_MS: '3000',
+    HALOBUZZ_DEBUG_ENDPOINTS: '1',
+    HALOBUZZ_ANALYTICS: 'off',
+    HALOBUZZ_LEDGER_LEASE_MS: '500',
+    HALOBUZZ_GIFT_PER_SECOND: '10000', HALOBUZZ_GIFT_BURST: '10000',
+    HALOBUZZ_FRAMES_PER_SECOND: '10000', HALOBUZZ_FRAMES_BURST: '10000',
+    HALOBUZZ_CHAT_PER_SECOND: '10000', HALOBUZZ_CHAT_BURST: '10000',
+    HALOBUZZ_USER_CHAT_PER_SECOND: '10000', HALOBUZZ_USER_CHAT_BURST: '10000',
+    HALOBUZZ_JOIN_PER_SECOND: '1000', HALOBUZZ_JOIN_BURST: '1000',
+    HALOBUZZ_ABUSE_ERROR_LIMIT: '100000',
+    HALOBUZZ_ROOM_HISTORY: '5000',
+    ...extra,
+  };
+  const nodes: ServerHandle[] = [];
+  const add = async (name: string) => {
+    const node = await startServer({ ...env, HALOBUZZ_NODE_ID: name });
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < size; i++) await add(`n${i + 1}`);
+  const live = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+  return {
+    prefix, env, nodes, add,
+    mint: async (user, coins) => {
+      const res = await fetch(`${live()[0]!.http}/debug/mint?user=${user}&coins=${coins}&op=mint-${prefix}-${user}`, { method: 'POST' });
+      if (!res.ok) throw new Error(`mint failed: ${res.status} ${await res.text()}`);
+    },
+    ownerOf: async (room) => {
+      const { partitionOf } = await import('../../actors/sharding');
+      const p = partitionOf(room, Number(env.HALOBUZZ_KAFKA_PARTITIONS));
+      for (const [i, n] of nodes.entries()) {
+        if (!live().includes(n)) continue;
+        const state = (await (await fetch(`${n.http}/debug/cluster`)).json()) as { owned: Record<string, number[]> };
+        if (state.owned[`${prefix}.room-commands`]?.includes(p)) return i;
+      }
+      return -1;
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      const c = new MongoClient(db.toString());
+      await c.connect();
+      await c.db().dropDatabase().catch(() => undefined);
+      await c.close();
+    },
+  };
+}
