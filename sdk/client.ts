@@ -22,7 +22,11 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string) => WebSocketLike;
 
 export interface ClientOptions {
-  readonly url: string;
+  /**
+   * The server's WebSocket URL, or several (the nodes of a cluster): the client starts with the first and
+   * moves to the next one each time a connection is lost, so it lands on a live node after a node dies.
+   */
+  readonly url: string | readonly string[];
   /** A token, or a function the client calls on every (re)connect to get a fresh one. */
   readonly token: string | (() => string | Promise<string>);
   /** Defaults to the platform's global WebSocket. */
@@ -113,6 +117,7 @@ export class HaloClient extends Emitter<ClientEvents> {
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private closedByUser = false;
   private attempts = 0;
+  private urlIndex = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private hello: HelloResult | null = null;
   private readonly factory: WebSocketFactory;
@@ -226,7 +231,8 @@ export class HaloClient extends Emitter<ClientEvents> {
 
   private async open(): Promise<HelloResult> {
     const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
-    const ws = this.factory(this.opts.url);
+    const urls = typeof this.opts.url === 'string' ? [this.opts.url] : this.opts.url;
+    const ws = this.factory(urls[this.urlIndex % urls.length]!);
     this.ws = ws;
     return new Promise<HelloResult>((resolve, reject) => {
       let settled = false;
@@ -253,6 +259,8 @@ export class HaloClient extends Emitter<ClientEvents> {
         if (this.ws !== ws) return;
         this.ws = null;
         this.hello = null;
+        // Try the next node next time (a no-op with one URL).
+        this.urlIndex++;
         for (const [ref, p] of this.pending) {
           clearTimeout(p.timer);
           p.reject(new Error(`connection closed (${ev.code}) before reply to ref ${ref}`));

@@ -34,6 +34,8 @@ export class KafkaBus implements EventBus {
     const logCreator = () => ({ level, log }: LogEntry) => {
       if (!opts.onLog) return;
       const { message, ...extra } = log;
+      // Expected during normal operation: topics that already exist, and rebalances.
+      if (/already exists|Topic creation errors|rebalancing|switched default partitioner|Limiting retries/i.test(`${message} ${String(extra.error ?? '')}`)) return;
       opts.onLog(level === logLevel.ERROR ? 'error' : 'warn', message, extra);
     };
     const probe = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], connectionTimeout: 3000, retry: { retries: 2, initialRetryTime: 200 }, logLevel: logLevel.NOTHING });
@@ -121,7 +123,7 @@ export class KafkaBus implements EventBus {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) starts.set(`${topic}/${p.partition}`, Number(p.high));
+      for (const topic of topics) for (const p of await retrying(() => admin.fetchTopicOffsets(topic))) starts.set(`${topic}/${p.partition}`, Number(p.high));
     } finally {
       await admin.disconnect();
     }
@@ -155,6 +157,18 @@ export class KafkaBus implements EventBus {
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => this.stopConsumer(c)));
     await this.producer.disconnect();
+  }
+}
+
+/** Retries what fails while a just-created topic elects its leaders (NOT_LEADER_FOR_PARTITION and the like). */
+async function retrying<T>(run: () => Promise<T>, attempts = 40): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (i >= attempts || (err as { retriable?: boolean }).retriable === false) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 

@@ -75,6 +75,11 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
+      // HB_CLUSTER_LOGS=dir keeps every node's log for a post-mortem.
+      if (process.env.HB_CLUSTER_LOGS) {
+        const { writeFileSync } = await import('node:fs');
+        for (const [i, n] of nodes.entries()) writeFileSync(`${process.env.HB_CLUSTER_LOGS}/${prefix}-n${i + 1}.log`, n.logs.join(''));
+      }
       const c = new MongoClient(db.toString());
       await c.connect();
       await c.db().dropDatabase().catch(() => undefined);

@@ -1,0 +1,133 @@
+/**
+ * A node dies in the middle of a gift storm (issue #5): the owner of the room is SIGKILLed; its
+ * partitions move to the survivors, clients that were on it reconnect elsewhere and retry with the same op
+ * ids. Afterwards coins are conserved, every gift the ledger committed has exactly one event in the room's
+ * sequence, and every viewer (moved or not) has seen each of them once.
+ */
+import t from 'tap';
+import { waitFor } from '../../tools/server-process';
+import { ClientOp, ErrorCode, Role } from '../../core/protocol/codes';
+import { HaloClient, HaloError, type GiftEvent } from '../../sdk/client';
+import { nodeWebSocket } from '../../sdk/node';
+import { MongoLedger } from '../../adapters/ledger/ledger-mongo';
+import type { LedgerTotals } from '../../adapters/ledger/ledger';
+import { engineUrl } from '../helpers/services';
+import { startCluster } from '../helpers/cluster';
+
+const kafka = engineUrl(t, 'kafka');
+const redis = kafka ? engineUrl(t, 'redis') : null;
+const mongodb = redis ? engineUrl(t, 'mongodb') : null;
+
+/** Transient while a node dies and its rooms move: retry the same op id. */
+const TRANSIENT = new Set<number>([ErrorCode.LEDGER_UNAVAILABLE, ErrorCode.OP_IN_PROGRESS, ErrorCode.NOT_IN_ROOM, ErrorCode.OVERLOADED]);
+
+if (kafka && redis && mongodb) {
+  t.test('SIGKILL the room owner mid gift storm', async (t) => {
+    const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'kill');
+    t.teardown(() => cluster.stop());
+    const room = 'storm';
+    const ownerIndex = await cluster.ownerOf(room);
+    t.ok(ownerIndex >= 0, `node n${ownerIndex + 1} owns the room`);
+    const victim = cluster.nodes[ownerIndex]!;
+    const survivors = cluster.nodes.filter((n) => n !== victim);
+    const make = (user: string, first: typeof victim) => new HaloClient({
+      url: [first.url, ...cluster.nodes.filter((n) => n !== first).map((n) => n.url)], token: () => first.token(user),
+      webSocket: nodeWebSocket, requestTimeoutMs: 15_000, reconnectMinDelayMs: 50, reconnectMaxDelayMs: 500,
+    });
+    const clients: HaloClient[] = [];
+    const track = (c: HaloClient) => (clients.push(c), c);
+    t.teardown(() => clients.forEach((c) => c.close()));
+
+    const host = track(make('storm-host', survivors[0]!));
+    await host.connect();
+    const live = await host.join(room, Role.HOST);
+    t.ok(live.stream, 'the stream is live');
+    const viewers = cluster.nodes.map((n, i) => track(make(`storm-viewer-${i}`, n)));
+    const seen = new Map<HaloClient, GiftEvent[]>();
+    for (const v of viewers) {
+      seen.set(v, []);
+      v.on('gift', (e) => seen.get(v)!.push(e));
+      await v.connect();
+      await v.join(room);
+    }
+    const fans = cluster.nodes.flatMap((n, i) => [track(make(`storm-fan-${i}-a`, n)), track(make(`storm-fan-${i}-b`, n))]);
+    const minted = fans.length * 1000;
+    for (const [i, f] of fans.entries()) {
+      await cluster.mint(`storm-fan-${Math.floor(i / 2)}-${i % 2 ? 'b' : 'a'}`, 1000);
+      await f.connect();
+      await f.join(room);
+    }
+
+    const perFan = 25;
+    const acked = new Map<string, number>();
+    let sent = 0;
+    const storm = fans.map(async (fan) => {
+      for (let i = 0; i < perFan; i++) {
+        const opId = HaloClient.newOpId();
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const r = await fan.gift(room, 'rose', 1 + (i % 3), opId);
+            acked.set(opId, r.seq);
+            sent++;
+            break;
+          } catch (err) {
+            const transient = !(err instanceof HaloError) || TRANSIENT.has(err.code);
+            if (!transient || attempt > 120) throw err;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      }
+    });
+    await waitFor('a third of the storm acknowledged', () => sent >= (fans.length * perFan) / 3, 60_000);
+    await victim.kill();
+    t.pass(`SIGKILLed n${ownerIndex + 1} after ${sent} gifts`);
+    await Promise.all(storm);
+    t.equal(acked.size, fans.length * perFan, 'every gift was eventually acknowledged (retries with the same op id)');
+
+    const newOwner = await cluster.ownerOf(room);
+    t.ok(newOwner >= 0 && newOwner !== ownerIndex, `the room moved to n${newOwner + 1}`);
+
+    // Money: conserved, nothing half-applied (recovery runs on the survivors' timers).
+    let totals: LedgerTotals | null = null;
+    for (let i = 0; i < 60 && totals?.pending !== 0; i++) {
+      totals = (await (await fetch(`${survivors[0]!.http}/debug/ledger/totals`)).json()) as LedgerTotals;
+      if (totals.pending !== 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    t.equal(totals!.issued, minted, 'issued = minted');
+    t.equal(totals!.held, minted, 'held = minted: no coin created or lost');
+    t.equal(totals!.negativeAccounts, 0, 'nobody below zero');
+    t.equal(totals!.pending, 0, 'nothing half-applied');
+
+    // The room's sequence: one event per committed gift, at the seq its sender was told.
+    const ledger = await MongoLedger.connect({ url: cluster.env.MONGODB_URL!, leaseMs: 500 });
+    const committed = await ledger.giftsForStream(room, live.stream!);
+    await ledger.close();
+    t.equal(committed.length, acked.size, 'the ledger holds exactly the acknowledged gifts');
+    t.same(new Set(committed.map((e) => e.opId)), new Set(acked.keys()), 'and they are the same operations');
+    const auditor = track(make('storm-auditor', survivors[1]!));
+    const history: GiftEvent[] = [];
+    auditor.on('gift', (e) => history.push(e));
+    await auditor.connect();
+    const resumed = await auditor.request(ClientOp.RESUME, room, 0, Role.VIEWER).catch(async (err: Error) => {
+      // Diagnostics for a post-mortem: who owns what now.
+      for (const n of survivors) t.comment(`n${cluster.nodes.indexOf(n) + 1}: ${await (await fetch(`${n.http}/debug/cluster`)).text()}`);
+      throw err;
+    });
+    t.ok(resumed, 'a newcomer resumes the room from seq 0');
+    await waitFor('full history', () => history.length >= acked.size, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const seqs = history.map((e) => e.seq);
+    t.equal(history.length, committed.length, 'one gift event per committed gift: none lost, none doubled');
+    t.equal(new Set(seqs).size, seqs.length, 'no seq used twice');
+    t.same([...acked.values()].sort((a, b) => a - b), [...seqs].sort((a, b) => a - b), 'each gift sits at the seq its sender was told');
+
+    // Viewers, including the one whose node died, saw every gift once, in order.
+    for (const [i, v] of viewers.entries()) {
+      await waitFor(`viewer ${i} caught up`, () => seen.get(v)!.length >= committed.length, 30_000);
+      const mine = seen.get(v)!.map((e) => e.seq);
+      t.same(mine, [...mine].sort((a, b) => a - b), `viewer on n${i + 1}: in order`);
+      t.same(new Set(mine), new Set(seqs), `viewer on n${i + 1}: every gift exactly once`);
+    }
+    t.not(viewers[ownerIndex]!.session?.node, victim === cluster.nodes[ownerIndex] ? `n${ownerIndex + 1}` : '', 'the dead node\'s viewer now talks to another node');
+  });
+}
