@@ -6,6 +6,7 @@
  * path on each store; api runs autocannon against sign-in and room discovery. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
  * chart. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 200`.
  */
+import { clusterDefaults, clusterQuick, runCluster, type ClusterParams } from './cluster.bench';
 import { compare, scenarios, type Comparison, type Scenario } from './scenarios';
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
 import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
@@ -57,13 +58,17 @@ async function main(): Promise<void> {
     await runApi(parseParams<ApiParams>(quick ? apiQuick : apiDefaults, rest));
     return;
   }
+  if (name === 'cluster') {
+    await runCluster(parseParams<ClusterParams>(quick ? clusterQuick : clusterDefaults, rest), process.env);
+    return;
+  }
   if (name === 'gifts') {
     await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'api', 'analytics'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

@@ -18,7 +18,7 @@
  * one Redis (or a primary with replicas), not on Redis Cluster.
  */
 import Redis from 'ioredis';
-import { decode, encode } from '../../core/protocol/codec';
+import { decodeBatch as decode, encode } from '../../core/protocol/codec';
 import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
 
 const COMMIT = `

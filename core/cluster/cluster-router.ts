@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import { Cmd, Eff, isRoomCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { partitionOf } from '../../actors/sharding';
-import { decode, encode, errorFrame } from '../protocol/codec';
+import { decodeBatch as decode, encode, errorFrame } from '../protocol/codec';
 import { ErrorCode } from '../protocol/codes';
 import type { BusRecord, BusSubscription, ConsumedBatch, EventBus } from '../../adapters/bus/event-bus';
 
@@ -251,8 +251,8 @@ export class ClusterRouter {
       try {
         command = decode(r.value) as Command;
         if (!Array.isArray(command) || typeof command[0] !== 'number') throw new Error('not a command');
-      } catch {
-        this.opts.count('bad_records');
+      } catch (err) {
+        this.badRecord(batch, r.offset, r.value, err);
         continue;
       }
       this.actors.send(room && isRoomCommand(command) ? withPosition(command, r.offset) : command);
@@ -267,8 +267,8 @@ export class ClusterRouter {
       let record: unknown[];
       try {
         record = decode(r.value) as unknown[];
-      } catch {
-        this.opts.count('bad_records');
+      } catch (err) {
+        this.badRecord(batch, r.offset, r.value, err);
         continue;
       }
       if (record[0] === RECORD_EFFECTS && Array.isArray(record[1])) {
@@ -280,9 +280,15 @@ export class ClusterRouter {
         const partition = record[2] as number;
         for (const c of this.sockets.reattachCommands((k, id) => k === kind && partitionOf(id, this.opts.partitions) === partition)) this.dispatch(c);
       } else {
-        this.opts.count('bad_records');
+        this.badRecord(batch, r.offset, r.value, new Error('not an event record'));
       }
     }
+  }
+
+  /** A record we cannot read is counted and logged (never fatal: another node or version may have written it). */
+  private badRecord(batch: ConsumedBatch, offset: number, value: Uint8Array, err: unknown): void {
+    this.opts.count('bad_records');
+    this.opts.log.warn({ topic: batch.topic, partition: batch.partition, offset, bytes: value.byteLength, err: String(err) }, 'unreadable record in the cluster log; skipped');
   }
 }
 

@@ -110,7 +110,10 @@ if (kafka && redis && mongodb) {
     await auditor.connect();
     const resumed = await auditor.request(ClientOp.RESUME, room, 0, Role.VIEWER).catch(async (err: Error) => {
       // Diagnostics for a post-mortem: who owns what now.
-      for (const n of survivors) t.comment(`n${cluster.nodes.indexOf(n) + 1}: ${await (await fetch(`${n.http}/debug/cluster`)).text()}`);
+      for (const n of survivors) {
+        const metrics = (await (await fetch(`${n.http}/metrics`)).text()).split('\n').filter((l) => /^halobuzz_(cluster|mailbox|actors)/.test(l));
+        t.comment(`n${cluster.nodes.indexOf(n) + 1}: ${await (await fetch(`${n.http}/debug/cluster`)).text()}\n${metrics.join('\n')}`);
+      }
       throw err;
     });
     t.ok(resumed, 'a newcomer resumes the room from seq 0');
