@@ -126,17 +126,10 @@ export class ActorHost {
    * Forgets the actors whose ids fall in `partitions` (of `count`): this node no longer owns them, or
    * just gained them and must rebuild them from the store rather than trust what it held before.
    */
-  evict(kind: 'room' | 'user', partitions: readonly number[], count: number): number {
+  evict(kind: 'room' | 'user', partitions: readonly number[], count: number): void {
     const wanted = new Set(partitions);
     const map = (kind === 'room' ? this.rooms : this.users) as Map<string, Actor<unknown>>;
-    let evicted = 0;
-    for (const id of [...map.keys()]) {
-      if (wanted.has(partitionOf(id, count))) {
-        map.delete(id);
-        evicted++;
-      }
-    }
-    return evicted;
+    for (const id of [...map.keys()]) if (wanted.has(partitionOf(id, count))) map.delete(id);
   }
 
   /** Resolves once every mailbox is empty and every commit has landed. */

@@ -100,15 +100,13 @@ export class RoomActor extends Actor<RoomMessage> {
   }
 
   receive(msg: RoomMessage, turn: Turn): void {
-    if (msg[0] <= Cmd.WALLET) {
-      // A command from the cluster log carries its position; a new owner replaying the log skips what the
-      // previous owner already applied (its writes, this position included, reached the store together).
-      const position = positionOf(msg as RoomCommand);
-      if (position >= 0) {
-        if (position <= this.applied) return;
-        this.applied = position;
-        turn.writes.roomApplied.push({ room: this.id, position });
-      }
+    // A command from the cluster log carries its position (nothing else does); a new owner replaying the log
+    // skips what the previous owner already applied (its writes, this position included, were stored together).
+    const position = positionOf(msg as RoomCommand);
+    if (position >= 0) {
+      if (position <= this.applied) return;
+      this.applied = position;
+      turn.writes.roomApplied.push({ room: this.id, position });
     }
     switch (msg[0]) {
       case Cmd.JOIN:

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientOp, Role, ServerOp } from '../core/protocol/codes';
 import { startServer, type ServerHandle } from '../tools/server-process';
-import { LatencyRecorder } from './latency';
+import type { LatencyRecorder } from './latency';
+import { giftStorm } from './gift-storm';
 import { LoadConnection, nowMs, openMany } from './load-client';
 import { Progress } from './progress';
 import { writeResult } from './results';
@@ -55,42 +56,20 @@ async function runWith(p: ClusterParams, label: string, nodes: number, cluster: 
       return c;
     }, (n) => ramp.update(n));
     ramp.done();
-    const latency = new LatencyRecorder();
-    const waiting: ((ts: number) => void)[] = [];
+    const storm = giftStorm(label, room, p.seconds);
     const fans = await openMany<LoadConnection>(p.fans, 16, async (i) => {
       const user = `fan${i}`;
       const mint = await fetch(`${on(i).http}/debug/mint?user=${user}&coins=100000000&op=mint-${randomUUID()}`, { method: 'POST' });
       if (!((await mint.json()) as { ok: boolean }).ok) throw new Error('mint failed');
       const c = await LoadConnection.open(on(i).url, (f) => {
-        if (f[0] === ServerOp.ROOM_GIFT && f[4] === user) waiting[i]?.(nowMs());
+        if (f[0] === ServerOp.ROOM_GIFT && f[4] === user) storm.broadcastSeen(i, nowMs());
       });
       await c.hello(on(i).token(user));
       await c.request(ClientOp.JOIN, room, Role.VIEWER);
       return c;
     }, () => undefined);
-    let committed = 0;
-    let refused = 0;
-    const run = new Progress(`${label}: gifting`, p.seconds);
-    const start = Date.now();
     deliveries = 0;
-    const deadline = start + p.seconds * 1000;
-    const ticker = setInterval(() => run.update(Math.min(p.seconds, Math.floor((Date.now() - start) / 1000)), `${committed} gifts`), 500);
-    await Promise.all(fans.map(async (c, i) => {
-      while (Date.now() < deadline) {
-        const sent = nowMs();
-        const broadcast = new Promise<number>((resolve) => (waiting[i] = resolve));
-        try {
-          await c.request(ClientOp.GIFT, room, 'rose', 1, randomUUID());
-          latency.record((await broadcast) - sent);
-          committed++;
-        } catch {
-          refused++;
-        }
-      }
-    }));
-    clearInterval(ticker);
-    const elapsed = (Date.now() - start) / 1000;
-    run.done(`${committed} gifts`);
+    const { committed, refused, elapsedSec: elapsed, latency } = await storm.run(fans);
     // Let the last broadcasts land before counting deliveries.
     await new Promise((r) => setTimeout(r, 500));
     for (const c of [host, ...viewers, ...fans]) c.close();

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientOp, Role, ServerOp } from '../core/protocol/codes';
 import { startServer } from '../tools/server-process';
-import { LatencyRecorder } from './latency';
+import type { LatencyRecorder } from './latency';
+import { giftStorm } from './gift-storm';
 import { LoadConnection, nowMs, openMany } from './load-client';
 import { Progress } from './progress';
 import { writeResult } from './results';
@@ -39,43 +40,21 @@ async function runOnStore(p: GiftParams, store: string, env: Record<string, stri
     const host = await LoadConnection.open(server.url);
     await host.hello(server.token('host'));
     await host.request(ClientOp.JOIN, room, Role.HOST);
-    const latency = new LatencyRecorder();
-    const waiting: ((ts: number) => void)[] = [];
+    const storm = giftStorm(store, room, p.seconds);
     const ramp = new Progress(`${store}: connecting fans`, p.fans);
     const fans = await openMany(p.fans, 16, async (i) => {
       const user = `fan${i}`;
       const mint = await fetch(`${server.http}/debug/mint?user=${user}&coins=100000000&op=mint-${randomUUID()}`, { method: 'POST' });
       if (!((await mint.json()) as { ok: boolean }).ok) throw new Error('mint failed');
       const c = await LoadConnection.open(server.url, (f) => {
-        if (f[0] === ServerOp.ROOM_GIFT && f[4] === user) waiting[i]?.(nowMs());
+        if (f[0] === ServerOp.ROOM_GIFT && f[4] === user) storm.broadcastSeen(i, nowMs());
       });
       await c.hello(server.token(user));
       await c.request(ClientOp.JOIN, room, Role.VIEWER);
       return c;
     }, (n) => ramp.update(n));
     ramp.done();
-    let committed = 0;
-    let refused = 0;
-    const run = new Progress(`${store}: gifting`, p.seconds);
-    const start = Date.now();
-    const deadline = start + p.seconds * 1000;
-    const ticker = setInterval(() => run.update(Math.min(p.seconds, Math.floor((Date.now() - start) / 1000)), `${committed} committed`), 500);
-    await Promise.all(fans.map(async (c, i) => {
-      while (Date.now() < deadline) {
-        const sent = nowMs();
-        const broadcast = new Promise<number>((resolve) => (waiting[i] = resolve));
-        try {
-          await c.request(ClientOp.GIFT, room, 'rose', 1, randomUUID());
-          latency.record((await broadcast) - sent);
-          committed++;
-        } catch {
-          refused++;
-        }
-      }
-    }));
-    clearInterval(ticker);
-    const elapsed = (Date.now() - start) / 1000;
-    run.done(`${committed} committed`);
+    const { committed, refused, elapsedSec: elapsed, latency } = await storm.run(fans);
     for (const c of [host, ...fans]) c.close();
     const totals = await (await fetch(`${server.http}/debug/ledger/totals`)).json() as { held: number; issued: number };
     return {

@@ -4,7 +4,7 @@
  * for re-attach commands after a worker restart, and runs the periodic sweep that enforces the hello
  * timeout and token expiry.
  */
-import { Cmd, Eff, type Command, type Effect } from '../actors/messages';
+import { CONN_SPACE, Cmd, Eff, type Command, type Effect } from '../actors/messages';
 import { CloseCode } from './protocol/codes';
 import { TokenBucket } from './rate-limit';
 import type { Session } from './session';
@@ -46,7 +46,7 @@ export class Hub {
 
   /** Cluster: connection ids start at node number × 2^32 (see nodeOfConn); set before the first socket. */
   setNodeNumber(node: number): void {
-    this.connBase = node * 2 ** 32;
+    this.connBase = node * CONN_SPACE;
   }
 
   add(session: Session): void {

@@ -8,7 +8,8 @@
  *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
  *   safe for revocation because a restarted node reloads revoked sessions from the account store.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { openRedis } from '../redis/open-redis';
 import { decode, encode } from '../../core/protocol/codec';
 import type { RealtimeBridge, RealtimeNode } from './realtime-bridge';
 
@@ -24,10 +25,7 @@ export class RedisBridge implements RealtimeBridge {
 
   /** Connects; fails when Redis does not answer (a configured engine is never silently skipped). */
   static async connect(url: string): Promise<RedisBridge> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
-    await redis.connect();
-    await redis.ping();
-    return new RedisBridge(redis);
+    return new RedisBridge(await openRedis(url));
   }
 
   get client(): Redis {

@@ -17,7 +17,8 @@
  * stay in the gifts hash, which is all a rebuild needs). The script builds key names itself, so it runs on
  * one Redis (or a primary with replicas), not on Redis Cluster.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { openRedis } from '../redis/open-redis';
 import { decodeBatch as decode, encode } from '../../core/protocol/codec';
 import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
 
@@ -29,6 +30,10 @@ local rooms, users = {}, {}
 local function raise(k, f, v)
   local cur = tonumber(redis.call('HGET', k, f) or '-1')
   if v > cur then redis.call('HSET', k, f, v) end
+end
+-- The first write of a seq wins: a replayed or conflicting one changes nothing.
+local function addOnce(k, seq, member)
+  if redis.call('ZCOUNT', k, seq, seq) == 0 then redis.call('ZADD', k, seq, member) end
 end
 local i = 4
 while i <= #ARGV do
@@ -47,7 +52,7 @@ while i <= #ARGV do
   elseif op == 'E' then
     local k = P .. 'rt:room:' .. ARGV[i + 1]
     local seq = tonumber(ARGV[i + 2])
-    if redis.call('ZCOUNT', k .. ':history', seq, seq) == 0 then redis.call('ZADD', k .. ':history', seq, ARGV[i + 3]) end
+    addOnce(k .. ':history', seq, ARGV[i + 3])
     if ARGV[i + 4] ~= '' then redis.call('HSETNX', k .. ':gifts', ARGV[i + 4], seq) end
     raise(k, 'seq', seq)
     rooms[ARGV[i + 1]] = true
@@ -62,7 +67,7 @@ while i <= #ARGV do
   elseif op == 'I' then
     local k = P .. 'rt:inbox:' .. ARGV[i + 1]
     local seq = tonumber(ARGV[i + 2])
-    if redis.call('ZCOUNT', k .. ':msgs', seq, seq) == 0 then redis.call('ZADD', k .. ':msgs', seq, ARGV[i + 3]) end
+    addOnce(k .. ':msgs', seq, ARGV[i + 3])
     raise(k, 'lastSeq', seq)
     users[ARGV[i + 1]] = true
     i = i + 4
@@ -115,9 +120,7 @@ export class RedisRealtimeStore implements RealtimeStore {
 
   /** Connects and checks Redis answers (a configured engine that is down is an error, not a fallback). */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisRealtimeStore> {
-    const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000 });
-    await redis.connect();
-    await redis.ping();
+    const redis = await openRedis(url);
     redis.defineCommand('hbCommit', { numberOfKeys: 0, lua: COMMIT });
     return new RedisRealtimeStore(redis as Client, options);
   }

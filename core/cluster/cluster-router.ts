@@ -15,7 +15,7 @@
  *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
-import { Cmd, Eff, isRoomCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { Cmd, Eff, commandTarget, isRoomCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { partitionOf } from '../../actors/sharding';
 import { decodeBatch as decode, encode, errorFrame } from '../protocol/codec';
 import { ErrorCode } from '../protocol/codes';
@@ -96,10 +96,9 @@ export class ClusterRouter {
       if (ref) this.sockets.applyEffects([[Eff.SEND, command[1] as number, errorFrame(ref, ErrorCode.OVERLOADED, 'the cluster log is not keeping up, retry later')]]);
       return;
     }
-    const room = isRoomCommand(command);
-    const id = room ? (command[3] as string) : command[0] === Cmd.DM ? command[3] : command[2];
+    const { kind, id } = commandTarget(command);
     this.commandQueue.push({
-      topic: room ? this.topics.roomCommands : this.topics.userCommands,
+      topic: kind === 'room' ? this.topics.roomCommands : this.topics.userCommands,
       record: { partition: partitionOf(id, this.opts.partitions), value: encode(command) },
       command,
     });
@@ -163,19 +162,7 @@ export class ClusterRouter {
       let batch = this.commandQueue;
       this.commandQueue = [];
       batch = await this.limitChat(batch);
-      for (;;) {
-        try {
-          await this.bus.publish(groupByTopic(batch));
-          this.opts.count('commands_published', batch.length);
-          break;
-        } catch (err) {
-          // Order matters more than latency: keep this batch at the head and retry it.
-          this.opts.count('publish_failures');
-          this.opts.log.warn({ err, commands: batch.length }, 'publishing commands failed; retrying');
-          await new Promise((r) => setTimeout(r, 500));
-          if (this.stopped) break;
-        }
-      }
+      await this.publishInOrder(batch, 'commands_published', () => this.stopped);
     }
     this.commandsFlushing = null;
   }
@@ -208,18 +195,27 @@ export class ClusterRouter {
       this.eventsScheduled = false;
       const batch = this.eventQueue;
       this.eventQueue = [];
-      for (;;) {
-        try {
-          await this.bus.publish(groupByTopic(batch));
-          this.opts.count('events_published', batch.length);
-          return;
-        } catch (err) {
-          this.opts.count('publish_failures');
-          this.opts.log.warn({ err, events: batch.length }, 'publishing events failed; retrying');
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      await this.publishInOrder(batch, 'events_published', () => false);
     });
+  }
+
+  /**
+   * Publishes one batch, retrying it until it is in the log (or `giveUp` says so): order matters more than
+   * latency, so nothing queued behind it goes first.
+   */
+  private async publishInOrder(batch: readonly Queued[], what: 'commands_published' | 'events_published', giveUp: () => boolean): Promise<void> {
+    for (;;) {
+      try {
+        await this.bus.publish(groupByTopic(batch));
+        this.opts.count(what, batch.length);
+        return;
+      } catch (err) {
+        this.opts.count('publish_failures');
+        this.opts.log.warn({ err, records: batch.length, what }, 'publishing to the cluster log failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+        if (giveUp()) return;
+      }
+    }
   }
 
   private onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void {

@@ -7,7 +7,8 @@
  *   node TTL, so a dead node's users go offline on their own; `whereIs` answers from the live hashes;
  * - per-user chat limits across nodes: a token bucket in a Lua script, same semantics as the local one.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { openRedis } from '../../adapters/redis/open-redis';
 import { decode, encode } from '../protocol/codec';
 
 const TAKE = `
@@ -38,8 +39,7 @@ export class NodeRegistry {
   private constructor(private readonly redis: Client, private readonly prefix: string, private readonly ttlMs: number) {}
 
   static async connect(url: string, prefix: string, ttlMs: number): Promise<NodeRegistry> {
-    const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 3 });
-    await redis.connect();
+    const redis = await openRedis(url);
     redis.defineCommand('hbTake', { lua: TAKE });
     return new NodeRegistry(redis as Client, prefix, ttlMs);
   }
@@ -75,12 +75,14 @@ export class NodeRegistry {
   /** Live nodes where `user` has connections, with their node ids and connection counts. */
   async whereIs(user: string, now = Date.now()): Promise<{ node: number; nodeId: string; connections: number }[]> {
     const live = await this.redis.zrangebyscore(`${this.prefix}:nodes`, String(now - this.ttlMs), '+inf');
-    const out: { node: number; nodeId: string; connections: number }[] = [];
-    for (const n of live) {
-      const v = await this.redis.hgetBuffer(`${this.prefix}:online:${n}`, user);
-      if (v) out.push({ node: Number(n), nodeId: (await this.redis.hget(`${this.prefix}:node-ids`, n)) ?? n, connections: decode(v) as number });
-    }
-    return out;
+    if (live.length === 0) return [];
+    const tx = this.redis.pipeline();
+    for (const n of live) tx.hgetBuffer(`${this.prefix}:online:${n}`, user).hget(`${this.prefix}:node-ids`, n);
+    const replies = (await tx.exec())!.map(([, v]) => v);
+    return live.flatMap((n, i) => {
+      const count = replies[2 * i] as Buffer | null;
+      return count ? [{ node: Number(n), nodeId: (replies[2 * i + 1] as string | null) ?? n, connections: decode(count) as number }] : [];
+    });
   }
 
   /** One token from each user's cluster-wide chat bucket; true where granted. */
