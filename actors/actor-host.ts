@@ -67,6 +67,8 @@ export class ActorHost {
   private readonly timers: NodeJS.Timeout[] = [];
   dropped = 0;
   private stopped = false;
+  /** Cluster: nodes purged as dead; their connections never re-enter a room on this worker. */
+  private readonly deadNodes = new Set<number>();
 
   private readonly store: RealtimeStore;
 
@@ -116,6 +118,7 @@ export class ActorHost {
 
   /** A command for every actor this worker holds (a dead node's connections to forget). */
   broadcast(command: BroadcastCommand): void {
+    if (command[0] === Cmd.PURGE_NODE) this.deadNodes.add(command[1]);
     for (const actor of [...this.rooms.values(), ...this.users.values()] as Actor<unknown>[]) {
       actor.mailbox.offerSystem(command);
       this.schedule(actor);
@@ -154,7 +157,7 @@ export class ActorHost {
   private roomActor(id: string): RoomActor {
     let actor = this.rooms.get(id);
     if (!actor) {
-      const created = new RoomActor(id, this.opts.room, { ledger: this.deps.ledger, catalog: this.deps.catalog });
+      const created = new RoomActor(id, this.opts.room, { ledger: this.deps.ledger, catalog: this.deps.catalog, isNodeDead: (n) => this.deadNodes.has(n) });
       actor = created;
       this.rooms.set(id, created);
       this.load(created as Actor<unknown>, async () => {

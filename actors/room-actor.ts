@@ -41,6 +41,8 @@ export interface RoomActorOptions {
 export interface RoomActorDeps {
   readonly ledger: Ledger;
   readonly catalog: GiftCatalog;
+  /** Cluster: nodes found dead (their connections were purged and must not come back). */
+  readonly isNodeDead?: (node: number) => boolean;
 }
 
 const GIFT_SETTLED = 101;
@@ -70,6 +72,8 @@ export class RoomActor extends Actor<RoomMessage> {
   private leaderboardDirty = false;
   /** Cluster: log position of the last command applied; a replay at or below it is skipped. */
   private applied = -1;
+  /** The message being handled came from the cluster log (see isMember). */
+  private fromLog = false;
 
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
@@ -103,6 +107,7 @@ export class RoomActor extends Actor<RoomMessage> {
     // A command from the cluster log carries its position (nothing else does); a new owner replaying the log
     // skips what the previous owner already applied (its writes, this position included, were stored together).
     const position = positionOf(msg as RoomCommand);
+    this.fromLog = position >= 0;
     if (position >= 0) {
       if (position <= this.applied) return;
       this.applied = position;
@@ -217,8 +222,22 @@ export class RoomActor extends Actor<RoomMessage> {
     }
   }
 
+  /**
+   * Whether `conn` is in the room. In a cluster a session only sends room commands for rooms its node saw it
+   * subscribed to, so a command from the log for a connection this (just rebuilt) room does not know yet
+   * comes from a member whose re-attach is still on its way: it is taken back in as a viewer (its JOIN
+   * follows and sets the role) instead of being refused during the takeover. Dead nodes' connections are not.
+   */
+  private isMember(conn: number, user: string, now: number): boolean {
+    if (this.members.has(conn)) return true;
+    if (!this.fromLog || this.deps.isNodeDead?.(nodeOfConn(conn))) return false;
+    this.members.set(conn, { user, role: Role.VIEWER, joinedAt: now });
+    this.presenceDirty = true;
+    return true;
+  }
+
   private chat(conn: number, user: string, ref: number, text: string, turn: Turn): void {
-    if (!this.members.has(conn)) {
+    if (!this.isMember(conn, user, turn.now)) {
       turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting')]);
       return;
     }
@@ -264,7 +283,7 @@ export class RoomActor extends Actor<RoomMessage> {
 
   private gift(conn: number, user: string, ref: number, giftId: string, count: number, opId: string, turn: Turn): void {
     const fail = (code: ErrorCode, message: string) => turn.emit([Eff.SEND, conn, errorFrame(ref, code, message)]);
-    if (!this.members.has(conn)) return fail(ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
+    if (!this.isMember(conn, user, turn.now)) return fail(ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
     if (this.stream === null || this.owner === null) return fail(ErrorCode.ROOM_NOT_LIVE, 'the room is not live');
     if (user === this.owner) return fail(ErrorCode.CANNOT_GIFT_SELF, 'the host cannot gift their own stream');
     const item = this.deps.catalog.get(giftId);

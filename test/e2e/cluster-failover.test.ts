@@ -134,3 +134,37 @@ if (kafka && redis && mongodb) {
     t.not(viewers[ownerIndex]!.session?.node, `n${ownerIndex + 1}`, 'the dead node\'s viewer now talks to another node');
   });
 }
+
+if (kafka && redis && mongodb) {
+  t.test('clients on surviving nodes chat straight through a takeover: no error, no gap', async (t) => {
+    const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'through');
+    t.teardown(() => cluster.stop());
+    const room = 'through-takeover';
+    const ownerIndex = await cluster.ownerOf(room);
+    const [speakerNode, viewerNode] = cluster.nodes.filter((_, i) => i !== ownerIndex) as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    const speaker = speakerNode.client('through-speaker', { requestTimeoutMs: 30_000 });
+    const viewer = viewerNode.client('through-viewer', { requestTimeoutMs: 30_000 });
+    await speaker.connect();
+    await viewer.connect();
+    await speaker.join(room, Role.HOST);
+    await viewer.join(room);
+    const seen: number[] = [];
+    viewer.on('chat', (e) => seen.push(e.seq));
+    const acked: number[] = [];
+    const errors: string[] = [];
+    const talk = (async () => {
+      for (let i = 0; i < 60; i++) {
+        await speaker.chat(room, `t${i}`).then((r) => void acked.push(r.seq), (err: Error) => void errors.push(err.message));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await waitFor('chat flowing', () => acked.length >= 10, 30_000);
+    await cluster.nodes[ownerIndex]!.kill();
+    await talk;
+    t.same(errors, [], 'no chat was refused or lost while the room moved');
+    t.equal(acked.length, 60);
+    await waitFor('the viewer has them all', () => acked.every((s) => seen.includes(s)), 30_000);
+    t.same(seen, [...seen].sort((a, b) => a - b), 'in order');
+    t.equal(new Set(seen).size, seen.length, 'no duplicates');
+  });
+}
