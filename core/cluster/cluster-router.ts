@@ -64,7 +64,8 @@ export class ClusterRouter {
   private owned = new Map<string, Set<number>>();
   /** Partitions gained by the latest assignment whose REATTACH is not yet out. */
   private readonly toPrepare = new Set<string>();
-  private readonly subscriptions: BusSubscription[] = [];
+  private events: BusSubscription | null = null;
+  private owners: BusSubscription | null = null;
   private stopped = false;
 
   constructor(private readonly bus: EventBus, private readonly actors: LocalActors, private readonly sockets: LocalSockets, private readonly opts: ClusterRouterOptions) {
@@ -76,11 +77,11 @@ export class ClusterRouter {
   async start(): Promise<void> {
     const t = this.topics;
     await this.bus.ensureTopics([t.roomCommands, t.userCommands, t.roomEvents, t.userEvents], this.opts.partitions);
-    this.subscriptions.push(await this.bus.consumeAll([t.roomEvents, t.userEvents], (b) => this.onEvents(b)));
-    this.subscriptions.push(await this.bus.consumeShared(`${this.opts.topicPrefix}.owners`, [t.roomCommands, t.userCommands], {
+    this.events = await this.bus.consumeAll([t.roomEvents, t.userEvents], (b) => this.onEvents(b));
+    this.owners = await this.bus.consumeShared(`${this.opts.topicPrefix}.owners`, [t.roomCommands, t.userCommands], {
       onAssignment: (assigned) => this.onAssignment(assigned),
       onBatch: (b) => this.onCommands(b),
-    }));
+    });
   }
 
   /** Partitions this node owns now, by topic (for /ready and tests). */
@@ -148,12 +149,11 @@ export class ClusterRouter {
 
   async stop(): Promise<void> {
     // Leave the owners' group first so the partitions move now rather than after the session timeout.
-    const [events, ...shared] = this.subscriptions;
-    for (const s of shared) await s.stop();
+    await this.owners?.stop();
     await this.effectsDurable().catch(() => undefined);
     this.stopped = true;
     await this.commandsFlushing?.catch(() => undefined);
-    await events?.stop();
+    await this.events?.stop();
   }
 
   private async flushCommands(): Promise<void> {
