@@ -255,3 +255,20 @@ t.test('cluster: positions skip replays, tag origins, adopt re-attaching members
   other.stop();
   h.host.stop();
 });
+
+t.test('cluster: a replayed direct message is stored once', async (t) => {
+  const h = harness('cluster-dm.sqlite', { tagOrigins: true });
+  const dm = withPosition([Cmd.DM, 2 * CONN_SPACE + 1, 'amy', 'ben', 3, 'hello'], 40);
+  await h.run(dm);
+  const again = new ActorHost({ store: h.store, ledger: h.ledger, catalog }, options({ tagOrigins: true }), (e) => h.effects.push(...e), (err) => {
+    throw err;
+  });
+  again.dispatch([dm, withPosition([Cmd.DM, 2 * CONN_SPACE + 1, 'amy', 'ben', 4, 'second'], 41)]);
+  await again.drain();
+  const inbox = await h.store.loadInbox('ben', 10);
+  t.same(inbox.pending.map((m) => [m.seq, m.text]), [[1, 'hello'], [2, 'second']], 'the new owner skipped the DM the old one stored');
+  t.equal(inbox.applied, 41);
+  t.ok(h.effects.some((e) => e[0] === Eff.ORIGIN && e[1] === 'user' && e[2] === 'ben'), 'effects are tagged with their user');
+  again.stop();
+  h.host.stop();
+});

@@ -60,26 +60,34 @@ export function nodeOfConn(conn: number): number {
   return Math.floor(conn / CONN_SPACE);
 }
 
-/** Tuple length of each room command; a cluster appends the command's log position after it. */
-const ROOM_COMMAND_LENGTH: Record<number, number> = { [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5 };
+/** Tuple length of each command; a cluster appends the command's log position after it. */
+const COMMAND_LENGTH: Record<number, number> = {
+  [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5,
+  [Cmd.ONLINE]: 4, [Cmd.OFFLINE]: 3, [Cmd.DM]: 6, [Cmd.INBOX_ACK]: 5, [Cmd.WALLET]: 4,
+};
 
 /**
- * The position (Kafka offset in the room's command partition) a cluster stamped on a room command, or -1.
- * Positions only grow within a room, so a rebuilt room skips commands at or below the last one it applied.
+ * The position (Kafka offset in the command's partition) a cluster stamped on a command, or -1 (one node,
+ * or not a command). Positions only grow for one room or user, so a rebuilt actor skips commands at or
+ * below the last one it applied.
  */
-export function positionOf(c: RoomCommand): number {
-  const at = (c as unknown as unknown[])[ROOM_COMMAND_LENGTH[c[0]]!];
+export function positionOf(c: Command): number {
+  const length = COMMAND_LENGTH[c[0]];
+  const at = length === undefined ? undefined : (c as unknown as unknown[])[length];
   return typeof at === 'number' ? at : -1;
 }
 
-export function withPosition<C extends RoomCommand>(c: C, position: number): C {
-  const out = (c as unknown as unknown[]).slice(0, ROOM_COMMAND_LENGTH[c[0]]!);
-  out.push(position);
-  return out as unknown as C;
+/** A well-formed command tuple of a known op (what the cluster log must carry). */
+export function isCommand(value: unknown): value is Command {
+  if (!Array.isArray(value) || typeof value[0] !== 'number') return false;
+  const length = COMMAND_LENGTH[value[0]];
+  return length !== undefined && value.length >= length && typeof value[1] === 'number' && typeof value[2] === 'string';
 }
 
-export function isRoomCommand(c: Command): c is RoomCommand {
-  return ROOM_COMMAND_LENGTH[c[0]] !== undefined;
+export function withPosition<C extends Command>(c: C, position: number): C {
+  const out = (c as unknown as unknown[]).slice(0, COMMAND_LENGTH[c[0]]!);
+  out.push(position);
+  return out as unknown as C;
 }
 
 /** The actor a command is addressed to: rooms by room id, users by the user the command concerns. */

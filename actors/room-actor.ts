@@ -12,7 +12,7 @@
  * committed gift is never lost from the room, even if the worker died between the two.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, nodeOfConn, positionOf, type PurgeNodeCmd, type RoomCommand } from './messages';
+import { Cmd, Eff, nodeOfConn, positionOf, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from './gift-catalog';
 import { ErrorCode, Role } from '../core/protocol/codes';
 import { errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
@@ -106,7 +106,7 @@ export class RoomActor extends Actor<RoomMessage> {
   receive(msg: RoomMessage, turn: Turn): void {
     // A command from the cluster log carries its position (nothing else does); a new owner replaying the log
     // skips what the previous owner already applied (its writes, this position included, were stored together).
-    const position = positionOf(msg as RoomCommand);
+    const position = positionOf(msg as Command);
     this.fromLog = position >= 0;
     if (position >= 0) {
       if (position <= this.applied) return;

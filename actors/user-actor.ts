@@ -5,7 +5,7 @@
  * again. Delivery is at-least-once until the ack; clients drop duplicates by inbox seq.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, nodeOfConn, type PurgeNodeCmd, type UserCommand } from './messages';
+import { Cmd, Eff, nodeOfConn, positionOf, type PurgeNodeCmd, type UserCommand } from './messages';
 import { ErrorCode } from '../core/protocol/codes';
 import { dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
 import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
@@ -28,6 +28,8 @@ export class UserActor extends Actor<UserMessage> {
   private lastSeq = 0;
   private ackedSeq = 0;
   private pending: InboxMessage[] = [];
+  /** Cluster: log position of the last DM stored; a replayed DM at or below it was already delivered. */
+  private applied = -1;
 
   constructor(user: string, private readonly opts: UserActorOptions, private readonly ledger: Ledger) {
     super(user, opts.mailboxCapacity);
@@ -37,6 +39,7 @@ export class UserActor extends Actor<UserMessage> {
     this.lastSeq = snapshot.lastSeq;
     this.ackedSeq = snapshot.ackedSeq;
     this.pending = [...snapshot.pending];
+    this.applied = snapshot.applied;
     this.ready = true;
   }
 
@@ -54,8 +57,16 @@ export class UserActor extends Actor<UserMessage> {
       case Cmd.PURGE_NODE:
         for (const conn of [...this.conns]) if (nodeOfConn(conn) === msg[1]) this.conns.delete(conn);
         return;
-      case Cmd.DM:
+      case Cmd.DM: {
+        // A new owner replaying the log must not store a DM twice; other user commands are safe to repeat.
+        const position = positionOf(msg);
+        if (position >= 0) {
+          if (position <= this.applied) return;
+          this.applied = position;
+          turn.writes.inboxApplied.push({ user: this.id, position });
+        }
         return this.deliver(msg[1], msg[2], msg[4], msg[5], turn);
+      }
       case Cmd.INBOX_ACK:
         return this.ack(msg[1], msg[3], msg[4], turn);
       case Cmd.WALLET:

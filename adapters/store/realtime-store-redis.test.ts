@@ -1,6 +1,7 @@
 import t from 'tap';
 import { RedisRealtimeStore } from './realtime-store-redis';
 import { realtimeStoreConformance } from './realtime-store.conformance';
+import { emptyBatch } from './realtime-store';
 import { engineUrl } from '../../test/helpers/services';
 
 const url = engineUrl(t, 'redis');
@@ -15,10 +16,10 @@ if (url) {
     const { default: Redis } = await import('ioredis');
     const redis = new Redis(url);
     t.teardown(() => redis.quit());
-    await store.commit({
-      roomEvents: [{ room: 'ttl', seq: 1, ts: 1, sender: 'a', frame: new Uint8Array([1]) }], roomOwners: [], roomStreams: [], roomPrunes: [],
-      inbox: [{ user: 'ttl-user', seq: 1, ts: 1, from: 'a', text: 'hi' }], inboxAcks: [], roomApplied: [],
-    });
+    const batch = emptyBatch();
+    batch.roomEvents.push({ room: 'ttl', seq: 1, ts: 1, sender: 'a', frame: new Uint8Array([1]) });
+    batch.inbox.push({ user: 'ttl-user', seq: 1, ts: 1, from: 'a', text: 'hi' });
+    await store.commit(batch);
     const roomTtl = await redis.pttl(`${prefix}rt:room:ttl`);
     const historyTtl = await redis.pttl(`${prefix}rt:room:ttl:history`);
     const inboxTtl = await redis.pttl(`${prefix}rt:inbox:ttl-user:msgs`);

@@ -7,7 +7,7 @@
  *   rt:room:<id>          hash   owner, seq, stream, streamSeq, applied
  *   rt:room:<id>:history  zset   score seq, member msgpack [seq, frame]  (the resume window)
  *   rt:room:<id>:gifts    hash   ledger op id → seq, for the live stream's gift events
- *   rt:inbox:<user>       hash   lastSeq, ackedSeq
+ *   rt:inbox:<user>       hash   lastSeq, ackedSeq, applied
  *   rt:inbox:<user>:msgs  zset   score seq, member msgpack [seq, ts, from, text]
  *
  * A commit is one Lua script, so a batch applies atomically and in order; every write is idempotent by its
@@ -77,6 +77,10 @@ while i <= #ARGV do
     local upTo = math.min(tonumber(ARGV[i + 2]), last)
     raise(k, 'ackedSeq', upTo)
     redis.call('ZREMRANGEBYSCORE', k .. ':msgs', '-inf', upTo)
+    users[ARGV[i + 1]] = true
+    i = i + 3
+  elseif op == 'U' then
+    raise(P .. 'rt:inbox:' .. ARGV[i + 1], 'applied', tonumber(ARGV[i + 2]))
     users[ARGV[i + 1]] = true
     i = i + 3
   else
@@ -162,7 +166,7 @@ export class RedisRealtimeStore implements RealtimeStore {
       const [seq, ts, from, text] = decode(m) as [number, number, string, string];
       return { user, seq, ts, from, text };
     }).filter((m) => m.seq > ackedSeq);
-    return { lastSeq: Number(state.lastSeq ?? 0), ackedSeq, pending };
+    return { lastSeq: Number(state.lastSeq ?? 0), ackedSeq, pending, applied: Number(state.applied ?? -1) };
   }
 
   async commit(batch: WriteBatch): Promise<void> {
@@ -175,6 +179,7 @@ export class RedisRealtimeStore implements RealtimeStore {
     for (const a of batch.roomApplied) args.push('A', a.room, a.position);
     for (const m of batch.inbox) args.push('I', m.user, m.seq, Buffer.from(encode([m.seq, m.ts, m.from, m.text])));
     for (const a of batch.inboxAcks) args.push('K', a.user, a.upTo);
+    for (const a of batch.inboxApplied) args.push('U', a.user, a.position);
     if (args.length > 3) await this.redis.hbCommit(...args);
   }
 

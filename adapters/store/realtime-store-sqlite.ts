@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS inbox (
   user TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL,
   PRIMARY KEY (user, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox_state (
-  user TEXT PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0, acked_seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  user TEXT PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0, acked_seq INTEGER NOT NULL DEFAULT 0,
+  applied INTEGER NOT NULL DEFAULT -1) WITHOUT ROWID;
 `;
 
 export class SqliteRealtimeStore implements RealtimeStore {
@@ -51,7 +52,9 @@ export class SqliteRealtimeStore implements RealtimeStore {
         ON CONFLICT(user) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)`),
       ackInbox: db.prepare(`INSERT INTO inbox_state (user, acked_seq) VALUES (?, ?)
         ON CONFLICT(user) DO UPDATE SET acked_seq = max(acked_seq, min(excluded.acked_seq, last_seq))`),
-      inboxState: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM inbox_state WHERE user = ?'),
+      inboxState: db.prepare('SELECT last_seq AS lastSeq, acked_seq AS ackedSeq, applied FROM inbox_state WHERE user = ?'),
+      setInboxApplied: db.prepare(`INSERT INTO inbox_state (user, applied) VALUES (?, ?)
+        ON CONFLICT(user) DO UPDATE SET applied = max(applied, excluded.applied)`),
       pending: db.prepare('SELECT user, seq, ts, sender AS "from", text FROM inbox WHERE user = ? AND seq > ? ORDER BY seq LIMIT ?'),
     };
     const s = this.stmts;
@@ -69,6 +72,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
         s.bumpInboxSeq.run(m.user, m.seq);
       }
       for (const a of batch.inboxAcks) s.ackInbox.run(a.user, a.upTo);
+      for (const a of batch.inboxApplied) s.setInboxApplied.run(a.user, a.position);
     });
   }
 
@@ -80,6 +84,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
     if (!has('room_state', 'stream')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream TEXT');
     if (!has('room_state', 'stream_seq')) this.db.exec('ALTER TABLE room_state ADD COLUMN stream_seq INTEGER NOT NULL DEFAULT 0');
     if (!has('room_state', 'applied')) this.db.exec('ALTER TABLE room_state ADD COLUMN applied INTEGER NOT NULL DEFAULT -1');
+    if (!has('inbox_state', 'applied')) this.db.exec('ALTER TABLE inbox_state ADD COLUMN applied INTEGER NOT NULL DEFAULT -1');
   }
 
   async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
@@ -98,10 +103,10 @@ export class SqliteRealtimeStore implements RealtimeStore {
   }
 
   async loadInbox(user: string, limit: number): Promise<InboxSnapshot> {
-    const state = this.stmts.inboxState.get(user) as { lastSeq: number; ackedSeq: number } | undefined;
+    const state = this.stmts.inboxState.get(user) as { lastSeq: number; ackedSeq: number; applied: number } | undefined;
     const ackedSeq = state?.ackedSeq ?? 0;
     const pending = this.stmts.pending.all(user, ackedSeq, limit) as InboxSnapshot['pending'];
-    return { lastSeq: state?.lastSeq ?? 0, ackedSeq, pending };
+    return { lastSeq: state?.lastSeq ?? 0, ackedSeq, pending, applied: state?.applied ?? -1 };
   }
 
   async commit(batch: WriteBatch): Promise<void> {

@@ -109,5 +109,13 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     const snap = await store.loadRoom('r5', 10);
     t.equal(snap.applied, 42, 'a replayed older batch does not move it back');
     t.equal(snap.seq, 0, 'positions are not seqs');
+    const inbox = emptyBatch();
+    inbox.inboxApplied.push({ user: 'u5', position: 9 });
+    await store.commit(inbox);
+    const older = emptyBatch();
+    older.inboxApplied.push({ user: 'u5', position: 3 });
+    await store.commit(older);
+    t.equal((await store.loadInbox('u5', 10)).applied, 9, 'an inbox keeps its newest position too');
+    t.equal((await store.loadInbox('nobody', 10)).applied, -1);
   });
 }

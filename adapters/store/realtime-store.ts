@@ -49,6 +49,8 @@ export interface InboxSnapshot {
   readonly ackedSeq: number;
   /** Unacknowledged messages, oldest first, at most the requested limit. */
   readonly pending: readonly InboxMessage[];
+  /** Cluster: log position of the last direct message stored (-1: none); replays at or below it are skipped. */
+  readonly applied: number;
 }
 
 export interface WriteBatch {
@@ -62,14 +64,16 @@ export interface WriteBatch {
   readonly inboxAcks: { user: string; upTo: number }[];
   /** Cluster: the newest command position a room applied (kept as a maximum). */
   readonly roomApplied: { room: string; position: number }[];
+  /** Cluster: the newest command position a user's inbox applied (kept as a maximum). */
+  readonly inboxApplied: { user: string; position: number }[];
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length === 0;
 }
 
 export interface RealtimeStore {

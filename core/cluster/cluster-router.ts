@@ -15,7 +15,7 @@
  *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
-import { Cmd, Eff, commandTarget, isRoomCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { Cmd, Eff, commandTarget, isCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { partitionOf } from '../../actors/sharding';
 import { decodeBatch as decode, encode, errorFrame } from '../protocol/codec';
 import { ErrorCode } from '../protocol/codes';
@@ -245,13 +245,14 @@ export class ClusterRouter {
     for (const r of batch.records) {
       let command: Command;
       try {
-        command = decode(r.value) as Command;
-        if (!Array.isArray(command) || typeof command[0] !== 'number') throw new Error('not a command');
+        const value = decode(r.value);
+        if (!isCommand(value)) throw new Error('not a command');
+        command = value;
       } catch (err) {
         this.badRecord(batch, r.offset, r.value, err);
         continue;
       }
-      this.actors.send(room && isRoomCommand(command) ? withPosition(command, r.offset) : command);
+      this.actors.send(withPosition(command, r.offset));
     }
     await this.actors.quiesce();
     await this.effectsDurable();
