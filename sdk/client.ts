@@ -106,6 +106,8 @@ interface Pending {
 interface JoinedRoom {
   role: Role;
   lastSeq: number;
+  /** A RESUME for a gap is in flight: later events wait for it rather than skip the gap. */
+  resuming?: boolean;
 }
 
 export class HaloClient extends Emitter<ClientEvents> {
@@ -375,11 +377,22 @@ export class HaloClient extends Emitter<ClientEvents> {
     }
   }
 
-  /** Drops duplicates: a room event is new only if its seq is above the last one seen. */
+  /**
+   * Drops duplicates (seq not above the last one seen) and never skips a gap: an event more than one above
+   * the last seq (e.g. its room moved to another cluster node mid-stream) is dropped and the client
+   * resumes from its last seq, which brings the missing events and this one back in order.
+   */
   private accept(room: string, seq: number): boolean {
     const joined = this.rooms.get(room);
     if (!joined) return true;
     if (seq <= joined.lastSeq) return false;
+    if (seq > joined.lastSeq + 1) {
+      if (!joined.resuming) {
+        joined.resuming = true;
+        void this.resume(room, joined).finally(() => (joined.resuming = false));
+      }
+      return false;
+    }
     joined.lastSeq = seq;
     return true;
   }
