@@ -17,6 +17,7 @@ import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
 import { RedisBridge } from './adapters/presence/redis-bridge';
 import type { RealtimeBridge } from './adapters/presence/realtime-bridge';
 import { RoomOwnerRecorder } from './adapters/store/claim-room-owner';
+import { realtimeStoreSettings } from './adapters/store/open-realtime-store';
 import { openLedger } from './adapters/ledger/open-ledger';
 import { GiftCatalog } from './actors/gift-catalog';
 import type { Ledger } from './adapters/ledger/ledger';
@@ -42,7 +43,7 @@ async function startApi(config: Config, log: Logger, deps: {
 }): Promise<Stop> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
-  const owners = new RoomOwnerRecorder(config.dataDir);
+  const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
@@ -78,6 +79,7 @@ async function startApi(config: Config, log: Logger, deps: {
     media: config.api.agoraAppId && config.api.agoraCertificate ? new AgoraTokenIssuer(config.api.agoraAppId, config.api.agoraCertificate, config.api.mediaTokenTtlSec) : null,
     settings: {
       bodyLimitBytes: config.api.bodyLimitBytes, corsOrigins: config.api.corsOrigins, rateLimitPerMinute: config.api.rateLimitPerMinute,
+      trustedProxies: config.api.trustedProxies, metrics: config.api.metricsOnApiPort,
       ...(deps.redis ? { rateLimitRedis: deps.redis.client } : {}),
     },
     log: log.child({ component: 'api' }),
@@ -121,7 +123,12 @@ async function main(): Promise<void> {
     const port = await server.start();
     log.info({ event: 'listening', host: config.host, port, workers: config.actors.workers, dataDir: config.dataDir },
       `HaloBuzz realtime listening on ws://${config.host}:${port}/ws (metrics: http://${config.host}:${port}/metrics)`);
-    if (redis) await redis.serve(config.nodeId, server.node(), config.actors.presenceIntervalMs);
+    if (redis) {
+      await redis.serve(config.nodeId, server.node(), config.actors.presenceIntervalMs, (job, err) => {
+        server.metrics.backgroundErrors.labels(job).inc();
+        log.error({ err, job }, 'realtime bridge job failed');
+      });
+    }
     if (config.role === 'all') {
       const node = server.node();
       // With Redis the bridge reaches every socket node (this one included); without it, only this one.

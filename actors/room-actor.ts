@@ -15,7 +15,7 @@ import { Actor, type Turn } from './actor';
 import { Cmd, Eff, nodeOfConn, positionOf, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from './gift-catalog';
 import { ErrorCode, Role } from '../core/protocol/codes';
-import { errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
+import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
 import { userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
@@ -241,7 +241,7 @@ export class RoomActor extends Actor<RoomMessage> {
       turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting')]);
       return;
     }
-    if (text.length > this.opts.maxChatChars) {
+    if (codePointLength(text) > this.opts.maxChatChars) {
       turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)]);
       return;
     }

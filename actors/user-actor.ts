@@ -7,7 +7,7 @@
 import { Actor, type Turn } from './actor';
 import { Cmd, Eff, nodeOfConn, positionOf, type PurgeNodeCmd, type UserCommand } from './messages';
 import { ErrorCode } from '../core/protocol/codes';
-import { dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
+import { codePointLength, dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
 import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
 import { userAccount, type Ledger } from '../adapters/ledger/ledger';
 
@@ -89,7 +89,7 @@ export class UserActor extends Actor<UserMessage> {
   }
 
   private deliver(senderConn: number, from: string, ref: number, text: string, turn: Turn): void {
-    if (text.length > this.opts.maxDmChars) {
+    if (codePointLength(text) > this.opts.maxDmChars) {
       turn.emit([Eff.SEND, senderConn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.opts.maxDmChars} characters`)]);
       return;
     }

@@ -8,16 +8,7 @@ import { GiftCatalog, type GiftCatalogData } from './gift-catalog';
 import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
-import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
-import { RedisRealtimeStore } from '../adapters/store/realtime-store-redis';
-import type { RealtimeStore } from '../adapters/store/realtime-store';
-
-/** Where actors persist: the node's SQLite file, or (cluster) Redis shared by every node. */
-export type StoreSettings = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
-
-function openStore(s: StoreSettings): Promise<RealtimeStore> {
-  return s.kind === 'sqlite' ? Promise.resolve(new SqliteRealtimeStore(s.file)) : RedisRealtimeStore.connect(s.url, { prefix: s.prefix });
-}
+import { openRealtimeStore, type StoreSettings } from '../adapters/store/open-realtime-store';
 
 export interface WorkerInit {
   readonly index: number;
@@ -33,7 +24,7 @@ async function main(): Promise<void> {
   if (!port) throw new Error('worker-main must run in a worker thread');
   const init = workerData as WorkerInit;
   const codec = new BatchCodec();
-  const store = await openStore(init.store);
+  const store = await openRealtimeStore(init.store);
   const ledger = await openLedger(init.ledger);
   const catalog = new GiftCatalog(init.catalog);
   const status = (s: WorkerStatus) => port.postMessage(s);

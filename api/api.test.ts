@@ -7,6 +7,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './app';
 import { AuthService } from './auth-service';
+import { LoginThrottle } from './login-throttle';
 import { SqliteAccountStore } from '../adapters/accounts/account-store-sqlite';
 import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
 import { GiftCatalog } from '../actors/gift-catalog';
@@ -24,7 +25,8 @@ const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean; redis?: Redis; ready?: () => Promise<boolean> } = {}) {
+async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean; redis?: Redis; ready?: () => Promise<boolean>;
+  metrics?: boolean; corsOrigins?: string[]; trustedProxies?: string[]; throttle?: LoginThrottle } = {}) {
   const i = n++;
   const accounts = new SqliteAccountStore(join(dir, `accounts-${i}.sqlite`));
   const ledger = new SqliteLedger(join(dir, `ledger-${i}.sqlite`));
@@ -34,7 +36,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     (sids) => {
       revoked.push(...sids);
       for (const s of sids) revocations.add(s);
-    }, (sid) => revocations.has(sid));
+    }, (sid) => revocations.has(sid), over.throttle);
   const catalog = new GiftCatalog({ version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
   const metrics = new CoreMetrics(false);
   const viewers = new Map<string, number>();
@@ -48,7 +50,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
   const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, accounts, media,
-    settings: { bodyLimitBytes: 4096, corsOrigins: [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
+    settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
     await accounts.close();
@@ -234,7 +236,9 @@ t.test('live rooms: start, discover by viewers with filters and paging, read, en
   t.ok(a.live);
   t.equal(owners.get(a.id), a.owner, 'the owner is recorded on the socket side before anyone joins');
   const b = (await start('Evening show', { country: 'NP', locale: 'en-US' }, other)).json() as { id: string };
-  const c = (await start('Late show', { country: 'IN' })).json() as { id: string };
+  t.equal(code(await start('Second show', { country: 'IN' })), 'HB_API_ALREADY_LIVE', 'one live room per host');
+  const third = (await register(app, 'third@example.com')).tokens.accessToken;
+  const c = (await start('Late show', { country: 'IN' }, third)).json() as { id: string };
   viewers.set(a.id, 5).set(b.id, 50).set(c.id, 20);
   t.equal((await start('x', { country: 'Nepal' })).statusCode, 400, 'country must be ISO 3166-1 alpha-2');
   t.equal((await json(app, 'POST', '/v1/rooms', { title: 'no token' })).statusCode, 401);
@@ -283,10 +287,13 @@ t.test('MFA: enrol with QR, activate, sign in with TOTP, replay refused, backup 
   const signedIn = await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: codeAt(enroll.secret, now) });
   t.equal(signedIn.statusCode, 200);
   t.ok((signedIn.json() as { tokens: { accessToken: string } }).tokens.accessToken);
-  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: codeAt(enroll.secret, now) })), 'HB_API_MFA_INVALID', 'nor the sign-in code');
   const backup = activated.backupCodes[0]!;
-  t.equal((await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: backup })).statusCode, 200, 'a backup code works');
-  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: backup })), 'HB_API_MFA_INVALID', 'once');
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: login.mfaTicket, code: backup })), 'HB_API_MFA_TICKET_USED', 'a ticket signs in once');
+  const again = (await json(app, 'POST', '/v1/auth/login', { email: 'mfa@example.com', password: 'correct horse battery' })).json() as { mfaTicket: string };
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: again.mfaTicket, code: codeAt(enroll.secret, now) })), 'HB_API_MFA_INVALID', 'nor the sign-in code');
+  t.equal((await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: again.mfaTicket, code: backup })).statusCode, 200, 'a backup code works (it was not spent on the used ticket)');
+  const third = (await json(app, 'POST', '/v1/auth/login', { email: 'mfa@example.com', password: 'correct horse battery' })).json() as { mfaTicket: string };
+  t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: third.mfaTicket, code: backup })), 'HB_API_MFA_INVALID', 'once');
   t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: 'x'.repeat(40), code: '123456' })), 'HB_API_UNAUTHENTICATED', 'a forged ticket is refused');
   t.equal(code(await json(app, 'POST', '/v1/me/mfa/disable', { code: '000000' }, auth)), 'HB_API_MFA_INVALID', 'disabling needs a valid code');
   t.equal((await json(app, 'POST', '/v1/me/mfa/disable', { code: activated.backupCodes[1] }, auth)).statusCode, 204);
@@ -303,11 +310,13 @@ t.test('profile and blocks', async (t) => {
   for (const bad of [{}, { avatarUrl: 'http://insecure.example.com/a.png' }, { country: 'Nepal' }, { roles: ['admin'] }]) {
     t.equal(code(await json(app, 'PATCH', '/v1/me', bad, auth)), 'HB_API_VALIDATION', JSON.stringify(bad));
   }
-  t.equal((await app.inject({ method: 'PUT', url: '/v1/me/blocks/u_troll', headers: { authorization: `Bearer ${auth}` } })).statusCode, 204);
-  t.match((await json(app, 'GET', '/v1/me/blocks', undefined, auth)).json(), { blocked: [{ userId: 'u_troll' }] });
+  t.equal(code(await app.inject({ method: 'PUT', url: '/v1/me/blocks/u_nobody', headers: { authorization: `Bearer ${auth}` } })), 'HB_API_NOT_FOUND', 'blocking a user that does not exist');
+  const troll = (await register(app, 'troll@example.com')).user.id;
+  t.equal((await app.inject({ method: 'PUT', url: `/v1/me/blocks/${troll}`, headers: { authorization: `Bearer ${auth}` } })).statusCode, 204);
+  t.match((await json(app, 'GET', '/v1/me/blocks', undefined, auth)).json(), { blocked: [{ userId: troll }] });
   t.equal(code(await app.inject({ method: 'PUT', url: `/v1/me/blocks/${user.id}`, headers: { authorization: `Bearer ${auth}` } })), 'HB_API_VALIDATION');
-  t.equal((await json(app, 'DELETE', '/v1/me/blocks/u_troll', undefined, auth)).statusCode, 204);
-  t.equal(code(await json(app, 'DELETE', '/v1/me/blocks/u_troll', undefined, auth)), 'HB_API_NOT_FOUND');
+  t.equal((await json(app, 'DELETE', `/v1/me/blocks/${troll}`, undefined, auth)).statusCode, 204);
+  t.equal(code(await json(app, 'DELETE', `/v1/me/blocks/${troll}`, undefined, auth)), 'HB_API_NOT_FOUND');
 });
 
 t.test('security events: admins only', async (t) => {

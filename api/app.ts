@@ -3,7 +3,7 @@
  * schemas on every route (TypeBox), OpenAPI at /docs, every error as `{ error: { code, message } }` from
  * one registry (errors.ts). It runs in the realtime server's process by default.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type Redis from 'ioredis';
 import { ApiError, ApiErrors, type ApiErrorCode } from './errors';
+import { ErrorBody } from './schemas';
 import type { AuthService } from './auth-service';
 import type { Ledger } from '../adapters/ledger/ledger';
 import type { GiftCatalog } from '../actors/gift-catalog';
@@ -35,6 +36,10 @@ export interface ApiSettings {
   readonly rateLimitPerMinute: number;
   /** When set, rate-limit counters live in Redis, so the limits hold across every API node. */
   readonly rateLimitRedis?: Redis;
+  /** Proxies whose X-Forwarded-For is believed (IPs/CIDRs); empty: none, `req.ip` is the peer address. */
+  readonly trustedProxies?: readonly string[];
+  /** Serve /metrics here too (default off: the socket port serves it). */
+  readonly metrics?: boolean;
 }
 
 export interface ApiDeps {
@@ -55,21 +60,52 @@ export interface ApiDeps {
   readonly log?: Logger;
 }
 
+/** The URL with every query value replaced, for logs. */
+export function redactedUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  return url.slice(0, q + 1) + url.slice(q + 1).split('&').map((pair) => `${pair.split('=')[0]}=REDACTED`).join('&');
+}
+
 function send(code: ApiErrorCode, message?: string, detail?: unknown) {
   return { error: { code, message: message ?? ApiErrors[code].message, ...(detail === undefined ? {} : { detail }) } };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const proxies = deps.settings.trustedProxies ?? [];
   const app: FastifyInstance = Fastify({
     ...(deps.log ? { loggerInstance: deps.log as unknown as FastifyBaseLogger } : {}),
     bodyLimit: deps.settings.bodyLimitBytes,
-    trustProxy: false,
+    trustProxy: proxies.length > 0 ? [...proxies] : false,
+    // Access logs belong to the ingress; we log errors and security events ourselves, and each request at
+    // debug level with its query values redacted (a `?access_token=` must never reach a log).
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-
-  // Access logs belong to the ingress; we log errors and security events ourselves.
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, path: redactedUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  // Only JSON bodies: Fastify's built-in text/plain parser would turn a JSON body sent as text/plain into
+  // a string that then fails validation (400) instead of the documented 415.
+  app.removeContentTypeParser('text/plain');
+  // Every route declares in OpenAPI every status it can answer (test: "every status a route returns").
   app.addHook('onRoute', (route) => {
-    route.logLevel ??= 'warn';
+    if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
+    const schema = route.schema as { response?: Record<string | number, unknown>; body?: unknown; params?: unknown; querystring?: unknown; security?: unknown[] };
+    const response = (schema.response ??= {});
+    const add = (status: number) => {
+      response[status] ??= ErrorBody;
+    };
+    if (schema.body || schema.params || schema.querystring) add(400);
+    // Any method that may carry a body is parsed (and may be refused) whether or not the route reads it.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (schema.body || methods.some((m) => m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS')) {
+      add(413);
+      add(415);
+    }
+    if (schema.security && schema.security.length > 0) add(401);
+    add(429);
+    add(500);
   });
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) {
@@ -105,9 +141,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  // JSON only: no CSP needed for the API itself; the /docs UI serves its own inline scripts.
-  await app.register(helmet, { contentSecurityPolicy: false });
-  if (deps.settings.corsOrigins.length > 0) await app.register(cors, { origin: [...deps.settings.corsOrigins], credentials: false });
+  // A strict default CSP on every response (JSON needs none of it); the dashboard and /docs set their own.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] } },
+  });
+  // API answers are per user and often secret (tokens, MFA secrets, backup codes): never cache them.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  if (deps.settings.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: [...deps.settings.corsOrigins], credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600,
+    });
+  }
   await app.register(rateLimit, {
     max: deps.settings.rateLimitPerMinute,
     timeWindow: 60_000,
@@ -121,9 +169,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  await app.register(healthPlugin, { metrics: deps.metrics, ready: deps.ready });
+  await app.register(healthPlugin, { metrics: deps.settings.metrics ? deps.metrics : null, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', auth: deps.auth, ledger: deps.ledger, catalog: deps.catalog });
   await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });

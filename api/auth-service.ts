@@ -10,6 +10,8 @@ import { signAccessToken, verifyAccessToken, type AccessClaims } from '../core/a
 import type { AccountStore, LoginSession, User } from '../adapters/accounts/account-store';
 import { ApiError } from './errors';
 import { LoginThrottle } from './login-throttle';
+import { PasswordPolicy } from './password-policy';
+import { normaliseDisplayName } from './display-name';
 import * as totp from './totp';
 import QRCode from 'qrcode';
 
@@ -46,24 +48,51 @@ export interface ClientInfo {
 export type RevokeSink = (sids: readonly string[]) => void;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+/** How far back a sign-in makes an IP "known" to the account (spared by the account-wide lock). */
+const KNOWN_IP_MS = 90 * 86_400_000;
+/** How long a confirmed-live session id is trusted without asking the store again. */
+const SESSION_CACHE_MS = 30_000;
+const SESSION_CACHE_MAX = 50_000;
 
 export class AuthService {
-  readonly throttle = new LoginThrottle();
+  readonly throttle: LoginThrottle;
+  private readonly passwords = new PasswordPolicy();
+  /** Session ids known to exist (allow-list), with when they were checked. */
+  private readonly liveSessions = new Map<string, number>();
   /** An argon2 hash verified when the account does not exist, so both paths take the same time. */
   private readonly dummyHash = argonHash(randomBytes(16).toString('hex'));
 
-  constructor(private readonly store: AccountStore, private readonly s: AuthSettings, private readonly onRevoke: RevokeSink, private readonly isRevoked: (sid: string) => boolean) {}
+  constructor(private readonly store: AccountStore, private readonly s: AuthSettings, private readonly onRevoke: RevokeSink,
+    private readonly isRevoked: (sid: string) => boolean, throttle = new LoginThrottle()) {
+    this.throttle = throttle;
+  }
 
+  /**
+   * Creates an account. Refused from an IP locked out of sign-in; a taken email answers 409 (this API has
+   * no email verification to hide it behind) but counts as a failure of that IP, so probing emails is
+   * throttled like guessing passwords (docs/security.md).
+   */
   async register(input: { email: string; password: string; displayName: string }, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+    const now = Date.now();
+    const wait = this.throttle.ipBlockedFor(client.ip, now);
+    if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    const name = normaliseDisplayName(input.displayName);
+    if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
+    const email = input.email.trim().toLowerCase();
+    const weakness = this.passwords.weakness(input.password, [email, email.split('@')[0] ?? '', name.name]);
+    if (weakness) throw new ApiError('HB_API_WEAK_PASSWORD', weakness);
     const user: User = {
       id: `u_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
-      email: input.email.trim().toLowerCase(),
+      email,
       passwordHash: await argonHash(input.password),
-      displayName: input.displayName.trim(),
+      displayName: name.name,
       roles: ['user'],
-      createdAt: Date.now(),
+      createdAt: now,
     };
-    if ((await this.store.createUser(user)) === 'email_taken') throw new ApiError('HB_API_EMAIL_TAKEN');
+    if ((await this.store.createUser(user)) === 'email_taken') {
+      this.throttle.ipFailure(client.ip, now);
+      throw new ApiError('HB_API_EMAIL_TAKEN');
+    }
     await this.store.logEvent({ ts: Date.now(), userId: user.id, type: 'register', ip: client.ip, detail: '' });
     return { user, tokens: await this.startSession(user, client) };
   }
@@ -71,12 +100,13 @@ export class AuthService {
   async login(input: { email: string; password: string }, client: ClientInfo): Promise<LoginResult> {
     const email = input.email.trim().toLowerCase();
     const now = Date.now();
-    const wait = this.throttle.blockedFor(email, client.ip, now);
+    const user = await this.store.userByEmail(email);
+    const known = user ? await this.store.signedInFrom(user.id, client.ip, now - KNOWN_IP_MS) : false;
+    const wait = this.throttle.blockedFor(email, client.ip, now, known);
     if (wait > 0) {
       await this.store.logEvent({ ts: now, userId: null, type: 'login_locked', ip: client.ip, detail: email });
       throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
     }
-    const user = await this.store.userByEmail(email);
     const ok = user
       ? await argonVerify(user.passwordHash, input.password)
       : (await argonVerify(await this.dummyHash, input.password), false);
@@ -90,7 +120,7 @@ export class AuthService {
       const mfaTicket = signAccessToken({ sub: user.id, ttlSec: 300, issuer: this.s.issuer, audience: MFA_AUDIENCE }, this.s.secret);
       return { kind: 'mfa-required', mfaTicket };
     }
-    this.throttle.success(email);
+    this.throttle.success(email, client.ip);
     await this.store.logEvent({ ts: now, userId: user.id, type: 'login', ip: client.ip, detail: client.userAgent });
     return { kind: 'signed-in', user, tokens: await this.startSession(user, client) };
   }
@@ -102,13 +132,19 @@ export class AuthService {
     const user = await this.store.userById(v.claims.sub);
     if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
     const now = Date.now();
-    const wait = this.throttle.blockedFor(user.email, client.ip, now);
+    const known = await this.store.signedInFrom(user.id, client.ip, now - KNOWN_IP_MS);
+    const wait = this.throttle.blockedFor(user.email, client.ip, now, known);
     if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    const ticketKey = `mfa-ticket:${v.claims.sid}`;
+    // Checked before the code, so a used ticket never spends a backup code.
+    if (await this.store.usedOnce(ticketKey)) throw new ApiError('HB_API_MFA_TICKET_USED');
     if (!(await this.checkCode(user.id, code, client))) {
       this.throttle.failure(user.email, client.ip, now);
       throw new ApiError('HB_API_MFA_INVALID');
     }
-    this.throttle.success(user.email);
+    // One use per ticket: a second sign-in with the same ticket (and a fresh code) is refused.
+    if (!(await this.store.useOnce(ticketKey, v.claims.exp * 1000 + 60_000, now))) throw new ApiError('HB_API_MFA_TICKET_USED');
+    this.throttle.success(user.email, client.ip);
     await this.store.logEvent({ ts: now, userId: user.id, type: 'login', ip: client.ip, detail: `mfa ${client.userAgent}` });
     return { user, tokens: await this.startSession(user, client) };
   }
@@ -187,13 +223,26 @@ export class AuthService {
     }
   }
 
-  /** Verifies a bearer token: signature, expiry, audience, and that its session is not revoked. */
-  authenticate(header: string | undefined): AccessClaims {
+  /**
+   * Verifies a bearer token: signature, expiry, audience, that its session was issued (an allow-list:
+   * a correctly signed token naming a session that never existed is refused) and is not revoked. Live
+   * sessions are cached for 30 s; revocations apply at once through `isRevoked`.
+   */
+  async authenticate(header: string | undefined): Promise<AccessClaims> {
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
     if (!token) throw new ApiError('HB_API_UNAUTHENTICATED');
     const v = verifyAccessToken(token, { secret: this.s.secret, issuer: this.s.issuer, audience: this.s.audience });
     if (!v.ok) throw new ApiError(v.reason === 'expired' ? 'HB_API_TOKEN_EXPIRED' : 'HB_API_UNAUTHENTICATED');
     if (this.isRevoked(v.claims.sid)) throw new ApiError('HB_API_SESSION_REVOKED');
+    const now = Date.now();
+    const checked = this.liveSessions.get(v.claims.sid);
+    if (checked === undefined || now - checked > SESSION_CACHE_MS) {
+      const session = await this.store.session(v.claims.sid);
+      if (!session || session.userId !== v.claims.sub) throw new ApiError('HB_API_UNAUTHENTICATED');
+      if (session.revokedAt !== null) throw new ApiError('HB_API_SESSION_REVOKED');
+      if (this.liveSessions.size >= SESSION_CACHE_MAX) this.liveSessions.clear();
+      this.liveSessions.set(v.claims.sid, now);
+    }
     return v.claims;
   }
 

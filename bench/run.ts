@@ -3,7 +3,8 @@
  *
  * Scenarios connect, fanout, rooms and slow run HaloBuzz and the Socket.IO + Redis baseline (and, for
  * fanout, the raw uWS ceiling) back to back on this machine and report ratios; gifts measures the ledger
- * path on each store; api runs autocannon against sign-in and room discovery. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
+ * path on each store; api runs autocannon against sign-in and room discovery; fuzz sends a million mutated
+ * frames and checks the server survives them with only documented answers. Every run prints a table, writes bench/results/<scenario>-<time>.json and an .svg
  * chart. Parameters override the scenario's defaults, e.g. `--viewers 5000 --rate 200`.
  */
 import { clusterDefaults, clusterQuick, runCluster, type ClusterParams } from './cluster.bench';
@@ -11,6 +12,7 @@ import { compare, scenarios, type Comparison, type Scenario } from './scenarios'
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
 import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
 import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams } from './analytics.bench';
+import { fuzzDefaults, fuzzQuick, runFuzz, type FuzzParams } from './fuzz.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -62,13 +64,17 @@ async function main(): Promise<void> {
     await runCluster(parseParams<ClusterParams>(quick ? clusterQuick : clusterDefaults, rest), process.env);
     return;
   }
+  if (name === 'fuzz') {
+    await runFuzz(parseParams<FuzzParams>(quick ? fuzzQuick : fuzzDefaults, rest));
+    return;
+  }
   if (name === 'gifts') {
     await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

@@ -3,6 +3,7 @@
  * one when it fails, and returns a frozen object that the rest of the server receives as a parameter.
  * Unset engine URLs mean the embedded defaults; a set URL means the real engine (never a silent fallback).
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -92,6 +93,13 @@ export interface ApiConfig {
   readonly agoraAppId: string | null;
   readonly agoraCertificate: string | null;
   readonly mediaTokenTtlSec: number;
+  /**
+   * Proxies (IPs or CIDRs) whose X-Forwarded-For the API believes; empty (default) trusts none, so per-IP
+   * limits see the socket's peer address. Set it to your load balancers' addresses.
+   */
+  readonly trustedProxies: readonly string[];
+  /** Serve /metrics on the API port too (off: metrics are on the socket port; an api-only process needs it on). */
+  readonly metricsOnApiPort: boolean;
 }
 
 /** A cluster of socket nodes over Kafka (set by KAFKA_BROKERS; needs REDIS_URL). Null: one node. */
@@ -188,8 +196,20 @@ const KNOWN = new Set([
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
   'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
   'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
-  'HALOBUZZ_NODE_TTL_MS',
+  'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS',
 ]);
+
+/** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
+function proxyList(env: Env): string[] {
+  const list = (env.HALOBUZZ_API_TRUSTED_PROXIES ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of list) {
+    const [addr, bits, extra] = p.split('/');
+    const v4 = isIPv4(addr ?? '');
+    const ok = extra === undefined && (v4 || isIPv6(addr ?? '')) && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v4 ? 32 : 128)));
+    if (!ok) throw new ConfigError('HALOBUZZ_API_TRUSTED_PROXIES', `must be IP addresses or CIDRs separated by commas, got "${p}"`);
+  }
+  return list;
+}
 
 function clusterVar(env: Env): ClusterConfig | null {
   const raw = env.KAFKA_BROKERS;
@@ -289,6 +309,8 @@ export function loadConfig(env: Env = process.env): Config {
       agoraAppId: env.HALOBUZZ_AGORA_APP_ID ? strVar(env, 'HALOBUZZ_AGORA_APP_ID', '', /^[0-9a-fA-F]{32}$/) : null,
       agoraCertificate: env.HALOBUZZ_AGORA_APP_CERTIFICATE ? strVar(env, 'HALOBUZZ_AGORA_APP_CERTIFICATE', '', /^[0-9a-fA-F]{32}$/) : null,
       mediaTokenTtlSec: intVar(env, 'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 3600, 60, 86_400),
+      trustedProxies: Object.freeze(proxyList(env)),
+      metricsOnApiPort: strVar(env, 'HALOBUZZ_API_METRICS', '0', /^(0|1)$/) === '1',
     }),
     engines: Object.freeze({
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),

@@ -5,7 +5,8 @@
  * timeout and token expiry.
  */
 import { CONN_SPACE, Cmd, Eff, type Command, type Effect } from '../actors/messages';
-import { CloseCode } from './protocol/codes';
+import { CloseCode, ServerOp } from './protocol/codes';
+import { decodeBatch } from './protocol/codec';
 import { TokenBucket } from './rate-limit';
 import type { Session } from './session';
 import type { CoreMetrics } from './metrics';
@@ -19,6 +20,16 @@ export interface Publisher {
 interface UserEntry {
   readonly sessions: Set<Session>;
   readonly chat: TokenBucket;
+}
+
+/** An ERROR frame `[65, ref, code, …]` as the actors encode it (fixarray of 4 or 5, op 65 as fixint). */
+function isErrorFrame(frame: Uint8Array): boolean {
+  return (frame[0] === 0x94 || frame[0] === 0x95) && frame[1] === ServerOp.ERROR;
+}
+
+function errorCodeOf(frame: Uint8Array): number {
+  const code = (decodeBatch(frame) as unknown[])[2];
+  return typeof code === 'number' ? code : 0;
 }
 
 export class Hub {
@@ -112,6 +123,7 @@ export class Hub {
           const s = this.sessions.get(e[1]);
           if (s && !s.closed) {
             this.metrics.sent();
+            if (isErrorFrame(e[2])) this.metrics.error(errorCodeOf(e[2]));
             s.transport.send(e[2]);
           }
           break;

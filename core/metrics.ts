@@ -23,6 +23,9 @@ export class CoreMetrics {
   readonly analyticsQueued = new Gauge({ name: 'halobuzz_analytics_queued', help: 'Analytics events waiting for delivery', registers: [this.registry] });
   readonly cluster = new Counter({ name: 'halobuzz_cluster_total', help: 'Cluster log traffic: commands and events published, events applied, bad records, partitions taken over, publish retries', labelNames: ['what'], registers: [this.registry] });
   readonly clusterDeadNodes = new Counter({ name: 'halobuzz_cluster_dead_nodes_total', help: 'Nodes found dead (heartbeat older than the TTL) whose connections this node purged', registers: [this.registry] });
+  /** Oversized client frames: closed with 1009, or cut by the transport before the server saw them (uWS above its cap). */
+  readonly oversizedFrames = new Counter({ name: 'halobuzz_oversized_frames_total', help: 'Client frames over maxFrameBytes, by outcome (closed_1009: close frame sent; cut: the transport dropped the connection, 1006)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly backgroundErrors = new Counter({ name: 'halobuzz_background_errors_total', help: 'Failed runs of periodic jobs and bad internal messages, by job', labelNames: ['job'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');

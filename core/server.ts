@@ -25,6 +25,7 @@ import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
 import { NdjsonSink } from '../adapters/analytics/ndjson-sink';
 import type { BatchingOptions } from '../adapters/analytics/batching-sink';
 import { ClusterRouter } from './cluster/cluster-router';
+import { realtimeStoreSettings } from '../adapters/store/open-realtime-store';
 import { NodeRegistry } from './cluster/node-registry';
 import { KafkaBus } from '../adapters/bus/kafka-bus';
 import type { Command } from '../actors/messages';
@@ -34,6 +35,8 @@ interface SocketData {
 }
 
 const SEND_DROPPED = 2;
+/** The reason uWS gives when it cut a connection for a frame over maxPayloadLength. */
+const UWS_TOO_BIG = 'Received too big message';
 
 /**
  * A uWS socket behind the Transport seam. Sends are corked. The slow-consumer limit is enforced by the hub
@@ -111,9 +114,7 @@ export class RealtimeServer {
       restartBudget: a.restartBudget,
       restartWindowMs: a.restartWindowMs,
       init: {
-        store: config.cluster
-          ? { kind: 'redis', url: config.engines.redisUrl!, prefix: `${config.cluster.topicPrefix}:` }
-          : { kind: 'sqlite', file: join(config.dataDir, 'realtime.sqlite') },
+        store: realtimeStoreSettings(config),
         statsIntervalMs: 1000,
         ledger: this.ledgerSettings,
         catalog: catalog.data,
@@ -259,7 +260,13 @@ export class RealtimeServer {
     };
     if (e.clickhouseUrl) {
       try {
-        return await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, { intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2 });
+        return await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, {
+          intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2,
+          onError: (err) => {
+            this.metrics.backgroundErrors.labels('analytics_rollup').inc();
+            this.log.error({ err }, 'analytics rollup failed; retrying on the next run');
+          },
+        });
       } catch (err) {
         throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
       }
@@ -396,14 +403,20 @@ export class RealtimeServer {
         const session = ws.getUserData().session;
         if (!session) return;
         if (message.byteLength > limits.maxFrameBytes) {
+          this.metrics.oversizedFrames.labels('closed_1009').inc();
           session.close(CloseCode.MESSAGE_TOO_BIG, `frame exceeds ${limits.maxFrameBytes} bytes`);
           return;
         }
         session.handleFrame(message, isBinary);
       },
-      close: (ws, code) => {
+      close: (ws, code, message) => {
         const session = ws.getUserData().session;
         if (!session) return;
+        // uWS drops a connection whose frame is over its own cap (4 × maxFrameBytes) before `message` sees it.
+        if (code === 1006 && Buffer.from(message).toString() === UWS_TOO_BIG) {
+          this.metrics.oversizedFrames.labels('cut').inc();
+          this.metrics.closed(1006);
+        }
         (session.transport as UwsTransport).dead = true;
         this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');
         this.hub.remove(session);

@@ -162,3 +162,79 @@ t.test('closing tells every joined room and the user actor', async (t) => {
   t.same(commands, [[Cmd.LEAVE, 7, 'alice', 'r1', 0], [Cmd.LEAVE, 7, 'alice', 'r2', 0], [Cmd.OFFLINE, 7, 'alice']]);
   t.same(session.reattachCommands(() => true), [], 'a closed session re-attaches nowhere');
 });
+
+t.test('every failed hello answers one ERROR with its ref, counted, then closes', async (t) => {
+  const cases: [unknown[], number, number][] = [
+    [[ClientOp.HELLO, 3, 1], ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[ClientOp.HELLO, 3, 1, null], ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[ClientOp.HELLO, 3, 1, 7], ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[ClientOp.HELLO, 3, 1, ''], ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[ClientOp.HELLO, 3, '1', 'x'], ErrorCode.BAD_ARGUMENTS, CloseCode.UNSUPPORTED_VERSION],
+    [[ClientOp.HELLO, 3, 2, 'x'], ErrorCode.BAD_ARGUMENTS, CloseCode.UNSUPPORTED_VERSION],
+    [[ClientOp.HELLO, 3, 1, 'not.a.jwt'], ErrorCode.NOT_AUTHENTICATED, CloseCode.AUTH_FAILED],
+  ];
+  for (const [frame, code, close] of cases) {
+    const { transport, send, metrics, session } = setup();
+    send(frame);
+    const errors = transport.frames.filter((f) => f[0] === ServerOp.ERROR);
+    t.equal(errors.length, 1, `${JSON.stringify(frame)}: one error`);
+    t.same(errors[0]?.slice(0, 3), [ServerOp.ERROR, 3, code], `${JSON.stringify(frame)}: error ${code} with ref 3`);
+    t.equal(transport.closedWith?.code, close, `${JSON.stringify(frame)}: closes ${close}`);
+    t.equal(session.user, null);
+    t.equal(await metrics.value('halobuzz_errors_total', { code: String(code) }), 1, 'the error is counted');
+  }
+  const r = setup();
+  r.send([ClientOp.HELLO, 1, 1, r.token('alice', 3600, 'revoked-sid')]);
+  t.same(r.transport.last?.slice(0, 3), [ServerOp.ERROR, 1, ErrorCode.NOT_AUTHENTICATED]);
+  t.same(r.transport.last?.[4], { reason: 'revoked' });
+  t.equal(r.transport.closedWith?.code, CloseCode.SESSION_REVOKED);
+  // After hello a malformed second hello is only an error: the session stays.
+  const ok = setup();
+  ok.send([ClientOp.HELLO, 1, 1, ok.token()]);
+  ok.send([ClientOp.HELLO, 2, 1]);
+  t.equal(ok.transport.closedWith, null, 'an authenticated connection is not closed by a bad hello');
+  t.equal(ok.transport.last?.[2], ErrorCode.BAD_ARGUMENTS);
+});
+
+t.test('the hello reply tells every limit a client must respect', async (t) => {
+  const { send, token, transport } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  const limits = (transport.last?.[2] as { limits: Record<string, number> }).limits;
+  for (const key of ['maxFrameBytes', 'maxRooms', 'maxChatChars', 'maxDmChars', 'chatPerSecond', 'chatBurst', 'dmPerSecond', 'dmBurst',
+    'joinPerSecond', 'joinBurst', 'giftPerSecond', 'giftBurst', 'framesPerSecond', 'framesBurst', 'userChatPerSecond', 'userChatBurst', 'helloTimeoutMs']) {
+    t.type(limits[key], 'number', `limits.${key}`);
+  }
+  t.equal(limits.maxRooms, 2);
+  t.equal(limits.chatBurst, 3);
+});
+
+t.test('LEAVE then JOIN sent back to back apply in send order against maxRooms', async (t) => {
+  const { session, send, token, transport, commands } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  send([ClientOp.JOIN, 2, 'r0', Role.VIEWER]);
+  send([ClientOp.JOIN, 3, 'r1', Role.VIEWER]);
+  session.subscribed('r0', Role.VIEWER);
+  session.subscribed('r1', Role.VIEWER);
+  send([ClientOp.LEAVE, 4, 'r0']);
+  send([ClientOp.JOIN, 5, 'r9', Role.VIEWER]);
+  t.notOk(transport.frames.some((f) => f[0] === ServerOp.ERROR), 'no TOO_MANY_ROOMS');
+  t.same(commands.filter((c) => c[0] === Cmd.JOIN).map((c) => c[3]), ['r0', 'r1', 'r9']);
+  send([ClientOp.JOIN, 6, 'r7', Role.VIEWER]);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 6, ErrorCode.TOO_MANY_ROOMS], 'the limit still holds');
+  session.unsubscribed('r0');
+  send([ClientOp.JOIN, 7, 'r0', Role.VIEWER]);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 7, ErrorCode.TOO_MANY_ROOMS], 'r1 and r9 fill the two places');
+});
+
+t.test('chat and DM limits count code points', async (t) => {
+  const { send, token, transport, commands, session } = setup();
+  send([ClientOp.HELLO, 1, 1, token()]);
+  send([ClientOp.JOIN, 2, 'r0', Role.VIEWER]);
+  session.subscribed('r0', Role.VIEWER);
+  send([ClientOp.CHAT, 3, 'r0', '👋'.repeat(config.limits.maxChatChars)]);
+  t.equal(commands.at(-1)?.[0], Cmd.CHAT, `${config.limits.maxChatChars} emoji (twice as many UTF-16 units) are accepted`);
+  send([ClientOp.CHAT, 4, 'r0', '👋'.repeat(config.limits.maxChatChars + 1)]);
+  t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 4, ErrorCode.MESSAGE_TOO_LONG]);
+  send([ClientOp.DM, 5, 'bob', 'é'.repeat(config.limits.maxDmChars)]);
+  t.equal(commands.at(-1)?.[0], Cmd.DM);
+});

@@ -8,7 +8,7 @@ import type { Command } from '../actors/messages';
 import { Cmd } from '../actors/messages';
 import type { AccessClaims, VerifyResult } from './auth/jwt';
 import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from './protocol/codes';
-import { decode, errorFrame, replyFrame } from './protocol/codec';
+import { codePointLength, decodeClientFrame, errorFrame, replyFrame } from './protocol/codec';
 import { isRequestError, parseRequest, type Request } from './protocol/requests';
 import { TokenBucket, WindowCounter } from './rate-limit';
 import type { CoreMetrics } from './metrics';
@@ -42,6 +42,20 @@ export interface SessionDeps {
   now(): number;
 }
 
+/**
+ * The limits a client is told in the hello reply (docs/protocol.md § Requests): text limits in Unicode code
+ * points, rates as sustained per second with a burst, and the hello timeout.
+ */
+export function helloLimits(l: LimitsConfig): Record<string, number> {
+  return {
+    maxFrameBytes: l.maxFrameBytes, maxRooms: l.maxRoomsPerConnection, maxChatChars: l.maxChatChars, maxDmChars: l.maxDmChars,
+    chatPerSecond: l.chatPerSecond, chatBurst: l.chatBurst, userChatPerSecond: l.userChatPerSecond, userChatBurst: l.userChatBurst,
+    dmPerSecond: l.dmPerSecond, dmBurst: l.dmBurst, joinPerSecond: l.joinPerSecond, joinBurst: l.joinBurst,
+    giftPerSecond: l.giftPerSecond, giftBurst: l.giftBurst, framesPerSecond: l.framesPerSecond, framesBurst: l.framesBurst,
+    helloTimeoutMs: l.helloTimeoutMs, abuseErrorLimit: l.abuseErrorLimit, abuseWindowMs: l.abuseWindowMs,
+  };
+}
+
 export class Session {
   user: string | null = null;
   claims: AccessClaims | null = null;
@@ -51,6 +65,11 @@ export class Session {
   /** Rooms the actors confirmed (via SUBSCRIBE effects), with the role held in each. */
   readonly rooms = new Map<string, Role>();
   private readonly pendingJoins = new Set<string>();
+  /**
+   * Rooms whose LEAVE was sent to the actor but not yet confirmed. They stop counting against `maxRooms` at
+   * once, so LEAVE r0 then JOIN r9 sent back to back apply in send order.
+   */
+  private readonly leaving = new Set<string>();
   private readonly frames: TokenBucket;
   private readonly chat: TokenBucket;
   private readonly joins: TokenBucket;
@@ -78,14 +97,18 @@ export class Session {
     if (this.closed) return;
     const now = this.deps.now();
     if (!isBinary) return this.fail(0, ErrorCode.TEXT_FRAME, 'frames must be binary MessagePack');
-    let value: unknown;
+    let decoded: ReturnType<typeof decodeClientFrame>;
     try {
-      value = decode(data);
+      decoded = decodeClientFrame(data);
     } catch {
       return this.fail(0, ErrorCode.BAD_FRAME, 'frame is not valid MessagePack');
     }
-    const parsed = parseRequest(value);
-    if (isRequestError(parsed)) return this.fail(parsed.ref, parsed.code, parsed.message);
+    const parsed = parseRequest(decoded.value, decoded.invalidUtf8);
+    if (isRequestError(parsed)) {
+      // A HELLO that cannot succeed ends an unauthenticated connection; after hello it is just an error.
+      if (parsed.closeWith !== undefined && this.user === null) return this.helloFailed(parsed.ref, parsed.code, parsed.message, parsed.closeWith, parsed.detail);
+      return this.fail(parsed.ref, parsed.code, parsed.message, parsed.detail);
+    }
     this.deps.metrics.frameIn(parsed.op);
     if (!this.frames.take(now)) return this.limited(parsed.ref, this.frames, now);
     if (parsed.op === ClientOp.HELLO) return this.hello(parsed);
@@ -124,6 +147,7 @@ export class Session {
 
   unsubscribed(room: string): void {
     this.pendingJoins.delete(room);
+    this.leaving.delete(room);
     this.rooms.delete(room);
     this.transport.unsubscribe(room);
   }
@@ -140,21 +164,23 @@ export class Session {
     return out;
   }
 
+  /** Every failed HELLO: one ERROR with its ref (counted), then the close that tells the client what to do. */
+  private helloFailed(ref: number, code: ErrorCode, message: string, closeWith: CloseCode, detail?: Record<string, unknown>): void {
+    this.deps.metrics.error(code);
+    this.reply(errorFrame(ref, code, message, detail));
+    this.close(closeWith, message.slice(0, 120));
+  }
+
   private hello(req: Extract<Request, { op: typeof ClientOp.HELLO }>): void {
     if (this.user !== null) return this.fail(req.ref, ErrorCode.ALREADY_AUTHENTICATED, 'hello was already accepted');
-    if (req.version !== PROTOCOL_VERSION) {
-      this.reply(errorFrame(req.ref, ErrorCode.BAD_ARGUMENTS, `unsupported protocol version ${req.version}`, { supported: [PROTOCOL_VERSION] }));
-      return this.close(CloseCode.UNSUPPORTED_VERSION, 'unsupported protocol version');
-    }
     const verdict = this.deps.verifyToken(req.token);
     if (!verdict.ok) {
-      this.deps.metrics.error(ErrorCode.NOT_AUTHENTICATED);
-      const code = verdict.reason === 'expired' ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED;
-      return this.close(code, `token rejected: ${verdict.reason}`);
+      const expired = verdict.reason === 'expired';
+      return this.helloFailed(req.ref, ErrorCode.NOT_AUTHENTICATED, `token rejected: ${verdict.reason}`,
+        expired ? CloseCode.TOKEN_EXPIRED : CloseCode.AUTH_FAILED, { reason: expired ? 'expired' : 'invalid' });
     }
     if (this.deps.isRevoked(verdict.claims.sid)) {
-      this.deps.metrics.error(ErrorCode.NOT_AUTHENTICATED);
-      return this.close(CloseCode.SESSION_REVOKED, 'session revoked');
+      return this.helloFailed(req.ref, ErrorCode.NOT_AUTHENTICATED, 'session revoked', CloseCode.SESSION_REVOKED, { reason: 'revoked' });
     }
     this.user = verdict.claims.sub;
     this.claims = verdict.claims;
@@ -171,7 +197,7 @@ export class Session {
       node: this.deps.nodeId,
       conn: this.id,
       exp: verdict.claims.exp,
-      limits: { maxFrameBytes: l.maxFrameBytes, maxRooms: l.maxRoomsPerConnection, maxChatChars: l.maxChatChars, chatPerSecond: l.chatPerSecond },
+      limits: helloLimits(l),
     }));
   }
 
@@ -182,19 +208,21 @@ export class Session {
       case ClientOp.JOIN:
       case ClientOp.RESUME: {
         if (!this.joins.take(now)) return this.limited(req.ref, this.joins, now);
-        const already = this.rooms.has(req.room) || this.pendingJoins.has(req.room);
-        if (!already && this.rooms.size + this.pendingJoins.size >= this.deps.limits.maxRoomsPerConnection) {
+        const already = (this.rooms.has(req.room) || this.pendingJoins.has(req.room)) && !this.leaving.has(req.room);
+        if (!already && this.roomCount() >= this.deps.limits.maxRoomsPerConnection) {
           return this.fail(req.ref, ErrorCode.TOO_MANY_ROOMS, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
         }
-        if (!already) this.pendingJoins.add(req.room);
+        this.leaving.delete(req.room);
+        if (!this.rooms.has(req.room)) this.pendingJoins.add(req.room);
         const since = req.op === ClientOp.RESUME ? req.lastSeq : -1;
         return this.deps.dispatch([Cmd.JOIN, this.id, user, req.room, req.role, req.ref, since, 0]);
       }
       case ClientOp.LEAVE:
         if (!this.rooms.has(req.room) && !this.pendingJoins.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
+        this.leaving.add(req.room);
         return this.deps.dispatch([Cmd.LEAVE, this.id, user, req.room, req.ref]);
       case ClientOp.CHAT:
-        if (req.text.length > this.deps.limits.maxChatChars) {
+        if (codePointLength(req.text) > this.deps.limits.maxChatChars) {
           return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.deps.limits.maxChatChars} characters`);
         }
         if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting');
@@ -206,7 +234,7 @@ export class Session {
         return this.deps.dispatch([Cmd.CHAT, this.id, user, req.room, req.ref, req.text]);
       case ClientOp.DM:
         if (req.to === user) return this.fail(req.ref, ErrorCode.INVALID_RECIPIENT, 'cannot message yourself');
-        if (req.text.length > this.deps.limits.maxDmChars) {
+        if (codePointLength(req.text) > this.deps.limits.maxDmChars) {
           return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.deps.limits.maxDmChars} characters`);
         }
         if (!this.dms.take(now)) return this.limited(req.ref, this.dms, now);
@@ -225,6 +253,14 @@ export class Session {
       case ClientOp.HELLO:
         return; // handled before routing
     }
+  }
+
+  /** Rooms joined or being joined, less those being left: what `maxRooms` limits. */
+  private roomCount(): number {
+    let n = this.pendingJoins.size;
+    for (const room of this.rooms.keys()) if (!this.pendingJoins.has(room)) n++;
+    for (const room of this.leaving) if (this.rooms.has(room) || this.pendingJoins.has(room)) n--;
+    return n;
   }
 
   private reply(frame: Uint8Array): void {

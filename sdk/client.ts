@@ -238,6 +238,7 @@ export class HaloClient extends Emitter<ClientEvents> {
     this.ws = ws;
     return new Promise<HelloResult>((resolve, reject) => {
       let settled = false;
+      let helloError: HaloError | null = null;
       ws.onopen = () => {
         this.request(ClientOp.HELLO, PROTOCOL_VERSION, token).then((result) => {
           this.hello = result as HelloResult;
@@ -247,6 +248,12 @@ export class HaloClient extends Emitter<ClientEvents> {
           this.emit('connected', this.hello);
           void this.resumeAll();
         }, (err: Error) => {
+          // A refused HELLO is followed by the server's close, whose code says what to do (4001, 4003,
+          // 4004, 4005): settle there, with this error's text.
+          if (err instanceof HaloError) {
+            helloError = err;
+            return;
+          }
           if (!settled) {
             settled = true;
             reject(err);
@@ -273,7 +280,7 @@ export class HaloClient extends Emitter<ClientEvents> {
         this.emit('disconnected', { code: ev.code, reason: ev.reason, willReconnect });
         if (!settled) {
           settled = true;
-          reject(new Error(`connection closed during hello: ${ev.code} ${ev.reason}`));
+          reject(new Error(`connection closed during hello: ${ev.code} ${ev.reason}${helloError ? ` (${helloError.message})` : ''}`));
           if (terminal || !willReconnect) return;
         }
         if (willReconnect) this.scheduleReconnect();

@@ -119,9 +119,9 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
 }
 
 /** Resolves when `predicate` holds, polling every 10 ms; rejects after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

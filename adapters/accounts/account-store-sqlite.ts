@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS backup_codes (user_id TEXT NOT NULL, hash TEXT NOT NU
 CREATE TABLE IF NOT EXISTS security_events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, user_id TEXT,
   type TEXT NOT NULL, ip TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS security_events_user ON security_events (user_id, id);
+CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
 interface UserRow {
@@ -169,6 +170,19 @@ export class SqliteAccountStore implements AccountStore {
 
   async useBackupCode(userId: string, hash: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM backup_codes WHERE user_id = ? AND hash = ?').run(userId, hash).changes === 1;
+  }
+
+  async useOnce(key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.db.prepare('DELETE FROM used_once WHERE expires_at < ?').run(now);
+    return this.db.prepare('INSERT OR IGNORE INTO used_once (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes === 1;
+  }
+
+  async usedOnce(key: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM used_once WHERE key = ?').get(key) !== undefined;
+  }
+
+  async signedInFrom(userId: string, ip: string, sinceMs: number): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM sessions WHERE user_id = ? AND ip = ? AND created_at >= ? LIMIT 1').get(userId, ip, sinceMs) !== undefined;
   }
 
   async logEvent(e: Omit<SecurityEvent, 'id'>): Promise<void> {

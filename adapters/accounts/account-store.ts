@@ -84,6 +84,12 @@ export interface AccountStore {
   useMfaStep(userId: string, step: number): Promise<boolean>;
   /** Consumes a backup code (by hash) once; false when unknown or already used. */
   useBackupCode(userId: string, hash: string): Promise<boolean>;
+  /** Marks a one-time credential (an MFA ticket) used; false when it already was. Kept until `expiresAt`. */
+  useOnce(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /** Whether `useOnce(key)` already happened (checked before spending an MFA code on a used ticket). */
+  usedOnce(key: string): Promise<boolean>;
+  /** Whether the account ever started a session from `ip` since `sinceMs` (a known IP of its owner). */
+  signedInFrom(userId: string, ip: string, sinceMs: number): Promise<boolean>;
   logEvent(event: Omit<SecurityEvent, 'id'>): Promise<void>;
   events(filter: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]>;
   close(): Promise<void>;

@@ -13,12 +13,19 @@ export class SqliteRoomDirectory implements RoomDirectory {
     this.db = openSqlite(file, 'NORMAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS rooms (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, country TEXT, locale TEXT,
       live INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);`);
+      CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);
+      CREATE INDEX IF NOT EXISTS rooms_owner_live ON rooms (owner, live);`);
   }
 
-  async create(r: RoomListing): Promise<void> {
-    this.db.prepare('INSERT INTO rooms (id, owner, title, country, locale, live, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.id, r.owner, r.title, r.country, r.locale, r.live ? 1 : 0, r.startedAt, r.endedAt);
+  async create(r: RoomListing): Promise<'created' | { liveRoom: string }> {
+    // One synchronous transaction: no other create can slip between the check and the insert.
+    return this.db.transaction((): 'created' | { liveRoom: string } => {
+      const live = this.db.prepare('SELECT id FROM rooms WHERE owner = ? AND live = 1 LIMIT 1').get(r.owner) as { id: string } | undefined;
+      if (live && r.live) return { liveRoom: live.id };
+      this.db.prepare('INSERT INTO rooms (id, owner, title, country, locale, live, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.id, r.owner, r.title, r.country, r.locale, r.live ? 1 : 0, r.startedAt, r.endedAt);
+      return 'created';
+    }).immediate();
   }
 
   async get(id: string): Promise<RoomListing | null> {

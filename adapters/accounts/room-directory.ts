@@ -14,7 +14,8 @@ export interface RoomListing {
 }
 
 export interface RoomDirectory {
-  create(room: RoomListing): Promise<void>;
+  /** Adds a live room, unless its owner already has one live: one live room per host at a time. */
+  create(room: RoomListing): Promise<'created' | { liveRoom: string }>;
   get(id: string): Promise<RoomListing | null>;
   /** Marks the room ended; false when it was not live or not owned by `owner`. */
   end(id: string, owner: string, now: number): Promise<boolean>;

@@ -64,4 +64,17 @@ if (url) {
     t.equal(Number(((await rs.json()) as { n: string }[])[0]!.n), 300, 'every event arrived once');
     t.equal(sink.stats().dropped, 0);
   });
+
+  t.test('a failed periodic rollup is reported to onError (logged and counted by the server), not swallowed', async (t) => {
+    const proxy = await outageProxy(new URL(url));
+    t.teardown(() => proxy.close());
+    const errors: Error[] = [];
+    const sink = await ClickHouseSink.connect(proxy.url, opts, database, { intervalMs: 50, backfillDays: 1, recentDays: 1, onError: (err) => void errors.push(err) });
+    t.teardown(() => sink.close());
+    proxy.down();
+    const start = Date.now();
+    while (errors.length === 0 && Date.now() - start < 15_000) await new Promise((r) => setTimeout(r, 50));
+    t.ok(errors.length > 0, `the timer's failed rollup reached onError: ${errors[0]?.message ?? 'none'}`);
+    proxy.up();
+  });
 }

@@ -14,6 +14,8 @@ export interface RollupSchedule {
   /** Days recomputed at start (backfill) and on each run. */
   readonly backfillDays: number;
   readonly recentDays: number;
+  /** A failed run (it is retried on the next tick): logged and counted by the caller, never swallowed. */
+  readonly onError?: (err: Error) => void;
 }
 
 const DEFAULT_ROLLUPS: RollupSchedule = { intervalMs: 60_000, backfillDays: 35, recentDays: 2 };
@@ -48,7 +50,7 @@ export class ClickHouseSink extends BatchingSink {
 
   private constructor(private readonly client: ClickHouseClient, opts: BatchingOptions, private readonly rollups: RollupSchedule) {
     super(opts);
-    this.rollupTimer = setInterval(() => void this.rollup(rollups.recentDays).catch(() => undefined), rollups.intervalMs);
+    this.rollupTimer = setInterval(() => void this.rollup(rollups.recentDays).catch((err: Error) => rollups.onError?.(err)), rollups.intervalMs);
     this.rollupTimer.unref();
   }
 
@@ -82,7 +84,7 @@ export class ClickHouseSink extends BatchingSink {
     if (this.rollupTimer) clearInterval(this.rollupTimer);
     await super.close();
     // Leave the rollups current with what was just delivered.
-    await this.rollup(this.rollups.recentDays).catch(() => undefined);
+    await this.rollup(this.rollups.recentDays).catch((err: Error) => this.rollups.onError?.(err));
     await this.client.close();
   }
 

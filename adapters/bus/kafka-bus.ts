@@ -104,7 +104,8 @@ export class KafkaBus implements EventBus {
       eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
         if (batch.messages.length === 0 || isStale()) return;
         const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatMs);
+        // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
+        const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
         try {
           await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
         } finally {
@@ -131,22 +132,33 @@ export class KafkaBus implements EventBus {
       await admin.disconnect();
     }
     const consumer = this.kafka.consumer({ groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    // Seek on every join, not once after run(): on a fresh broker the group coordinator may still be loading,
+    // and kafkajs then crashes and restarts the consumer with a new group state that forgot earlier seeks
+    // (seeking in between throws "Consumer group was not initialized"). `next` advances as batches are
+    // handled, so a restarted consumer neither replays nor skips.
+    const next = starts;
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [key, offset] of next) {
+        const cut = key.lastIndexOf('/');
+        consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: String(offset) });
+      }
+      resolve();
+    }));
+    consumer.on(consumer.events.CRASH, (e) => this.opts.onLog?.(e.payload.restart ? 'warn' : 'error', 'read-everything consumer crashed', { err: e.payload.error.message, restart: e.payload.restart }));
     await consumer.connect();
     for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: true,
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch }) => {
-        const from = starts.get(`${batch.topic}/${batch.partition}`) ?? 0;
+        const key = `${batch.topic}/${batch.partition}`;
+        const from = next.get(key) ?? 0;
         const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        if (records.length > 0) await onBatch({ topic: batch.topic, partition: batch.partition, records });
+        if (records.length === 0) return;
+        await onBatch({ topic: batch.topic, partition: batch.partition, records });
+        next.set(key, records[records.length - 1]!.offset + 1);
       },
     });
-    for (const [key, offset] of starts) {
-      const cut = key.lastIndexOf('/');
-      consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: String(offset) });
-    }
     await joined;
     this.consumers.add(consumer);
     return { stop: () => this.stopConsumer(consumer) };

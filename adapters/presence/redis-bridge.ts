@@ -10,7 +10,7 @@
  */
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
-import { decode, encode } from '../../core/protocol/codec';
+import { decodeBatch, encode } from '../../core/protocol/codec';
 import type { RealtimeBridge, RealtimeNode } from './realtime-bridge';
 
 const VIEWERS = 'halobuzz:viewers:';
@@ -39,7 +39,7 @@ export class RedisBridge implements RealtimeBridge {
     for (const key of nodes) {
       const values = await this.redis.hmgetBuffer(key, ...rooms);
       values.forEach((v, i) => {
-        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decode(v) as number));
+        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decodeBatch(v) as number));
       });
     }
     return out;
@@ -53,18 +53,25 @@ export class RedisBridge implements RealtimeBridge {
     await this.redis.publish(ROOM_END, Buffer.from(encode([room, owner])));
   }
 
-  /** Socket-node side: publish this node's viewer counts and apply revocations and stream ends. */
-  async serve(nodeId: string, node: RealtimeNode, intervalMs: number): Promise<void> {
+  /**
+   * Socket-node side: publish this node's viewer counts and apply revocations and stream ends. Internal
+   * messages are decoded without the client frame limits (a revocation list may hold thousands of ids);
+   * a bad message or a failed publish goes to `onError` (logged and counted), never silently dropped.
+   */
+  async serve(nodeId: string, node: RealtimeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
     const sub = this.redis.duplicate();
     this.subscriber = sub;
     await sub.subscribe(REVOKED, ROOM_END);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
-        const value = decode(message) as unknown[];
+        const value = decodeBatch(message);
+        if (!Array.isArray(value)) throw new Error(`${channel.toString()}: not an array`);
         if (channel.toString() === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
         else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);
-      } catch {
+        else throw new Error(`${channel.toString()}: expected [room, owner]`);
+      } catch (err) {
         // A malformed message from another process must not take this node down.
+        onError('bridge_message', err as Error);
       }
     });
     const key = `${VIEWERS}${nodeId}`;
@@ -75,7 +82,7 @@ export class RedisBridge implements RealtimeBridge {
       await tx.exec();
     };
     await publish();
-    this.timer = setInterval(() => void publish().catch(() => undefined), intervalMs);
+    this.timer = setInterval(() => void publish().catch((err: Error) => onError('bridge_viewers', err)), intervalMs);
     this.timer.unref();
   }
 

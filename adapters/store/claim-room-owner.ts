@@ -1,17 +1,16 @@
 /**
- * Records rooms' owners in the embedded realtime store (first owner wins), so a room actor knows who may
- * host before any socket joins. Used by the API when a creator starts a room; the API process must share
- * the data folder with the socket nodes until the RealtimeStore has a networked adapter.
+ * Records rooms' owners in the realtime store (first owner wins), so a room actor knows who may host
+ * before any socket joins. Used by the API when a creator starts a room; it opens the same store the
+ * actor workers use (see open-realtime-store.ts), SQLite on one node and Redis in a cluster.
  */
-import { join } from 'node:path';
-import { emptyBatch } from './realtime-store';
-import { SqliteRealtimeStore } from './realtime-store-sqlite';
+import { emptyBatch, type RealtimeStore } from './realtime-store';
+import { openRealtimeStore, type StoreSettings } from './open-realtime-store';
 
 export class RoomOwnerRecorder {
-  private readonly store: SqliteRealtimeStore;
+  private constructor(private readonly store: RealtimeStore) {}
 
-  constructor(dataDir: string) {
-    this.store = new SqliteRealtimeStore(join(dataDir, 'realtime.sqlite'));
+  static async open(settings: StoreSettings): Promise<RoomOwnerRecorder> {
+    return new RoomOwnerRecorder(await openRealtimeStore(settings));
   }
 
   async record(room: string, owner: string): Promise<void> {

@@ -20,7 +20,7 @@ export const adminPlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Acco
       },
     },
   }, async (req) => {
-    const claims = opts.auth.authenticate(req.headers.authorization);
+    const claims = await opts.auth.authenticate(req.headers.authorization);
     if (!claims.roles?.includes('admin')) throw new ApiError('HB_API_FORBIDDEN', 'admins only');
     const q = req.query as { userId?: string; type?: string; before?: string; limit?: string };
     return { events: await opts.accounts.events({ ...(q.userId ? { userId: q.userId } : {}), ...(q.type ? { type: q.type } : {}), ...(q.before ? { before: Number(q.before) } : {}), limit: Number(q.limit ?? 50) }) };

@@ -8,7 +8,7 @@ import type { AuthService } from '../auth-service';
 import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
-import { DASHBOARD_HTML } from './dashboard-page';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page';
 
 /** Runs read-only SQL and returns rows. */
 export interface AnalyticsReader {
@@ -16,15 +16,21 @@ export interface AnalyticsReader {
 }
 
 export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: AnalyticsReader | null }> = async (app, opts) => {
-  app.get('/dashboard', { schema: { tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)' } }, async (_req, reply) => {
+  app.get('/dashboard', {
+    schema: {
+      tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)',
+      response: { 200: { description: 'the dashboard page (HTML, strict CSP)', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  }, async (_req, reply) => {
     reply.header('content-type', 'text/html; charset=utf-8');
+    reply.header('content-security-policy', DASHBOARD_CSP);
     return DASHBOARD_HTML;
   });
 
   app.get('/v1/analytics', {
     schema: { tags: ['analytics'], summary: 'The named analyst queries', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: Type.String() })) }), ...errorResponses(401, 403) } },
   }, async (req) => {
-    analyst(opts.auth, req.headers.authorization);
+    await analyst(opts.auth, req.headers.authorization);
     return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart })) };
   });
 
@@ -39,7 +45,7 @@ export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: An
       response: { 200: Type.Object({ query: Type.String(), rows: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), ...errorResponses(400, 401, 403, 404, 503) },
     },
   }, async (req) => {
-    analyst(opts.auth, req.headers.authorization);
+    await analyst(opts.auth, req.headers.authorization);
     const name = (req.params as { query: string }).query;
     const q = QUERIES[name];
     if (!q) throw new ApiError('HB_API_NOT_FOUND', `no query ${name}`);
@@ -59,7 +65,7 @@ export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: An
   });
 };
 
-function analyst(auth: AuthService, header: string | undefined): void {
-  const claims = auth.authenticate(header);
+async function analyst(auth: AuthService, header: string | undefined): Promise<void> {
+  const claims = await auth.authenticate(header);
   if (!claims.roles?.some((r) => r === 'analyst' || r === 'admin')) throw new ApiError('HB_API_FORBIDDEN', 'analysts only');
 }

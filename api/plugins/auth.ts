@@ -20,7 +20,8 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
     config: strict,
     schema: {
       tags: ['auth'], summary: 'Create an account and sign in',
-      body: Type.Object({ email: Email, password: Password, displayName: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false }),
+      description: 'The password must be 10+ characters and not common or easy to guess (HB_API_WEAK_PASSWORD); the display name is normalised (see PATCH /v1/me). A taken email answers 409 and counts as a failed attempt of your IP (docs/security.md).',
+      body: Type.Object({ email: Email, password: Password, displayName: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
       response: { 201: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 409, 429) },
     },
   }, async (req, reply) => {
@@ -73,13 +74,13 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
   app.post('/logout', {
     schema: { tags: ['auth'], summary: 'End this session', security: [{ bearer: [] }], response: { 204: Type.Null(), ...errorResponses(401) } },
   }, async (req, reply) => {
-    await auth.logout(auth.authenticate(req.headers.authorization), clientOf(req), false);
+    await auth.logout(await auth.authenticate(req.headers.authorization), clientOf(req), false);
     return reply.status(204).send();
   });
 
   app.post('/logout-all', {
     schema: { tags: ['auth'], summary: 'End every session of this account (closes all its sockets)', security: [{ bearer: [] }], response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses(401) } },
-  }, async (req) => ({ revoked: await auth.logout(auth.authenticate(req.headers.authorization), clientOf(req), true) }));
+  }, async (req) => ({ revoked: await auth.logout(await auth.authenticate(req.headers.authorization), clientOf(req), true) }));
 
   app.get('/sessions', {
     schema: {
@@ -90,7 +91,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       },
     },
   }, async (req) => {
-    const claims = auth.authenticate(req.headers.authorization);
+    const claims = await auth.authenticate(req.headers.authorization);
     const sessions = await auth.sessions(claims.sub);
     return { sessions: sessions.map((s) => ({ sessionId: s.sid, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, userAgent: s.userAgent, ip: s.ip, current: s.sid === claims.sid })) };
   });
@@ -102,7 +103,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       response: { 204: Type.Null(), ...errorResponses(401, 404) },
     },
   }, async (req, reply) => {
-    await auth.revokeOne(auth.authenticate(req.headers.authorization), (req.params as { sessionId: string }).sessionId, clientOf(req));
+    await auth.revokeOne(await auth.authenticate(req.headers.authorization), (req.params as { sessionId: string }).sessionId, clientOf(req));
     return reply.status(204).send();
   });
 };

@@ -3,6 +3,8 @@
  * named query for the chosen window (presets or a from/to picker) and optional room, and draws each as an
  * SVG line or bar chart. No build step and no third-party script: it must work from the API alone.
  */
+import { createHash } from 'node:crypto';
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>HaloBuzz analytics</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -108,3 +110,19 @@ $('go').onclick = () => show().catch((e) => { $('status').textContent = String(e
 if ($('token').value) $('go').click();
 </script>
 </body></html>`;
+
+/**
+ * The dashboard's Content-Security-Policy: its one inline script and one inline style are allowed by
+ * their SHA-256 hashes (computed from the page itself, so they never drift), everything else by origin
+ * only: fetches to this API, SVG and data: images; no other script, frame, form target or plugin.
+ */
+function inlineHash(tag: 'script' | 'style'): string {
+  const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(DASHBOARD_HTML);
+  if (!match) throw new Error(`the dashboard page has no inline ${tag}`);
+  return `'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`;
+}
+
+export const DASHBOARD_CSP = [
+  "default-src 'none'", `script-src ${inlineHash('script')}`, `style-src ${inlineHash('style')}`, "connect-src 'self'",
+  "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ');

@@ -6,6 +6,7 @@ import type { AccountStore, User } from '../../adapters/accounts/account-store';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { clientOf } from './auth';
+import { normaliseDisplayName } from '../display-name';
 
 const Profile = Type.Object({
   id: Type.String(), email: Type.String(), displayName: Type.String(), avatarUrl: Type.Union([Type.String(), Type.Null()]),
@@ -21,7 +22,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
     roles: [...u.roles], mfaEnabled: (await accounts.mfa(u.id)).enabled,
   });
   const me = async (header: string | undefined) => {
-    const claims = auth.authenticate(header);
+    const claims = await auth.authenticate(header);
     const user = await accounts.userById(claims.sub);
     if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
     return { claims, user };
@@ -35,7 +36,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
     schema: {
       tags: ['me'], summary: 'Change your profile', ...secured,
       body: Type.Object({
-        displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+        displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'NFC-normalised and trimmed; 1–40 code points; no control, bidi-formatting or < > characters' })),
         avatarUrl: Type.Optional(Type.Union([Type.String({ pattern: '^https://[^\\\\s]{1,500}$' }), Type.Null()])),
         locale: Type.Optional(Type.Union([Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$' }), Type.Null()])),
         country: Type.Optional(Type.Union([Type.String({ pattern: '^[A-Z]{2}$' }), Type.Null()])),
@@ -44,7 +45,13 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
     },
   }, async (req) => {
     const { user } = await me(req.headers.authorization);
-    return profile((await accounts.updateProfile(user.id, req.body as Parameters<AccountStore['updateProfile']>[1]))!);
+    const body = { ...(req.body as Parameters<AccountStore['updateProfile']>[1]) };
+    if (body.displayName !== undefined) {
+      const name = normaliseDisplayName(body.displayName);
+      if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
+      body.displayName = name.name;
+    }
+    return profile((await accounts.updateProfile(user.id, body))!);
   });
 
   app.get('/blocks', {
@@ -52,11 +59,12 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
   }, async (req) => ({ blocked: await accounts.blocks((await me(req.headers.authorization)).user.id) }));
 
   app.put('/blocks/:userId', {
-    schema: { tags: ['me'], summary: 'Block a user: they cannot watch your streams', ...secured, params: Type.Object({ userId: UserId }), response: { 204: Type.Null(), ...errorResponses(400, 401) } },
+    schema: { tags: ['me'], summary: 'Block a user: they cannot watch your streams (404 if no such user)', ...secured, params: Type.Object({ userId: UserId }), response: { 204: Type.Null(), ...errorResponses(400, 401, 404) } },
   }, async (req, reply) => {
     const { user } = await me(req.headers.authorization);
     const target = (req.params as { userId: string }).userId;
     if (target === user.id) throw new ApiError('HB_API_VALIDATION', 'you cannot block yourself');
+    if (!(await accounts.userById(target))) throw new ApiError('HB_API_NOT_FOUND', 'no such user');
     await accounts.block(user.id, target, Date.now());
     return reply.status(204).send();
   });
@@ -74,7 +82,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       tags: ['me'], summary: 'Start TOTP enrolment: scan the QR code or add the otpauth URI to an authenticator', ...secured,
       response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrCodeDataUrl: Type.String() }), ...errorResponses(401, 409) },
     },
-  }, async (req) => auth.enrollMfa(auth.authenticate(req.headers.authorization), clientOf(req)));
+  }, async (req) => auth.enrollMfa(await auth.authenticate(req.headers.authorization), clientOf(req)));
 
   app.post('/mfa/activate', {
     schema: {
@@ -82,7 +90,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       body: Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ backupCodes: Type.Array(Type.String()) }), ...errorResponses(400, 401, 409) },
     },
-  }, async (req) => auth.activateMfa(auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req)));
+  }, async (req) => auth.activateMfa(await auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req)));
 
   app.post('/mfa/disable', {
     schema: {
@@ -91,7 +99,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       response: { 204: Type.Null(), ...errorResponses(400, 401, 409) },
     },
   }, async (req, reply) => {
-    await auth.disableMfa(auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req));
+    await auth.disableMfa(await auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req));
     return reply.status(204).send();
   });
 };

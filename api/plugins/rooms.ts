@@ -40,19 +40,20 @@ export const roomsPlugin: FastifyPluginAsync<{
 
   app.post('', {
     schema: {
-      tags: ['rooms'], summary: 'Start a live stream (creates the room); join it over the socket as host', security: [{ bearer: [] }],
+      tags: ['rooms'], summary: 'Start a live stream (creates the room); join it over the socket as host. One live room per host: 409 HB_API_ALREADY_LIVE while another is live', security: [{ bearer: [] }],
       body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 100 }), country: Type.Optional(Country), locale: Type.Optional(Locale) }, { additionalProperties: false }),
-      response: { 201: Room, ...errorResponses(400, 401) },
+      response: { 201: Room, ...errorResponses(400, 401, 409) },
     },
   }, async (req, reply) => {
-    const claims = opts.auth.authenticate(req.headers.authorization);
+    const claims = await opts.auth.authenticate(req.headers.authorization);
     const body = req.body as { title: string; country?: string; locale?: string };
     const room: RoomListing = {
       id: `r_${randomUUID().replace(/-/g, '').slice(0, 16)}`, owner: claims.sub, title: body.title.trim(),
       country: body.country ?? null, locale: body.locale ?? null, live: true, startedAt: Date.now(), endedAt: null,
     };
+    const created = await opts.directory.create(room);
+    if (created !== 'created') throw new ApiError('HB_API_ALREADY_LIVE', `you already have a live room (${created.liveRoom}); end it first`);
     await opts.realtime.claimOwner(room.id, room.owner);
-    await opts.directory.create(room);
     return reply.status(201).send(await view(room));
   });
 
@@ -63,7 +64,7 @@ export const roomsPlugin: FastifyPluginAsync<{
       response: { 200: Room, ...errorResponses(401, 403, 404) },
     },
   }, async (req) => {
-    const claims = opts.auth.authenticate(req.headers.authorization);
+    const claims = await opts.auth.authenticate(req.headers.authorization);
     const id = (req.params as { roomId: string }).roomId;
     const room = await opts.directory.get(id);
     if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
@@ -104,7 +105,7 @@ export const roomsPlugin: FastifyPluginAsync<{
         response: { 200: MediaTokenBody, ...errorResponses(400, 401, 403, 404, 503) },
       },
     }, async (req) => {
-      const claims = opts.auth.authenticate(req.headers.authorization);
+      const claims = await opts.auth.authenticate(req.headers.authorization);
       if (!opts.media) throw new ApiError('HB_API_UNAVAILABLE', 'live video is not configured (HALOBUZZ_AGORA_APP_ID, HALOBUZZ_AGORA_APP_CERTIFICATE)');
       const room = await opts.directory.get((req.params as { roomId: string }).roomId);
       if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');

@@ -18,7 +18,7 @@ export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledge
   app.get('/wallet', {
     schema: { tags: ['wallet'], summary: 'Coin balance', security: [{ bearer: [] }], response: { 200: Type.Object({ balance: Type.Integer() }), ...errorResponses(401) } },
   }, async (req) => {
-    const claims = opts.auth.authenticate(req.headers.authorization);
+    const claims = await opts.auth.authenticate(req.headers.authorization);
     return { balance: await opts.ledger.balance(userAccount(claims.sub)) };
   });
 
@@ -38,7 +38,7 @@ export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledge
       },
     },
   }, async (req) => {
-    const claims = opts.auth.authenticate(req.headers.authorization);
+    const claims = await opts.auth.authenticate(req.headers.authorization);
     const q = req.query as { limit?: string; before?: string };
     const limit = Number(q.limit ?? 20);
     const account = userAccount(claims.sub);

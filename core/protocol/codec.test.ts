@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decode, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from './codec';
-import { ClientOp, ErrorCode, Role } from './codes';
+import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from './codec';
+import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
 interface Vector { value: unknown; hex: string }
@@ -55,6 +55,9 @@ t.test('malformed and mistyped frames map to their error codes', async (t) => {
     [[], 0, ErrorCode.BAD_FRAME],
     [[1], 0, ErrorCode.BAD_FRAME],
     [['x', 1], 1, ErrorCode.BAD_FRAME],
+    [['2', 5], 5, ErrorCode.BAD_FRAME],
+    [[2.5, 5], 5, ErrorCode.BAD_FRAME],
+    [[5, 6, 'room', ' \t\u3000 '], 6, ErrorCode.BAD_ARGUMENTS],
     [[3, 0, 'r'], 0, ErrorCode.BAD_FRAME],
     [[3, -1, 'r'], 0, ErrorCode.BAD_FRAME],
     [[3, 1.5, 'r'], 0, ErrorCode.BAD_FRAME],
@@ -93,4 +96,71 @@ t.test('undecodable bytes throw instead of producing a value', async (t) => {
   for (const bad of ['c1', '93', '9301', '01ff', 'dd7fffffff']) {
     t.throws(() => decode(Buffer.from(bad, 'hex')), `${bad} is rejected`);
   }
+});
+
+/** Hand-written MessagePack: a fixarray holding fixints and raw str8 payloads (bytes as given). */
+function frameWithRawStrings(items: (number | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x90 | items.length])];
+  for (const item of items) {
+    parts.push(typeof item === 'number' ? Buffer.from([item]) : Buffer.concat([Buffer.from([0xd9, item.length]), item]));
+  }
+  return Buffer.concat(parts);
+}
+
+t.test('strings that are not valid UTF-8 are flagged and refused with INVALID_UTF8, ref kept', async (t) => {
+  const room = Buffer.from('room1');
+  for (const bad of ['eda080', 'fffefd', 'c0af', 'e282', 'f4908080']) {
+    const bytes = frameWithRawStrings([ClientOp.CHAT, 9, room, Buffer.concat([Buffer.from('hi '), Buffer.from(bad, 'hex')])]);
+    const d = decodeClientFrame(bytes);
+    t.equal(d.invalidUtf8, true, `${bad} in a chat text is flagged`);
+    const r = parseRequest(d.value, d.invalidUtf8);
+    t.ok(isRequestError(r) && r.code === ErrorCode.INVALID_UTF8 && r.ref === 9, `${bad}: refused with INVALID_UTF8, ref 9`);
+  }
+  const badRoom = decodeClientFrame(frameWithRawStrings([ClientOp.JOIN, 3, Buffer.from('ed a0 80'.replace(/ /g, ''), 'hex')]));
+  t.equal(badRoom.invalidUtf8, true, 'a room id is checked too');
+  // Map keys go through the same path: a hello client map with a bad key.
+  const key = Buffer.from([0x81, 0xa2, 0xff, 0xfe, 0xa1, 0x78]);
+  const hello = Buffer.concat([Buffer.from([0x95, 0x01, 0x01, 0x01, 0xa3]), Buffer.from('tok'), key]);
+  const h = decodeClientFrame(hello);
+  t.equal(h.invalidUtf8, true, 'map keys are checked');
+  const hr = parseRequest(h.value, h.invalidUtf8);
+  t.ok(isRequestError(hr) && hr.code === ErrorCode.INVALID_UTF8 && hr.closeWith === CloseCode.AUTH_FAILED, 'a hello with bad UTF-8 fails and closes');
+  const fine = decodeClientFrame(encode([ClientOp.CHAT, 4, 'room1', 'héllo 👋 \ufffd']));
+  t.equal(fine.invalidUtf8, false, 'valid multi-byte text (including a real U+FFFD) passes');
+  t.equal(decodeClientFrame(encode([ClientOp.PING, 5])).invalidUtf8, false, 'the flag resets between frames');
+});
+
+t.test('every failed HELLO names the close that follows it', async (t) => {
+  const cases: [unknown[], number, number, number][] = [
+    [[1, 1, 1], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[1, 1, 1, null], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[1, 1, 1, 7], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[1, 1, 1, ''], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[1, 1, 1, 'tok', 'ios'], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.AUTH_FAILED],
+    [[1, 1, '1', 'tok'], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.UNSUPPORTED_VERSION],
+    [[1, 1, 2, 'tok'], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.UNSUPPORTED_VERSION],
+    [[1, 1], 1, ErrorCode.BAD_ARGUMENTS, CloseCode.UNSUPPORTED_VERSION],
+    [[1, 'x', 1, 'tok'], 0, ErrorCode.BAD_FRAME, CloseCode.AUTH_FAILED],
+  ];
+  for (const [frame, ref, code, close] of cases) {
+    const r = parseRequest(frame);
+    t.ok(isRequestError(r), `${JSON.stringify(frame)} fails`);
+    if (!isRequestError(r)) continue;
+    t.same([r.ref, r.code, r.closeWith], [ref, code, close], `${JSON.stringify(frame)} → error ${code}, close ${close}`);
+  }
+  const version = parseRequest([1, 1, 2, 'tok']);
+  t.same(isRequestError(version) && version.detail, { supported: [1] }, 'an unsupported version says which are');
+});
+
+t.test('integers may arrive in any MessagePack number encoding when the value is whole', async (t) => {
+  const float64Ping = Buffer.from('92cb4000000000000000cb4014000000000000', 'hex'); // [2.0, 5.0]
+  t.same(parseRequest(decode(float64Ping)), { op: ClientOp.PING, ref: 5 });
+  t.same(parseRequest(decode(Buffer.from('92cd0002cf0000000000000005', 'hex'))), { op: ClientOp.PING, ref: 5 }, 'uint16 op, uint64 ref');
+});
+
+t.test('text limits count Unicode code points, not UTF-16 units', async (t) => {
+  t.equal(codePointLength('abc'), 3);
+  t.equal(codePointLength('👋'.repeat(251)), 251, 'an emoji outside the BMP counts once');
+  t.equal(codePointLength('e\u0301'), 2, 'combining marks count on their own');
+  t.equal(codePointLength('नमस्ते'), 6, 'Devanagari: one per code point');
 });

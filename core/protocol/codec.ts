@@ -3,21 +3,79 @@
  * frame so the byte layout lives in one place. Builders return bytes: a broadcast is encoded once and the
  * same bytes go to every viewer.
  */
+import { isUtf8 } from 'node:buffer';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ServerOp } from './codes';
 
 const encoder = new Encoder({ ignoreUndefined: true });
-/** Bounds allocation while decoding untrusted input; the frame size limit already caps the total. */
-const decoder = new Decoder({ maxStrLength: 64 * 1024, maxBinLength: 64 * 1024, maxArrayLength: 64, maxMapLength: 64, maxExtLength: 0 });
+
+/**
+ * Decoder for client frames. The library decodes invalid UTF-8 leniently (lone surrogates pass through,
+ * other bad bytes become U+FFFD), and mobile decoders crash on what that would forward. So every string,
+ * map keys included, is checked as strict UTF-8 first; a frame holding an invalid one is still decoded
+ * (so its ref can be answered) but marked, and the request is refused with INVALID_UTF8.
+ */
+class ClientFrameDecoder {
+  sawInvalidUtf8 = false;
+  // Bounds allocation while decoding untrusted input; the frame size limit already caps the total.
+  private readonly decoder = new Decoder({ maxStrLength: 64 * 1024, maxBinLength: 64 * 1024, maxArrayLength: 64, maxMapLength: 64, maxExtLength: 0 });
+
+  constructor() {
+    // decodeUtf8String is the library's (private) hook for every string it reads; an own property on this
+    // one instance wraps it with the strict check.
+    const inner = this.decoder as unknown as { bytes: Uint8Array; pos: number; decodeUtf8String(n: number, h: number): string };
+    const original = inner.decodeUtf8String;
+    inner.decodeUtf8String = (byteLength: number, headerOffset: number): string => {
+      const start = inner.pos + headerOffset;
+      if (start + byteLength <= inner.bytes.byteLength && !isUtf8(inner.bytes.subarray(start, start + byteLength))) this.sawInvalidUtf8 = true;
+      return original.call(inner, byteLength, headerOffset);
+    };
+  }
+
+  decode(bytes: ArrayBufferLike): unknown {
+    this.sawInvalidUtf8 = false;
+    return this.decoder.decode(bytes);
+  }
+}
+
+/** A decoded client frame; `invalidUtf8` is true when any string in it was not valid UTF-8. */
+export interface DecodedFrame {
+  readonly value: unknown;
+  readonly invalidUtf8: boolean;
+}
+
+const clientDecoder = new ClientFrameDecoder();
+
+/** Throws on malformed MessagePack; callers map that to ErrorCode.BAD_FRAME. */
+export function decodeClientFrame(bytes: ArrayBufferView | ArrayBuffer): DecodedFrame {
+  const value = clientDecoder.decode(bytes as ArrayBufferLike);
+  return { value, invalidUtf8: clientDecoder.sawInvalidUtf8 };
+}
+
+/** Decodes a client-sized value (SDK, tests): strict limits, lenient strings. Throws on malformed input. */
+export function decode(bytes: ArrayBufferView | ArrayBuffer): unknown {
+  return clientDecoder.decode(bytes as ArrayBufferLike);
+}
 
 export function encode(value: unknown): Uint8Array {
   // Encoder.encode returns a view over a reused buffer; slice() gives the caller bytes it may keep.
   return encoder.encode(value).slice();
 }
 
-/** Throws on malformed input; callers map that to ErrorCode.BAD_FRAME. */
-export function decode(bytes: ArrayBufferView | ArrayBuffer): unknown {
-  return decoder.decode(bytes as ArrayBufferLike);
+/** Unicode code points in a string (what text limits count; UTF-16 surrogate pairs count once). */
+export function codePointLength(text: string): number {
+  let pairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        pairs++;
+        i++;
+      }
+    }
+  }
+  return text.length - pairs;
 }
 
 /** Decoder for internal batches (core ↔ worker), where arrays are long and bins are frames. */

@@ -2,7 +2,7 @@
  * Turns one decoded client frame into a typed request, or a reply error naming what was wrong.
  * Only shape and types are checked here; business rules (room ownership, membership) belong to actors.
  */
-import { ClientOp, ErrorCode, Role } from './codes';
+import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from './codes';
 
 export type Request =
   | { op: typeof ClientOp.HELLO; ref: number; version: number; token: string; client: ClientInfo }
@@ -41,6 +41,9 @@ export interface RequestError {
   readonly ref: number;
   readonly code: ErrorCode;
   readonly message: string;
+  readonly detail?: Record<string, unknown>;
+  /** Set for a HELLO that cannot succeed: the connection closes with this code after the error. */
+  readonly closeWith?: CloseCode;
 }
 
 /** Room and user ids: 1–64 characters of letters, digits and `_ : . -`. */
@@ -49,6 +52,10 @@ const ID = /^[A-Za-z0-9_:.-]{1,64}$/;
 const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
 const MAX_REF = 0xffffffff;
 
+/**
+ * Integers: any MessagePack number whose value is whole and in range is accepted, whatever encoding the
+ * client's library picked (an encoder that writes 2 as float64 `cb 40 00 …` is understood); 2.5 is not.
+ */
 function isRef(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_REF;
 }
@@ -66,28 +73,53 @@ function bad(ref: number, message: string): RequestError {
   return { ref, code: ErrorCode.BAD_ARGUMENTS, message };
 }
 
-export function parseRequest(frame: unknown): Request | RequestError {
+/**
+ * Any failed HELLO ends the connection the same way: one ERROR, then a close whose code says what to do.
+ * A version other than the integer 1 closes with UNSUPPORTED_VERSION; anything else wrong closes with
+ * AUTH_FAILED (a malformed hello cannot authenticate).
+ */
+function helloFailure(ref: number, code: ErrorCode, message: string, closeWith: CloseCode, detail?: Record<string, unknown>): RequestError {
+  return { ref, code, message, closeWith, ...(detail ? { detail } : {}) };
+}
+
+function parseHello(a: unknown[], ref: number, invalidUtf8: boolean): Request | RequestError {
+  if (a[2] !== PROTOCOL_VERSION) {
+    return helloFailure(ref, ErrorCode.BAD_ARGUMENTS, `hello: unsupported protocol version ${JSON.stringify(a[2] ?? null)}`,
+      CloseCode.UNSUPPORTED_VERSION, { supported: [PROTOCOL_VERSION] });
+  }
+  if (invalidUtf8) return helloFailure(ref, ErrorCode.INVALID_UTF8, 'hello: a string is not valid UTF-8', CloseCode.AUTH_FAILED);
+  if (typeof a[3] !== 'string' || a[3].length === 0 || a[3].length > 8192) {
+    return helloFailure(ref, ErrorCode.BAD_ARGUMENTS, 'hello: token must be a non-empty string', CloseCode.AUTH_FAILED);
+  }
+  const client = clientInfo(a[4]);
+  if (!client) {
+    return helloFailure(ref, ErrorCode.BAD_ARGUMENTS, 'hello: client info must be a map of platform, app, country (short strings)', CloseCode.AUTH_FAILED);
+  }
+  return { op: ClientOp.HELLO, ref, version: PROTOCOL_VERSION, token: a[3], client };
+}
+
+/**
+ * Parses one decoded frame. The ref is echoed whenever it is a valid ref, even when the op is not: only a
+ * frame that is not an array, or whose ref is unreadable, is answered with ref 0. `invalidUtf8` comes from
+ * the decoder: a frame holding any string that is not valid UTF-8 is refused with INVALID_UTF8.
+ */
+export function parseRequest(frame: unknown, invalidUtf8 = false): Request | RequestError {
   if (!Array.isArray(frame) || frame.length < 2) {
     return { ref: 0, code: ErrorCode.BAD_FRAME, message: 'frame must be an array [op, ref, ...args]' };
   }
   const [op, ref] = frame as [unknown, unknown];
-  const refOrZero = isRef(ref) ? ref : 0;
-  if (typeof op !== 'number' || !Number.isInteger(op)) {
-    return { ref: refOrZero, code: ErrorCode.BAD_FRAME, message: 'op must be an integer' };
+  const hello = op === ClientOp.HELLO;
+  if (!isRef(ref)) {
+    const error: RequestError = { ref: 0, code: ErrorCode.BAD_FRAME, message: 'ref must be an integer 1..2^32-1' };
+    return hello ? { ...error, closeWith: CloseCode.AUTH_FAILED } : error;
   }
-  if (!isRef(ref)) return { ref: 0, code: ErrorCode.BAD_FRAME, message: 'ref must be an integer 1..2^32-1' };
+  if (typeof op !== 'number' || !Number.isInteger(op)) return { ref, code: ErrorCode.BAD_FRAME, message: 'op must be an integer' };
   const a = frame;
+  if (hello) return parseHello(a, ref, invalidUtf8);
+  if (invalidUtf8) return { ref, code: ErrorCode.INVALID_UTF8, message: 'a string in this request is not valid UTF-8' };
   switch (op) {
-    case ClientOp.HELLO:
-      if (typeof a[2] !== 'number' || !Number.isInteger(a[2])) return bad(ref, 'hello: version must be an integer');
-      if (typeof a[3] !== 'string' || a[3].length === 0 || a[3].length > 8192) return bad(ref, 'hello: token must be a string');
-      {
-        const client = clientInfo(a[4]);
-        if (!client) return bad(ref, 'hello: client info must be a map of platform, app, country (short strings)');
-        return { op, ref, version: a[2], token: a[3], client };
-      }
     case ClientOp.PING:
-      return { op, ref };
+      return { op: ClientOp.PING, ref };
     case ClientOp.JOIN:
       if (!isId(a[2])) return bad(ref, 'join: room must be an id');
       if (a[3] !== undefined && !isRole(a[3])) return bad(ref, 'join: role must be 0 (viewer) or 1 (host)');

@@ -68,7 +68,15 @@ if (url && !existsSync(CHROMIUM)) {
     });
     t.teardown(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${server.api}/dashboard#token=${token}`);
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const response = await page.goto(`${server.api}/dashboard#token=${token}`);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    t.match(csp, /default-src 'none'/, 'the dashboard is served with a strict CSP');
+    t.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'/, 'its script is allowed by hash only');
+    t.notMatch(csp, /unsafe-inline|unsafe-eval/, 'no unsafe sources');
     await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
     t.equal(await page.locator('section').count(), 6, 'one chart per named query');
     t.equal(await page.locator('#q-top_gifts rect.bar').count() >= 1, true, 'top gifts drawn as bars');
@@ -76,6 +84,7 @@ if (url && !existsSync(CHROMIUM)) {
     t.equal(await page.locator('#q-gift_revenue_per_creator_per_day rect.bar').count() >= 1, true, 'revenue drawn');
     t.equal(await page.locator('#q-chat_activity polyline').count(), 1, 'chat activity drawn as a line');
     t.equal(await page.locator('.error').count(), 0, 'no chart failed');
+    t.same(violations, [], 'the page runs without a single CSP violation');
     const dir = join(__dirname, '..', '..', '..', '.test-output');
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });

@@ -60,4 +60,23 @@ if (kafka && redis && mongodb) {
     t.equal(new Set(seqs).size, seqs.length, 'no duplicates');
     t.ok(acked.every((s) => seqs.includes(s)), `every acknowledged chat arrived (${acked.length} acked, ${seqs.length} seen)`);
   });
+
+  t.test('three nodes start right after the broker starts, while its group coordinator is still loading', async (t) => {
+    execFileSync(services, ['down', 'kafka'], { stdio: 'ignore' });
+    execFileSync(services, ['up', 'kafka'], { stdio: 'ignore', timeout: 240_000 });
+    // No wait: the first joins race the coordinator's loading of its offsets partitions.
+    const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'coldstart');
+    t.teardown(() => cluster.stop());
+    t.equal(cluster.nodes.length, 3, 'every node listens');
+    const host = cluster.nodes[0]!.client('cold-host');
+    const viewer = cluster.nodes[2]!.client('cold-viewer');
+    await host.connect();
+    await viewer.connect();
+    await host.join('cold-room', Role.HOST);
+    await viewer.join('cold-room');
+    const got = new Promise<ChatEvent>((resolve) => viewer.on('chat', resolve));
+    await host.chat('cold-room', 'first words');
+    t.equal((await got).text, 'first words', 'a chat crosses nodes');
+  });
 }
+

@@ -1,0 +1,42 @@
+import t from 'tap';
+import Redis from 'ioredis';
+import { RedisBridge } from './redis-bridge';
+import type { RealtimeNode } from './realtime-bridge';
+import { engineUrl } from '../../test/helpers/services';
+import { waitFor } from '../../tools/server-process';
+
+const url = engineUrl(t, 'redis');
+if (url) {
+  t.test('a revocation of hundreds of sessions reaches the socket node whole; bad messages are reported', async (t) => {
+    const revoked: string[] = [];
+    const ended: [string, string][] = [];
+    const errors: string[] = [];
+    const node: RealtimeNode = {
+      viewers: () => 0,
+      localViewerCounts: () => new Map([['room-a', 3]]),
+      revoke: (sids) => void revoked.push(...sids),
+      endStream: (room, owner) => void ended.push([room, owner]),
+    };
+    const socketSide = await RedisBridge.connect(url);
+    const apiSide = await RedisBridge.connect(url);
+    t.teardown(async () => {
+      await socketSide.close();
+      await apiSide.close();
+    });
+    await socketSide.serve(`bridge-test-${process.pid}`, node, 200, (job, err) => void errors.push(`${job}: ${err.message}`));
+    const sids = Array.from({ length: 300 }, (_, i) => `sid-${i}`);
+    await apiSide.revokeSessions(sids);
+    await apiSide.endStream('room-a', 'owner-a');
+    await waitFor('revocations and the stream end arrive', () => revoked.length === 300 && ended.length === 1, 5000);
+    t.same(revoked, sids, 'all 300 session ids, in order');
+    t.same(ended, [['room-a', 'owner-a']]);
+    t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');
+
+    const raw = new Redis(url);
+    t.teardown(() => raw.quit());
+    await raw.publish('halobuzz:revoked', Buffer.from([0xc1]));
+    await raw.publish('halobuzz:room-end', Buffer.from([0x92, 0x01, 0x02]));
+    await waitFor('both bad messages are reported', () => errors.length === 2, 5000);
+    t.match(errors, [/^bridge_message: /, /^bridge_message: .*expected \[room, owner\]/]);
+  });
+}
