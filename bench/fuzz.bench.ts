@@ -28,8 +28,15 @@ export const fuzzDefaults: FuzzParams = { frames: 1_000_000, connections: 8, win
 export const fuzzQuick: FuzzParams = { frames: 20_000, connections: 4, window: 200, seed: 1, workers: 2 };
 
 const MAX_FRAME = 16384;
-/** Close codes bad input may legitimately cause: an oversized frame (we send a few on purpose). */
-const EXPECTED_CLOSES = new Set<number>([CloseCode.MESSAGE_TOO_BIG]);
+/**
+ * Frames that end a connection by design, sent now and then as the last frame of a window: an oversized
+ * frame (1009 close frame) and a text frame that is not UTF-8 (RFC 6455 requires failing the connection;
+ * uWS drops it without a close frame: 1006). Any other close is a finding.
+ */
+const CLOSING: readonly { name: string; share: number; close: number; make: (r: () => number) => Uint8Array; binary: boolean }[] = [
+  { name: 'oversized', share: 0.0002, close: CloseCode.MESSAGE_TOO_BIG, binary: true, make: (r) => new Uint8Array(MAX_FRAME + 1 + Math.floor(r() * MAX_FRAME * 2)).fill(0x90) },
+  { name: 'text-not-utf8', share: 0.0001, close: 1006, binary: false, make: () => Uint8Array.from([0x94, 0xff, 0xfe, 0xed, 0xa0, 0x80]) },
+];
 const MARKER_BASE = 4_000_000_000;
 
 /** mulberry32: small, fast, seedable. */
@@ -149,10 +156,11 @@ async function rssBytes(server: ServerHandle): Promise<number> {
 }
 
 export async function runFuzz(p: FuzzParams): Promise<void> {
-  const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(p.workers), HALOBUZZ_ABUSE_ERROR_LIMIT: '100000000', HALOBUZZ_MAX_FRAME_BYTES: String(MAX_FRAME) });
+  const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(p.workers), HALOBUZZ_ABUSE_ERROR_LIMIT: '100000', HALOBUZZ_MAX_FRAME_BYTES: String(MAX_FRAME) });
   const counts = new Map<string, number>();
   const byMutator = new Map<string, number>();
-  const closes = new Map<number, number>();
+  const closes = new Map<string, number>();
+  let transportCounts: Record<string, number> = {};
   const unexpected: string[] = [];
   const rss: [number, number][] = [];
   const started = Date.now();
@@ -171,23 +179,31 @@ export async function runFuzz(p: FuzzParams): Promise<void> {
       await Promise.all(conns.map(async (c, i) => {
         const windowDone = new Promise<void>((resolve) => c.markers.set(++marker, resolve));
         const myMarker = marker;
-        for (let k = 0; k < p.window && sent < p.frames; k++, sent++) {
-          let frame: Uint8Array;
-          if (r() < 0.0002) {
-            frame = new Uint8Array(MAX_FRAME + 1 + Math.floor(r() * MAX_FRAME * 2)).fill(0x90);
-            byMutator.set('oversized', (byMutator.get('oversized') ?? 0) + 1);
+        let expectedClose: number | null = null;
+        for (let k = 0; k < p.window && sent < p.frames && expectedClose === null; k++, sent++) {
+          const roll = r();
+          const closing = CLOSING.find((_x, j) => roll < CLOSING.slice(0, j + 1).reduce((sum, y) => sum + y.share, 0));
+          const bump = (name: string) => byMutator.set(name, (byMutator.get(name) ?? 0) + 1);
+          if (closing) {
+            bump(closing.name);
+            expectedClose = closing.close;
+            c.ws.send(closing.make(r), { binary: closing.binary });
+          } else if (roll > 0.999) {
+            bump('text-frame');
+            c.ws.send(JSON.stringify({ op: 'chat', text: 'x'.repeat(Math.floor(r() * 50)) }), { binary: false });
           } else {
             const [name, mutate] = pick(MUTATORS, r);
-            frame = mutate(pick(base, r), r);
-            byMutator.set(name, (byMutator.get(name) ?? 0) + 1);
+            bump(name);
+            c.ws.send(mutate(pick(base, r), r), { binary: true });
           }
-          c.ws.send(frame, { binary: r() > 0.001 });
         }
-        c.ws.send(encode([ClientOp.PING, myMarker]));
+        if (expectedClose === null) c.ws.send(encode([ClientOp.PING, myMarker]));
         const code = await Promise.race([windowDone.then(() => null), c.closed]);
-        if (code !== null) {
-          closes.set(code, (closes.get(code) ?? 0) + 1);
-          if (!EXPECTED_CLOSES.has(code)) unexpected.push(`connection ${i} closed with ${code}`);
+        if (code !== null || expectedClose !== null) {
+          const got = code ?? 'no close';
+          closes.set(String(got), (closes.get(String(got)) ?? 0) + 1);
+          if (code !== expectedClose) unexpected.push(`connection ${i} closed with ${got}, expected ${expectedClose ?? 'none'}`);
+          c.ws.terminate();
           conns[i] = await openConn(server, `fuzzer${i}`, room, counts);
         }
       }));
@@ -204,6 +220,15 @@ export async function runFuzz(p: FuzzParams): Promise<void> {
       }
     }
     progress.done(`${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // The server counted every connection-ending frame it got: compare with what was sent.
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    const metric = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? 0);
+    transportCounts = {
+      oversizedClosed1009: metric(/halobuzz_oversized_frames_total\{outcome="closed_1009"\} (\d+)/),
+      textNotUtf8Cut: metric(/halobuzz_transport_cuts_total\{reason="text_not_utf8"\} (\d+)/),
+    };
+    if (transportCounts.oversizedClosed1009 !== (byMutator.get('oversized') ?? 0)) unexpected.push(`server counted ${transportCounts.oversizedClosed1009} oversized frames, ${byMutator.get('oversized') ?? 0} were sent`);
+    if (transportCounts.textNotUtf8Cut !== (byMutator.get('text-not-utf8') ?? 0)) unexpected.push(`server counted ${transportCounts.textNotUtf8Cut} non-UTF-8 text frames, ${byMutator.get('text-not-utf8') ?? 0} were sent`);
     for (const c of conns) c.ws.close();
     control.ws.close();
   } finally {
@@ -216,7 +241,7 @@ export async function runFuzz(p: FuzzParams): Promise<void> {
   const result = {
     scenario: 'fuzz', params: p, seconds: Number(seconds.toFixed(1)), framesPerSecond: Math.round(p.frames / seconds),
     answers: Object.fromEntries([...counts].sort()), mutations: Object.fromEntries([...byMutator].sort()),
-    closes: Object.fromEntries(closes), unexpected, rssStartMB: Number((rssStart / 2 ** 20).toFixed(1)), rssEndMB: Number((rssEnd / 2 ** 20).toFixed(1)),
+    closes: Object.fromEntries(closes), serverCounted: transportCounts, unexpected, rssStartMB: Number((rssStart / 2 ** 20).toFixed(1)), rssEndMB: Number((rssEnd / 2 ** 20).toFixed(1)),
     rssGrowthMB: Number(((rssEnd - rssStart) / 2 ** 20).toFixed(1)),
   };
   console.log(`\nfuzz ${JSON.stringify(p)}: ${p.frames} frames in ${result.seconds} s (${result.framesPerSecond}/s)`);

@@ -35,8 +35,8 @@ interface SocketData {
 }
 
 const SEND_DROPPED = 2;
-/** The reason uWS gives when it cut a connection for a frame over maxPayloadLength. */
-const UWS_TOO_BIG = 'Received too big message';
+/** The reasons uWS gives when it cuts a connection for bad input, and the metric label of each. */
+const UWS_CUTS: Record<string, string> = { 'Received too big message': 'oversized', 'Received invalid UTF-8': 'text_not_utf8' };
 
 /**
  * A uWS socket behind the Transport seam. Sends are corked. The slow-consumer limit is enforced by the hub
@@ -412,10 +412,15 @@ export class RealtimeServer {
       close: (ws, code, message) => {
         const session = ws.getUserData().session;
         if (!session) return;
-        // uWS drops a connection whose frame is over its own cap (4 × maxFrameBytes) before `message` sees it.
-        if (code === 1006 && Buffer.from(message).toString() === UWS_TOO_BIG) {
-          this.metrics.oversizedFrames.labels('cut').inc();
-          this.metrics.closed(1006);
+        // uWS drops (1006, no close frame) a connection whose frame is over its own cap (4 × maxFrameBytes), or
+        // whose text frame is not UTF-8 (RFC 6455 § 8.1), before `message` sees it: count both.
+        if (code === 1006) {
+          const cut = UWS_CUTS[Buffer.from(message).toString()];
+          if (cut) {
+            this.metrics.transportCuts.labels(cut).inc();
+            if (cut === 'oversized') this.metrics.oversizedFrames.labels('cut').inc();
+            this.metrics.closed(1006);
+          }
         }
         (session.transport as UwsTransport).dead = true;
         this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');

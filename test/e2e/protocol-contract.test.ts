@@ -155,4 +155,17 @@ t.test('protocol contract', async (t) => {
     t.match(text, /halobuzz_oversized_frames_total\{outcome="closed_1009"\} 1/);
     t.match(text, /halobuzz_oversized_frames_total\{outcome="cut"\} 1/);
   });
+
+  t.test('text frames: valid UTF-8 gets TEXT_FRAME and stays open; invalid UTF-8 fails the connection, counted', async (t) => {
+    const a = await hello('text-a');
+    a.sendBytes('{"op":"chat"}', false);
+    t.same((await a.next((f) => f[0] === ServerOp.ERROR)).slice(0, 3), [ServerOp.ERROR, 0, ErrorCode.TEXT_FRAME]);
+    a.send([ClientOp.PING, 9]);
+    await reply(a, 9);
+    t.equal(a.closed, null, 'still open');
+    const b = await hello('text-b');
+    b.ws.send(Buffer.from([0x94, 0xff, 0xfe]), { binary: false });
+    t.equal((await b.waitClosed()).code, 1006, 'RFC 6455: the connection fails');
+    await waitFor('counted', async () => /halobuzz_transport_cuts_total\{reason="text_not_utf8"\} 1/.test(await metrics()), 3000);
+  });
 });
