@@ -36,9 +36,18 @@ export async function runApi(p: ApiParams): Promise<unknown> {
       method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
     })).json()) as Record<string, unknown>;
     const credentials = { email: 'bench@example.com', password: 'correct horse battery staple' };
-    const { tokens } = (await post('/v1/auth/register', { ...credentials, displayName: 'Bench' })) as { tokens: { accessToken: string } };
+    await post('/v1/auth/register', { ...credentials, displayName: 'Bench' });
+    // One live room per host: each room gets its own host account.
     const rooms: string[] = [];
-    for (let i = 0; i < p.rooms; i++) rooms.push(((await post('/v1/rooms', { title: `room ${i}`, country: i % 2 ? 'NP' : 'IN' }, tokens.accessToken)) as { id: string }).id);
+    const hosts = new Progress('api: hosts and rooms', p.rooms);
+    for (let i = 0; i < p.rooms; i++) {
+      const { tokens } = (await post('/v1/auth/register', { email: `host${i}@example.com`, password: credentials.password, displayName: `Host ${i}` })) as { tokens: { accessToken: string } };
+      const room = (await post('/v1/rooms', { title: `room ${i}`, country: i % 2 ? 'NP' : 'IN' }, tokens.accessToken)) as { id?: string };
+      if (!room.id) throw new Error(`could not start room ${i}: ${JSON.stringify(room)}`);
+      rooms.push(room.id);
+      hosts.update(i + 1);
+    }
+    hosts.done();
     const ramp = new Progress('api: viewers', p.rooms * p.viewers);
     const viewers = await openMany(p.rooms * p.viewers, 32, async (i) => {
       const c = await LoadConnection.open(server.url);
