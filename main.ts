@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config/config';
+import { TransportError } from './core/transport/select-transport';
 import { RealtimeServer } from './core/server';
 import { Revocations } from './core/auth/revocations';
 import { buildApi } from './api/app';
@@ -119,10 +120,20 @@ async function main(): Promise<void> {
     }));
     stops.push(() => ledger.close());
   } else {
-    const server = new RealtimeServer(config, log);
+    let server: RealtimeServer;
+    try {
+      server = new RealtimeServer(config, log);
+    } catch (err) {
+      if (err instanceof TransportError) {
+        log.fatal({ code: err.code }, err.message);
+        console.error(`${err.code}: ${err.message}`);
+        process.exit(78);
+      }
+      throw err;
+    }
     const port = await server.start();
-    log.info({ event: 'listening', host: config.host, port, workers: config.actors.workers, dataDir: config.dataDir },
-      `HaloBuzz realtime listening on ws://${config.host}:${port}/ws (metrics: http://${config.host}:${port}/metrics)`);
+    log.info({ event: 'listening', host: config.host, port, transport: server.transport, node: process.version, workers: config.actors.workers, dataDir: config.dataDir },
+      `HaloBuzz realtime listening on ws://${config.host}:${port}/ws with the ${server.transport} transport on Node ${process.version} (metrics: http://${config.host}:${port}/metrics)`);
     if (redis) {
       await redis.serve(config.nodeId, server.node(), config.actors.presenceIntervalMs, (job, err) => {
         server.metrics.backgroundErrors.labels(job).inc();

@@ -84,7 +84,7 @@ export const connectScenario: Scenario<ConnectParams> = {
   name: 'connect',
   defaults: { connections: 10_000, hold: 5 },
   quick: { connections: 300, hold: 1 },
-  targets: ['halobuzz', 'socketio'],
+  targets: ['halobuzz', 'halobuzz-ws', 'socketio'],
   async run(target, p) {
     await pause(300);
     const before = target.server.rssBytes();
@@ -102,7 +102,7 @@ export const fanoutScenario: Scenario<FanoutParams> = {
   name: 'fanout',
   defaults: { viewers: 2000, senders: 2, rate: 100, seconds: 10, payload: 64 },
   quick: { viewers: 200, senders: 1, rate: 20, seconds: 2, payload: 64 },
-  targets: ['halobuzz', 'socketio', 'uws-raw'],
+  targets: ['halobuzz', 'halobuzz-ws', 'socketio', 'uws-raw'],
   async run(target, p) {
     const room = 'fanout';
     const latency = new LatencyRecorder();
@@ -242,17 +242,22 @@ export async function compare<P>(scenario: Scenario<P>, params: P, workers: numb
     }
   }
   const of = (t: TargetName) => results.find((r) => r.target === t)?.metrics;
-  const ours = of('halobuzz');
   const base = of('socketio');
   const ceiling = of('uws-raw');
   const ratios: Record<string, number> = {};
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : NaN);
-  if (ours && base) {
-    if (ours.deliveredPerSecond) ratios.throughputVsBaseline = ratio(ours.deliveredPerSecond, base.deliveredPerSecond);
-    if (ours.p99 !== undefined) ratios.p99VsBaseline = ratio(ours.p99, base.p99);
-    if (ours.rssBytesPerConnection) ratios.memoryPerConnectionVsBaseline = ratio(ours.rssBytesPerConnection, base.rssBytesPerConnection);
-    if (ours.connectPerSecond) ratios.connectRateVsBaseline = ratio(ours.connectPerSecond, base.connectPerSecond);
-  }
+  const versus = (prefix: string, ours: Record<string, number> | undefined, other: Record<string, number> | undefined, suffix: string) => {
+    if (!ours || !other) return;
+    if (ours.deliveredPerSecond) ratios[`${prefix}throughputVs${suffix}`] = ratio(ours.deliveredPerSecond, other.deliveredPerSecond);
+    if (ours.p99 !== undefined) ratios[`${prefix}p99Vs${suffix}`] = ratio(ours.p99, other.p99);
+    if (ours.rssBytesPerConnection) ratios[`${prefix}memoryPerConnectionVs${suffix}`] = ratio(ours.rssBytesPerConnection, other.rssBytesPerConnection);
+    if (ours.connectPerSecond) ratios[`${prefix}connectRateVs${suffix}`] = ratio(ours.connectPerSecond, other.connectPerSecond);
+  };
+  // HaloBuzz on its default transport, and on ws, against the baseline; then what the default buys over ws.
+  versus('', of('halobuzz'), base, 'Baseline');
+  versus('ws.', of('halobuzz-ws'), base, 'Baseline');
+  versus('', of('halobuzz'), of('halobuzz-ws'), 'Ws');
+  const ours = of('halobuzz');
   if (ours && ceiling && ours.deliveredPerSecond) ratios.shareOfCeiling = ratio(ours.deliveredPerSecond, ceiling.deliveredPerSecond);
   return { scenario: scenario.name, params, results, ratios, latencies };
 }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { startServer, type ServerHandle } from '../tools/server-process';
 
-export type TargetName = 'halobuzz' | 'socketio' | 'uws-raw';
+export type TargetName = 'halobuzz' | 'halobuzz-ws' | 'socketio' | 'uws-raw';
 
 export interface Target {
   readonly name: TargetName;
@@ -30,9 +30,12 @@ export const HALOBUZZ_BENCH_ENV: Record<string, string> = {
 
 export async function startTarget(name: TargetName, opts: { workers: number; env?: Record<string, string> }): Promise<Target> {
   switch (name) {
-    case 'halobuzz': {
-      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...opts.env });
-      return { name, protocol: 'msgpack', server, label: `HaloBuzz (${opts.workers} workers)` };
+    case 'halobuzz':
+    case 'halobuzz-ws': {
+      // `halobuzz` runs the default transport (uWS where its native binding loads); `halobuzz-ws` forces ws.
+      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...(name === 'halobuzz-ws' ? { HALOBUZZ_TRANSPORT: 'ws' } : {}), ...opts.env });
+      const { transport } = (await (await fetch(`${server.http}/health`)).json()) as { transport: string };
+      return { name, protocol: 'msgpack', server, label: `HaloBuzz on ${transport} (${opts.workers} workers)` };
     }
     case 'socketio': {
       const redis = process.env.REDIS_URL;

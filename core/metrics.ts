@@ -27,6 +27,7 @@ export class CoreMetrics {
   readonly oversizedFrames = new Counter({ name: 'halobuzz_oversized_frames_total', help: 'Client frames over maxFrameBytes, by outcome (closed_1009: close frame sent; cut: the transport dropped the connection, 1006)', labelNames: ['outcome'], registers: [this.registry] });
   /** Connections the transport dropped for bad input before the server saw the frame (uWS, no close frame). */
   readonly transportCuts = new Counter({ name: 'halobuzz_transport_cuts_total', help: 'Connections the WebSocket transport dropped for bad input (1006, no close frame), by reason: oversized (over 4 × maxFrameBytes), text_not_utf8 (a text frame that is not UTF-8)', labelNames: ['reason'], registers: [this.registry] });
+  readonly transport = new Gauge({ name: 'halobuzz_transport', help: 'The socket transport this node runs (1 for the one in use): uws or ws', labelNames: ['transport'], registers: [this.registry] });
   readonly backgroundErrors = new Counter({ name: 'halobuzz_background_errors_total', help: 'Failed runs of periodic jobs and bad internal messages, by job', labelNames: ['job'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();

@@ -3,14 +3,15 @@
  * routes), the hub of sessions, and the supervised actor workers. uWS-specific code stays in this file
  * and in UwsTransport; everything else talks to the Transport and Publisher seams.
  */
-import uWS from 'uWebSockets.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import { WorkerPool } from '../actors/worker-pool';
 import { Hub } from './hub';
 import { CoreMetrics } from './metrics';
-import { Session, type Transport } from './session';
+import { Session } from './session';
+import type { HttpReply, HttpRoute, SocketServer, SocketServerOptions, TransportName } from './transport/socket-server';
+import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { CloseCode, closeName } from './protocol/codes';
@@ -30,51 +31,6 @@ import { NodeRegistry } from './cluster/node-registry';
 import { KafkaBus } from '../adapters/bus/kafka-bus';
 import type { Command } from '../actors/messages';
 
-interface SocketData {
-  session: Session | null;
-}
-
-const SEND_DROPPED = 2;
-/** The reasons uWS gives when it cuts a connection for bad input, and the metric label of each. */
-const UWS_CUTS: Record<string, string> = { 'Received too big message': 'oversized', 'Received invalid UTF-8': 'text_not_utf8' };
-
-/**
- * A uWS socket behind the Transport seam. Sends are corked. The slow-consumer limit is enforced by the hub
- * (after publishes and on its sweep) and here (on direct sends) with a real 4009 close frame; uWS's own
- * limit, which cuts the TCP connection without a close frame, is set 8× higher as a last resort.
- */
-class UwsTransport implements Transport {
-  dead = false;
-  constructor(private readonly ws: uWS.WebSocket<SocketData>, private readonly onSlow: () => void, private readonly maxBackpressure: number) {}
-
-  send(frame: Uint8Array): void {
-    if (this.dead) return;
-    let status = 0;
-    this.ws.cork(() => {
-      status = this.ws.send(frame, true, false);
-    });
-    if (status === SEND_DROPPED || this.ws.getBufferedAmount() > this.maxBackpressure) this.onSlow();
-  }
-
-  bufferedAmount(): number {
-    return this.dead ? 0 : this.ws.getBufferedAmount();
-  }
-
-  close(code: number, reason: string): void {
-    if (this.dead) return;
-    this.dead = true;
-    this.ws.end(code, reason);
-  }
-
-  subscribe(topic: string): void {
-    if (!this.dead) this.ws.subscribe(topic);
-  }
-
-  unsubscribe(topic: string): void {
-    if (!this.dead) this.ws.unsubscribe(topic);
-  }
-}
-
 export class RealtimeServer {
   readonly metrics: CoreMetrics;
   readonly hub: Hub;
@@ -82,8 +38,9 @@ export class RealtimeServer {
   readonly catalog: GiftCatalog;
   /** Revoked auth sessions: the socket hello refuses their tokens; see revoke(). */
   readonly revocations: Revocations;
-  private readonly app: uWS.TemplatedApp;
-  private listenSocket: uWS.us_listen_socket | null = null;
+  /** The WebSocket and operational HTTP server (uWS or ws, see core/transport). */
+  private readonly sockets: SocketServer;
+  readonly transport: TransportName;
   private shuttingDown = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
@@ -158,10 +115,13 @@ export class RealtimeServer {
         (options.onFatal ?? (() => process.exit(70)))();
       },
     });
-    this.hub = new Hub({ publish: (topic, frame) => this.app.publish(topic, frame, true, false) }, (c) => this.dispatch(c), this.metrics, config.limits,
+    this.hub = new Hub({ publish: (topic, frame) => this.sockets.publish(topic, frame) }, (c) => this.dispatch(c), this.metrics, config.limits,
       (event) => this.analytics?.record({ ...event, node: config.nodeId }));
-    this.app = uWS.App();
-    this.routes();
+    const choice = selectTransport(config.transport);
+    if (choice.fallbackReason) this.log.warn({ transport: 'ws', reason: choice.fallbackReason }, `using the ws transport: ${choice.fallbackReason}; ${UWS_HINT}`);
+    this.transport = choice.name;
+    this.metrics.transport.labels(choice.name).set(1);
+    this.sockets = choice.create(this.socketOptions());
   }
 
   async start(): Promise<number> {
@@ -178,13 +138,7 @@ export class RealtimeServer {
     await this.pool.start();
     // Workers first: the owners' group may hand this node commands as soon as it joins.
     if (this.config.cluster) await this.joinCluster();
-    this.port = await new Promise<number>((resolve, reject) => {
-      this.app.listen(this.config.host, this.config.port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${this.config.host}:${this.config.port}`));
-        this.listenSocket = socket;
-        resolve(uWS.us_socket_local_port(socket));
-      });
-    });
+    this.port = await this.sockets.listen(this.config.host, this.config.port);
     this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 500);
     this.sweepTimer.unref();
     this.recoveryTimer = setInterval(() => {
@@ -306,8 +260,7 @@ export class RealtimeServer {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = null;
+    this.sockets.stopListening();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
     if (this.cluster) {
@@ -326,64 +279,65 @@ export class RealtimeServer {
       await this.analytics.close();
     }
     this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
-    // Give uWS one loop turn to write the close frames.
+    // Give the transport a few loop turns to write the close frames.
     await new Promise((r) => setTimeout(r, 50));
+    await this.sockets.close();
   }
 
   /** Test-only routes (HALOBUZZ_DEBUG_ENDPOINTS, refused in production): crash injection and coin minting. */
-  private debugRoutes(): void {
-    this.app.post('/debug/workers/:index/crash', (res, req) => {
-      const ok = this.pool.crash(Number(req.getParameter(0)));
-      res.writeStatus(ok ? '202 Accepted' : '404 Not Found').end(ok ? 'crashing' : 'no such worker');
-    });
-    const json = (res: uWS.HttpResponse, run: () => Promise<unknown>) => {
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      run().then((body) => {
-        if (!aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(body)));
-      }, (err: Error) => {
-        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(err.message));
-      });
-    };
-    // POST /debug/mint?user=alice&coins=100&op=<op id>: stands in for the payments flow until it exists.
-    this.app.post('/debug/mint', (res, req) => {
-      const q = new URLSearchParams(req.getQuery() ?? '');
-      const op: LedgerOp = { kind: 'mint', opId: q.get('op') ?? '', user: q.get('user') ?? '', amount: Number(q.get('coins')), source: 'debug' };
-      json(res, () => this.ledger!.apply(op));
-    });
-    this.app.get('/debug/ledger/totals', (res) => json(res, () => this.ledger!.totals()));
-    this.app.get('/debug/cluster', (res) => json(res, async () => this.clusterState()));
-    this.app.get('/debug/presence/:user', (res, req) => {
-      const user = req.getParameter(0) ?? '';
-      json(res, async () => (await this.whereIs(user)) ?? []);
-    });
+  private debugRoutes(): HttpRoute[] {
+    const json = async (run: () => Promise<unknown>): Promise<HttpReply> => ({ status: 200, contentType: 'application/json', body: JSON.stringify(await run()) });
+    return [
+      {
+        method: 'POST', path: '/debug/workers/:index/crash', handle: (params) => {
+          const ok = this.pool.crash(Number(params.index));
+          return { status: ok ? 202 : 404, contentType: 'text/plain', body: ok ? 'crashing' : 'no such worker' };
+        },
+      },
+      {
+        // POST /debug/mint?user=alice&coins=100&op=<op id>: stands in for the payments flow until it exists.
+        method: 'POST', path: '/debug/mint', handle: (_p, q) => {
+          const op: LedgerOp = { kind: 'mint', opId: q.get('op') ?? '', user: q.get('user') ?? '', amount: Number(q.get('coins')), source: 'debug' };
+          return json(() => this.ledger!.apply(op));
+        },
+      },
+      { method: 'GET', path: '/debug/ledger/totals', handle: () => json(() => this.ledger!.totals()) },
+      { method: 'GET', path: '/debug/cluster', handle: () => json(async () => this.clusterState()) },
+      { method: 'GET', path: '/debug/presence/:user', handle: (params) => json(async () => (await this.whereIs(params.user ?? '')) ?? []) },
+    ];
   }
 
-  private routes(): void {
+  /** Operational HTTP routes served beside the WebSocket on the socket port. */
+  private httpRoutes(): HttpRoute[] {
+    const routes: HttpRoute[] = [
+      { method: 'GET', path: '/health', handle: () => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'ok', node: this.config.nodeId, transport: this.transport }) }) },
+      {
+        method: 'GET', path: '/ready', handle: () => {
+          const ready = this.pool.allReady && !this.shuttingDown;
+          return { status: ready ? 200 : 503, contentType: 'application/json', body: JSON.stringify({ ready, workers: this.config.actors.workers, shuttingDown: this.shuttingDown }) };
+        },
+      },
+      { method: 'GET', path: '/metrics', handle: async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }) },
+    ];
+    return this.config.debugEndpoints ? [...routes, ...this.debugRoutes()] : routes;
+  }
+
+  private socketOptions(): SocketServerOptions {
     const limits = this.config.limits;
     const auth = this.config.auth;
-    this.app.ws<SocketData>('/ws', {
-      compression: uWS.DISABLED,
-      // uWS cuts the TCP connection without a close frame above its own cap, so the cap sits well above
-      // our limit and `message` enforces the limit with a proper 1009 close.
-      maxPayloadLength: limits.maxFrameBytes * 4,
-      maxBackpressure: limits.maxBackpressureBytes * 8,
-      closeOnBackpressureLimit: 1,
-      idleTimeout: limits.idleTimeoutSec,
-      sendPingsAutomatically: true,
-      upgrade: (res, req, context) => {
-        if (this.shuttingDown) {
-          res.writeStatus('503 Service Unavailable').end('shutting down');
-          return;
-        }
-        res.upgrade<SocketData>({ session: null },
-          req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    return {
+      path: '/ws',
+      maxFrameBytes: limits.maxFrameBytes,
+      maxBackpressureBytes: limits.maxBackpressureBytes,
+      idleTimeoutSec: limits.idleTimeoutSec,
+      routes: this.httpRoutes(),
+      acceptUpgrade: () => !this.shuttingDown,
+      onTransportCut: (reason) => {
+        this.metrics.transportCuts.labels(reason).inc();
+        if (reason === 'oversized') this.metrics.oversizedFrames.labels('cut').inc();
       },
-      open: (ws) => {
-        const transport = new UwsTransport(ws, () => session.close(CloseCode.SLOW_CONSUMER, 'slow consumer'), limits.maxBackpressureBytes);
-        const session: Session = new Session(this.hub.newConnectionId(), transport, {
+      onConnection: (conn) => {
+        const session = new Session(this.hub.newConnectionId(), conn, {
           nodeId: this.config.nodeId,
           limits,
           metrics: this.metrics,
@@ -396,59 +350,21 @@ export class RealtimeServer {
           isShuttingDown: () => this.shuttingDown,
           now: Date.now,
         });
-        ws.getUserData().session = session;
         this.hub.add(session);
+        return {
+          message: (data, isBinary) => session.handleFrame(data, isBinary),
+          oversized: (closedByTransport) => {
+            this.metrics.oversizedFrames.labels('closed_1009').inc();
+            if (closedByTransport) this.metrics.closed(CloseCode.MESSAGE_TOO_BIG);
+            else session.close(CloseCode.MESSAGE_TOO_BIG, `frame exceeds ${limits.maxFrameBytes} bytes`);
+          },
+          slow: () => session.close(CloseCode.SLOW_CONSUMER, 'slow consumer'),
+          closed: (code) => {
+            this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');
+            this.hub.remove(session);
+          },
+        };
       },
-      message: (ws, message, isBinary) => {
-        const session = ws.getUserData().session;
-        if (!session) return;
-        if (message.byteLength > limits.maxFrameBytes) {
-          this.metrics.oversizedFrames.labels('closed_1009').inc();
-          session.close(CloseCode.MESSAGE_TOO_BIG, `frame exceeds ${limits.maxFrameBytes} bytes`);
-          return;
-        }
-        session.handleFrame(message, isBinary);
-      },
-      close: (ws, code, message) => {
-        const session = ws.getUserData().session;
-        if (!session) return;
-        // uWS drops (1006, no close frame) a connection whose frame is over its own cap (4 × maxFrameBytes), or
-        // whose text frame is not UTF-8 (RFC 6455 § 8.1), before `message` sees it: count both.
-        if (code === 1006) {
-          const cut = UWS_CUTS[Buffer.from(message).toString()];
-          if (cut) {
-            this.metrics.transportCuts.labels(cut).inc();
-            if (cut === 'oversized') this.metrics.oversizedFrames.labels('cut').inc();
-            this.metrics.closed(1006);
-          }
-        }
-        (session.transport as UwsTransport).dead = true;
-        this.log.debug({ conn: session.id, user: session.user, code, name: closeName(code) }, 'socket closed');
-        this.hub.remove(session);
-      },
-    });
-
-    this.app.get('/health', (res) => {
-      res.writeHeader('content-type', 'application/json').end(JSON.stringify({ status: 'ok', node: this.config.nodeId }));
-    });
-    this.app.get('/ready', (res) => {
-      const ready = this.pool.allReady && !this.shuttingDown;
-      res.writeStatus(ready ? '200 OK' : '503 Service Unavailable').writeHeader('content-type', 'application/json')
-        .end(JSON.stringify({ ready, workers: this.config.actors.workers, shuttingDown: this.shuttingDown }));
-    });
-    this.app.get('/metrics', (res) => {
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      void this.metrics.registry.metrics().then((text) => {
-        if (aborted) return;
-        res.cork(() => res.writeHeader('content-type', this.metrics.registry.contentType).end(text));
-      });
-    });
-    if (this.config.debugEndpoints) this.debugRoutes();
-    this.app.any('/*', (res) => {
-      res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"error":"not found"}');
-    });
+    };
   }
 }

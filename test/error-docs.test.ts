@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientOp, CloseCode, ErrorCode, ServerOp } from '../core/protocol/codes';
 import { ConfigError } from '../config/config';
+import { TransportError } from '../core/transport/select-transport';
 import { ApiErrors } from '../api/errors';
 
 const docs = (name: string) => readFileSync(join(__dirname, '..', '..', 'docs', name), 'utf8');
@@ -24,8 +25,9 @@ t.test('codes are unique and in their documented ranges', async (t) => {
   t.ok(closes.every((c) => (c >= 1000 && c <= 1015) || (c >= 4000 && c <= 4999)), 'close codes are standard or 4000–4999');
 });
 
-t.test('the config error code is in docs/errors.md', async (t) => {
+t.test('the config and transport error codes are in docs/errors.md', async (t) => {
   t.match(docs('errors.md'), new ConfigError('X', 'y').code);
+  t.match(docs('errors.md'), new TransportError('x').code);
 });
 
 t.test('every HTTP API error code has a row in docs/errors.md with its status', async (t) => {

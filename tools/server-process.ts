@@ -52,6 +52,8 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       HALOBUZZ_LOG_LEVEL: 'info',
       HALOBUZZ_WORKERS: '2',
       HALOBUZZ_PRESENCE_INTERVAL_MS: '100',
+      // `HALOBUZZ_TRANSPORT=ws npm test` runs every end-to-end suite on the ws transport.
+      ...(process.env.HALOBUZZ_TRANSPORT ? { HALOBUZZ_TRANSPORT: process.env.HALOBUZZ_TRANSPORT } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

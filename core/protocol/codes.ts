@@ -1,6 +1,6 @@
 /**
  * Protocol v1 constants shared by the server, the SDK and the benches. Dependency-free on purpose.
- * docs/protocol.md is the spec; test/protocol-docs.test.ts ties every constant here to that document.
+ * docs/protocol.md is the spec; test/error-docs.test.ts ties every constant here to that document.
  */
 
 export const PROTOCOL_VERSION = 1 as const;
@@ -77,7 +77,9 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
  */
 export const CloseCode = {
   NORMAL: 1000,
-  /** Sent by uWS when a frame exceeds the max frame size. */
+  /** (ws transport) a text frame that is not UTF-8. */
+  INVALID_PAYLOAD: 1007,
+  /** A frame over the max frame size. */
   MESSAGE_TOO_BIG: 1009,
   AUTH_FAILED: 4001,
   HELLO_TIMEOUT: 4002,
