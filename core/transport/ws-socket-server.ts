@@ -26,6 +26,8 @@ class WsConnection implements SocketConnection {
   callbacks: ConnectionCallbacks | null = null;
   readonly topics = new Set<string>();
   private corked = false;
+  /** What was queued when this turn's cork began: the backlog the kernel had refused so far. */
+  private queuedAtCork = 0;
 
   constructor(readonly ws: WebSocket, private readonly server: WsSocketServer, private readonly maxBackpressure: number) {}
 
@@ -38,13 +40,17 @@ class WsConnection implements SocketConnection {
     if (this.dead) return;
     this.cork();
     this.ws.send(bytes, { binary: true });
-    const queued = this.ws.bufferedAmount;
-    if (queued > this.maxBackpressure * 8) this.terminate();
-    else if (queued > this.maxBackpressure) this.callbacks?.slow();
+    if (!this.corked) this.checkBackpressure();
   }
 
+  /**
+   * Bytes queued that the network did not take. While corked, this turn's frames sit in the socket's
+   * buffer by design, so the backlog counted is the one from before the cork; the check that follows the
+   * uncork sees the truth.
+   */
   bufferedAmount(): number {
-    return this.dead ? 0 : this.ws.bufferedAmount;
+    if (this.dead) return 0;
+    return this.corked ? this.queuedAtCork : this.ws.bufferedAmount;
   }
 
   close(code: number, reason: string): void {
@@ -70,12 +76,22 @@ class WsConnection implements SocketConnection {
   private cork(): void {
     const tcp = tcpOf(this.ws);
     if (this.corked || !tcp) return;
+    this.queuedAtCork = this.ws.bufferedAmount;
     this.corked = true;
     tcp.cork();
     process.nextTick(() => {
       this.corked = false;
       tcp.uncork();
+      this.checkBackpressure();
     });
+  }
+
+  /** After the turn's frames went to the kernel: a slow consumer is closed (4009), one 8× past the limit cut. */
+  private checkBackpressure(): void {
+    if (this.dead) return;
+    const queued = this.ws.bufferedAmount;
+    if (queued > this.maxBackpressure * 8) this.terminate();
+    else if (queued > this.maxBackpressure) this.callbacks?.slow();
   }
 }
 

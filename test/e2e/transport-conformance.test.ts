@@ -183,7 +183,7 @@ for (const transport of transports) {
 
 t.test('auto picks uWS only where its native binding loads, else ws with one warning; uws where it cannot load is a coded exit', async (t) => {
   const native = 'uws' in loadNativeUws();
-  const server = await startServer({});
+  const server = await startServer({ HALOBUZZ_TRANSPORT: 'auto' });
   t.teardown(() => server.stop());
   const { transport } = (await (await fetch(`${server.http}/health`)).json()) as { transport: string };
   t.equal(transport, native ? 'uws' : 'ws', `Node ${process.version}: auto runs ${native ? 'uws' : 'ws'}`);
