@@ -5,7 +5,7 @@
  * accepting sockets, drain the actors, close clients with "going away, reconnect".
  */
 import { join } from 'node:path';
-import pino from 'pino';
+import { createLogger, logSettings } from './common/logger';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { TransportError } from './core/transport/select-transport';
 import { RealtimeServer } from './core/server';
@@ -105,7 +105,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { node: config.nodeId, role: config.role } });
+  const logging = logSettings(config.logLevel);
+  const log = createLogger(logging, { node: config.nodeId, role: config.role });
   if (config.auth.usingDevSecret) log.warn('HALOBUZZ_JWT_SECRET is not set: using the development secret (never do this in production)');
   const redis = await connectRedis(config);
   const stops: Stop[] = [];
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   } else {
     let server: RealtimeServer;
     try {
-      server = new RealtimeServer(config, log);
+      server = new RealtimeServer(config, log, { logging });
     } catch (err) {
       if (err instanceof TransportError) {
         log.fatal({ code: err.code }, err.message);

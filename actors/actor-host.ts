@@ -5,15 +5,15 @@
  * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, commandTarget, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
-import { partitionOf } from './sharding';
+import { commandTarget, connOf, eff, isDisconnect, readCommand, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
+import { partitionOf } from '../common/hash';
 import { RoomActor, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
 import type { GiftCatalog } from './gift-catalog';
 import type { Ledger } from '../adapters/ledger/ledger';
 import { emptyBatch, isBatchEmpty, type RealtimeStore, type WriteBatch } from '../adapters/store/realtime-store';
-import { ErrorCode } from '../core/protocol/codes';
-import { errorFrame } from '../core/protocol/codec';
+import { ErrorCode } from '../protocol/codes';
+import { errorFrame } from '../protocol/codec';
 
 export interface ActorHostOptions {
   readonly room: RoomActorOptions;
@@ -46,7 +46,7 @@ class TurnBuffer implements Turn {
   emit(effect: Effect): void {
     if (this.tagOrigins && this.actor !== this.tagged && this.actor !== null) {
       this.tagged = this.actor;
-      this.effects.push([Eff.ORIGIN, this.actor instanceof RoomActor ? 'room' : 'user', this.actor.id]);
+      this.effects.push(eff.origin(this.actor instanceof RoomActor ? 'room' : 'user', this.actor.id));
     }
     this.effects.push(effect);
   }
@@ -108,7 +108,7 @@ export class ActorHost {
       } else if (!actor.mailbox.offer(command)) {
         this.dropped++;
         const ref = refOf(command);
-        if (ref) this.overflowEffects.push([Eff.SEND, command[1], errorFrame(ref, ErrorCode.OVERLOADED, 'the room or user is overloaded, retry later')]);
+        if (ref) this.overflowEffects.push(eff.send(connOf(command), errorFrame(ref, ErrorCode.OVERLOADED, 'the room or user is overloaded, retry later')));
         continue;
       }
       this.schedule(actor);
@@ -118,7 +118,8 @@ export class ActorHost {
 
   /** A command for every actor this worker holds (a dead node's connections to forget). */
   broadcast(command: BroadcastCommand): void {
-    if (command[0] === Cmd.PURGE_NODE) this.deadNodes.add(command[1]);
+    const c = readCommand(command);
+    if (c.kind === 'purgeNode') this.deadNodes.add(c.node);
     for (const actor of [...this.rooms.values(), ...this.users.values()] as Actor<unknown>[]) {
       actor.mailbox.offerSystem(command);
       this.schedule(actor);
@@ -276,6 +277,4 @@ export class ActorHost {
   }
 }
 
-function isDisconnect(c: Command): boolean {
-  return (c[0] === Cmd.LEAVE && c[4] === 0) || c[0] === Cmd.OFFLINE;
-}
+

@@ -3,7 +3,7 @@
  * transfer it without a copy on the other side.
  */
 import { Encoder } from '@msgpack/msgpack';
-import { decodeBatch } from '../core/protocol/codec';
+import { decodeInternal } from '../common/internal-codec';
 
 export class BatchCodec {
   private readonly encoder = new Encoder();
@@ -14,6 +14,6 @@ export class BatchCodec {
   }
 
   decode(bytes: Uint8Array): unknown[] {
-    return decodeBatch(bytes) as unknown[];
+    return decodeInternal(bytes) as unknown[];
   }
 }

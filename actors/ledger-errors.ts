@@ -1,5 +1,5 @@
 /** Maps ledger refusals to protocol reply errors (2xx, money). */
-import { ErrorCode } from '../core/protocol/codes';
+import { ErrorCode } from '../protocol/codes';
 import type { LedgerErrorCode } from '../adapters/ledger/ledger';
 
 const MAP: Record<LedgerErrorCode, ErrorCode> = {

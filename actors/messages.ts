@@ -1,9 +1,10 @@
 /**
  * Messages between the socket core (main thread) and actor workers. Both directions travel as one
  * MessagePack-encoded batch per event-loop turn, transferred (not cloned) as an ArrayBuffer. Tuples keep
- * the batches small; the builders below are the only code that knows the positions.
+ * the batches small; the builders (`cmd.*`, `eff.*`) and readers (`readCommand`) below are the only code
+ * that knows the positions: everyone else works with named fields.
  */
-import type { Role } from '../core/protocol/codes';
+import type { Role } from '../protocol/codes';
 
 export const Cmd = {
   JOIN: 1,
@@ -106,6 +107,16 @@ export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string }
   }
 }
 
+/** The connection a command comes from (0: the platform, e.g. a stream ended through the API). */
+export function connOf(c: Command): number {
+  return c[1];
+}
+
+/** A connection going away (a leave without a ref, or offline): never refused, never reordered. */
+export function isDisconnect(c: Command): boolean {
+  return (c[0] === Cmd.LEAVE && c[4] === 0) || c[0] === Cmd.OFFLINE;
+}
+
 /** The request ref a command answers (0: none, e.g. a disconnect or a re-attach). */
 export function refOf(c: Command): number {
   switch (c[0]) {
@@ -122,6 +133,86 @@ export function refOf(c: Command): number {
       return c[3];
     default:
       return 0;
+  }
+}
+
+/** Builds each command from named fields (the tuple layout stays here). */
+export const cmd = {
+  join: (c: { conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean }): JoinCmd =>
+    [Cmd.JOIN, c.conn, c.user, c.room, c.role, c.ref, c.sinceSeq, c.reattach ? 1 : 0],
+  /** ref 0: the connection closed (no reply). */
+  leave: (c: { conn: number; user: string; room: string; ref: number }): LeaveCmd => [Cmd.LEAVE, c.conn, c.user, c.room, c.ref],
+  chat: (c: { conn: number; user: string; room: string; ref: number; text: string }): ChatCmd => [Cmd.CHAT, c.conn, c.user, c.room, c.ref, c.text],
+  online: (c: { conn: number; user: string; reattach: boolean }): OnlineCmd => [Cmd.ONLINE, c.conn, c.user, c.reattach ? 1 : 0],
+  offline: (c: { conn: number; user: string }): OfflineCmd => [Cmd.OFFLINE, c.conn, c.user],
+  dm: (c: { conn: number; from: string; to: string; ref: number; text: string }): DmCmd => [Cmd.DM, c.conn, c.from, c.to, c.ref, c.text],
+  inboxAck: (c: { conn: number; user: string; ref: number; upTo: number }): InboxAckCmd => [Cmd.INBOX_ACK, c.conn, c.user, c.ref, c.upTo],
+  gift: (c: { conn: number; user: string; room: string; ref: number; giftId: string; count: number; opId: string }): GiftCmd =>
+    [Cmd.GIFT, c.conn, c.user, c.room, c.ref, c.giftId, c.count, c.opId],
+  /** conn 0 and ref 0: ended by the platform (the API), not by a socket request. */
+  roomEnd: (c: { conn: number; user: string; room: string; ref: number }): RoomEndCmd => [Cmd.ROOM_END, c.conn, c.user, c.room, c.ref],
+  wallet: (c: { conn: number; user: string; ref: number }): WalletCmd => [Cmd.WALLET, c.conn, c.user, c.ref],
+  purgeNode: (node: number): PurgeNodeCmd => [Cmd.PURGE_NODE, node],
+};
+
+/** A command with named fields: what actors switch on (positions stay in this module). */
+export type CommandView =
+  | { kind: 'join'; conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean }
+  | { kind: 'leave'; conn: number; user: string; room: string; ref: number }
+  | { kind: 'chat'; conn: number; user: string; room: string; ref: number; text: string }
+  | { kind: 'online'; conn: number; user: string; reattach: boolean }
+  | { kind: 'offline'; conn: number; user: string }
+  | { kind: 'dm'; conn: number; from: string; to: string; ref: number; text: string }
+  | { kind: 'inboxAck'; conn: number; user: string; ref: number; upTo: number }
+  | { kind: 'gift'; conn: number; user: string; room: string; ref: number; giftId: string; count: number; opId: string }
+  | { kind: 'roomEnd'; conn: number; user: string; room: string; ref: number }
+  | { kind: 'wallet'; conn: number; user: string; ref: number }
+  | { kind: 'purgeNode'; node: number };
+
+export function readCommand(c: Command | BroadcastCommand): CommandView {
+  switch (c[0]) {
+    case Cmd.JOIN: {
+      const [, conn, user, room, role, ref, sinceSeq, reattach] = c;
+      return { kind: 'join', conn, user, room, role, ref, sinceSeq, reattach: reattach === 1 };
+    }
+    case Cmd.LEAVE: {
+      const [, conn, user, room, ref] = c;
+      return { kind: 'leave', conn, user, room, ref };
+    }
+    case Cmd.CHAT: {
+      const [, conn, user, room, ref, text] = c;
+      return { kind: 'chat', conn, user, room, ref, text };
+    }
+    case Cmd.ONLINE: {
+      const [, conn, user, reattach] = c;
+      return { kind: 'online', conn, user, reattach: reattach === 1 };
+    }
+    case Cmd.OFFLINE: {
+      const [, conn, user] = c;
+      return { kind: 'offline', conn, user };
+    }
+    case Cmd.DM: {
+      const [, conn, from, to, ref, text] = c;
+      return { kind: 'dm', conn, from, to, ref, text };
+    }
+    case Cmd.INBOX_ACK: {
+      const [, conn, user, ref, upTo] = c;
+      return { kind: 'inboxAck', conn, user, ref, upTo };
+    }
+    case Cmd.GIFT: {
+      const [, conn, user, room, ref, giftId, count, opId] = c;
+      return { kind: 'gift', conn, user, room, ref, giftId, count, opId };
+    }
+    case Cmd.ROOM_END: {
+      const [, conn, user, room, ref] = c;
+      return { kind: 'roomEnd', conn, user, room, ref };
+    }
+    case Cmd.WALLET: {
+      const [, conn, user, ref] = c;
+      return { kind: 'wallet', conn, user, ref };
+    }
+    case Cmd.PURGE_NODE:
+      return { kind: 'purgeNode', node: c[1] };
   }
 }
 
@@ -143,8 +234,24 @@ export type Effect =
   | [typeof Eff.UNSUBSCRIBE, number, string]
   | [typeof Eff.CLOSE, number, number, string]
   /** An analytics event (without node; the core adds it), for the AnalyticsSink. */
-  | [typeof Eff.ANALYTICS, Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>]
+  | [typeof Eff.ANALYTICS, ActorAnalyticsEvent]
   | [typeof Eff.ORIGIN, 'room' | 'user', string];
+
+/** An analytics event as an actor emits it (the core adds the node). */
+export type ActorAnalyticsEvent = Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>;
+
+/** Builds each effect from named arguments. */
+export const eff = {
+  /** One frame to one connection (a reply, an error, a replayed event, a DM). */
+  send: (conn: number, frame: Uint8Array): Effect => [Eff.SEND, conn, frame],
+  /** One encoded frame to every subscriber of a room. */
+  publish: (room: string, frame: Uint8Array): Effect => [Eff.PUBLISH, room, frame],
+  subscribe: (conn: number, room: string, role: Role): Effect => [Eff.SUBSCRIBE, conn, room, role],
+  unsubscribe: (conn: number, room: string): Effect => [Eff.UNSUBSCRIBE, conn, room],
+  close: (conn: number, code: number, reason: string): Effect => [Eff.CLOSE, conn, code, reason],
+  analytics: (event: ActorAnalyticsEvent): Effect => [Eff.ANALYTICS, event],
+  origin: (kind: 'room' | 'user', id: string): Effect => [Eff.ORIGIN, kind, id],
+};
 
 /** Control messages (plain objects, rare) from a worker to its supervisor. */
 export type WorkerStatus =

@@ -12,10 +12,10 @@
  * committed gift is never lost from the room, even if the worker died between the two.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, nodeOfConn, positionOf, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
+import { eff, nodeOfConn, positionOf, readCommand, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from './gift-catalog';
-import { ErrorCode, Role } from '../core/protocol/codes';
-import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../core/protocol/codec';
+import { ErrorCode, Role } from '../protocol/codes';
+import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
 import { userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
@@ -114,22 +114,27 @@ export class RoomActor extends Actor<RoomMessage> {
       turn.writes.roomApplied.push({ room: this.id, position });
     }
     switch (msg[0]) {
-      case Cmd.JOIN:
-        return this.join(msg[1], msg[2], msg[4], msg[5], msg[6], msg[7] === 1, turn);
-      case Cmd.LEAVE:
-        return this.leave(msg[1], msg[4], turn);
-      case Cmd.CHAT:
-        return this.chat(msg[1], msg[2], msg[4], msg[5], turn);
-      case Cmd.GIFT:
-        return this.gift(msg[1], msg[2], msg[4], msg[5], msg[6], msg[7], turn);
-      case Cmd.ROOM_END:
-        return this.end(msg[1], msg[2], msg[4], turn);
       case GIFT_SETTLED:
         return this.settled(msg[1], msg[2], msg[3], msg[4], turn);
       case RECONCILE:
         return this.reconcile(turn);
-      case Cmd.PURGE_NODE:
-        return this.purgeNode(msg[1], turn);
+    }
+    const c = readCommand(msg);
+    switch (c.kind) {
+      case 'join':
+        return this.join(c.conn, c.user, c.role, c.ref, c.sinceSeq, c.reattach, turn);
+      case 'leave':
+        return this.leave(c.conn, c.ref, turn);
+      case 'chat':
+        return this.chat(c.conn, c.user, c.ref, c.text, turn);
+      case 'gift':
+        return this.gift(c.conn, c.user, c.ref, c.giftId, c.count, c.opId, turn);
+      case 'roomEnd':
+        return this.end(c.conn, c.user, c.ref, turn);
+      case 'purgeNode':
+        return this.purgeNode(c.node, turn);
+      default:
+        return;
     }
   }
 
@@ -147,11 +152,11 @@ export class RoomActor extends Actor<RoomMessage> {
   flushPresence(turn: Turn): void {
     if (this.presenceDirty) {
       this.presenceDirty = false;
-      turn.emit([Eff.PUBLISH, this.id, roomPresenceFrame(this.id, this.members.size)]);
+      turn.emit(eff.publish(this.id, roomPresenceFrame(this.id, this.members.size)));
     }
     if (this.leaderboardDirty) {
       this.leaderboardDirty = false;
-      turn.emit([Eff.PUBLISH, this.id, roomLeaderboardFrame(this.id, this.leaderboard())]);
+      turn.emit(eff.publish(this.id, roomLeaderboardFrame(this.id, this.leaderboard())));
     }
   }
 
@@ -159,8 +164,8 @@ export class RoomActor extends Actor<RoomMessage> {
     if (role === Role.HOST) {
       if (this.owner !== null && this.owner !== user) {
         // UNSUBSCRIBE settles the core's pending join so it stops counting against the room limit.
-        if (!this.members.has(conn)) turn.emit([Eff.UNSUBSCRIBE, conn, this.id]);
-        if (ref) turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_ROOM_OWNER, 'only the room owner may join as host')]);
+        if (!this.members.has(conn)) turn.emit(eff.unsubscribe(conn, this.id));
+        if (ref) turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.NOT_ROOM_OWNER, 'only the room owner may join as host')));
         return;
       }
       if (this.owner === null) {
@@ -178,8 +183,8 @@ export class RoomActor extends Actor<RoomMessage> {
     if (reattach) {
       // The worker that held this room restarted: the client learns the recovered seq and resumes from
       // its own last seq, which the history (rebuilt from the store) can serve.
-      turn.emit([Eff.SUBSCRIBE, conn, this.id, role]);
-      turn.emit([Eff.SEND, conn, roomResyncFrame(this.id, this.seq)]);
+      turn.emit(eff.subscribe(conn, this.id, role));
+      turn.emit(eff.send(conn, roomResyncFrame(this.id, this.seq)));
       return;
     }
 
@@ -191,34 +196,34 @@ export class RoomActor extends Actor<RoomMessage> {
       resync = sinceSeq > this.seq || (sinceSeq + 1 < oldest && sinceSeq < this.seq);
       for (let i = 0; i < this.historySeqs.length; i++) {
         if (this.historySeqs[i]! > sinceSeq) {
-          turn.emit([Eff.SEND, conn, this.historyFrames[i]!]);
+          turn.emit(eff.send(conn, this.historyFrames[i]!));
           missed++;
         }
       }
     }
     // Subscribe after the replay and before the reply: the core applies effects in order, so the client
     // sees history, then live events, with no gap and no duplicate.
-    turn.emit([Eff.SUBSCRIBE, conn, this.id, role]);
+    turn.emit(eff.subscribe(conn, this.id, role));
     // The owner joining as host starts a live stream (after the subscribe, so the host sees it too).
     if (role === Role.HOST && this.stream === null) this.startStream(turn);
-    turn.emit([Eff.SEND, conn, replyFrame(ref, {
+    turn.emit(eff.send(conn, replyFrame(ref, {
       room: this.id, seq: this.seq, viewers: this.members.size, owner: this.owner, role, missed, resync,
       live: this.stream !== null, stream: this.stream, giftTotal: this.streamTotal, top: this.leaderboard(),
-    })]);
+    })));
   }
 
   private leave(conn: number, ref: number, turn: Turn): void {
     const member = this.members.get(conn);
     if (!member) {
-      if (ref) turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'not in this room')]);
+      if (ref) turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'not in this room')));
       return;
     }
     this.members.delete(conn);
     this.track(turn, { type: 'leave', user: member.user, durationMs: turn.now - member.joinedAt });
     this.presenceDirty = true;
     if (ref) {
-      turn.emit([Eff.UNSUBSCRIBE, conn, this.id]);
-      turn.emit([Eff.SEND, conn, replyFrame(ref, { room: this.id })]);
+      turn.emit(eff.unsubscribe(conn, this.id));
+      turn.emit(eff.send(conn, replyFrame(ref, { room: this.id })));
     }
   }
 
@@ -238,19 +243,19 @@ export class RoomActor extends Actor<RoomMessage> {
 
   private chat(conn: number, user: string, ref: number, text: string, turn: Turn): void {
     if (!this.isMember(conn, user, turn.now)) {
-      turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting')]);
+      turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting')));
       return;
     }
     if (codePointLength(text) > this.opts.maxChatChars) {
-      turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)]);
+      turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)));
       return;
     }
     this.track(turn, { type: 'chat', user });
     const seq = ++this.seq;
     const frame = roomChatFrame(this.id, seq, turn.now, user, text);
     this.remember(seq, frame, user, turn);
-    turn.emit([Eff.PUBLISH, this.id, frame]);
-    turn.emit([Eff.SEND, conn, replyFrame(ref, { seq, ts: turn.now })]);
+    turn.emit(eff.publish(this.id, frame));
+    turn.emit(eff.send(conn, replyFrame(ref, { seq, ts: turn.now })));
   }
 
   private startStream(turn: Turn): void {
@@ -262,12 +267,12 @@ export class RoomActor extends Actor<RoomMessage> {
     this.track(turn, { type: 'room_start', user: this.owner ?? '' });
     turn.writes.roomStreams.push({ room: this.id, stream, startSeq: seq });
     this.remember(seq, frame, this.owner ?? '', turn);
-    turn.emit([Eff.PUBLISH, this.id, frame]);
+    turn.emit(eff.publish(this.id, frame));
   }
 
   private end(conn: number, user: string, ref: number, turn: Turn): void {
-    if (user !== this.owner) return void turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.NOT_ROOM_OWNER, 'only the room owner may end the stream')]);
-    if (this.stream === null) return void turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.ROOM_NOT_LIVE, 'the room is not live')]);
+    if (user !== this.owner) return void turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.NOT_ROOM_OWNER, 'only the room owner may end the stream')));
+    if (this.stream === null) return void turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.ROOM_NOT_LIVE, 'the room is not live')));
     const ended = this.stream;
     const total = this.streamTotal;
     this.stream = null;
@@ -277,12 +282,12 @@ export class RoomActor extends Actor<RoomMessage> {
     this.track(turn, { type: 'room_end', user, coins: total });
     turn.writes.roomStreams.push({ room: this.id, stream: null, startSeq: seq });
     this.remember(seq, frame, user, turn);
-    turn.emit([Eff.PUBLISH, this.id, frame]);
-    turn.emit([Eff.SEND, conn, replyFrame(ref, { seq, stream: ended, giftTotal: total })]);
+    turn.emit(eff.publish(this.id, frame));
+    turn.emit(eff.send(conn, replyFrame(ref, { seq, stream: ended, giftTotal: total })));
   }
 
   private gift(conn: number, user: string, ref: number, giftId: string, count: number, opId: string, turn: Turn): void {
-    const fail = (code: ErrorCode, message: string) => turn.emit([Eff.SEND, conn, errorFrame(ref, code, message)]);
+    const fail = (code: ErrorCode, message: string) => turn.emit(eff.send(conn, errorFrame(ref, code, message)));
     if (!this.isMember(conn, user, turn.now)) return fail(ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
     if (this.stream === null || this.owner === null) return fail(ErrorCode.ROOM_NOT_LIVE, 'the room is not live');
     if (user === this.owner) return fail(ErrorCode.CANNOT_GIFT_SELF, 'the host cannot gift their own stream');
@@ -298,11 +303,11 @@ export class RoomActor extends Actor<RoomMessage> {
   private settled(conn: number, ref: number, op: GiftOp, result: LedgerResult | Error, turn: Turn): void {
     if (result instanceof Error) {
       // Unknown whether it committed: the client retries with the same op id and gets the true outcome.
-      turn.emit([Eff.SEND, conn, errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry with the same opId')]);
+      turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry with the same opId')));
       return;
     }
     if (!result.ok) {
-      turn.emit([Eff.SEND, conn, errorFrame(ref, ledgerErrorCode(result.code), result.message)]);
+      turn.emit(eff.send(conn, errorFrame(ref, ledgerErrorCode(result.code), result.message)));
       return;
     }
     const known = this.giftSeq.get(op.opId);
@@ -310,9 +315,9 @@ export class RoomActor extends Actor<RoomMessage> {
       this.track(turn, { type: 'gift', user: op.sender, creator: op.creator, giftId: op.giftId, count: op.count, coins: op.count * op.unitPrice, id: `gift:${op.opId}` });
     }
     const seq = known ?? this.sequenceGift(op.opId, op.sender, op.giftId, op.count, op.count * op.unitPrice, op.stream, turn.now, true, turn);
-    turn.emit([Eff.SEND, conn, replyFrame(ref, {
+    turn.emit(eff.send(conn, replyFrame(ref, {
       seq, opId: op.opId, coins: op.count * op.unitPrice, balance: result.balances[userAccount(op.sender)] ?? 0, replayed: result.replayed || known !== undefined,
-    })]);
+    })));
   }
 
   private reconcile(turn: Turn): void {
@@ -337,14 +342,14 @@ export class RoomActor extends Actor<RoomMessage> {
     const frame = roomGiftFrame(this.id, seq, ts, sender, giftId, count, coins, current ? this.streamTotal : 0);
     this.remember(seq, frame, sender, turn, opId);
     if (current) this.giftSeq.set(opId, seq);
-    turn.emit([Eff.PUBLISH, this.id, frame]);
+    turn.emit(eff.publish(this.id, frame));
     return seq;
   }
 
   /** Queues an analytics event for this room (delivered by the core's AnalyticsSink, off the hot path). */
   private track(turn: Turn, e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'type'>): void {
     if (!this.opts.analytics) return;
-    turn.emit([Eff.ANALYTICS, { id: e.id ?? randomUUID(), ts: turn.now, room: this.id, ...e }]);
+    turn.emit(eff.analytics({ id: e.id ?? randomUUID(), ts: turn.now, room: this.id, ...e }));
   }
 
   private count(sender: string, coins: number): void {

@@ -3,15 +3,7 @@
  * process, so one actor always runs on one thread and is the single writer of its state.
  */
 
-/** FNV-1a, 32 bit: stable across processes and languages, cheap for short ids. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+import { fnv1a } from '../common/hash';
 
 export class ShardMap {
   constructor(readonly shards: number, readonly workers: number) {}
@@ -23,12 +15,4 @@ export class ShardMap {
   workerOf(kind: 'room' | 'user', id: string): number {
     return this.shardOf(kind, id) % this.workers;
   }
-}
-
-/**
- * The log partition of a room or user id in a cluster (commands and events of one id share it). Our own
- * hash rather than Kafka's, so every part of the code (and every node) computes it the same way.
- */
-export function partitionOf(id: string, partitions: number): number {
-  return fnv1a(id) % partitions;
 }

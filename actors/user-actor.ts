@@ -5,9 +5,9 @@
  * again. Delivery is at-least-once until the ack; clients drop duplicates by inbox seq.
  */
 import { Actor, type Turn } from './actor';
-import { Cmd, Eff, nodeOfConn, positionOf, type PurgeNodeCmd, type UserCommand } from './messages';
-import { ErrorCode } from '../core/protocol/codes';
-import { codePointLength, dmFrame, errorFrame, replyFrame } from '../core/protocol/codec';
+import { eff, nodeOfConn, positionOf, readCommand, type Command, type PurgeNodeCmd, type UserCommand } from './messages';
+import { ErrorCode } from '../protocol/codes';
+import { codePointLength, dmFrame, errorFrame, replyFrame } from '../protocol/codec';
 import type { InboxMessage, InboxSnapshot } from '../adapters/store/realtime-store';
 import { userAccount, type Ledger } from '../adapters/ledger/ledger';
 
@@ -48,53 +48,58 @@ export class UserActor extends Actor<UserMessage> {
   }
 
   receive(msg: UserMessage, turn: Turn): void {
-    switch (msg[0]) {
-      case Cmd.ONLINE:
-        return this.online_(msg[1], turn);
-      case Cmd.OFFLINE:
-        this.conns.delete(msg[1]);
+    if (msg[0] === WALLET_READ) {
+      const [, conn, ref, balance] = msg;
+      turn.emit(eff.send(conn, balance instanceof Error
+        ? errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry')
+        : replyFrame(ref, { balance })));
+      return;
+    }
+    const c = readCommand(msg);
+    switch (c.kind) {
+      case 'online':
+        return this.online_(c.conn, turn);
+      case 'offline':
+        this.conns.delete(c.conn);
         return;
-      case Cmd.PURGE_NODE:
-        for (const conn of [...this.conns]) if (nodeOfConn(conn) === msg[1]) this.conns.delete(conn);
+      case 'purgeNode':
+        for (const conn of [...this.conns]) if (nodeOfConn(conn) === c.node) this.conns.delete(conn);
         return;
-      case Cmd.DM: {
+      case 'dm': {
         // A new owner replaying the log must not store a DM twice; other user commands are safe to repeat.
-        const position = positionOf(msg);
+        const position = positionOf(msg as Command);
         if (position >= 0) {
           if (position <= this.applied) return;
           this.applied = position;
           turn.writes.inboxApplied.push({ user: this.id, position });
         }
-        return this.deliver(msg[1], msg[2], msg[4], msg[5], turn);
+        return this.deliver(c.conn, c.from, c.ref, c.text, turn);
       }
-      case Cmd.INBOX_ACK:
-        return this.ack(msg[1], msg[3], msg[4], turn);
-      case Cmd.WALLET:
+      case 'inboxAck':
+        return this.ack(c.conn, c.ref, c.upTo, turn);
+      case 'wallet': {
         // Read-only: the ledger is the truth, so the wallet view is read through, never cached stale.
-        turn.defer(this.ledger.balance(userAccount(this.id)), (r): WalletRead => [WALLET_READ, msg[1], msg[3], r]);
-        return;
-      case WALLET_READ: {
-        const [, conn, ref, balance] = msg;
-        turn.emit([Eff.SEND, conn, balance instanceof Error
-          ? errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry')
-          : replyFrame(ref, { balance })]);
+        const { conn, ref } = c;
+        turn.defer(this.ledger.balance(userAccount(this.id)), (r): WalletRead => [WALLET_READ, conn, ref, r]);
         return;
       }
+      default:
+        return;
     }
   }
 
   private online_(conn: number, turn: Turn): void {
     this.conns.add(conn);
-    for (const m of this.pending) turn.emit([Eff.SEND, conn, dmFrame(m.seq, m.ts, m.from, m.text)]);
+    for (const m of this.pending) turn.emit(eff.send(conn, dmFrame(m.seq, m.ts, m.from, m.text)));
   }
 
   private deliver(senderConn: number, from: string, ref: number, text: string, turn: Turn): void {
     if (codePointLength(text) > this.opts.maxDmChars) {
-      turn.emit([Eff.SEND, senderConn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.opts.maxDmChars} characters`)]);
+      turn.emit(eff.send(senderConn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.opts.maxDmChars} characters`)));
       return;
     }
     if (this.pending.length >= this.opts.maxPendingInbox) {
-      turn.emit([Eff.SEND, senderConn, errorFrame(ref, ErrorCode.INBOX_FULL, 'recipient inbox is full')]);
+      turn.emit(eff.send(senderConn, errorFrame(ref, ErrorCode.INBOX_FULL, 'recipient inbox is full')));
       return;
     }
     const message: InboxMessage = { user: this.id, seq: ++this.lastSeq, ts: turn.now, from, text };
@@ -102,9 +107,9 @@ export class UserActor extends Actor<UserMessage> {
     turn.writes.inbox.push(message);
     if (this.conns.size > 0) {
       const frame = dmFrame(message.seq, message.ts, from, text);
-      for (const conn of this.conns) turn.emit([Eff.SEND, conn, frame]);
+      for (const conn of this.conns) turn.emit(eff.send(conn, frame));
     }
-    turn.emit([Eff.SEND, senderConn, replyFrame(ref, { to: this.id, id: message.seq, ts: message.ts, online: this.conns.size > 0 })]);
+    turn.emit(eff.send(senderConn, replyFrame(ref, { to: this.id, id: message.seq, ts: message.ts, online: this.conns.size > 0 })));
   }
 
   private ack(conn: number, ref: number, upTo: number, turn: Turn): void {
@@ -116,6 +121,6 @@ export class UserActor extends Actor<UserMessage> {
       this.pending = this.pending.slice(drop);
       turn.writes.inboxAcks.push({ user: this.id, upTo: acked });
     }
-    turn.emit([Eff.SEND, conn, replyFrame(ref, { acked: this.ackedSeq })]);
+    turn.emit(eff.send(conn, replyFrame(ref, { acked: this.ackedSeq })));
   }
 }

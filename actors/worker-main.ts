@@ -9,12 +9,15 @@ import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger'
 import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
 import { openRealtimeStore, type StoreSettings } from '../adapters/store/open-realtime-store';
+import { createLogger, type LogSettings } from '../common/logger';
 
 export interface WorkerInit {
   readonly index: number;
   readonly store: StoreSettings;
   readonly host: ActorHostOptions;
   readonly statsIntervalMs: number;
+  /** The main thread's log settings (a worker's stdout is never a terminal) and its fields. */
+  readonly log: LogSettings & { readonly base: Record<string, unknown> };
   readonly ledger: LedgerSettings;
   readonly catalog: GiftCatalogData;
 }
@@ -23,6 +26,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('worker-main must run in a worker thread');
   const init = workerData as WorkerInit;
+  const log = createLogger(init.log, { ...init.log.base, worker: init.index });
   const codec = new BatchCodec();
   const store = await openRealtimeStore(init.store);
   const ledger = await openLedger(init.ledger);
@@ -30,14 +34,15 @@ async function main(): Promise<void> {
   const status = (s: WorkerStatus) => port.postMessage(s);
   const fatal = (error: unknown) => {
     // The store is the truth: if we cannot write it, restart and rebuild from it.
-    console.error(JSON.stringify({ level: 'fatal', worker: init.index, msg: 'actor worker failed', err: String(error) }));
+    log.fatal({ err: error }, 'actor worker failed; exiting so the supervisor rebuilds it from the store');
+    log.flush();
     process.exit(1);
   };
   const host = new ActorHost({ store, ledger, catalog }, init.host, (effects: Effect[]) => {
     const bytes = codec.encode(effects);
     port.postMessage(bytes, [bytes.buffer]);
   }, fatal, (error) => {
-    console.error(JSON.stringify({ level: 'error', worker: init.index, msg: 'deferred actor work failed', err: error.message }));
+    log.error({ err: error }, 'deferred actor work failed');
   });
   host.start();
 
@@ -84,6 +89,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(JSON.stringify({ level: 'fatal', msg: 'actor worker could not start', err: String(err) }));
+  const init = workerData as WorkerInit;
+  const log = createLogger(init.log, { ...init.log.base, worker: init.index });
+  log.fatal({ err }, 'actor worker could not start');
+  log.flush();
   process.exit(1);
 });

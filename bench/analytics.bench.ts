@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
-import { ClientOp, Role } from '../core/protocol/codes';
+import { ClientOp, Role } from '../protocol/codes';
 import { startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { LoadConnection, openMany } from './load-client';

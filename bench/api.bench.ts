@@ -5,7 +5,7 @@
  * no HTTP API.
  */
 import autocannon from 'autocannon';
-import { ClientOp, Role } from '../core/protocol/codes';
+import { ClientOp, Role } from '../protocol/codes';
 import { startServer } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { LoadConnection, openMany } from './load-client';

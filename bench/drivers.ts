@@ -5,7 +5,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { randomUUID } from 'node:crypto';
-import { ClientOp, Role, ServerOp } from '../core/protocol/codes';
+import { ClientOp, Role, ServerOp } from '../protocol/codes';
 import { LoadConnection } from './load-client';
 import type { Target } from './targets';
 

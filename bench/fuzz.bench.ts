@@ -8,8 +8,8 @@
  * for bad input (anything but 1009 for an oversized frame). Seeded: the same --seed sends the same bytes.
  */
 import WebSocket from 'ws';
-import { decode, encode } from '../core/protocol/codec';
-import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, errorName } from '../core/protocol/codes';
+import { decode, encode } from '../protocol/codec';
+import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, errorName } from '../protocol/codes';
 import { startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { Progress } from './progress';

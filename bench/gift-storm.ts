@@ -4,7 +4,7 @@
  * the fan's connection handler when it sees its own gift).
  */
 import { randomUUID } from 'node:crypto';
-import { ClientOp } from '../core/protocol/codes';
+import { ClientOp } from '../protocol/codes';
 import { LatencyRecorder } from './latency';
 import { nowMs, type LoadConnection } from './load-client';
 import { Progress } from './progress';

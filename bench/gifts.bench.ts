@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientOp, Role, ServerOp } from '../core/protocol/codes';
+import { ClientOp, Role, ServerOp } from '../protocol/codes';
 import { startServer } from '../tools/server-process';
 import type { LatencyRecorder } from './latency';
 import { giftStorm } from './gift-storm';

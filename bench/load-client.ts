@@ -3,8 +3,8 @@
  * reconnect logic, no per-event objects. Thousands fit in one process.
  */
 import WebSocket from 'ws';
-import { decode, encode } from '../core/protocol/codec';
-import { ClientOp, PROTOCOL_VERSION, ServerOp } from '../core/protocol/codes';
+import { decode, encode } from '../protocol/codec';
+import { ClientOp, PROTOCOL_VERSION, ServerOp } from '../protocol/codes';
 
 export type PushHandler = (frame: unknown[]) => void;
 

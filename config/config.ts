@@ -182,7 +182,7 @@ function urlVar(env: Env, name: string, pattern: RegExp): string | null {
 }
 
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
-const KNOWN = new Set([
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_ENV', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
   'HALOBUZZ_DEBUG_ENDPOINTS', 'HALOBUZZ_WORKERS', 'HALOBUZZ_SHARDS', 'HALOBUZZ_MAILBOX_CAPACITY',
   'HALOBUZZ_THROUGHPUT_PER_TURN', 'HALOBUZZ_ROOM_HISTORY', 'HALOBUZZ_PRESENCE_INTERVAL_MS',
@@ -230,7 +230,7 @@ function clusterVar(env: Env): ClusterConfig | null {
 
 export function loadConfig(env: Env = process.env): Config {
   for (const name of Object.keys(env)) {
-    if (name.startsWith('HALOBUZZ_') && !KNOWN.has(name)) throw new ConfigError(name, 'is not a known variable');
+    if (name.startsWith('HALOBUZZ_') && !KNOWN_VARIABLES.has(name)) throw new ConfigError(name, 'is not a known variable');
   }
   const mode = strVar(env, 'HALOBUZZ_ENV', env.NODE_ENV === 'production' ? 'production' : 'development',
     /^(development|production|test)$/) as Config['env'];

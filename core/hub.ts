@@ -4,9 +4,9 @@
  * for re-attach commands after a worker restart, and runs the periodic sweep that enforces the hello
  * timeout and token expiry.
  */
-import { CONN_SPACE, Cmd, Eff, type Command, type Effect } from '../actors/messages';
-import { CloseCode, ServerOp } from './protocol/codes';
-import { decodeBatch } from './protocol/codec';
+import { CONN_SPACE, Eff, cmd, type ActorAnalyticsEvent, type Command, type Effect } from '../actors/messages';
+import { CloseCode, ServerOp } from '../protocol/codes';
+import { decodeInternal } from '../common/internal-codec';
 import { TokenBucket } from './rate-limit';
 import type { Session } from './session';
 import type { CoreMetrics } from './metrics';
@@ -28,7 +28,7 @@ function isErrorFrame(frame: Uint8Array): boolean {
 }
 
 function errorCodeOf(frame: Uint8Array): number {
-  const code = (decodeBatch(frame) as unknown[])[2];
+  const code = (decodeInternal(frame) as unknown[])[2];
   return typeof code === 'number' ? code : 0;
 }
 
@@ -48,7 +48,7 @@ export class Hub {
     private readonly metrics: CoreMetrics,
     private readonly limits: LimitsConfig,
     /** Analytics events from the actors, handed to the AnalyticsSink. */
-    private readonly onAnalytics: (event: Extract<Effect, [6, unknown]>[1]) => void = () => undefined,
+    private readonly onAnalytics: (event: ActorAnalyticsEvent) => void = () => undefined,
   ) {}
 
   newConnectionId(): number {
@@ -120,44 +120,51 @@ export class Hub {
     for (const e of effects) {
       switch (e[0]) {
         case Eff.SEND: {
-          const s = this.sessions.get(e[1]);
+          const [, conn, frame] = e;
+          const s = this.sessions.get(conn);
           if (s && !s.closed) {
             this.metrics.sent();
-            if (isErrorFrame(e[2])) this.metrics.error(errorCodeOf(e[2]));
-            s.transport.send(e[2]);
+            if (isErrorFrame(frame)) this.metrics.error(errorCodeOf(frame));
+            s.transport.send(frame);
           }
           break;
         }
-        case Eff.PUBLISH:
+        case Eff.PUBLISH: {
+          const [, room, frame] = e;
           this.metrics.published();
-          this.publisher.publish(e[1], e[2]);
+          this.publisher.publish(room, frame);
           // Check as soon as half the limit went out to this room, even in the middle of a batch.
-          if (this.countPublished(e[1], e[2].byteLength, now)) this.checkSlowConsumers(e[1], now);
-          else (published ??= new Set()).add(e[1]);
+          if (this.countPublished(room, frame.byteLength, now)) this.checkSlowConsumers(room, now);
+          else (published ??= new Set()).add(room);
           break;
+        }
         case Eff.SUBSCRIBE: {
-          const s = this.sessions.get(e[1]);
+          const [, conn, room, role] = e;
+          const s = this.sessions.get(conn);
           if (s && !s.closed) {
-            s.subscribed(e[2], e[3]);
-            let set = this.roomSessions.get(e[2]);
-            if (!set) this.roomSessions.set(e[2], (set = new Set()));
+            s.subscribed(room, role);
+            let set = this.roomSessions.get(room);
+            if (!set) this.roomSessions.set(room, (set = new Set()));
             set.add(s);
           }
           // The socket closed while the join was in flight: tell the room to forget it.
-          else this.dispatch([Cmd.LEAVE, e[1], s?.user ?? '', e[2], 0]);
+          else this.dispatch(cmd.leave({ conn, user: s?.user ?? '', room, ref: 0 }));
           break;
         }
         case Eff.UNSUBSCRIBE: {
-          const s = this.sessions.get(e[1]);
+          const [, conn, room] = e;
+          const s = this.sessions.get(conn);
           if (s) {
-            s.unsubscribed(e[2]);
-            this.leaveIndex(e[2], s);
+            s.unsubscribed(room);
+            this.leaveIndex(room, s);
           }
           break;
         }
-        case Eff.CLOSE:
-          this.sessions.get(e[1])?.close(e[2], e[3]);
+        case Eff.CLOSE: {
+          const [, conn, code, reason] = e;
+          this.sessions.get(conn)?.close(code, reason);
           break;
+        }
         case Eff.ANALYTICS:
           this.onAnalytics(e[1]);
           break;

@@ -3,7 +3,7 @@
  * lookup and one add per frame.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ClientOp, closeName, errorName } from './protocol/codes';
+import { ClientOp, closeName, errorName } from '../protocol/codes';
 
 const opNames = new Map<number, string>(Object.entries(ClientOp).map(([k, v]) => [v, k.toLowerCase()]));
 

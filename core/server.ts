@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LogSettings } from '../common/logger';
 import type { Config } from '../config/config';
 import { WorkerPool } from '../actors/worker-pool';
 import { Hub } from './hub';
@@ -14,12 +15,12 @@ import type { HttpReply, HttpRoute, SocketServer, SocketServerOptions, Transport
 import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
-import { CloseCode, closeName } from './protocol/codes';
+import { CloseCode, closeName } from '../protocol/codes';
 import { GiftCatalog } from '../actors/gift-catalog';
 import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeNode } from '../adapters/presence/realtime-bridge';
-import { Cmd } from '../actors/messages';
+import { cmd } from '../actors/messages';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsSink } from '../adapters/analytics/analytics-sink';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
@@ -58,7 +59,7 @@ export class RealtimeServer {
   nodeNumber = 0;
   port = 0;
 
-  constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void } = {}) {
+  constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void; logging?: LogSettings } = {}) {
     this.metrics = new CoreMetrics();
     const a = config.actors;
     const catalog = GiftCatalog.fromFile(config.economy.giftCatalogFile);
@@ -73,6 +74,7 @@ export class RealtimeServer {
       init: {
         store: realtimeStoreSettings(config),
         statsIntervalMs: 1000,
+        log: { ...(options.logging ?? { level: config.logLevel, pretty: false }), base: { node: config.nodeId } },
         ledger: this.ledgerSettings,
         catalog: catalog.data,
         host: {
@@ -183,7 +185,7 @@ export class RealtimeServer {
         this.purgedNodes.add(dead);
         this.metrics.clusterDeadNodes.inc();
         this.log.warn({ deadNode: dead }, 'a cluster node stopped beating; forgetting its connections');
-        this.pool.broadcast([Cmd.PURGE_NODE, dead]);
+        this.pool.broadcast(cmd.purgeNode(dead));
       }
     };
     await beat();
@@ -242,7 +244,7 @@ export class RealtimeServer {
       viewers: (room) => this.hub.viewers(room),
       localViewerCounts: () => this.hub.viewerCounts(),
       revoke: (sids) => this.revoke(sids),
-      endStream: (room, owner) => this.dispatch([Cmd.ROOM_END, 0, owner, room, 0]),
+      endStream: (room, owner) => this.dispatch(cmd.roomEnd({ conn: 0, user: owner, room, ref: 0 })),
     };
   }
 

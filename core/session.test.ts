@@ -1,6 +1,6 @@
 import t from 'tap';
-import { encode } from './protocol/codec';
-import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from './protocol/codes';
+import { encode } from '../protocol/codec';
+import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../protocol/codes';
 import { Session } from './session';
 import { FakeTransport } from './testing/fake-transport';
 import { CoreMetrics } from './metrics';

@@ -5,11 +5,11 @@
  */
 import type { LimitsConfig } from '../config/config';
 import type { Command } from '../actors/messages';
-import { Cmd } from '../actors/messages';
+import { cmd } from '../actors/messages';
 import type { AccessClaims, VerifyResult } from './auth/jwt';
-import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from './protocol/codes';
-import { codePointLength, decodeClientFrame, errorFrame, replyFrame } from './protocol/codec';
-import { isRequestError, parseRequest, type Request } from './protocol/requests';
+import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from '../protocol/codes';
+import { codePointLength, decodeClientFrame, errorFrame, replyFrame } from '../protocol/codec';
+import { isRequestError, parseRequest, type Request } from '../protocol/requests';
 import { TokenBucket, WindowCounter } from './rate-limit';
 import type { CoreMetrics } from './metrics';
 
@@ -126,9 +126,9 @@ export class Session {
     const user = this.user;
     if (user === null) return;
     for (const room of new Set([...this.rooms.keys(), ...this.pendingJoins])) {
-      this.deps.dispatch([Cmd.LEAVE, this.id, user, room, 0]);
+      this.deps.dispatch(cmd.leave({ conn: this.id, user, room, ref: 0 }));
     }
-    this.deps.dispatch([Cmd.OFFLINE, this.id, user]);
+    this.deps.dispatch(cmd.offline({ conn: this.id, user }));
     this.deps.track({ type: 'disconnect', user, durationMs: this.deps.now() - this.authenticatedAt });
   }
 
@@ -157,9 +157,9 @@ export class Session {
     const user = this.user;
     if (user === null || this.closed) return [];
     const out: Command[] = [];
-    if (select('user', user)) out.push([Cmd.ONLINE, this.id, user, 1]);
+    if (select('user', user)) out.push(cmd.online({ conn: this.id, user, reattach: true }));
     for (const [room, role] of this.rooms) {
-      if (select('room', room)) out.push([Cmd.JOIN, this.id, user, room, role, 0, -1, 1]);
+      if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true }));
     }
     return out;
   }
@@ -188,7 +188,7 @@ export class Session {
     this.authenticatedAt = this.deps.now();
     this.deps.track({ type: 'connect', user: this.user, ...(req.client.platform ? { platform: req.client.platform } : {}),
       ...(req.client.app ? { appVersion: req.client.app } : {}), ...(req.client.country ? { country: req.client.country } : {}) });
-    this.deps.dispatch([Cmd.ONLINE, this.id, this.user, 0]);
+    this.deps.dispatch(cmd.online({ conn: this.id, user: this.user, reattach: false }));
     const l = this.deps.limits;
     this.reply(replyFrame(req.ref, {
       v: PROTOCOL_VERSION,
@@ -215,12 +215,12 @@ export class Session {
         this.leaving.delete(req.room);
         if (!this.rooms.has(req.room)) this.pendingJoins.add(req.room);
         const since = req.op === ClientOp.RESUME ? req.lastSeq : -1;
-        return this.deps.dispatch([Cmd.JOIN, this.id, user, req.room, req.role, req.ref, since, 0]);
+        return this.deps.dispatch(cmd.join({ conn: this.id, user, room: req.room, role: req.role, ref: req.ref, sinceSeq: since, reattach: false }));
       }
       case ClientOp.LEAVE:
         if (!this.rooms.has(req.room) && !this.pendingJoins.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
         this.leaving.add(req.room);
-        return this.deps.dispatch([Cmd.LEAVE, this.id, user, req.room, req.ref]);
+        return this.deps.dispatch(cmd.leave({ conn: this.id, user, room: req.room, ref: req.ref }));
       case ClientOp.CHAT:
         if (codePointLength(req.text) > this.deps.limits.maxChatChars) {
           return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.deps.limits.maxChatChars} characters`);
@@ -231,25 +231,25 @@ export class Session {
           const shared = this.deps.userChatBucket(user);
           if (!shared.take(now)) return this.limited(req.ref, shared, now);
         }
-        return this.deps.dispatch([Cmd.CHAT, this.id, user, req.room, req.ref, req.text]);
+        return this.deps.dispatch(cmd.chat({ conn: this.id, user, room: req.room, ref: req.ref, text: req.text }));
       case ClientOp.DM:
         if (req.to === user) return this.fail(req.ref, ErrorCode.INVALID_RECIPIENT, 'cannot message yourself');
         if (codePointLength(req.text) > this.deps.limits.maxDmChars) {
           return this.fail(req.ref, ErrorCode.MESSAGE_TOO_LONG, `direct messages are limited to ${this.deps.limits.maxDmChars} characters`);
         }
         if (!this.dms.take(now)) return this.limited(req.ref, this.dms, now);
-        return this.deps.dispatch([Cmd.DM, this.id, user, req.to, req.ref, req.text]);
+        return this.deps.dispatch(cmd.dm({ conn: this.id, from: user, to: req.to, ref: req.ref, text: req.text }));
       case ClientOp.INBOX_ACK:
-        return this.deps.dispatch([Cmd.INBOX_ACK, this.id, user, req.ref, req.upTo]);
+        return this.deps.dispatch(cmd.inboxAck({ conn: this.id, user, ref: req.ref, upTo: req.upTo }));
       case ClientOp.GIFT:
         if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'join the room before gifting');
         if (!this.gifts.take(now)) return this.limited(req.ref, this.gifts, now);
-        return this.deps.dispatch([Cmd.GIFT, this.id, user, req.room, req.ref, req.giftId, req.count, req.opId]);
+        return this.deps.dispatch(cmd.gift({ conn: this.id, user, room: req.room, ref: req.ref, giftId: req.giftId, count: req.count, opId: req.opId }));
       case ClientOp.ROOM_END:
         if (!this.rooms.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
-        return this.deps.dispatch([Cmd.ROOM_END, this.id, user, req.room, req.ref]);
+        return this.deps.dispatch(cmd.roomEnd({ conn: this.id, user, room: req.room, ref: req.ref }));
       case ClientOp.WALLET:
-        return this.deps.dispatch([Cmd.WALLET, this.id, user, req.ref]);
+        return this.deps.dispatch(cmd.wallet({ conn: this.id, user, ref: req.ref }));
       case ClientOp.HELLO:
         return; // handled before routing
     }

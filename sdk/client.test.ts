@@ -1,7 +1,7 @@
 import t from 'tap';
 import { HaloClient, type ChatEvent, type WebSocketLike } from './client';
-import { ClientOp, Role, ServerOp } from '../core/protocol/codes';
-import { decode, encode, roomChatFrame } from '../core/protocol/codec';
+import { ClientOp, Role, ServerOp } from '../protocol/codes';
+import { decode, encode, roomChatFrame } from '../protocol/codec';
 
 /** A socket the test plays the server on: it sees what the client sends and pushes frames back. */
 function fakeServer() {

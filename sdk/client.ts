@@ -5,8 +5,8 @@
  * direct messages by inbox id, so an app sees each at most once even across reconnects.
  */
 import { Emitter } from './emitter';
-import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, TERMINAL_CLOSE_CODES, errorName } from '../core/protocol/codes';
-import { decode, encode } from '../core/protocol/codec';
+import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, TERMINAL_CLOSE_CODES, errorName } from '../protocol/codes';
+import { decode, encode } from '../protocol/codec';
 
 export interface WebSocketLike {
   binaryType: string;

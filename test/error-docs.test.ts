@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClientOp, CloseCode, ErrorCode, ServerOp } from '../core/protocol/codes';
+import { ClientOp, CloseCode, ErrorCode, ServerOp } from '../protocol/codes';
 import { ConfigError } from '../config/config';
 import { TransportError } from '../core/transport/select-transport';
 import { ApiErrors } from '../api/errors';

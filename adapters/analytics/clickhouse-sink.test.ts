@@ -4,6 +4,7 @@ import { ClickHouseSink, migrate } from './clickhouse-sink';
 import type { AnalyticsEvent } from './analytics-sink';
 import { engineUrl } from '../../test/helpers/services';
 import { outageProxy } from '../../test/helpers/outage-proxy';
+import { analyticsSinkConformance } from './analytics-sink.conformance';
 
 const url = engineUrl(t, 'clickhouse');
 const opts = { maxQueue: 10_000, batchSize: 50, flushIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200 };
@@ -15,6 +16,27 @@ if (url) {
     const c = createClient({ url });
     await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     await c.close();
+  });
+
+  // Its own database: the tests below count every event in theirs.
+  const conformanceDb = `${database}_conf`;
+  t.teardown(async () => {
+    const c = createClient({ url });
+    await c.command({ query: `DROP DATABASE IF EXISTS ${conformanceDb}` });
+    await c.close();
+  });
+  analyticsSinkConformance(t, 'clickhouse', {
+    open: (o) => ClickHouseSink.connect(url, o, conformanceDb, { intervalMs: 60_000, backfillDays: 1, recentDays: 1 }),
+    readBack: async (prefix) => {
+      const c = createClient({ url, database: conformanceDb });
+      try {
+        // The prefixes are our own ([a-z0-9-]); ClickHouse 18.16 has no query parameters.
+        const rs = await c.query({ query: `SELECT id FROM events WHERE id LIKE '${prefix.replace(/[^a-z0-9-]/g, '')}%'`, format: 'JSONEachRow' });
+        return ((await rs.json()) as { id: string }[]).map((r) => r.id);
+      } finally {
+        await c.close();
+      }
+    },
   });
 
   t.test('migrations apply once; events land; a re-delivered batch is de-duplicated by id', async (t) => {

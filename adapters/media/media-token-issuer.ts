@@ -3,7 +3,7 @@
  * The Agora implementation signs RTC tokens locally with the App ID and certificate (no network call).
  */
 import { RtcRole, RtcTokenBuilder } from 'agora-token';
-import { fnv1a } from '../../actors/sharding';
+import { fnv1a } from '../../common/hash';
 
 export interface MediaToken {
   readonly token: string;

@@ -10,7 +10,7 @@
  */
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
-import { decodeBatch, encode } from '../../core/protocol/codec';
+import { decodeInternal, encodeInternal as encode } from '../../common/internal-codec';
 import type { RealtimeBridge, RealtimeNode } from './realtime-bridge';
 
 const VIEWERS = 'halobuzz:viewers:';
@@ -39,7 +39,7 @@ export class RedisBridge implements RealtimeBridge {
     for (const key of nodes) {
       const values = await this.redis.hmgetBuffer(key, ...rooms);
       values.forEach((v, i) => {
-        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decodeBatch(v) as number));
+        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decodeInternal(v) as number));
       });
     }
     return out;
@@ -64,7 +64,7 @@ export class RedisBridge implements RealtimeBridge {
     await sub.subscribe(REVOKED, ROOM_END);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
-        const value = decodeBatch(message);
+        const value = decodeInternal(message);
         if (!Array.isArray(value)) throw new Error(`${channel.toString()}: not an array`);
         if (channel.toString() === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
         else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);

@@ -19,7 +19,7 @@
  */
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
-import { decodeBatch as decode, encode } from '../../core/protocol/codec';
+import { decodeInternal as decode, encodeInternal as encode } from '../../common/internal-codec';
 import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
 
 const COMMIT = `

@@ -4,8 +4,8 @@
  * at all; HaloBuzz's fan-out is reported as a share of it.
  */
 import uWS from 'uWebSockets.js';
-import { decode, encode, replyFrame, roomChatFrame } from '../../core/protocol/codec';
-import { ClientOp } from '../../core/protocol/codes';
+import { decode, encode, replyFrame, roomChatFrame } from '../../protocol/codec';
+import { ClientOp } from '../../protocol/codes';
 
 const app = uWS.App();
 app.ws('/ws', {

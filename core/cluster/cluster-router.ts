@@ -15,10 +15,11 @@
  *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
-import { Cmd, Eff, commandTarget, isCommand, nodeOfConn, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
-import { partitionOf } from '../../actors/sharding';
-import { decodeBatch as decode, encode, errorFrame } from '../protocol/codec';
-import { ErrorCode } from '../protocol/codes';
+import { Cmd, Eff, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { partitionOf } from '../../common/hash';
+import { encode, errorFrame } from '../../protocol/codec';
+import { decodeInternal as decode } from '../../common/internal-codec';
+import { ErrorCode } from '../../protocol/codes';
 import type { BusRecord, BusSubscription, ConsumedBatch, EventBus } from '../../adapters/bus/event-bus';
 
 const RECORD_EFFECTS = 1;
@@ -94,7 +95,7 @@ export class ClusterRouter {
     if (this.stopped) return;
     if (this.commandQueue.length >= this.opts.maxQueued) {
       const ref = refOf(command);
-      if (ref) this.sockets.applyEffects([[Eff.SEND, command[1] as number, errorFrame(ref, ErrorCode.OVERLOADED, 'the cluster log is not keeping up, retry later')]]);
+      if (ref) this.sockets.applyEffects([eff.send(connOf(command), errorFrame(ref, ErrorCode.OVERLOADED, 'the cluster log is not keeping up, retry later'))]);
       return;
     }
     const { kind, id } = commandTarget(command);
@@ -174,7 +175,7 @@ export class ClusterRouter {
     if (!take || chats.length === 0) return batch;
     let granted: boolean[];
     try {
-      granted = await take(chats.map((q) => q.command![2] as string));
+      granted = await take(chats.map((q) => userOf(q.command!)));
     } catch (err) {
       // Redis down: fail open on chat (the per-node limits still apply) rather than stop the room.
       this.opts.log.warn({ err }, 'cluster chat limit unavailable; local limits only');
@@ -183,7 +184,7 @@ export class ClusterRouter {
     const refused = new Set(chats.filter((_, i) => !granted[i]));
     for (const q of refused) {
       const c = q.command!;
-      this.sockets.applyEffects([[Eff.SEND, c[1] as number, errorFrame(c[4] as number, ErrorCode.RATE_LIMITED, 'too many chat messages from this user across the cluster')]]);
+      this.sockets.applyEffects([eff.send(connOf(c), errorFrame(refOf(c), ErrorCode.RATE_LIMITED, 'too many chat messages from this user across the cluster'))]);
     }
     return refused.size === 0 ? batch : batch.filter((q) => !refused.has(q));
   }
@@ -297,4 +298,10 @@ function groupByTopic(batch: readonly Queued[]): { topic: string; records: BusRe
     list.push(q.record);
   }
   return [...by].map(([topic, records]) => ({ topic, records }));
+}
+
+/** The user a chat command comes from (the budget is per user). */
+function userOf(c: Command): string {
+  const v = readCommand(c);
+  return v.kind === 'chat' ? v.user : '';
 }

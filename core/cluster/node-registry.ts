@@ -9,7 +9,7 @@
  */
 import type Redis from 'ioredis';
 import { openRedis } from '../../adapters/redis/open-redis';
-import { decode, encode } from '../protocol/codec';
+import { decode, encode } from '../../protocol/codec';
 
 const TAKE = `
 local now = tonumber(ARGV[1])

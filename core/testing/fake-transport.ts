@@ -2,7 +2,7 @@
  * An in-memory Transport for session tests: records frames (decoded), subscriptions and the close code.
  */
 import type { Transport } from '../session';
-import { decode } from '../protocol/codec';
+import { decode } from '../../protocol/codec';
 
 export class FakeTransport implements Transport {
   readonly frames: unknown[][] = [];

@@ -6,7 +6,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { startServer } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import { HaloClient } from '../../sdk/client';
 import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { engineUrl } from '../helpers/services';

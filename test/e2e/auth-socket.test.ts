@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { CloseCode } from '../../core/protocol/codes';
+import { CloseCode } from '../../protocol/codes';
 import { HaloClient } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { codeAt, stepAt } from '../../api/totp';

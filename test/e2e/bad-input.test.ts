@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
 import { RawSocket } from '../helpers/raw-socket';
-import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../core/protocol/codes';
+import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../protocol/codes';
 
 t.test('bad input gets its code and leaves other clients working', async (t) => {
   const server = await startServer({ HALOBUZZ_MAX_FRAME_BYTES: '1024', HALOBUZZ_HELLO_TIMEOUT_MS: '300' });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import type { ChatEvent } from '../../sdk/client';
 
 t.test('chat reaches every viewer of the room in seq order and no one outside it', async (t) => {

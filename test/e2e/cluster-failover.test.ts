@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { waitFor } from '../../tools/server-process';
-import { ClientOp, ErrorCode, Role } from '../../core/protocol/codes';
+import { ClientOp, ErrorCode, Role } from '../../protocol/codes';
 import { HaloClient, HaloError, type GiftEvent } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { MongoLedger } from '../../adapters/ledger/ledger-mongo';

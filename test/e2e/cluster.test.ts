@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import { HaloClient, type ChatEvent, type GiftEvent } from '../../sdk/client';
 import { engineUrl } from '../helpers/services';
 import { startCluster, type ClusterEngines } from '../helpers/cluster';

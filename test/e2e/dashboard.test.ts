@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
 import { engineUrl, servicesRequired } from '../helpers/services';
 

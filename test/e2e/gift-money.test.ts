@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startServer, waitFor, type ServerHandle } from '../../tools/server-process';
-import { ClientOp, ErrorCode, Role } from '../../core/protocol/codes';
+import { ClientOp, ErrorCode, Role } from '../../protocol/codes';
 import { HaloClient, HaloError, type GiftEvent, type GiftResult } from '../../sdk/client';
 import { SqliteLedger } from '../../adapters/ledger/ledger-sqlite';
 import { MongoLedger } from '../../adapters/ledger/ledger-mongo';

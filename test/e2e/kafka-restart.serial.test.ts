@@ -7,7 +7,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { waitFor } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import type { ChatEvent } from '../../sdk/client';
 import { engineUrl } from '../helpers/services';
 import { startCluster } from '../helpers/cluster';

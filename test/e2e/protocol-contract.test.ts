@@ -8,7 +8,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { startServer, waitFor } from '../../tools/server-process';
 import { RawSocket } from '../helpers/raw-socket';
-import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../core/protocol/codes';
+import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../protocol/codes';
 
 const MAX_FRAME = 1024;
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import type { ChatEvent } from '../../sdk/client';
 
 t.test('a client whose connection drops reconnects, resumes, and gets what it missed exactly once', async (t) => {
@@ -45,7 +45,7 @@ t.test('resume from a seq older than the history is flagged as resync', async (t
   await late.connect();
   const resyncs: unknown[] = [];
   late.on('resync', (r) => resyncs.push(r));
-  const { ClientOp } = await import('../../core/protocol/codes');
+  const { ClientOp } = await import('../../protocol/codes');
   const reply = await late.request(ClientOp.RESUME, 'room', 2, 0);
   t.match(reply, { seq: 21, resync: true });
 });

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { CloseCode, Role } from '../../core/protocol/codes';
+import { CloseCode, Role } from '../../protocol/codes';
 import { HaloClient } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { engineUrl } from '../helpers/services';

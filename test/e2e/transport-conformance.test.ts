@@ -10,7 +10,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { startServer, waitFor, type ServerHandle } from '../../tools/server-process';
 import { RawSocket } from '../helpers/raw-socket';
-import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../core/protocol/codes';
+import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../../protocol/codes';
 import { loadNativeUws } from '../../core/transport/select-transport';
 import type { ChatEvent, DirectMessage, GiftEvent } from '../../sdk/client';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer, waitFor } from '../../tools/server-process';
-import { Role } from '../../core/protocol/codes';
+import { Role } from '../../protocol/codes';
 import { ShardMap } from '../../actors/sharding';
 import type { ChatEvent, DirectMessage } from '../../sdk/client';
 

@@ -64,7 +64,7 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
       if (!res.ok) throw new Error(`mint failed: ${res.status} ${await res.text()}`);
     },
     ownerOf: async (room) => {
-      const { partitionOf } = await import('../../actors/sharding');
+      const { partitionOf } = await import('../../common/hash');
       const p = partitionOf(room, Number(env.HALOBUZZ_KAFKA_PARTITIONS));
       for (const [i, n] of nodes.entries()) {
         if (!live().includes(n)) continue;

@@ -78,11 +78,6 @@ export function codePointLength(text: string): number {
   return text.length - pairs;
 }
 
-/** Decoder for internal batches (core ↔ worker), where arrays are long and bins are frames. */
-const batchDecoder = new Decoder({});
-export function decodeBatch(bytes: Uint8Array): unknown {
-  return batchDecoder.decode(bytes);
-}
 
 export function replyFrame(ref: number, result: unknown): Uint8Array {
   return encode([ServerOp.REPLY, ref, result]);

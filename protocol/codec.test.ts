@@ -6,7 +6,7 @@ import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
 interface Vector { value: unknown; hex: string }
-const vectors = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'protocol-vectors.json'), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'protocol-vectors.json'), 'utf8')) as {
   client: Record<string, Vector>;
   server: Record<string, Vector>;
 };

@@ -1,0 +1,128 @@
+/**
+ * Every configuration variable: its default, a valid value that reaches the config, and invalid values
+ * that stop the process with HB_CONFIG_INVALID naming the variable. The table must cover every variable
+ * loadConfig knows (checked), so a new variable cannot arrive untested.
+ */
+import t from 'tap';
+import { ConfigError, KNOWN_VARIABLES, loadConfig, type Config } from './config';
+
+type Case = { read: (c: Config) => unknown; byDefault: unknown; valid: string; expect?: unknown; invalid: string[]; env?: Record<string, string> };
+const CLUSTER = { KAFKA_BROKERS: '127.0.0.1:19092', REDIS_URL: 'redis://127.0.0.1:6390' };
+const int = (read: (c: Config) => unknown, byDefault: unknown, valid: number, min: number, max: number, env?: Record<string, string>): Case =>
+  ({ read, byDefault, valid: String(valid), expect: valid, invalid: ['abc', '1.5', String(min - 1), String(max + 1)], ...(env ? { env } : {}) });
+
+const CASES: Record<string, Case> = {
+  HALOBUZZ_ENV: { read: (c) => c.env, byDefault: 'development', valid: 'test', invalid: ['staging'] },
+  HALOBUZZ_ROLE: { read: (c) => c.role, byDefault: 'all', valid: 'realtime', invalid: ['both'] },
+  HALOBUZZ_NODE_ID: { read: (c) => c.nodeId, byDefault: 'node-1', valid: 'ws-7', invalid: ['bad id!', 'x'.repeat(65)] },
+  HALOBUZZ_HOST: { read: (c) => c.host, byDefault: '127.0.0.1', valid: '0.0.0.0', invalid: [] },
+  HALOBUZZ_PORT: int((c) => c.port, 8080, 9000, 0, 65535),
+  HALOBUZZ_DATA_DIR: { read: (c) => c.dataDir.endsWith('/data'), byDefault: true, valid: '/tmp/hb-config-test', expect: false, invalid: [] },
+  HALOBUZZ_LOG_LEVEL: { read: (c) => c.logLevel, byDefault: 'info', valid: 'debug', invalid: ['loud'] },
+  HALOBUZZ_DEBUG_ENDPOINTS: { read: (c) => c.debugEndpoints, byDefault: false, valid: '1', expect: true, invalid: ['maybe'] },
+  HALOBUZZ_TRANSPORT: { read: (c) => c.transport, byDefault: 'auto', valid: 'ws', invalid: ['uwebsockets'] },
+  HALOBUZZ_MAX_FRAME_BYTES: int((c) => c.limits.maxFrameBytes, 16384, 4096, 256, 1024 * 1024),
+  HALOBUZZ_MAX_BACKPRESSURE_BYTES: int((c) => c.limits.maxBackpressureBytes, 1048576, 65536, 16384, 64 * 1024 * 1024),
+  HALOBUZZ_MAX_ROOMS_PER_CONNECTION: int((c) => c.limits.maxRoomsPerConnection, 8, 3, 1, 1000),
+  HALOBUZZ_MAX_CHAT_CHARS: int((c) => c.limits.maxChatChars, 500, 200, 1, 10000),
+  HALOBUZZ_MAX_DM_CHARS: int((c) => c.limits.maxDmChars, 2000, 300, 1, 10000),
+  HALOBUZZ_CHAT_PER_SECOND: int((c) => c.limits.chatPerSecond, 5, 7, 1, 100000),
+  HALOBUZZ_CHAT_BURST: int((c) => c.limits.chatBurst, 10, 11, 1, 100000),
+  HALOBUZZ_JOIN_PER_SECOND: int((c) => c.limits.joinPerSecond, 2, 3, 1, 100000),
+  HALOBUZZ_JOIN_BURST: int((c) => c.limits.joinBurst, 10, 12, 1, 100000),
+  HALOBUZZ_DM_PER_SECOND: int((c) => c.limits.dmPerSecond, 5, 6, 1, 100000),
+  HALOBUZZ_DM_BURST: int((c) => c.limits.dmBurst, 20, 21, 1, 100000),
+  HALOBUZZ_GIFT_PER_SECOND: int((c) => c.limits.giftPerSecond, 20, 25, 1, 100000),
+  HALOBUZZ_GIFT_BURST: int((c) => c.limits.giftBurst, 50, 55, 1, 100000),
+  HALOBUZZ_FRAMES_PER_SECOND: int((c) => c.limits.framesPerSecond, 50, 60, 1, 1000000),
+  HALOBUZZ_FRAMES_BURST: int((c) => c.limits.framesBurst, 100, 120, 1, 1000000),
+  HALOBUZZ_USER_CHAT_PER_SECOND: int((c) => c.limits.userChatPerSecond, 8, 9, 1, 100000),
+  HALOBUZZ_USER_CHAT_BURST: int((c) => c.limits.userChatBurst, 16, 17, 1, 100000),
+  HALOBUZZ_ABUSE_ERROR_LIMIT: int((c) => c.limits.abuseErrorLimit, 20, 30, 1, 100000),
+  HALOBUZZ_ABUSE_WINDOW_MS: int((c) => c.limits.abuseWindowMs, 10000, 5000, 100, 3600000),
+  HALOBUZZ_HELLO_TIMEOUT_MS: int((c) => c.limits.helloTimeoutMs, 10000, 3000, 100, 600000),
+  HALOBUZZ_IDLE_TIMEOUT_SEC: int((c) => c.limits.idleTimeoutSec, 60, 0, 0, 960),
+  HALOBUZZ_WORKERS: int((c) => c.actors.workers, undefined, 3, 1, 256),
+  HALOBUZZ_SHARDS: int((c) => c.actors.shards, 64, 128, 1, 65536, { HALOBUZZ_WORKERS: '1' }),
+  HALOBUZZ_MAILBOX_CAPACITY: int((c) => c.actors.mailboxCapacity, 4096, 100, 1, 1000000),
+  HALOBUZZ_THROUGHPUT_PER_TURN: int((c) => c.actors.throughputPerTurn, 256, 64, 1, 1000000),
+  HALOBUZZ_ROOM_HISTORY: int((c) => c.actors.roomHistory, 500, 50, 1, 100000),
+  HALOBUZZ_PRESENCE_INTERVAL_MS: int((c) => c.actors.presenceIntervalMs, 1000, 250, 10, 60000),
+  HALOBUZZ_RESTART_BUDGET: int((c) => c.actors.restartBudget, 10, 3, 0, 10000),
+  HALOBUZZ_RESTART_WINDOW_MS: int((c) => c.actors.restartWindowMs, 60000, 30000, 1000, 3600000),
+  HALOBUZZ_JWT_SECRET: { read: (c) => c.auth.usingDevSecret, byDefault: true, valid: 's'.repeat(32), expect: false, invalid: ['short'] },
+  HALOBUZZ_JWT_ISSUER: { read: (c) => c.auth.jwtIssuer, byDefault: 'halobuzz', valid: 'me', invalid: [] },
+  HALOBUZZ_JWT_AUDIENCE: { read: (c) => c.auth.jwtAudience, byDefault: 'halobuzz-realtime', valid: 'them', invalid: [] },
+  HALOBUZZ_DEV_TOKEN_TTL_SEC: int((c) => c.auth.devTokenTtlSec, 86400, 60, 1, 365 * 24 * 3600),
+  HALOBUZZ_SHUTDOWN_GRACE_MS: int((c) => c.shutdownGraceMs, 5000, 100, 0, 600000),
+  HALOBUZZ_PLATFORM_SHARE_BPS: int((c) => c.economy.platformShareBps, 3000, 2500, 0, 10000),
+  HALOBUZZ_GIFT_CATALOG: { read: (c) => c.economy.giftCatalogFile.endsWith('config/gift-catalog.json'), byDefault: true, valid: '/tmp/other-catalog.json', expect: false, invalid: [] },
+  HALOBUZZ_LEADERBOARD_SIZE: int((c) => c.economy.leaderboardSize, 10, 5, 1, 100),
+  HALOBUZZ_LEDGER_LEASE_MS: int((c) => c.economy.ledgerLeaseMs, 30000, 1000, 10, 3600000),
+  HALOBUZZ_API_PORT: int((c) => c.api.port, 8081, 9001, 0, 65535),
+  HALOBUZZ_ACCESS_TTL_SEC: int((c) => c.api.accessTtlSec, 900, 600, 10, 86400),
+  HALOBUZZ_REFRESH_TTL_SEC: int((c) => c.api.refreshTtlSec, 2592000, 3600, 60, 365 * 86400),
+  HALOBUZZ_CORS_ORIGINS: { read: (c) => c.api.corsOrigins, byDefault: [], valid: 'https://a.example, https://b.example', expect: ['https://a.example', 'https://b.example'], invalid: [] },
+  HALOBUZZ_API_RATE_LIMIT: int((c) => c.api.rateLimitPerMinute, 600, 100, 1, 10000000),
+  HALOBUZZ_API_BODY_LIMIT: int((c) => c.api.bodyLimitBytes, 65536, 2048, 1024, 10 * 1024 * 1024),
+  // Set in pairs: the default (neither, null) is checked under 'rules across variables'.
+  HALOBUZZ_AGORA_APP_ID: { read: (c) => c.api.agoraAppId, byDefault: undefined, valid: 'a'.repeat(32), invalid: ['xyz'], env: { HALOBUZZ_AGORA_APP_CERTIFICATE: 'b'.repeat(32) } },
+  HALOBUZZ_AGORA_APP_CERTIFICATE: { read: (c) => c.api.agoraCertificate, byDefault: undefined, valid: 'b'.repeat(32), invalid: ['xyz'], env: { HALOBUZZ_AGORA_APP_ID: 'a'.repeat(32) } },
+  HALOBUZZ_MEDIA_TOKEN_TTL_SEC: int((c) => c.api.mediaTokenTtlSec, 3600, 600, 60, 86400),
+  HALOBUZZ_API_TRUSTED_PROXIES: { read: (c) => c.api.trustedProxies, byDefault: [], valid: '10.0.0.0/8, ::1, 192.168.1.10', expect: ['10.0.0.0/8', '::1', '192.168.1.10'], invalid: ['true', 'lb.example.com', '10.0.0.0/33', '10.0.0.1/8/1'] },
+  HALOBUZZ_API_METRICS: { read: (c) => c.api.metricsOnApiPort, byDefault: false, valid: '1', expect: true, invalid: ['yes'] },
+  HALOBUZZ_ANALYTICS: { read: (c) => c.engines.embeddedAnalytics, byDefault: 'ndjson', valid: 'off', invalid: ['clickhouse'] },
+  HALOBUZZ_ANALYTICS_QUEUE_MAX: int((c) => c.engines.analyticsQueueMax, 100000, 1000, 100, 10000000),
+  HALOBUZZ_ANALYTICS_ROLLUP_MS: int((c) => c.engines.analyticsRollupMs, 60000, 1000, 100, 86400000),
+  HALOBUZZ_CLICKHOUSE_DATABASE: { read: (c) => c.engines.clickhouseDatabase, byDefault: 'default', valid: 'analytics_2', invalid: ['drop table;'] },
+  HALOBUZZ_KAFKA_PARTITIONS: int((c) => c.cluster?.partitions, 12, 24, 1, 10000, CLUSTER),
+  HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
+  HALOBUZZ_KAFKA_REPLICATION: int((c) => c.cluster?.replicationFactor, 1, 3, 1, 10, CLUSTER),
+  HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: int((c) => c.cluster?.sessionTimeoutMs, 10000, 20000, 6000, 300000, CLUSTER),
+  HALOBUZZ_NODE_TTL_MS: int((c) => c.cluster?.nodeTtlMs, 10000, 5000, 2000, 600000, CLUSTER),
+};
+
+t.test('the table covers every variable loadConfig knows', async (t) => {
+  t.same([...KNOWN_VARIABLES].filter((v) => !(v in CASES)), [], 'no variable without a case');
+  t.same(Object.keys(CASES).filter((v) => !KNOWN_VARIABLES.has(v)), [], 'no case for an unknown variable');
+});
+
+for (const [name, c] of Object.entries(CASES)) {
+  t.test(name, async (t) => {
+    const base = c.env ?? {};
+    if (c.byDefault !== undefined) t.same(c.read(loadConfig({ ...base })), c.byDefault, 'default');
+    t.same(c.read(loadConfig({ ...base, [name]: c.valid })), c.expect ?? c.valid, `valid: ${c.valid}`);
+    for (const bad of c.invalid) {
+      try {
+        loadConfig({ ...base, [name]: bad });
+        t.fail(`"${bad}" was accepted`);
+      } catch (err) {
+        t.ok(err instanceof ConfigError && err.code === 'HB_CONFIG_INVALID' && err.variable === name, `"${bad}" → HB_CONFIG_INVALID naming ${name}`);
+      }
+    }
+  });
+}
+
+t.test('rules across variables', async (t) => {
+  const refused = (env: Record<string, string>, variable: string) => {
+    try {
+      loadConfig(env);
+      return false;
+    } catch (err) {
+      return err instanceof ConfigError && err.variable === variable;
+    }
+  };
+  t.ok(refused({ HALOBUZZ_TYPO: '1' }, 'HALOBUZZ_TYPO'), 'unknown HALOBUZZ_ variables are typos');
+  t.ok(refused({ HALOBUZZ_ENV: 'production' }, 'HALOBUZZ_JWT_SECRET'), 'production needs a real secret');
+  t.ok(refused({ HALOBUZZ_ENV: 'production', HALOBUZZ_JWT_SECRET: 's'.repeat(32), HALOBUZZ_DEBUG_ENDPOINTS: '1' }, 'HALOBUZZ_DEBUG_ENDPOINTS'), 'no debug routes in production');
+  t.ok(refused({ KAFKA_BROKERS: '127.0.0.1:19092' }, 'REDIS_URL'), 'a cluster needs Redis');
+  t.ok(refused({ KAFKA_BROKERS: 'not a broker', REDIS_URL: 'redis://x' }, 'KAFKA_BROKERS'));
+  t.ok(refused({ HALOBUZZ_ROLE: 'api' }, 'REDIS_URL'), 'an API-only process needs Redis');
+  t.ok(refused({ HALOBUZZ_AGORA_APP_ID: 'a'.repeat(32) }, 'HALOBUZZ_AGORA_APP_CERTIFICATE'), 'Agora settings come in pairs');
+  t.same([loadConfig({}).api.agoraAppId, loadConfig({}).api.agoraCertificate], [null, null], 'no Agora by default');
+  t.ok(refused({ HALOBUZZ_WORKERS: '4', HALOBUZZ_SHARDS: '2' }, 'HALOBUZZ_SHARDS'), 'at least one shard per worker');
+  t.ok(refused({ MONGODB_URL: 'postgres://x' }, 'MONGODB_URL'));
+  t.ok(refused({ REDIS_URL: 'http://x' }, 'REDIS_URL'));
+  t.ok(refused({ CLICKHOUSE_URL: 'tcp://x' }, 'CLICKHOUSE_URL'));
+  t.ok(Object.isFrozen(loadConfig({})) && Object.isFrozen(loadConfig({}).limits), 'the config is frozen');
+});
