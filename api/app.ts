@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type Redis from 'ioredis';
 import { ApiError, ApiErrors, type ApiErrorCode } from './errors';
 import { ErrorBody } from './schemas';
+import { registerAuth } from './auth-hook';
 import type { AuthService } from './auth-service';
 import type { Ledger } from '../adapters/ledger/ledger';
 import type { GiftCatalog } from '../actors/gift-catalog';
@@ -108,7 +109,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     add(500);
   });
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    // Every error answer is counted here, by its code, where it is decided.
     if (err instanceof ApiError) {
+      deps.metrics.apiError(err.code);
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       return reply.status(err.status).send(send(err.code, err.message));
     }
@@ -132,13 +135,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     deps.metrics.apiError('HB_API_INTERNAL');
     return reply.status(500).send(send('HB_API_INTERNAL'));
   });
-  app.setNotFoundHandler((_req, reply) => reply.status(404).send(send('HB_API_NOT_FOUND')));
-  app.addHook('onSend', async (_req, reply, payload) => {
-    if (reply.statusCode >= 400) {
-      const code = /"code":"(HB_API_[A-Z_]+)"/.exec(String(payload))?.[1];
-      if (code && reply.statusCode !== 400 && reply.statusCode !== 500) deps.metrics.apiError(code);
-    }
-    return payload;
+  app.setNotFoundHandler((_req, reply) => {
+    deps.metrics.apiError('HB_API_NOT_FOUND');
+    return reply.status(404).send(send('HB_API_NOT_FOUND'));
   });
 
   // A strict default CSP on every response (JSON needs none of it); the dashboard and /docs set their own.
@@ -171,12 +170,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
+  registerAuth(app, deps.auth);
   await app.register(healthPlugin, { metrics: deps.settings.metrics ? deps.metrics : null, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
-  await app.register(walletPlugin, { prefix: '/v1', auth: deps.auth, ledger: deps.ledger, catalog: deps.catalog });
-  await app.register(roomsPlugin, { prefix: '/v1/rooms', auth: deps.auth, directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });
+  await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
+  await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
-  await app.register(adminPlugin, { prefix: '/v1/admin', auth: deps.auth, accounts: deps.accounts });
-  await app.register(analyticsPlugin, { auth: deps.auth, reader: deps.analytics ?? null });
+  await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
+  await app.register(analyticsPlugin, { reader: deps.analytics ?? null });
   return app;
 }

@@ -1,13 +1,12 @@
 /** Admin-only: the security event log (sign-ins, failures, lockouts, MFA changes, token reuse). */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../auth-service';
 import type { AccountStore } from '../../adapters/accounts/account-store';
-import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 
-export const adminPlugin: FastifyPluginAsync<{ auth: AuthService; accounts: AccountStore }> = async (app, opts) => {
+export const adminPlugin: FastifyPluginAsyncTypebox<{ accounts: AccountStore }> = async (app, opts) => {
   app.get('/security-events', {
+    config: { roles: ['admin'] },
     schema: {
       tags: ['admin'], summary: 'Security events, newest first (role admin)', security: [{ bearer: [] }],
       querystring: Type.Object({
@@ -20,9 +19,7 @@ export const adminPlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Acco
       },
     },
   }, async (req) => {
-    const claims = await opts.auth.authenticate(req.headers.authorization);
-    if (!claims.roles?.includes('admin')) throw new ApiError('HB_API_FORBIDDEN', 'admins only');
-    const q = req.query as { userId?: string; type?: string; before?: string; limit?: string };
+    const q = req.query;
     return { events: await opts.accounts.events({ ...(q.userId ? { userId: q.userId } : {}), ...(q.type ? { type: q.type } : {}), ...(q.before ? { before: Number(q.before) } : {}), limit: Number(q.limit ?? 50) }) };
   });
 };

@@ -2,9 +2,8 @@
  * Analyst queries over HTTP (role analyst or admin) and the dashboard page that draws them. Queries run
  * against ClickHouse; without CLICKHOUSE_URL the routes answer 503.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../auth-service';
 import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
@@ -15,7 +14,7 @@ export interface AnalyticsReader {
   rows(sql: string): Promise<Record<string, unknown>[]>;
 }
 
-export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: AnalyticsReader | null }> = async (app, opts) => {
+export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null }> = async (app, opts) => {
   app.get('/dashboard', {
     schema: {
       tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)',
@@ -28,15 +27,16 @@ export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: An
   });
 
   app.get('/v1/analytics', {
-    schema: { tags: ['analytics'], summary: 'The named analyst queries', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: Type.String() })) }), ...errorResponses(401, 403) } },
-  }, async (req) => {
-    await analyst(opts.auth, req.headers.authorization);
+    config: { roles: ['analyst'] },
+    schema: { tags: ['analytics'], summary: 'The named analyst queries (role analyst or admin)', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: Type.String() })) }), ...errorResponses(401, 403) } },
+  }, async () => {
     return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart })) };
   });
 
   app.get('/v1/analytics/:query', {
+    config: { roles: ['analyst'] },
     schema: {
-      tags: ['analytics'], summary: 'Run one named query over a time window', security: [{ bearer: [] }],
+      tags: ['analytics'], summary: 'Run one named query over a time window (role analyst or admin)', security: [{ bearer: [] }],
       params: Type.Object({ query: Type.String({ pattern: '^[a-z_]{1,64}$' }) }),
       querystring: Type.Object({
         from: Type.String({ pattern: '^[0-9]{1,12}$' }), to: Type.String({ pattern: '^[0-9]{1,12}$' }),
@@ -45,12 +45,11 @@ export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: An
       response: { 200: Type.Object({ query: Type.String(), rows: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), ...errorResponses(400, 401, 403, 404, 503) },
     },
   }, async (req) => {
-    await analyst(opts.auth, req.headers.authorization);
-    const name = (req.params as { query: string }).query;
+    const name = req.params.query;
     const q = QUERIES[name];
     if (!q) throw new ApiError('HB_API_NOT_FOUND', `no query ${name}`);
     if (!opts.reader) throw new ApiError('HB_API_UNAVAILABLE', 'analytics needs ClickHouse (CLICKHOUSE_URL)');
-    const s = req.query as { from: string; to: string; room?: string };
+    const s = req.query;
     let params;
     try {
       params = checkParams({ from: Number(s.from), to: Number(s.to), ...(s.room ? { room: s.room } : {}) });
@@ -64,8 +63,3 @@ export const analyticsPlugin: FastifyPluginAsync<{ auth: AuthService; reader: An
     }
   });
 };
-
-async function analyst(auth: AuthService, header: string | undefined): Promise<void> {
-  const claims = await auth.authenticate(header);
-  if (!claims.roles?.some((r) => r === 'analyst' || r === 'admin')) throw new ApiError('HB_API_FORBIDDEN', 'analysts only');
-}

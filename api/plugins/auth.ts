@@ -2,17 +2,19 @@
  * Sign-up, sign-in, token refresh with rotation, sign-out (one session or everywhere) and the session
  * list. Access tokens from here are what the socket hello accepts; revoking a session closes its sockets.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuthService, ClientInfo } from '../auth-service';
 import { TokenPairBody, UserBody, errorResponses } from '../schemas';
+import { claimsOf } from '../auth-hook';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Password = Type.String({ minLength: 10, maxLength: 200 });
 
 export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
 
-export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute: number }> = async (app, opts) => {
+export const authPlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; signInPerMinute: number }> = async (app, opts) => {
   const auth = opts.auth;
   const strict = { rateLimit: { max: opts.signInPerMinute, timeWindow: 60_000 } };
 
@@ -25,7 +27,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       response: { 201: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 409, 429) },
     },
   }, async (req, reply) => {
-    const body = req.body as { email: string; password: string; displayName: string };
+    const body = req.body;
     const { user, tokens } = await auth.register(body, clientOf(req));
     return reply.status(201).send({ user: { id: user.id, email: user.email, displayName: user.displayName }, tokens });
   });
@@ -44,7 +46,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       },
     },
   }, async (req) => {
-    const r = await auth.login(req.body as { email: string; password: string }, clientOf(req));
+    const r = await auth.login(req.body, clientOf(req));
     if (r.kind === 'mfa-required') return { mfaRequired: true as const, mfaTicket: r.mfaTicket };
     return { user: { id: r.user.id, email: r.user.email, displayName: r.user.displayName }, tokens: r.tokens };
   });
@@ -57,7 +59,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       response: { 200: Type.Object({ user: UserBody, tokens: TokenPairBody }), ...errorResponses(400, 401, 429) },
     },
   }, async (req) => {
-    const body = req.body as { mfaTicket: string; code: string };
+    const body = req.body;
     const { user, tokens } = await auth.completeMfa(body.mfaTicket, body.code, clientOf(req));
     return { user: { id: user.id, email: user.email, displayName: user.displayName }, tokens };
   });
@@ -69,18 +71,18 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       body: Type.Object({ refreshToken: Type.String({ minLength: 20, maxLength: 200 }) }, { additionalProperties: false }),
       response: { 200: TokenPairBody, ...errorResponses(400, 401, 429) },
     },
-  }, async (req) => auth.refresh((req.body as { refreshToken: string }).refreshToken, clientOf(req)));
+  }, async (req) => auth.refresh(req.body.refreshToken, clientOf(req)));
 
   app.post('/logout', {
     schema: { tags: ['auth'], summary: 'End this session', security: [{ bearer: [] }], response: { 204: Type.Null(), ...errorResponses(401) } },
   }, async (req, reply) => {
-    await auth.logout(await auth.authenticate(req.headers.authorization), clientOf(req), false);
-    return reply.status(204).send();
+    await auth.logout(claimsOf(req), clientOf(req), false);
+    return reply.status(204).send(null);
   });
 
   app.post('/logout-all', {
     schema: { tags: ['auth'], summary: 'End every session of this account (closes all its sockets)', security: [{ bearer: [] }], response: { 200: Type.Object({ revoked: Type.Integer() }), ...errorResponses(401) } },
-  }, async (req) => ({ revoked: await auth.logout(await auth.authenticate(req.headers.authorization), clientOf(req), true) }));
+  }, async (req) => ({ revoked: await auth.logout(claimsOf(req), clientOf(req), true) }));
 
   app.get('/sessions', {
     schema: {
@@ -91,7 +93,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       },
     },
   }, async (req) => {
-    const claims = await auth.authenticate(req.headers.authorization);
+    const claims = claimsOf(req);
     const sessions = await auth.sessions(claims.sub);
     return { sessions: sessions.map((s) => ({ sessionId: s.sid, createdAt: s.createdAt, lastUsedAt: s.lastUsedAt, userAgent: s.userAgent, ip: s.ip, current: s.sid === claims.sid })) };
   });
@@ -103,7 +105,7 @@ export const authPlugin: FastifyPluginAsync<{ auth: AuthService; signInPerMinute
       response: { 204: Type.Null(), ...errorResponses(401, 404) },
     },
   }, async (req, reply) => {
-    await auth.revokeOne(await auth.authenticate(req.headers.authorization), (req.params as { sessionId: string }).sessionId, clientOf(req));
-    return reply.status(204).send();
+    await auth.revokeOne(claimsOf(req), req.params.sessionId, clientOf(req));
+    return reply.status(204).send(null);
   });
 };

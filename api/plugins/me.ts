@@ -1,10 +1,12 @@
 /** The signed-in user's profile, blocked users, and MFA (TOTP enrolment, activation, disabling). */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuthService } from '../auth-service';
 import type { AccountStore, User } from '../../adapters/accounts/account-store';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
+import { claimsOf } from '../auth-hook';
 import { clientOf } from './auth';
 import { normaliseDisplayName } from '../display-name';
 
@@ -15,14 +17,14 @@ const Profile = Type.Object({
 const Code = Type.String({ pattern: '^([0-9]{6}|[0-9a-f]{12})$', description: 'a 6-digit TOTP code or a 12-character backup code' });
 const UserId = Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' });
 
-export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: AccountStore }> = async (app, opts) => {
+export const mePlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; accounts: AccountStore }> = async (app, opts) => {
   const { auth, accounts } = opts;
   const profile = async (u: User) => ({
     id: u.id, email: u.email, displayName: u.displayName, avatarUrl: u.avatarUrl ?? null, locale: u.locale ?? null, country: u.country ?? null,
     roles: [...u.roles], mfaEnabled: (await accounts.mfa(u.id)).enabled,
   });
-  const me = async (header: string | undefined) => {
-    const claims = await auth.authenticate(header);
+  const me = async (req: FastifyRequest) => {
+    const claims = claimsOf(req);
     const user = await accounts.userById(claims.sub);
     if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
     return { claims, user };
@@ -30,7 +32,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
   const secured = { security: [{ bearer: [] }] };
 
   app.get('', { schema: { tags: ['me'], summary: 'Your profile', ...secured, response: { 200: Profile, ...errorResponses(401) } } },
-    async (req) => profile((await me(req.headers.authorization)).user));
+    async (req) => profile((await me(req)).user));
 
   app.patch('', {
     schema: {
@@ -44,8 +46,8 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       response: { 200: Profile, ...errorResponses(400, 401) },
     },
   }, async (req) => {
-    const { user } = await me(req.headers.authorization);
-    const body = { ...(req.body as Parameters<AccountStore['updateProfile']>[1]) };
+    const { user } = await me(req);
+    const body = { ...req.body };
     if (body.displayName !== undefined) {
       const name = normaliseDisplayName(body.displayName);
       if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
@@ -56,25 +58,25 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
 
   app.get('/blocks', {
     schema: { tags: ['me'], summary: 'Users you blocked', ...secured, response: { 200: Type.Object({ blocked: Type.Array(Type.Object({ userId: Type.String(), since: Type.Integer() })) }), ...errorResponses(401) } },
-  }, async (req) => ({ blocked: await accounts.blocks((await me(req.headers.authorization)).user.id) }));
+  }, async (req) => ({ blocked: await accounts.blocks((await me(req)).user.id) }));
 
   app.put('/blocks/:userId', {
     schema: { tags: ['me'], summary: 'Block a user: they cannot watch your streams (404 if no such user)', ...secured, params: Type.Object({ userId: UserId }), response: { 204: Type.Null(), ...errorResponses(400, 401, 404) } },
   }, async (req, reply) => {
-    const { user } = await me(req.headers.authorization);
-    const target = (req.params as { userId: string }).userId;
+    const { user } = await me(req);
+    const target = req.params.userId;
     if (target === user.id) throw new ApiError('HB_API_VALIDATION', 'you cannot block yourself');
     if (!(await accounts.userById(target))) throw new ApiError('HB_API_NOT_FOUND', 'no such user');
     await accounts.block(user.id, target, Date.now());
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   app.delete('/blocks/:userId', {
     schema: { tags: ['me'], summary: 'Unblock a user', ...secured, params: Type.Object({ userId: UserId }), response: { 204: Type.Null(), ...errorResponses(401, 404) } },
   }, async (req, reply) => {
-    const { user } = await me(req.headers.authorization);
-    if (!(await accounts.unblock(user.id, (req.params as { userId: string }).userId))) throw new ApiError('HB_API_NOT_FOUND', 'not blocked');
-    return reply.status(204).send();
+    const { user } = await me(req);
+    if (!(await accounts.unblock(user.id, req.params.userId))) throw new ApiError('HB_API_NOT_FOUND', 'not blocked');
+    return reply.status(204).send(null);
   });
 
   app.post('/mfa/enroll', {
@@ -82,7 +84,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       tags: ['me'], summary: 'Start TOTP enrolment: scan the QR code or add the otpauth URI to an authenticator', ...secured,
       response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrCodeDataUrl: Type.String() }), ...errorResponses(401, 409) },
     },
-  }, async (req) => auth.enrollMfa(await auth.authenticate(req.headers.authorization), clientOf(req)));
+  }, async (req) => auth.enrollMfa(claimsOf(req), clientOf(req)));
 
   app.post('/mfa/activate', {
     schema: {
@@ -90,7 +92,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       body: Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ backupCodes: Type.Array(Type.String()) }), ...errorResponses(400, 401, 409) },
     },
-  }, async (req) => auth.activateMfa(await auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req)));
+  }, async (req) => auth.activateMfa(claimsOf(req), req.body.code, clientOf(req)));
 
   app.post('/mfa/disable', {
     schema: {
@@ -99,7 +101,7 @@ export const mePlugin: FastifyPluginAsync<{ auth: AuthService; accounts: Account
       response: { 204: Type.Null(), ...errorResponses(400, 401, 409) },
     },
   }, async (req, reply) => {
-    await auth.disableMfa(await auth.authenticate(req.headers.authorization), (req.body as { code: string }).code, clientOf(req));
-    return reply.status(204).send();
+    await auth.disableMfa(claimsOf(req), req.body.code, clientOf(req));
+    return reply.status(204).send(null);
   });
 };

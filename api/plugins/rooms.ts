@@ -2,15 +2,15 @@
  * Live rooms: a creator starts a stream (creating the room) and ends it; anyone lists live rooms by viewer
  * count (from the socket side) with paging and optional country/locale filters, or reads one room.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { AuthService } from '../auth-service';
 import type { RoomDirectory, RoomListing } from '../../adapters/accounts/room-directory';
 import type { AccountStore } from '../../adapters/accounts/account-store';
 import type { MediaTokenIssuer } from '../../adapters/media/media-token-issuer';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
+import { claimsOf } from '../auth-hook';
 
 /** What the API needs from the realtime side (in this process or, through Redis, in others). */
 export interface LiveRoomsSide {
@@ -29,8 +29,8 @@ const Room = Type.Object({
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
 const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'BCP 47, e.g. ne-NP' });
 
-export const roomsPlugin: FastifyPluginAsync<{
-  auth: AuthService; directory: RoomDirectory; realtime: LiveRoomsSide; accounts: AccountStore; media: MediaTokenIssuer | null;
+export const roomsPlugin: FastifyPluginAsyncTypebox<{
+  directory: RoomDirectory; realtime: LiveRoomsSide; accounts: AccountStore; media: MediaTokenIssuer | null;
 }> = async (app, opts) => {
   const withViewers = async (rooms: RoomListing[]) => {
     const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
@@ -45,8 +45,8 @@ export const roomsPlugin: FastifyPluginAsync<{
       response: { 201: Room, ...errorResponses(400, 401, 409) },
     },
   }, async (req, reply) => {
-    const claims = await opts.auth.authenticate(req.headers.authorization);
-    const body = req.body as { title: string; country?: string; locale?: string };
+    const claims = claimsOf(req);
+    const body = req.body;
     const room: RoomListing = {
       id: `r_${randomUUID().replace(/-/g, '').slice(0, 16)}`, owner: claims.sub, title: body.title.trim(),
       country: body.country ?? null, locale: body.locale ?? null, live: true, startedAt: Date.now(), endedAt: null,
@@ -64,8 +64,8 @@ export const roomsPlugin: FastifyPluginAsync<{
       response: { 200: Room, ...errorResponses(401, 403, 404) },
     },
   }, async (req) => {
-    const claims = await opts.auth.authenticate(req.headers.authorization);
-    const id = (req.params as { roomId: string }).roomId;
+    const claims = claimsOf(req);
+    const id = req.params.roomId;
     const room = await opts.directory.get(id);
     if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
     if (room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may end it');
@@ -84,7 +84,7 @@ export const roomsPlugin: FastifyPluginAsync<{
       response: { 200: Type.Object({ rooms: Type.Array(Room), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400) },
     },
   }, async (req) => {
-    const q = req.query as { country?: string; locale?: string; limit?: string; offset?: string };
+    const q = req.query;
     const limit = Number(q.limit ?? 20);
     const offset = Number(q.offset ?? 0);
     const rooms = (await withViewers(await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) })))
@@ -105,11 +105,11 @@ export const roomsPlugin: FastifyPluginAsync<{
         response: { 200: MediaTokenBody, ...errorResponses(400, 401, 403, 404, 503) },
       },
     }, async (req) => {
-      const claims = await opts.auth.authenticate(req.headers.authorization);
+      const claims = claimsOf(req);
       if (!opts.media) throw new ApiError('HB_API_UNAVAILABLE', 'live video is not configured (HALOBUZZ_AGORA_APP_ID, HALOBUZZ_AGORA_APP_CERTIFICATE)');
-      const room = await opts.directory.get((req.params as { roomId: string }).roomId);
+      const room = await opts.directory.get(req.params.roomId);
       if (!room || !room.live) throw new ApiError('HB_API_NOT_FOUND', 'no live room with this id');
-      const role = (req.body as { role: 'host' | 'audience' }).role;
+      const role = req.body.role;
       if (role === 'host' && room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may publish');
       if (await opts.accounts.isBlocked(claims.sub, room.owner)) throw new ApiError('HB_API_FORBIDDEN', 'the host blocked you');
       return opts.media.issue(room.id, claims.sub, role, Date.now());
@@ -123,7 +123,7 @@ export const roomsPlugin: FastifyPluginAsync<{
       response: { 200: Room, ...errorResponses(404) },
     },
   }, async (req) => {
-    const room = await opts.directory.get((req.params as { roomId: string }).roomId);
+    const room = await opts.directory.get(req.params.roomId);
     if (!room) throw new ApiError('HB_API_NOT_FOUND', 'no room with this id');
     return view(room);
   });

@@ -1,24 +1,24 @@
 /** The gift catalog, and the signed-in user's coin balance and ledger history (newest first, paged). */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../auth-service';
 import type { Ledger } from '../../adapters/ledger/ledger';
 import { userAccount } from '../../adapters/ledger/ledger';
 import type { GiftCatalog } from '../../actors/gift-catalog';
 import { errorResponses } from '../schemas';
+import { claimsOf } from '../auth-hook';
 
-export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledger; catalog: GiftCatalog }> = async (app, opts) => {
+export const walletPlugin: FastifyPluginAsyncTypebox<{ ledger: Ledger; catalog: GiftCatalog }> = async (app, opts) => {
   app.get('/gifts', {
     schema: {
       tags: ['wallet'], summary: 'The gift catalog (prices in coins)',
       response: { 200: Type.Object({ version: Type.Integer(), gifts: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), price: Type.Integer(), tier: Type.Integer() })) }) },
     },
-  }, async () => opts.catalog.data);
+  }, async () => ({ version: opts.catalog.data.version, gifts: [...opts.catalog.data.gifts] }));
 
   app.get('/wallet', {
     schema: { tags: ['wallet'], summary: 'Coin balance', security: [{ bearer: [] }], response: { 200: Type.Object({ balance: Type.Integer() }), ...errorResponses(401) } },
   }, async (req) => {
-    const claims = await opts.auth.authenticate(req.headers.authorization);
+    const claims = claimsOf(req);
     return { balance: await opts.ledger.balance(userAccount(claims.sub)) };
   });
 
@@ -38,8 +38,8 @@ export const walletPlugin: FastifyPluginAsync<{ auth: AuthService; ledger: Ledge
       },
     },
   }, async (req) => {
-    const claims = await opts.auth.authenticate(req.headers.authorization);
-    const q = req.query as { limit?: string; before?: string };
+    const claims = claimsOf(req);
+    const q = req.query;
     const limit = Number(q.limit ?? 20);
     const account = userAccount(claims.sub);
     const cursor = q.before ? { ts: Number(q.before.slice(0, q.before.indexOf('~'))), opId: q.before.slice(q.before.indexOf('~') + 1) } : undefined;
