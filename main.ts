@@ -1,50 +1,34 @@
 /**
- * Process entry point and composition root. HALOBUZZ_ROLE picks what runs here: the socket core and the
+ * Process entry point. Engines come from the composition root (engines.ts). HALOBUZZ_ROLE picks what runs here: the socket core and the
  * HTTP API together (all, the default), the socket core alone (realtime), or the API alone (api, which
  * reaches the socket nodes through Redis). Shutdown is ordered on SIGTERM/SIGINT: stop the API, stop
  * accepting sockets, drain the actors, close clients with "going away, reconnect".
  */
-import { join } from 'node:path';
 import { createLogger, logSettings } from './common/logger';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { TransportError } from './core/transport/select-transport';
 import { RealtimeServer } from './core/server';
+import { CoreMetrics } from './core/metrics';
+import { openApiEngines, openLedgerFor, openRealtimeEngines, openRedisBridge } from './engines';
 import { Revocations } from './core/auth/revocations';
 import { buildApi } from './api/app';
 import { AuthService } from './api/auth-service';
-import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
-import { SqliteRoomDirectory } from './adapters/accounts/room-directory-sqlite';
 import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
-import { RedisBridge } from './adapters/presence/redis-bridge';
-import type { RealtimeBridge } from './adapters/presence/realtime-bridge';
-import { RoomOwnerRecorder } from './adapters/store/claim-room-owner';
-import { realtimeStoreSettings } from './adapters/store/open-realtime-store';
-import { openLedger } from './adapters/ledger/open-ledger';
-import { GiftCatalog } from './actors/gift-catalog';
+import { RedisBridge } from './adapters/bridge/redis-bridge';
+import type { RealtimeBridge } from './adapters/bridge/realtime-bridge';
+import { GiftCatalog } from './economy/gift-catalog';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
-import { createClient } from '@clickhouse/client';
-import type { AnalyticsReader } from './api/plugins/analytics';
+import { LocalBridge } from './adapters/bridge/local-bridge';
 
 type Stop = () => Promise<unknown>;
-
-async function connectRedis(config: Config): Promise<RedisBridge | null> {
-  if (!config.engines.redisUrl) return null;
-  try {
-    return await RedisBridge.connect(config.engines.redisUrl);
-  } catch (err) {
-    // Configured means required: no silent fallback to single-node behaviour.
-    throw new Error(`REDIS_URL is set but Redis does not answer (${config.engines.redisUrl}): ${(err as Error).message}`);
-  }
-}
 
 async function startApi(config: Config, log: Logger, deps: {
   bridge: RealtimeBridge; revocations: Revocations; ledger: Ledger; catalog: GiftCatalog; metrics: RealtimeServer['metrics'];
   realtimeReady: () => boolean; redis: RedisBridge | null;
 }): Promise<Stop> {
-  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
-  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
-  const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
+  const engines = await openApiEngines(config);
+  const { accounts, rooms, owners, analytics } = engines;
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
@@ -55,18 +39,10 @@ async function startApi(config: Config, log: Logger, deps: {
     for (const sid of sids) deps.revocations.add(sid);
     deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
   }, (sid) => deps.revocations.has(sid));
-  const clickhouse = config.engines.clickhouseUrl ? createClient({ url: config.engines.clickhouseUrl, database: config.engines.clickhouseDatabase, request_timeout: 30_000 }) : null;
-  const analytics: AnalyticsReader | null = clickhouse ? {
-    rows: async (sql) => (await (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json()) as Record<string, unknown>[],
-  } : null;
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
-    realtime: {
-      viewerCounts: (list) => deps.bridge.viewerCounts(list),
-      claimOwner: (room, owner) => owners.record(room, owner),
-      endStream: (room, owner) => deps.bridge.endStream(room, owner),
-    },
+    realtime: deps.bridge, owners,
     ready: async () => {
       if (!deps.realtimeReady()) return false;
       try {
@@ -90,7 +66,7 @@ async function startApi(config: Config, log: Logger, deps: {
   log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
   return async () => {
     await api.close();
-    await Promise.all([accounts.close(), rooms.close(), owners.close(), clickhouse?.close()]);
+    await engines.close();
   };
 }
 
@@ -108,22 +84,23 @@ async function main(): Promise<void> {
   const logging = logSettings(config.logLevel);
   const log = createLogger(logging, { node: config.nodeId, role: config.role });
   if (config.auth.usingDevSecret) log.warn('HALOBUZZ_JWT_SECRET is not set: using the development secret (never do this in production)');
-  const redis = await connectRedis(config);
+  const redis = await openRedisBridge(config);
   const stops: Stop[] = [];
 
   if (config.role === 'api') {
     // The API alone: its own ledger handle and catalog; socket nodes are reached through Redis.
-    const ledger = await openLedger({ mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs });
-    const { CoreMetrics } = await import('./core/metrics');
+    const ledger = await openLedgerFor(config);
     stops.push(await startApi(config, log, {
       bridge: redis!, revocations: new Revocations(config.api.accessTtlSec * 1000 + 60_000), ledger,
       catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics: new CoreMetrics(), realtimeReady: () => true, redis,
     }));
     stops.push(() => ledger.close());
   } else {
+    const metrics = new CoreMetrics();
+    const engines = await openRealtimeEngines(config, log, metrics);
     let server: RealtimeServer;
     try {
-      server = new RealtimeServer(config, log, { logging });
+      server = new RealtimeServer(config, log, engines, { logging, metrics });
     } catch (err) {
       if (err instanceof TransportError) {
         log.fatal({ code: err.code }, err.message);
@@ -144,11 +121,7 @@ async function main(): Promise<void> {
     if (config.role === 'all') {
       const node = server.node();
       // With Redis the bridge reaches every socket node (this one included); without it, only this one.
-      const local: RealtimeBridge = {
-        viewerCounts: async (list) => new Map(list.map((r) => [r, node.viewers(r)])),
-        revokeSessions: async (sids) => node.revoke(sids),
-        endStream: async (room, owner) => node.endStream(room, owner),
-      };
+      const local = new LocalBridge(node);
       stops.push(await startApi(config, log, {
         bridge: redis ?? local, revocations: server.revocations, ledger: server.ledgerHandle, catalog: server.catalog,
         metrics: server.metrics, realtimeReady: () => server.ready, redis,

@@ -10,7 +10,7 @@ import { ErrorCode, Role, ServerOp } from '../protocol/codes';
 import type { RealtimeStore, WriteBatch } from '../adapters/store/realtime-store';
 import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
 import { PLATFORM_REVENUE, userAccount, type Ledger } from '../adapters/ledger/ledger';
-import { GiftCatalog } from './gift-catalog';
+import { GiftCatalog } from '../economy/gift-catalog';
 
 const catalog = new GiftCatalog({ version: 3, gifts: [{ id: 'rose', name: 'Rose', price: 10, tier: 1 }, { id: 'car', name: 'Car', price: 1000, tier: 3 }] });
 

@@ -9,7 +9,7 @@ import { commandTarget, connOf, eff, isDisconnect, readCommand, refOf, type Broa
 import { partitionOf } from '../common/hash';
 import { RoomActor, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
-import type { GiftCatalog } from './gift-catalog';
+import type { GiftCatalog } from '../economy/gift-catalog';
 import type { Ledger } from '../adapters/ledger/ledger';
 import { emptyBatch, isBatchEmpty, type RealtimeStore, type WriteBatch } from '../adapters/store/realtime-store';
 import { ErrorCode } from '../protocol/codes';

@@ -13,7 +13,7 @@
  */
 import { Actor, type Turn } from './actor';
 import { eff, nodeOfConn, positionOf, readCommand, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
-import type { GiftCatalog } from './gift-catalog';
+import type { GiftCatalog } from '../economy/gift-catalog';
 import { ErrorCode, Role } from '../protocol/codes';
 import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActorHost, type ActorHostOptions } from './actor-host';
-import { GiftCatalog, type GiftCatalogData } from './gift-catalog';
+import { GiftCatalog, type GiftCatalogData } from '../economy/gift-catalog';
 import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';

@@ -10,11 +10,11 @@ import { AuthService } from './auth-service';
 import { LoginThrottle } from './login-throttle';
 import { SqliteAccountStore } from '../adapters/accounts/account-store-sqlite';
 import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
-import { GiftCatalog } from '../actors/gift-catalog';
+import { GiftCatalog } from '../economy/gift-catalog';
 import { CoreMetrics } from '../core/metrics';
 import { Revocations } from '../core/auth/revocations';
 import { signAccessToken } from '../core/auth/jwt';
-import { SqliteRoomDirectory } from '../adapters/accounts/room-directory-sqlite';
+import { SqliteRoomDirectory } from '../adapters/rooms/room-directory-sqlite';
 import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
 import Redis from 'ioredis';
@@ -45,11 +45,12 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const rooms = new SqliteRoomDirectory(join(dir, `rooms-${i}.sqlite`));
   const realtime = {
     viewerCounts: async (list: readonly string[]) => new Map(list.map((r) => [r, viewers.get(r) ?? 0])),
-    claimOwner: async (room: string, owner: string) => void owners.set(room, owner),
+    revokeSessions: async () => undefined,
     endStream: async (room: string) => void ended.push(room),
   };
+  const roomOwners = { record: async (room: string, owner: string) => void owners.set(room, owner) };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, accounts, media,
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();

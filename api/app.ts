@@ -16,17 +16,19 @@ import { ErrorBody } from './schemas';
 import { registerAuth } from './auth-hook';
 import type { AuthService } from './auth-service';
 import type { Ledger } from '../adapters/ledger/ledger';
-import type { GiftCatalog } from '../actors/gift-catalog';
+import type { GiftCatalog } from '../economy/gift-catalog';
 import type { CoreMetrics } from '../core/metrics';
 import { healthPlugin } from './plugins/health';
 import { authPlugin } from './plugins/auth';
 import { walletPlugin } from './plugins/wallet';
-import { roomsPlugin, type LiveRoomsSide } from './plugins/rooms';
-import type { RoomDirectory } from '../adapters/accounts/room-directory';
+import { roomsPlugin } from './plugins/rooms';
+import type { RoomDirectory } from '../adapters/rooms/room-directory';
 import type { AccountStore } from '../adapters/accounts/account-store';
 import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
-import { analyticsPlugin, type AnalyticsReader } from './plugins/analytics';
+import { analyticsPlugin } from './plugins/analytics';
+import type { AnalyticsReader } from '../adapters/analytics/analytics-reader';
+import type { RealtimeBridge } from '../adapters/bridge/realtime-bridge';
 import type { MediaTokenIssuer } from '../adapters/media/media-token-issuer';
 
 export interface ApiSettings {
@@ -56,7 +58,9 @@ export interface ApiDeps {
   readonly analytics?: AnalyticsReader | null;
   /** Agora RTC tokens; null when no App ID and certificate are configured. */
   readonly media: MediaTokenIssuer | null;
-  readonly realtime: LiveRoomsSide;
+  readonly realtime: RealtimeBridge;
+  /** Records a room's owner where the room actors read it (RoomOwnerRecorder). */
+  readonly owners: { record(room: string, owner: string): Promise<void> };
   readonly settings: ApiSettings;
   readonly log?: Logger;
 }
@@ -174,7 +178,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { metrics: deps.settings.metrics ? deps.metrics : null, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
-  await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, accounts: deps.accounts, media: deps.media });
+  await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null });

@@ -120,11 +120,13 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const pad = 'x'.repeat(Math.max(0, p.payload - 20));
     const total = p.senders * p.rate * p.seconds;
     const progress = new Progress(`${target.name}: fan-out`, total);
+    const cpuBefore = target.server.cpuSeconds();
     const start = Date.now();
     await paced(total, p.senders * p.rate, (k) => senders[k % p.senders]!.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => progress.update(sent, `delivered ${counts.chats}`));
     const expected = total * p.viewers;
     await drain(() => counts.chats >= expected);
     const elapsed = (Date.now() - start) / 1000;
+    const cpu = target.server.cpuSeconds() - cpuBefore;
     progress.done(`delivered ${counts.chats}/${expected}`);
     for (const c of [...conns, ...senders]) c.close();
     return {
@@ -133,9 +135,18 @@ export const fanoutScenario: Scenario<FanoutParams> = {
         offeredPerSecond: p.senders * p.rate * p.viewers, deliveredPerSecond: Math.round(counts.chats / elapsed),
         delivered: counts.chats, expected, p50: latency.summary().p50, p99: latency.summary().p99, p999: latency.summary().p999,
         rssBytesPerConnection: Math.round((after - before) / p.viewers),
+        // What the server spent, whoever set the pace: CPU milliseconds per thousand deliveries.
+        serverCpuMsPer1kDeliveries: Number(((cpu * 1000) / (counts.chats / 1000)).toFixed(3)),
       },
     };
   },
+};
+
+// 2b. Routing: the same fan-out on one node with direct routing and through the log (the cluster's path).
+export const routingScenario: Scenario<FanoutParams> = {
+  ...fanoutScenario,
+  name: 'routing',
+  targets: ['halobuzz', 'halobuzz-log'],
 };
 
 // 3. Many rooms: R rooms × V viewers, each room with a chatting sender and a share of gifts.
@@ -217,7 +228,7 @@ export const slowScenario: Scenario<SlowParams> = {
   },
 };
 
-export const scenarios = { connect: connectScenario, fanout: fanoutScenario, rooms: roomsScenario, slow: slowScenario } as const;
+export const scenarios = { connect: connectScenario, fanout: fanoutScenario, routing: routingScenario, rooms: roomsScenario, slow: slowScenario } as const;
 
 export interface Comparison {
   readonly scenario: string;
@@ -257,6 +268,10 @@ export async function compare<P>(scenario: Scenario<P>, params: P, workers: numb
   versus('', of('halobuzz'), base, 'Baseline');
   versus('ws.', of('halobuzz-ws'), base, 'Baseline');
   versus('', of('halobuzz'), of('halobuzz-ws'), 'Ws');
+  versus('', of('halobuzz'), of('halobuzz-log'), 'Log');
+  const direct = of('halobuzz');
+  const logged = of('halobuzz-log');
+  if (direct?.serverCpuMsPer1kDeliveries && logged?.serverCpuMsPer1kDeliveries) ratios.cpuPerDeliveryLogVsDirect = ratio(logged.serverCpuMsPer1kDeliveries, direct.serverCpuMsPer1kDeliveries);
   const ours = of('halobuzz');
   if (ours && ceiling && ours.deliveredPerSecond) ratios.shareOfCeiling = ratio(ours.deliveredPerSecond, ceiling.deliveredPerSecond);
   return { scenario: scenario.name, params, results, ratios, latencies };

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { startServer, type ServerHandle } from '../tools/server-process';
 
-export type TargetName = 'halobuzz' | 'halobuzz-ws' | 'socketio' | 'uws-raw';
+export type TargetName = 'halobuzz' | 'halobuzz-ws' | 'halobuzz-log' | 'socketio' | 'uws-raw';
 
 export interface Target {
   readonly name: TargetName;
@@ -31,11 +31,14 @@ export const HALOBUZZ_BENCH_ENV: Record<string, string> = {
 export async function startTarget(name: TargetName, opts: { workers: number; env?: Record<string, string> }): Promise<Target> {
   switch (name) {
     case 'halobuzz':
-    case 'halobuzz-ws': {
-      // `halobuzz` runs the default transport (uWS where its native binding loads); `halobuzz-ws` forces ws.
-      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...(name === 'halobuzz-ws' ? { HALOBUZZ_TRANSPORT: 'ws' } : {}), ...opts.env });
+    case 'halobuzz-ws':
+    case 'halobuzz-log': {
+      // `halobuzz` runs the default transport (uWS where its native binding loads) with direct routing;
+      // `halobuzz-ws` forces ws; `halobuzz-log` routes one node through the in-process log.
+      const variant: Record<string, string> = name === 'halobuzz-ws' ? { HALOBUZZ_TRANSPORT: 'ws' } : name === 'halobuzz-log' ? { HALOBUZZ_ONE_NODE_ROUTING: 'log' } : {};
+      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...variant, ...opts.env });
       const { transport } = (await (await fetch(`${server.http}/health`)).json()) as { transport: string };
-      return { name, protocol: 'msgpack', server, label: `HaloBuzz on ${transport} (${opts.workers} workers)` };
+      return { name, protocol: 'msgpack', server, label: `HaloBuzz on ${transport}${name === 'halobuzz-log' ? ', routed through the log' : ''} (${opts.workers} workers)` };
     }
     case 'socketio': {
       const redis = process.env.REDIS_URL;

@@ -127,6 +127,11 @@ export interface Config {
   readonly logLevel: string;
   /** Enables /debug routes (worker crash injection) used by the test suite. Never on in production. */
   readonly debugEndpoints: boolean;
+  /**
+   * One node only: `direct` (commands to the local workers) or `log` (through the in-process bus and the
+   * cluster's routing, to measure what the cluster path costs; docs/design-departures.md).
+   */
+  readonly oneNodeRouting: 'direct' | 'log';
   /** Socket transport: `auto` (uWS when its native binding loads, else ws), `uws` (required), `ws`. */
   readonly transport: 'auto' | 'uws' | 'ws';
   readonly limits: LimitsConfig;
@@ -198,7 +203,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
   'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
   'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
-  'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT',
+  'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT', 'HALOBUZZ_ONE_NODE_ROUTING',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -256,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: strVar(env, 'HALOBUZZ_LOG_LEVEL', 'info', /^(fatal|error|warn|info|debug|trace|silent)$/),
     debugEndpoints,
     transport: strVar(env, 'HALOBUZZ_TRANSPORT', 'auto', /^(auto|uws|ws)$/) as Config['transport'],
+    oneNodeRouting: strVar(env, 'HALOBUZZ_ONE_NODE_ROUTING', 'direct', /^(direct|log)$/) as Config['oneNodeRouting'],
     limits: Object.freeze({
       maxFrameBytes: intVar(env, 'HALOBUZZ_MAX_FRAME_BYTES', 16 * 1024, 256, 1024 * 1024),
       maxBackpressureBytes: intVar(env, 'HALOBUZZ_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),

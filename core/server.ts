@@ -1,9 +1,9 @@
 /**
- * RealtimeServer wires the socket core together: the uWS app (WebSocket route and the operational HTTP
- * routes), the hub of sessions, and the supervised actor workers. uWS-specific code stays in this file
- * and in UwsTransport; everything else talks to the Transport and Publisher seams.
+ * RealtimeServer wires the socket core together: the socket server (uWS or ws, core/transport) with the
+ * operational HTTP routes, the hub of sessions, the supervised actor workers, and the command routing
+ * (local, or the cluster). It is given its engines by the composition root (engines.ts) and constructs
+ * none itself.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogSettings } from '../common/logger';
 import type { Config } from '../config/config';
@@ -16,21 +16,15 @@ import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { CloseCode, closeName } from '../protocol/codes';
-import { GiftCatalog } from '../actors/gift-catalog';
-import { openLedger, ledgerEngineName, type LedgerSettings } from '../adapters/ledger/open-ledger';
+import { GiftCatalog } from '../economy/gift-catalog';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
-import type { RealtimeNode } from '../adapters/presence/realtime-bridge';
-import { cmd } from '../actors/messages';
+import type { RealtimeBridgeNode } from '../adapters/bridge/realtime-bridge';
+import type { NodeLocation } from '../adapters/registry/node-registry';
+import { cmd, type Command } from '../actors/messages';
 import { randomUUID } from 'node:crypto';
-import type { AnalyticsSink } from '../adapters/analytics/analytics-sink';
-import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
-import { NdjsonSink } from '../adapters/analytics/ndjson-sink';
-import type { BatchingOptions } from '../adapters/analytics/batching-sink';
-import { ClusterRouter } from './cluster/cluster-router';
-import { realtimeStoreSettings } from '../adapters/store/open-realtime-store';
-import { NodeRegistry } from './cluster/node-registry';
-import { KafkaBus } from '../adapters/bus/kafka-bus';
-import type { Command } from '../actors/messages';
+import { LocalRouter, type CommandRouter } from './routing';
+import { ClusterNode } from './cluster/cluster-node';
+import type { RealtimeEngines } from '../engines';
 
 export class RealtimeServer {
   readonly metrics: CoreMetrics;
@@ -45,43 +39,33 @@ export class RealtimeServer {
   private shuttingDown = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
-  private readonly ledgerSettings: LedgerSettings;
-  /** The main thread's ledger handle: crash recovery at start and on a timer, and the debug routes. */
-  private ledger: Ledger | null = null;
-  /** Where product events go (ClickHouse, NDJSON files, or nowhere); set by start(). */
-  private analytics: AnalyticsSink | null = null;
-  /** Cluster mode (KAFKA_BROKERS): the router over the bus, the Redis registry, and this start's number. */
-  private cluster: ClusterRouter | null = null;
-  private registry: NodeRegistry | null = null;
-  private bus: KafkaBus | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private readonly purgedNodes = new Set<number>();
-  nodeNumber = 0;
+  /** Where commands go and how effects reach sockets: the local workers, or the cluster log. */
+  private readonly router: CommandRouter;
   port = 0;
 
-  constructor(private readonly config: Config, private readonly log: Logger, options: { onFatal?: () => void; logging?: LogSettings } = {}) {
-    this.metrics = new CoreMetrics();
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly engines: RealtimeEngines,
+    options: { onFatal?: () => void; logging?: LogSettings; metrics?: CoreMetrics } = {}) {
+    this.metrics = options.metrics ?? new CoreMetrics();
     const a = config.actors;
     const catalog = GiftCatalog.fromFile(config.economy.giftCatalogFile);
     this.catalog = catalog;
     this.revocations = new Revocations(config.api.accessTtlSec * 1000 + 60_000);
-    this.ledgerSettings = { mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs };
     this.pool = new WorkerPool({
       workers: a.workers,
       shards: a.shards,
       restartBudget: a.restartBudget,
       restartWindowMs: a.restartWindowMs,
       init: {
-        store: realtimeStoreSettings(config),
+        store: engines.workerStore,
         statsIntervalMs: 1000,
         log: { ...(options.logging ?? { level: config.logLevel, pretty: false }), base: { node: config.nodeId } },
-        ledger: this.ledgerSettings,
+        ledger: engines.workerLedger,
         catalog: catalog.data,
         host: {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,
           passivateAfterMs: 5 * 60_000,
-          tagOrigins: config.cluster !== null,
+          tagOrigins: engines.cluster !== null,
           room: {
             mailboxCapacity: a.mailboxCapacity, historyLimit: a.roomHistory, maxChatChars: config.limits.maxChatChars,
             platformShareBps: config.economy.platformShareBps, leaderboardSize: config.economy.leaderboardSize,
@@ -91,15 +75,10 @@ export class RealtimeServer {
         },
       },
     }, {
-      onEffects: (effects) => (this.cluster ? this.cluster.routeEffects(effects) : this.hub.applyEffects(effects)),
+      onEffects: (effects) => this.router.routeEffects(effects),
       onRestarted: (index) => {
         this.log.warn({ worker: index }, 'actor worker restarted; re-attaching its connections');
-        if (this.cluster) {
-          // Its actors had members on every node: ask them all to re-join what this node owns.
-          this.cluster.workerRestarted().catch((err) => this.log.error({ err }, 'could not ask the cluster to re-attach'));
-          return [];
-        }
-        return this.hub.reattachCommands((kind, id) => this.pool.workerOf(kind, id) === index);
+        return this.router.workerRestarted(index);
       },
       onStats: (s) => {
         const w = String(s.worker);
@@ -118,7 +97,8 @@ export class RealtimeServer {
       },
     });
     this.hub = new Hub({ publish: (topic, frame) => this.sockets.publish(topic, frame) }, (c) => this.dispatch(c), this.metrics, config.limits,
-      (event) => this.analytics?.record({ ...event, node: config.nodeId }));
+      (event) => this.engines.analytics?.record({ ...event, node: config.nodeId }));
+    this.router = this.makeRouter();
     const choice = selectTransport(config.transport);
     if (choice.fallbackReason) this.log.warn({ transport: 'ws', reason: choice.fallbackReason }, `using the ws transport: ${choice.fallbackReason}; ${UWS_HINT}`);
     this.transport = choice.name;
@@ -127,24 +107,17 @@ export class RealtimeServer {
   }
 
   async start(): Promise<number> {
-    const engine = ledgerEngineName(this.ledgerSettings);
-    try {
-      this.ledger = await openLedger(this.ledgerSettings);
-    } catch (err) {
-      throw new Error(`cannot open the ${engine} ledger (${this.ledgerSettings.mongodbUrl ?? this.config.dataDir}): ${(err as Error).message}`);
-    }
-    this.analytics = await this.openAnalytics();
     // Finish or reverse operations a previous crash left half-done, before any actor reads balances.
-    const recovered = await this.ledger.recover();
-    this.log.info({ engine, ...recovered }, 'ledger ready');
+    const recovered = await this.engines.ledger.recover();
+    this.log.info({ engine: this.engines.ledgerEngine, ...recovered }, 'ledger ready');
     await this.pool.start();
     // Workers first: the owners' group may hand this node commands as soon as it joins.
-    if (this.config.cluster) await this.joinCluster();
+    await this.router.start();
     this.port = await this.sockets.listen(this.config.host, this.config.port);
     this.sweepTimer = setInterval(() => this.hub.sweep(Date.now()), 500);
     this.sweepTimer.unref();
     this.recoveryTimer = setInterval(() => {
-      this.ledger?.recover().then((r) => {
+      this.engines.ledger.recover().then((r) => {
         if (r.completed + r.reversed > 0) this.log.warn(r, 'ledger recovery finished interrupted operations');
       }, (err) => this.log.error({ err }, 'ledger recovery failed'));
     }, Math.max(1000, this.config.economy.ledgerLeaseMs));
@@ -154,80 +127,47 @@ export class RealtimeServer {
 
   /** Where a command goes: the local workers, or (cluster) the log of its room or user. */
   dispatch(command: Command): void {
-    if (this.config.cluster) this.cluster?.dispatch(command);
-    else this.pool.send(command);
+    this.router.dispatch(command);
   }
 
-  /** Joins the cluster: a node number, the bus (unreachable is fatal), then the owners' group. */
-  private async joinCluster(): Promise<void> {
-    const c = this.config.cluster!;
-    this.registry = await NodeRegistry.connect(this.config.engines.redisUrl!, c.topicPrefix, c.nodeTtlMs);
-    this.nodeNumber = await this.registry.allocateNodeNumber();
-    this.hub.setNodeNumber(this.nodeNumber);
-    this.bus = await KafkaBus.connect({
-      brokers: c.brokers, clientId: `${c.topicPrefix}.${this.config.nodeId}.${this.nodeNumber}`, replicationFactor: c.replicationFactor,
-      sessionTimeoutMs: c.sessionTimeoutMs, onLog: (level, msg, extra) => this.log[level]({ component: 'kafka', ...extra }, msg),
-    });
+  /** The routing the configuration asks for: a cluster member when the engines include the cluster's. */
+  private makeRouter(): CommandRouter {
+    const cluster = this.engines.cluster;
+    if (!cluster) {
+      return new LocalRouter({
+        send: (command) => this.pool.send(command), workerOf: (kind, id) => this.pool.workerOf(kind, id),
+        applyEffects: (effects) => this.hub.applyEffects(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
+      });
+    }
     const limits = this.config.limits;
-    const registry = this.registry;
-    this.cluster = new ClusterRouter(this.bus, this.pool, this.hub, {
-      topicPrefix: c.topicPrefix, partitions: c.partitions, node: this.nodeNumber, maxQueued: 100_000,
-      takeChat: (users) => registry.takeChat(users, limits.userChatPerSecond, limits.userChatBurst),
-      onAnalytics: (event) => this.analytics?.record({ ...event, node: this.config.nodeId }),
-      log: this.log.child({ component: 'cluster' }),
+    return new ClusterNode(cluster.registry, {
+      send: (command) => this.pool.send(command), quiesce: () => this.pool.quiesce(),
+      evict: (kind, partitions, count) => this.pool.evict(kind, partitions, count), broadcast: (command) => this.pool.broadcast(command),
+      applyEffects: (effects) => this.hub.applyEffects(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
+      setNodeNumber: (node) => this.hub.setNodeNumber(node), userConnections: () => this.hub.userConnections(),
+    }, {
+      nodeId: this.config.nodeId, topicPrefix: cluster.topicPrefix, partitions: cluster.partitions, nodeTtlMs: cluster.nodeTtlMs,
+      chatPerSecond: limits.userChatPerSecond, chatBurst: limits.userChatBurst, log: this.log.child({ component: 'cluster' }),
+      onAnalytics: (event) => this.engines.analytics?.record({ ...event, node: this.config.nodeId }),
       count: (what, n = 1) => this.metrics.cluster.labels(what).inc(n),
+      onDeadNode: () => this.metrics.clusterDeadNodes.inc(),
+      connectBus: (clientId) => cluster.connectBus(clientId),
     });
-    await this.cluster.start();
-    const beat = async () => {
-      await registry.beat(this.nodeNumber, this.config.nodeId, this.hub.userConnections());
-      for (const dead of await registry.deadNodes()) {
-        if (dead === this.nodeNumber || this.purgedNodes.has(dead)) continue;
-        this.purgedNodes.add(dead);
-        this.metrics.clusterDeadNodes.inc();
-        this.log.warn({ deadNode: dead }, 'a cluster node stopped beating; forgetting its connections');
-        this.pool.broadcast(cmd.purgeNode(dead));
-      }
-    };
-    await beat();
-    this.heartbeatTimer = setInterval(() => void beat().catch((err) => this.log.warn({ err }, 'cluster heartbeat failed')), Math.min(1000, Math.floor(c.nodeTtlMs / 4)));
-    this.heartbeatTimer.unref();
-    this.log.info({ event: 'cluster-joined', node: this.nodeNumber, partitions: c.partitions, brokers: c.brokers }, 'joined the cluster');
+  }
+
+  /** This node's number in the cluster (0 on one node). */
+  get nodeNumber(): number {
+    return this.router.nodeNumber;
   }
 
   /** The cluster's view from this node (debug route, tests). */
   clusterState(): { node: number; owned: Record<string, number[]> } | null {
-    return this.cluster ? { node: this.nodeNumber, owned: this.cluster.ownership() } : null;
+    return this.router.state();
   }
 
   /** Where a user is connected across the cluster (null on a single node). */
-  whereIs(user: string): Promise<{ node: number; nodeId: string; connections: number }[]> | null {
-    return this.registry?.whereIs(user) ?? null;
-  }
-
-  private async openAnalytics(): Promise<AnalyticsSink | null> {
-    const e = this.config.engines;
-    const options: BatchingOptions = {
-      maxQueue: e.analyticsQueueMax, batchSize: 5000, flushIntervalMs: 1000, minBackoffMs: 500, maxBackoffMs: 30_000,
-      onOutcome: (outcome, n, error) => {
-        this.metrics.analytics.labels(outcome).inc(n);
-        this.metrics.analyticsQueued.set(this.analytics?.stats().queued ?? 0);
-        if (outcome === 'failed') this.log.warn({ err: error, events: n }, 'analytics delivery failed; will retry');
-      },
-    };
-    if (e.clickhouseUrl) {
-      try {
-        return await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, {
-          intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2,
-          onError: (err) => {
-            this.metrics.backgroundErrors.labels('analytics_rollup').inc();
-            this.log.error({ err }, 'analytics rollup failed; retrying on the next run');
-          },
-        });
-      } catch (err) {
-        throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
-      }
-    }
-    return e.embeddedAnalytics === 'ndjson' ? new NdjsonSink(join(this.config.dataDir, 'analytics'), options) : null;
+  whereIs(user: string): Promise<NodeLocation[]> | null {
+    return this.router.whereIs(user);
   }
 
   /** Revokes auth sessions: their tokens stop working here and their open sockets close (4005). */
@@ -239,7 +179,7 @@ export class RealtimeServer {
   }
 
   /** This node as seen by a bridge: local viewer counts, and revocations and stream ends applied here. */
-  node(): RealtimeNode {
+  node(): RealtimeBridgeNode {
     return {
       viewers: (room) => this.hub.viewers(room),
       localViewerCounts: () => this.hub.viewerCounts(),
@@ -252,10 +192,9 @@ export class RealtimeServer {
     return this.pool.allReady && !this.shuttingDown;
   }
 
-  /** The main thread's ledger handle (opened by start()). */
+  /** The main thread's ledger handle. */
   get ledgerHandle(): Ledger {
-    if (!this.ledger) throw new Error('the server has not started');
-    return this.ledger;
+    return this.engines.ledger;
   }
 
   /** Stop accepting, drain the actors (their last effects still reach clients), then close every socket. */
@@ -265,20 +204,15 @@ export class RealtimeServer {
     this.sockets.stopListening();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
-    if (this.cluster) {
-      // Hand our partitions over now, then tell the others our connections are going.
-      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-      await this.cluster.stop().catch((err) => this.log.error({ err }, 'leaving the cluster failed'));
-      await this.registry?.leave(this.nodeNumber).catch(() => undefined);
-    }
+    await this.router.leave();
     await this.pool.drain(this.config.shutdownGraceMs);
-    await this.bus?.close().catch(() => undefined);
-    await this.registry?.close().catch(() => undefined);
-    await this.ledger?.close();
+    await this.router.close();
+    await this.engines.ledger.close();
     // Deliver what analytics still holds, within the grace period; the rest is counted as not delivered.
-    if (this.analytics) {
-      await Promise.race([this.analytics.flush(), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref())]);
-      await this.analytics.close();
+    const analytics = this.engines.analytics;
+    if (analytics) {
+      await Promise.race([analytics.flush(), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref())]);
+      await analytics.close();
     }
     this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
     // Give the transport a few loop turns to write the close frames.
@@ -300,10 +234,10 @@ export class RealtimeServer {
         // POST /debug/mint?user=alice&coins=100&op=<op id>: stands in for the payments flow until it exists.
         method: 'POST', path: '/debug/mint', handle: (_p, q) => {
           const op: LedgerOp = { kind: 'mint', opId: q.get('op') ?? '', user: q.get('user') ?? '', amount: Number(q.get('coins')), source: 'debug' };
-          return json(() => this.ledger!.apply(op));
+          return json(() => this.engines.ledger.apply(op));
         },
       },
-      { method: 'GET', path: '/debug/ledger/totals', handle: () => json(() => this.ledger!.totals()) },
+      { method: 'GET', path: '/debug/ledger/totals', handle: () => json(() => this.engines.ledger.totals()) },
       { method: 'GET', path: '/debug/cluster', handle: () => json(async () => this.clusterState()) },
       { method: 'GET', path: '/debug/presence/:user', handle: (params) => json(async () => (await this.whereIs(params.user ?? '')) ?? []) },
     ];
@@ -348,7 +282,7 @@ export class RealtimeServer {
           dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
-          track: (event) => this.analytics?.record({ id: randomUUID(), ts: Date.now(), node: this.config.nodeId, ...event }),
+          track: (event) => this.engines.analytics?.record({ id: randomUUID(), ts: Date.now(), node: this.config.nodeId, ...event }),
           isShuttingDown: () => this.shuttingDown,
           now: Date.now,
         });

@@ -25,6 +25,8 @@ export interface ServerHandle {
   client(user: string, extra?: Partial<ClientOptions>): HaloClient;
   /** Resident set size of the server process, from /proc (Linux). */
   rssBytes(): number;
+  /** CPU seconds the server process (all its threads) has used so far, from /proc (Linux). */
+  cpuSeconds(): number;
   /** Sends SIGTERM and waits for exit. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
@@ -54,6 +56,8 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       HALOBUZZ_PRESENCE_INTERVAL_MS: '100',
       // `HALOBUZZ_TRANSPORT=ws npm test` runs every end-to-end suite on the ws transport.
       ...(process.env.HALOBUZZ_TRANSPORT ? { HALOBUZZ_TRANSPORT: process.env.HALOBUZZ_TRANSPORT } : {}),
+      // `HALOBUZZ_ONE_NODE_ROUTING=log npm test -- e2e` runs single-node suites through the cluster's path.
+      ...(process.env.HALOBUZZ_ONE_NODE_ROUTING ? { HALOBUZZ_ONE_NODE_ROUTING: process.env.HALOBUZZ_ONE_NODE_ROUTING } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,6 +108,11 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
     rssBytes: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    cpuSeconds: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat: user and system clock ticks (100 per second on Linux).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     stop: async () => {
       for (const c of clients) c.close();

@@ -64,11 +64,13 @@ export class KafkaBus implements EventBus {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({
+      // Right after a broker (re)starts, metadata may not know the topics yet (UNKNOWN_TOPIC_OR_PARTITION,
+      // retriable) even though they exist: retry like leader elections, never exit.
+      await retrying(() => admin.createTopics({
         waitForLeaders: true,
         topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: this.opts.replicationFactor ?? 1 })),
-      });
-      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      }));
+      const meta = await retrying(() => admin.fetchTopicMetadata({ topics: [...topics] }));
       for (const t of meta.topics) {
         if (t.partitions.length < partitions) {
           throw new BusError('HB_BUS_TOPIC_MISMATCH', `topic ${t.name} has ${t.partitions.length} partitions but the cluster is configured for ${partitions}`);

@@ -8,11 +8,8 @@ import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page';
+import type { AnalyticsReader } from '../../adapters/analytics/analytics-reader';
 
-/** Runs read-only SQL and returns rows. */
-export interface AnalyticsReader {
-  rows(sql: string): Promise<Record<string, unknown>[]>;
-}
 
 export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null }> = async (app, opts) => {
   app.get('/dashboard', {

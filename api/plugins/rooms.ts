@@ -5,21 +5,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { RoomDirectory, RoomListing } from '../../adapters/accounts/room-directory';
+import type { RoomDirectory, RoomListing } from '../../adapters/rooms/room-directory';
 import type { AccountStore } from '../../adapters/accounts/account-store';
 import type { MediaTokenIssuer } from '../../adapters/media/media-token-issuer';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
+import type { RealtimeBridge } from '../../adapters/bridge/realtime-bridge';
 
-/** What the API needs from the realtime side (in this process or, through Redis, in others). */
-export interface LiveRoomsSide {
-  viewerCounts(rooms: readonly string[]): Promise<Map<string, number>>;
-  /** Records the owner where the room actor reads it, before any socket joins. */
-  claimOwner(room: string, owner: string): Promise<void>;
-  /** Ends the room's live stream on the socket side too. */
-  endStream(room: string, owner: string): Promise<void>;
-}
 
 const Room = Type.Object({
   id: Type.String(), owner: Type.String(), title: Type.String(), country: Type.Union([Type.String(), Type.Null()]),
@@ -30,7 +23,7 @@ const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 al
 const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'BCP 47, e.g. ne-NP' });
 
 export const roomsPlugin: FastifyPluginAsyncTypebox<{
-  directory: RoomDirectory; realtime: LiveRoomsSide; accounts: AccountStore; media: MediaTokenIssuer | null;
+  directory: RoomDirectory; realtime: RealtimeBridge; owners: { record(room: string, owner: string): Promise<void> }; accounts: AccountStore; media: MediaTokenIssuer | null;
 }> = async (app, opts) => {
   const withViewers = async (rooms: RoomListing[]) => {
     const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
@@ -53,7 +46,7 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
     };
     const created = await opts.directory.create(room);
     if (created !== 'created') throw new ApiError('HB_API_ALREADY_LIVE', `you already have a live room (${created.liveRoom}); end it first`);
-    await opts.realtime.claimOwner(room.id, room.owner);
+    await opts.owners.record(room.id, room.owner);
     return reply.status(201).send(await view(room));
   });
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Ledger } from '../../adapters/ledger/ledger';
 import { userAccount } from '../../adapters/ledger/ledger';
-import type { GiftCatalog } from '../../actors/gift-catalog';
+import type { GiftCatalog } from '../../economy/gift-catalog';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
 

@@ -11,7 +11,7 @@
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
 import { decodeInternal, encodeInternal as encode } from '../../common/internal-codec';
-import type { RealtimeBridge, RealtimeNode } from './realtime-bridge';
+import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
 
 const VIEWERS = 'halobuzz:viewers:';
 const REVOKED = 'halobuzz:revoked';
@@ -58,7 +58,7 @@ export class RedisBridge implements RealtimeBridge {
    * messages are decoded without the client frame limits (a revocation list may hold thousands of ids);
    * a bad message or a failed publish goes to `onError` (logged and counted), never silently dropped.
    */
-  async serve(nodeId: string, node: RealtimeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
+  async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
     const sub = this.redis.duplicate();
     this.subscriber = sub;
     await sub.subscribe(REVOKED, ROOM_END);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import Redis from 'ioredis';
 import { RedisBridge } from './redis-bridge';
-import type { RealtimeNode } from './realtime-bridge';
+import type { RealtimeBridgeNode } from './realtime-bridge';
 import { engineUrl } from '../../test/helpers/services';
 import { waitFor } from '../../tools/server-process';
 
@@ -11,7 +11,7 @@ if (url) {
     const revoked: string[] = [];
     const ended: [string, string][] = [];
     const errors: string[] = [];
-    const node: RealtimeNode = {
+    const node: RealtimeBridgeNode = {
       viewers: () => 0,
       localViewerCounts: () => new Map([['room-a', 3]]),
       revoke: (sids) => void revoked.push(...sids),

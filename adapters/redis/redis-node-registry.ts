@@ -1,5 +1,5 @@
 /**
- * What the nodes of a cluster share in Redis (ioredis), apart from room state:
+ * The NodeRegistry on Redis (ioredis). What the nodes of a cluster share there, apart from room state:
  * - node numbers: each start takes the next number (INCR), which prefixes its connection ids;
  * - liveness: every node writes a heartbeat into one sorted set; a node silent for the TTL is dead, and
  *   every other node forgets its connections (PURGE_NODE) so no ghost viewers remain;
@@ -8,8 +8,9 @@
  * - per-user chat limits across nodes: a token bucket in a Lua script, same semantics as the local one.
  */
 import type Redis from 'ioredis';
-import { openRedis } from '../../adapters/redis/open-redis';
-import { decode, encode } from '../../protocol/codec';
+import { openRedis } from './open-redis';
+import { decodeInternal as decode, encodeInternal as encode } from '../../common/internal-codec';
+import type { NodeLocation, NodeRegistry } from '../registry/node-registry';
 
 const TAKE = `
 local now = tonumber(ARGV[1])
@@ -35,13 +36,13 @@ return out
 
 type Client = Redis & { hbTake(keys: number, ...args: (string | number)[]): Promise<number[]> };
 
-export class NodeRegistry {
+export class RedisNodeRegistry implements NodeRegistry {
   private constructor(private readonly redis: Client, private readonly prefix: string, private readonly ttlMs: number) {}
 
-  static async connect(url: string, prefix: string, ttlMs: number): Promise<NodeRegistry> {
+  static async connect(url: string, prefix: string, ttlMs: number): Promise<RedisNodeRegistry> {
     const redis = await openRedis(url);
     redis.defineCommand('hbTake', { lua: TAKE });
-    return new NodeRegistry(redis as Client, prefix, ttlMs);
+    return new RedisNodeRegistry(redis as Client, prefix, ttlMs);
   }
 
   /** A number no other start of any node has had (1, 2, ...). */
@@ -73,7 +74,7 @@ export class NodeRegistry {
   }
 
   /** Live nodes where `user` has connections, with their node ids and connection counts. */
-  async whereIs(user: string, now = Date.now()): Promise<{ node: number; nodeId: string; connections: number }[]> {
+  async whereIs(user: string, now = Date.now()): Promise<NodeLocation[]> {
     const live = await this.redis.zrangebyscore(`${this.prefix}:nodes`, String(now - this.ttlMs), '+inf');
     if (live.length === 0) return [];
     const tx = this.redis.pipeline();

@@ -1,7 +1,8 @@
 /**
- * RealtimeBridge: what the HTTP API needs from socket nodes that may live in other processes: live viewer
- * counts, and delivery of session revocations and stream ends. In one process the core answers directly
- * (LocalBridge); across processes the Redis bridge carries it (redis-bridge.ts).
+ * The realtime bridge: the one seam between the HTTP API and the socket nodes, which may run in other
+ * processes. `RealtimeBridge` is what the API calls (live viewer counts, session revocations, stream
+ * ends); `RealtimeBridgeNode` is what a socket node exposes for a bridge to deliver into. In one process
+ * `LocalBridge` connects them directly; across processes `RedisBridge` carries them.
  */
 export interface RealtimeBridge {
   /** Viewers per room, summed over every socket node. */
@@ -12,8 +13,8 @@ export interface RealtimeBridge {
   endStream(room: string, owner: string): Promise<void>;
 }
 
-/** Socket-node side: what a bridge delivers into this process. */
-export interface RealtimeNode {
+/** A socket node's end of the bridge: what a bridge delivers into this process. */
+export interface RealtimeBridgeNode {
   viewers(room: string): number;
   /** Rooms with at least one local viewer and their counts. */
   localViewerCounts(): Map<string, number>;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/config';
-import { RoomOwnerRecorder } from './claim-room-owner';
+import { RoomOwnerRecorder } from './room-owner-recorder';
 import { openRealtimeStore, realtimeStoreSettings } from './open-realtime-store';
 import { engineUrl } from '../../test/helpers/services';
 

@@ -1,0 +1,20 @@
+import t from 'tap';
+import { LocalBridge } from './local-bridge';
+import type { RealtimeBridgeNode } from './realtime-bridge';
+
+t.test('the local bridge reaches the node in this process directly', async (t) => {
+  const revoked: string[] = [];
+  const ended: string[] = [];
+  const node: RealtimeBridgeNode = {
+    viewers: (room) => (room === 'busy' ? 7 : 0),
+    localViewerCounts: () => new Map([['busy', 7]]),
+    revoke: (sids) => void revoked.push(...sids),
+    endStream: (room, owner) => void ended.push(`${room}/${owner}`),
+  };
+  const bridge = new LocalBridge(node);
+  t.same([...(await bridge.viewerCounts(['busy', 'quiet']))], [['busy', 7], ['quiet', 0]]);
+  await bridge.revokeSessions(['s1', 's2']);
+  await bridge.endStream('busy', 'host');
+  t.same(revoked, ['s1', 's2']);
+  t.same(ended, ['busy/host']);
+});

@@ -1,0 +1,18 @@
+/** The realtime bridge inside one process: the API and the socket node share memory, so calls go straight through. */
+import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
+
+export class LocalBridge implements RealtimeBridge {
+  constructor(private readonly node: RealtimeBridgeNode) {}
+
+  async viewerCounts(rooms: readonly string[]): Promise<Map<string, number>> {
+    return new Map(rooms.map((r) => [r, this.node.viewers(r)]));
+  }
+
+  async revokeSessions(sids: readonly string[]): Promise<void> {
+    this.node.revoke(sids);
+  }
+
+  async endStream(room: string, owner: string): Promise<void> {
+    this.node.endStream(room, owner);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * This node as a member of a cluster, behind the CommandRouter seam: it takes a node number from the
+ * registry (connection ids carry it), connects the bus under a client id made from it, routes commands
+ * and effects through the log (ClusterRouter), beats its heartbeat with its users' presence, and tells
+ * its workers to forget the connections of nodes that stopped beating.
+ */
+import type { Logger } from 'pino';
+import { cmd, type Command, type Effect } from '../../actors/messages';
+import type { EventBus } from '../../adapters/bus/event-bus';
+import type { NodeLocation, NodeRegistry } from '../../adapters/registry/node-registry';
+import type { CommandRouter } from '../routing';
+import { ClusterRouter, type ClusterRouterOptions, type LocalActors, type LocalSockets } from './cluster-router';
+
+export interface ClusterNodeOptions {
+  readonly nodeId: string;
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly nodeTtlMs: number;
+  readonly chatPerSecond: number;
+  readonly chatBurst: number;
+  readonly log: Logger;
+  readonly onAnalytics: ClusterRouterOptions['onAnalytics'];
+  readonly count: ClusterRouterOptions['count'];
+  /** A node found dead (its connections are purged). */
+  readonly onDeadNode: (node: number) => void;
+  /** Connects the bus once the node number (part of its client id) is known. */
+  connectBus(clientId: string): Promise<EventBus>;
+}
+
+export interface ClusterEnds extends LocalActors, LocalSockets {
+  setNodeNumber(node: number): void;
+  userConnections(): ReadonlyMap<string, number>;
+}
+
+export class ClusterNode implements CommandRouter {
+  nodeNumber = 0;
+  private router: ClusterRouter | null = null;
+  private bus: EventBus | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly purged = new Set<number>();
+
+  constructor(private readonly registry: NodeRegistry, private readonly ends: ClusterEnds, private readonly o: ClusterNodeOptions) {}
+
+  async start(): Promise<void> {
+    this.nodeNumber = await this.registry.allocateNodeNumber();
+    this.ends.setNodeNumber(this.nodeNumber);
+    this.bus = await this.o.connectBus(`${this.o.topicPrefix}.${this.o.nodeId}.${this.nodeNumber}`);
+    this.router = new ClusterRouter(this.bus, this.ends, this.ends, {
+      topicPrefix: this.o.topicPrefix, partitions: this.o.partitions, node: this.nodeNumber, maxQueued: 100_000,
+      takeChat: (users) => this.registry.takeChat(users, this.o.chatPerSecond, this.o.chatBurst),
+      onAnalytics: this.o.onAnalytics, log: this.o.log, count: this.o.count,
+    });
+    await this.router.start();
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.o.log.warn({ err }, 'cluster heartbeat failed')), Math.min(1000, Math.floor(this.o.nodeTtlMs / 4)));
+    this.heartbeat.unref();
+    this.o.log.info({ event: 'cluster-joined', node: this.nodeNumber, partitions: this.o.partitions }, 'joined the cluster');
+  }
+
+  dispatch(command: Command): void {
+    this.router?.dispatch(command);
+  }
+
+  routeEffects(effects: readonly Effect[]): void {
+    this.router?.routeEffects(effects);
+  }
+
+  /** The restarted worker's actors had members on every node: ask them all to re-join what this node owns. */
+  workerRestarted(): Command[] {
+    this.router?.workerRestarted().catch((err) => this.o.log.error({ err }, 'could not ask the cluster to re-attach'));
+    return [];
+  }
+
+  /** Hand the partitions over now, then tell the others this node's connections are going. */
+  async leave(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.router?.stop().catch((err) => this.o.log.error({ err }, 'leaving the cluster failed'));
+    await this.registry.leave(this.nodeNumber).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.bus?.close().catch(() => undefined);
+    await this.registry.close().catch(() => undefined);
+  }
+
+  state(): { node: number; owned: Record<string, number[]> } | null {
+    return this.router ? { node: this.nodeNumber, owned: this.router.ownership() } : null;
+  }
+
+  whereIs(user: string): Promise<NodeLocation[]> {
+    return this.registry.whereIs(user);
+  }
+
+  private async beat(): Promise<void> {
+    await this.registry.beat(this.nodeNumber, this.o.nodeId, this.ends.userConnections());
+    for (const dead of await this.registry.deadNodes()) {
+      if (dead === this.nodeNumber || this.purged.has(dead)) continue;
+      this.purged.add(dead);
+      this.o.onDeadNode(dead);
+      this.o.log.warn({ deadNode: dead }, 'a cluster node stopped beating; forgetting its connections');
+      this.ends.broadcast(cmd.purgeNode(dead));
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The composition root: the one place that turns the frozen configuration into engines behind their
+ * ports. The realtime server is given its ledger, analytics sink and routing (local workers, or the
+ * cluster's bus and registry); the API its account store, room directory, owner recorder and analytics
+ * reader; the actor workers get the settings to open their own store and ledger connections (a handle
+ * cannot cross threads). Nothing else in the server chooses an engine.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config/config';
+import type { CoreMetrics } from './core/metrics';
+import type { Ledger } from './adapters/ledger/ledger';
+import { ledgerEngineName, openLedger, type LedgerSettings } from './adapters/ledger/open-ledger';
+import type { StoreSettings } from './adapters/store/open-realtime-store';
+import { realtimeStoreSettings } from './adapters/store/open-realtime-store';
+import type { AnalyticsSink } from './adapters/analytics/analytics-sink';
+import type { BatchingOptions } from './adapters/analytics/batching-sink';
+import { ClickHouseSink } from './adapters/analytics/clickhouse-sink';
+import { NdjsonSink } from './adapters/analytics/ndjson-sink';
+import { ClickHouseReader } from './adapters/analytics/clickhouse-reader';
+import type { AnalyticsReader } from './adapters/analytics/analytics-reader';
+import { RedisNodeRegistry } from './adapters/redis/redis-node-registry';
+import type { NodeRegistry } from './adapters/registry/node-registry';
+import { KafkaBus } from './adapters/bus/kafka-bus';
+import { InProcessBus } from './adapters/bus/in-process-bus';
+import { InMemoryNodeRegistry } from './adapters/registry/in-memory-node-registry';
+import type { EventBus } from './adapters/bus/event-bus';
+import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
+import type { AccountStore } from './adapters/accounts/account-store';
+import { SqliteRoomDirectory } from './adapters/rooms/room-directory-sqlite';
+import type { RoomDirectory } from './adapters/rooms/room-directory';
+import { RoomOwnerRecorder } from './adapters/store/room-owner-recorder';
+import { RedisBridge } from './adapters/bridge/redis-bridge';
+
+/** What a socket node runs on. */
+export interface RealtimeEngines {
+  /** The main thread's ledger handle (crash recovery, debug routes, the in-process API). */
+  readonly ledger: Ledger;
+  readonly ledgerEngine: string;
+  /** Where the actor workers open their own connections. */
+  readonly workerLedger: LedgerSettings;
+  readonly workerStore: StoreSettings;
+  /** Where product events go: ClickHouse, NDJSON files, or nowhere. */
+  readonly analytics: AnalyticsSink | null;
+  /**
+   * Routing through a log: the cluster (KAFKA_BROKERS: Kafka and the Redis registry), or one node through
+   * the in-process bus (HALOBUZZ_ONE_NODE_ROUTING=log); null: commands go straight to the local workers.
+   */
+  readonly cluster: ClusterEngines | null;
+}
+
+export interface ClusterEngines {
+  readonly registry: NodeRegistry;
+  connectBus(clientId: string): Promise<EventBus>;
+  readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly nodeTtlMs: number;
+}
+
+function ledgerSettingsOf(config: Config): LedgerSettings {
+  return { mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir, leaseMs: config.economy.ledgerLeaseMs };
+}
+
+/** The ledger (MongoDB when configured, else the embedded SQLite file); configured means it must open. */
+export async function openLedgerFor(config: Config): Promise<Ledger> {
+  const settings = ledgerSettingsOf(config);
+  try {
+    return await openLedger(settings);
+  } catch (err) {
+    throw new Error(`cannot open the ${ledgerEngineName(settings)} ledger (${settings.mongodbUrl ?? config.dataDir}): ${(err as Error).message}`);
+  }
+}
+
+/** The Redis realtime bridge when REDIS_URL is set (it must answer: no silent fallback to one node). */
+export async function openRedisBridge(config: Config): Promise<RedisBridge | null> {
+  if (!config.engines.redisUrl) return null;
+  try {
+    return await RedisBridge.connect(config.engines.redisUrl);
+  } catch (err) {
+    throw new Error(`REDIS_URL is set but Redis does not answer (${config.engines.redisUrl}): ${(err as Error).message}`);
+  }
+}
+
+export async function openRealtimeEngines(config: Config, log: Logger, metrics: CoreMetrics): Promise<RealtimeEngines> {
+  const workerLedger = ledgerSettingsOf(config);
+  const ledgerEngine = ledgerEngineName(workerLedger);
+  const ledger = await openLedgerFor(config);
+  const analytics = await openAnalyticsSink(config, log, metrics);
+  const c = config.cluster;
+  let cluster: ClusterEngines | null = null;
+  if (c) {
+    cluster = {
+      registry: await RedisNodeRegistry.connect(config.engines.redisUrl!, c.topicPrefix, c.nodeTtlMs),
+      connectBus: (clientId: string) => KafkaBus.connect({
+        brokers: c.brokers, clientId, replicationFactor: c.replicationFactor, sessionTimeoutMs: c.sessionTimeoutMs,
+        onLog: (level, msg, extra) => log[level]({ component: 'kafka', ...extra }, msg),
+      }),
+      topicPrefix: c.topicPrefix, partitions: c.partitions, nodeTtlMs: c.nodeTtlMs,
+    };
+  } else if (config.oneNodeRouting === 'log') {
+    const bus = new InProcessBus();
+    cluster = { registry: new InMemoryNodeRegistry(10_000), connectBus: async () => bus, topicPrefix: 'halobuzz', partitions: 12, nodeTtlMs: 10_000 };
+  }
+  return { ledger, ledgerEngine, workerLedger, workerStore: realtimeStoreSettings(config), analytics, cluster };
+}
+
+async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics): Promise<AnalyticsSink | null> {
+  const e = config.engines;
+  let sink: AnalyticsSink | null = null;
+  const options: BatchingOptions = {
+    maxQueue: e.analyticsQueueMax, batchSize: 5000, flushIntervalMs: 1000, minBackoffMs: 500, maxBackoffMs: 30_000,
+    onOutcome: (outcome, n, error) => {
+      metrics.analytics.labels(outcome).inc(n);
+      metrics.analyticsQueued.set(sink?.stats().queued ?? 0);
+      if (outcome === 'failed') log.warn({ err: error, events: n }, 'analytics delivery failed; will retry');
+    },
+  };
+  if (e.clickhouseUrl) {
+    try {
+      sink = await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, {
+        intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2,
+        onError: (err) => {
+          metrics.backgroundErrors.labels('analytics_rollup').inc();
+          log.error({ err }, 'analytics rollup failed; retrying on the next run');
+        },
+      });
+    } catch (err) {
+      throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
+    }
+  } else if (e.embeddedAnalytics === 'ndjson') {
+    sink = new NdjsonSink(join(config.dataDir, 'analytics'), options);
+  }
+  return sink;
+}
+
+/** What the HTTP API runs on, besides what it shares with the socket node (ledger, bridge). */
+export interface ApiEngines {
+  readonly accounts: AccountStore;
+  readonly rooms: RoomDirectory;
+  readonly owners: RoomOwnerRecorder;
+  readonly analytics: AnalyticsReader | null;
+  close(): Promise<void>;
+}
+
+export async function openApiEngines(config: Config): Promise<ApiEngines> {
+  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
+  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
+  const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
+  return {
+    accounts, rooms, owners, analytics,
+    close: async () => {
+      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close()]);
+    },
+  };
+}
