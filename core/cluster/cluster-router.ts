@@ -15,7 +15,7 @@
  *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
-import { Cmd, Eff, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { Cmd, Eff, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type ActorAnalyticsEvent, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { partitionOf } from '../../common/hash';
 import { encode, errorFrame } from '../../protocol/codec';
 import { decodeInternal as decode } from '../../common/internal-codec';
@@ -48,7 +48,7 @@ export interface ClusterRouterOptions {
   readonly maxQueued: number;
   /** Cluster-wide chat limit per user; null: local limits only. */
   readonly takeChat: ((users: readonly string[]) => Promise<boolean[]>) | null;
-  readonly onAnalytics: (event: Extract<Effect, [6, unknown]>[1]) => void;
+  readonly onAnalytics: (event: ActorAnalyticsEvent) => void;
   readonly log: Logger;
   readonly count: (what: 'commands_published' | 'events_published' | 'events_applied' | 'bad_records' | 'replayed_batches' | 'publish_failures', n?: number) => void;
 }
