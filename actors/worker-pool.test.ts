@@ -11,6 +11,7 @@ import { WorkerPool, type WorkerPoolHandlers } from './worker-pool';
 import { Eff, cmd, type Command, type Effect } from './messages';
 import { Role, ServerOp } from '../protocol/codes';
 import { decode } from '../protocol/codec';
+import { waitFor } from '../tools/server-process';
 
 function pool(budget: number, handlers: Partial<WorkerPoolHandlers> & { effects: Effect[] }) {
   const dir = mkdtempSync(join(tmpdir(), 'hb-pool-'));
@@ -38,9 +39,8 @@ function pool(budget: number, handlers: Partial<WorkerPoolHandlers> & { effects:
   });
 }
 
-const until = async (what: string, ok: () => boolean, ms = 10_000) => {
-  for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() - start > ms) throw new Error(`timed out: ${what}`);
-};
+/** Worker threads start slowly on a loaded machine: ten seconds by default. */
+const until = (what: string, ok: () => boolean, ms = 10_000) => waitFor(what, ok, ms);
 const replies = (effects: Effect[], conn: number) => effects.filter((e): e is [typeof Eff.SEND, number, Uint8Array] => e[0] === Eff.SEND && e[1] === conn).map((e) => decode(e[2]) as unknown[]);
 
 t.test('commands reach the owning worker; its effects come back in order', async (t) => {

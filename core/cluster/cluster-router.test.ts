@@ -4,16 +4,14 @@
  * connection (publishes to every node); a worker restart asks every node to re-join; an unreadable
  * record is counted and skipped; a node that stops hands its partitions to the other.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import pino from 'pino';
+import { waitFor } from '../../tools/server-process';
 import { InProcessBus } from '../../adapters/bus/in-process-bus';
 import { CONN_SPACE, Eff, cmd, eff, positionOf, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { Role } from '../../protocol/codes';
 import { ClusterRouter, type LocalActors, type LocalSockets } from './cluster-router';
 
-const until = async (what: string, ok: () => boolean, ms = 5000) => {
-  for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() - start > ms) throw new Error(`timed out: ${what}`);
-};
 
 interface FakeNode {
   router: ClusterRouter;
@@ -44,7 +42,8 @@ function node(bus: InProcessBus, n: number): FakeNode {
   return { router, ...f };
 }
 
-t.test('commands reach the owner with positions; effects reach the node of each connection', async (t) => {
+/** Two routers on one in-process bus, started in order (node 1 is the oldest member, so the owner). */
+async function twoNodes(t: Test, o: { stopFirst?: boolean } = {}): Promise<{ a: FakeNode; b: FakeNode; bus: InProcessBus }> {
   const bus = new InProcessBus();
   const a = node(bus, 1);
   await a.router.start();
@@ -52,56 +51,49 @@ t.test('commands reach the owner with positions; effects reach the node of each 
   await b.router.start();
   t.teardown(async () => {
     await b.router.stop();
-    await a.router.stop();
+    // A test that stops node 1 itself (the handover) leaves only node 2 to stop here.
+    if (o.stopFirst !== false) await a.router.stop();
   });
+  return { a, b, bus };
+}
+
+t.test('commands reach the owner with positions; effects reach the node of each connection', async (t) => {
+  const { a, b } = await twoNodes(t);
   // The oldest member owns every partition on the in-process bus: node 1.
-  await until('node 1 owns the partitions', () => Object.values(a.router.ownership()).flat().length === 8);
+  await waitFor('node 1 owns the partitions', () => Object.values(a.router.ownership()).flat().length === 8);
   const connOnB = 2 * CONN_SPACE + 7;
   b.router.dispatch(cmd.chat({ conn: connOnB, user: 'bob', room: 'r1', ref: 3, text: 'hi' }));
-  await until('the owner received it', () => a.received.length === 1);
+  await waitFor('the owner received it', () => a.received.length === 1);
   t.same(a.received[0]!.slice(0, 6), cmd.chat({ conn: connOnB, user: 'bob', room: 'r1', ref: 3, text: 'hi' }));
   t.ok(positionOf(a.received[0]!) >= 0, 'stamped with its log position');
   t.equal(b.received.length, 0, 'the non-owner runs no actor');
 
   const frame = new Uint8Array([1, 2, 3]);
   a.router.routeEffects([eff.origin('room', 'r1'), eff.send(connOnB, frame), eff.publish('r1', frame), eff.subscribe(connOnB, 'r1', Role.VIEWER)]);
-  await until('node 2 applied its effects', () => b.applied.length === 3);
+  await waitFor('node 2 applied its effects', () => b.applied.length === 3);
   t.same(b.applied.map((e) => e[0]), [Eff.SEND, Eff.PUBLISH, Eff.SUBSCRIBE], 'its connection\'s effects and the publish, in order');
-  await until('node 1 applied the publish', () => a.applied.length === 1);
+  await waitFor('node 1 applied the publish', () => a.applied.length === 1);
   t.same(a.applied.map((e) => e[0]), [Eff.PUBLISH], 'node 1 gets only the publish: the connection is not there');
 });
 
 t.test('a worker restart asks every node to re-join; unreadable records are counted and skipped', async (t) => {
-  const bus = new InProcessBus();
-  const a = node(bus, 1);
-  await a.router.start();
-  const b = node(bus, 2);
-  await b.router.start();
-  t.teardown(async () => {
-    await b.router.stop();
-    await a.router.stop();
-  });
-  await until('ownership', () => Object.values(a.router.ownership()).flat().length === 8);
+  const { a, b, bus } = await twoNodes(t);
+  await waitFor('ownership', () => Object.values(a.router.ownership()).flat().length === 8);
   const rejoin = cmd.join({ conn: 2 * CONN_SPACE + 1, user: 'carol', room: 'r2', role: Role.VIEWER, ref: 0, sinceSeq: -1, reattach: true });
   b.reattach.push(rejoin);
   await a.router.workerRestarted();
-  await until('the owner got node 2\'s re-join through the log', () => a.received.some((c) => c[1] === rejoin[1]));
+  await waitFor('the owner got node 2\'s re-join through the log', () => a.received.some((c) => c[1] === rejoin[1]));
   await bus.publish([{ topic: 'unit.room-commands', records: [{ partition: 0, value: new Uint8Array([0xc1]) }] }]);
-  await until('counted', () => (a.counts.bad_records ?? 0) === 1);
+  await waitFor('counted', () => (a.counts.bad_records ?? 0) === 1);
   t.equal(a.counts.bad_records, 1, 'a garbage command record is skipped, not fatal');
 });
 
 t.test('a node that stops hands its partitions over; the new owner evicts and resumes from the log', async (t) => {
-  const bus = new InProcessBus();
-  const a = node(bus, 1);
-  await a.router.start();
-  const b = node(bus, 2);
-  await b.router.start();
-  t.teardown(() => b.router.stop());
-  await until('node 1 owns', () => Object.values(a.router.ownership()).flat().length === 8);
+  const { a, b } = await twoNodes(t, { stopFirst: false });
+  await waitFor('node 1 owns', () => Object.values(a.router.ownership()).flat().length === 8);
   await a.router.stop();
-  await until('node 2 owns everything now', () => Object.values(b.router.ownership()).flat().length === 8);
+  await waitFor('node 2 owns everything now', () => Object.values(b.router.ownership()).flat().length === 8);
   b.router.dispatch(cmd.chat({ conn: 2 * CONN_SPACE + 9, user: 'dan', room: 'r3', ref: 1, text: 'still here' }));
-  await until('node 2 runs the room', () => b.received.length === 1);
+  await waitFor('node 2 runs the room', () => b.received.length === 1);
   t.ok(b.evicted.length > 0, 'it dropped stale actors of the partitions it took');
 });

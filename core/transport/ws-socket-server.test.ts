@@ -1,5 +1,6 @@
 import t from 'tap';
 import WebSocket from 'ws';
+import { waitFor } from '../../tools/server-process';
 import { WsSocketServer } from './ws-socket-server';
 import { matchRoute, statusLine, type ConnectionCallbacks, type SocketConnection, type SocketServerOptions } from './socket-server';
 
@@ -30,10 +31,6 @@ async function client(port: number): Promise<{ ws: WebSocket; frames: Buffer[]; 
   return { ws, frames, closed };
 }
 
-const until = async (what: string, ok: () => boolean) => {
-  for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error(`timed out: ${what}`);
-};
 
 t.test('publish hands the same encoded buffer to every subscriber, unsubscribed sockets get nothing', async (t) => {
   const conns: SocketConnection[] = [];
@@ -41,7 +38,7 @@ t.test('publish hands the same encoded buffer to every subscriber, unsubscribed 
   const port = await server.listen('127.0.0.1', 0);
   t.teardown(() => server.close());
   const clients = await Promise.all([0, 1, 2].map(() => client(port)));
-  await until('three connections', () => conns.length === 3);
+  await waitFor('three connections', () => conns.length === 3);
   conns[0]!.subscribe('room');
   conns[1]!.subscribe('room');
   const sent: unknown[] = [];
@@ -57,13 +54,13 @@ t.test('publish hands the same encoded buffer to every subscriber, unsubscribed 
   }
   t.equal(sent.length, 2, 'two subscribers, two sends');
   t.equal(sent[0], sent[1], 'of one and the same Buffer: encoded once, never copied');
-  await until('both subscribers received it', () => clients[0]!.frames.length === 1 && clients[1]!.frames.length === 1);
+  await waitFor('both subscribers received it', () => clients[0]!.frames.length === 1 && clients[1]!.frames.length === 1);
   t.same([...clients[0]!.frames[0]!], [0x92, 0x50, 0x01]);
   await new Promise((r) => setTimeout(r, 50));
   t.equal(clients[2]!.frames.length, 0, 'the third was not subscribed');
   conns[0]!.unsubscribe('room');
   server.publish('room', new Uint8Array([0x91, 0x02]));
-  await until('the remaining subscriber got the second frame', () => clients[1]!.frames.length === 2);
+  await waitFor('the remaining subscriber got the second frame', () => clients[1]!.frames.length === 2);
   t.equal(clients[0]!.frames.length, 1, 'an unsubscribed socket gets nothing more');
   for (const c of clients) c.ws.close();
 });
@@ -77,7 +74,7 @@ t.test('frames over the limit are refused by ws with 1009 and reported; routes a
   t.teardown(() => server.close());
   const c = await client(port);
   c.ws.send(Buffer.alloc(1024, 1));
-  await until('a frame at the limit arrives', () => received.length === 1);
+  await waitFor('a frame at the limit arrives', () => received.length === 1);
   c.ws.send(Buffer.alloc(100_000, 1));
   t.equal(await c.closed, 1009, 'a frame over it closes with 1009');
   t.same(oversized, [true], 'reported as closed by the transport');
