@@ -14,7 +14,8 @@ import { ledgerEngineName, openLedger, type LedgerSettings } from './adapters/le
 import type { StoreSettings } from './adapters/store/open-realtime-store';
 import { realtimeStoreSettings } from './adapters/store/open-realtime-store';
 import type { AnalyticsSink } from './adapters/analytics/analytics-sink';
-import type { BatchingOptions } from './adapters/analytics/batching-sink';
+import type { BatchingOptions, BatchingSink } from './adapters/analytics/batching-sink';
+import { EventOutbox } from './adapters/analytics/event-outbox';
 import { ClickHouseSink } from './adapters/analytics/clickhouse-sink';
 import { NdjsonSink } from './adapters/analytics/ndjson-sink';
 import { ClickHouseReader } from './adapters/analytics/clickhouse-reader';
@@ -106,30 +107,36 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
 
 async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics): Promise<AnalyticsSink | null> {
   const e = config.engines;
-  let sink: AnalyticsSink | null = null;
+  if (!e.clickhouseUrl && e.embeddedAnalytics === 'off') return null;
+  let sink: BatchingSink | null = null;
   const options: BatchingOptions = {
     maxQueue: e.analyticsQueueMax, batchSize: 5000, flushIntervalMs: 1000, minBackoffMs: 500, maxBackoffMs: 30_000,
+    heartbeatMs: e.analyticsHeartbeatMs,
     onOutcome: (outcome, n, error) => {
       metrics.analytics.labels(outcome).inc(n);
       metrics.analyticsQueued.set(sink?.stats().queued ?? 0);
       if (outcome === 'failed') log.warn({ err: error, events: n }, 'analytics delivery failed; will retry');
     },
   };
-  if (e.clickhouseUrl) {
-    try {
-      sink = await ClickHouseSink.connect(e.clickhouseUrl, options, e.clickhouseDatabase, {
-        intervalMs: e.analyticsRollupMs, backfillDays: 35, recentDays: 2,
-        onError: (err) => {
-          metrics.backgroundErrors.labels('analytics_rollup').inc();
-          log.error({ err }, 'analytics rollup failed; retrying on the next run');
-        },
-      });
-    } catch (err) {
-      throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
+  // One outbox per node: what it holds survives restarts and crashes and is shipped after the next start.
+  const outbox = EventOutbox.open(join(config.dataDir, 'analytics', `outbox-${config.nodeId}.sqlite`), e.analyticsQueueMax);
+  try {
+    if (e.clickhouseUrl) {
+      try {
+        sink = await ClickHouseSink.connect(e.clickhouseUrl, outbox, options, e.clickhouseDatabase);
+      } catch (err) {
+        throw new Error(`CLICKHOUSE_URL is set but ClickHouse does not answer (${e.clickhouseUrl}): ${(err as Error).message}`);
+      }
+    } else {
+      sink = new NdjsonSink(join(config.dataDir, 'analytics'), outbox, options);
     }
-  } else if (e.embeddedAnalytics === 'ndjson') {
-    sink = new NdjsonSink(join(config.dataDir, 'analytics'), options);
+  } catch (err) {
+    outbox.close();
+    throw err;
   }
+  const closed = sink.recoverInterrupted();
+  if (closed.length > 0) log.warn({ intervals: closed.length, waiting: sink.stats().queued }, 'analytics: closed the connections and room visits a crash left open');
+  metrics.analyticsQueued.set(sink.stats().queued);
   return sink;
 }
 

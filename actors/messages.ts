@@ -240,6 +240,13 @@ export type Effect =
 /** An analytics event as an actor emits it (the core adds the node). */
 export type ActorAnalyticsEvent = Omit<import('../adapters/analytics/analytics-sink').AnalyticsEvent, 'node'>;
 
+/** The analytics events in an effect batch (null when none), to be recorded before the batch is applied. */
+export function analyticsOf(effects: readonly Effect[]): ActorAnalyticsEvent[] | null {
+  let events: ActorAnalyticsEvent[] | null = null;
+  for (const e of effects) if (e[0] === Eff.ANALYTICS) (events ??= []).push(e[1]);
+  return events;
+}
+
 /** Builds each effect from named arguments. */
 export const eff = {
   /** One frame to one connection (a reply, an error, a replayed event, a DM). */

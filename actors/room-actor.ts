@@ -17,7 +17,7 @@ import type { GiftCatalog } from '../economy/gift-catalog';
 import { ErrorCode, Role } from '../protocol/codes';
 import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
-import { userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult } from '../adapters/ledger/ledger';
+import { postingsFor, userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult, type Posting } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
@@ -52,6 +52,11 @@ type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
 type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
 type Reconcile = [typeof RECONCILE];
 export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd;
+
+/** What a user's account received in a set of postings (a creator's part of a gift). */
+function creditOf(postings: readonly Posting[], user: string): number {
+  return postings.find((p) => p.account === userAccount(user))?.delta ?? 0;
+}
 
 export class RoomActor extends Actor<RoomMessage> {
   private owner: string | null = null;
@@ -132,19 +137,21 @@ export class RoomActor extends Actor<RoomMessage> {
       case 'roomEnd':
         return this.end(c.conn, c.user, c.ref, turn);
       case 'purgeNode':
-        return this.purgeNode(c.node, turn);
+        return this.purgeNode(c.node);
       default:
         return;
     }
   }
 
-  /** A node died: its connections will never leave on their own. */
-  private purgeNode(node: number, turn: Turn): void {
-    for (const [conn, member] of this.members) {
+  /**
+   * A node died: its connections will never leave on their own. (Their analytics leaves come from that
+   * node's outbox when it starts again: see adapters/analytics/event-outbox.ts.)
+   */
+  private purgeNode(node: number): void {
+    for (const conn of this.members.keys()) {
       if (nodeOfConn(conn) !== node) continue;
       this.members.delete(conn);
       this.presenceDirty = true;
-      this.track(turn, { type: 'leave', user: member.user, durationMs: turn.now - member.joinedAt });
     }
   }
 
@@ -174,10 +181,9 @@ export class RoomActor extends Actor<RoomMessage> {
       }
     }
     const already = this.members.get(conn);
-    if (!already) {
-      this.presenceDirty = true;
-      if (!reattach) this.track(turn, { type: 'join', user });
-    }
+    // Joins and leaves reach analytics from the connection's node (core/session.ts), which sees them end
+    // even when this room's worker or node does not.
+    if (!already) this.presenceDirty = true;
     this.members.set(conn, { user, role, joinedAt: already?.joinedAt ?? turn.now });
 
     if (reattach) {
@@ -219,7 +225,6 @@ export class RoomActor extends Actor<RoomMessage> {
       return;
     }
     this.members.delete(conn);
-    this.track(turn, { type: 'leave', user: member.user, durationMs: turn.now - member.joinedAt });
     this.presenceDirty = true;
     if (ref) {
       turn.emit(eff.unsubscribe(conn, this.id));
@@ -250,7 +255,7 @@ export class RoomActor extends Actor<RoomMessage> {
       turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)));
       return;
     }
-    this.track(turn, { type: 'chat', user });
+    this.track(turn, { type: 'chat', user, ...(this.stream ? { stream: this.stream } : {}) });
     const seq = ++this.seq;
     const frame = roomChatFrame(this.id, seq, turn.now, user, text);
     this.remember(seq, frame, user, turn);
@@ -264,7 +269,7 @@ export class RoomActor extends Actor<RoomMessage> {
     this.resetTallies();
     const seq = ++this.seq;
     const frame = roomLiveFrame(this.id, seq, turn.now, true, stream);
-    this.track(turn, { type: 'room_start', user: this.owner ?? '' });
+    this.track(turn, { type: 'room_start', user: this.owner ?? '', stream });
     turn.writes.roomStreams.push({ room: this.id, stream, startSeq: seq });
     this.remember(seq, frame, this.owner ?? '', turn);
     turn.emit(eff.publish(this.id, frame));
@@ -279,7 +284,7 @@ export class RoomActor extends Actor<RoomMessage> {
     this.resetTallies();
     const seq = ++this.seq;
     const frame = roomLiveFrame(this.id, seq, turn.now, false, null);
-    this.track(turn, { type: 'room_end', user, coins: total });
+    this.track(turn, { type: 'room_end', user, coins: total, stream: ended });
     turn.writes.roomStreams.push({ room: this.id, stream: null, startSeq: seq });
     this.remember(seq, frame, user, turn);
     turn.emit(eff.publish(this.id, frame));
@@ -312,7 +317,9 @@ export class RoomActor extends Actor<RoomMessage> {
     }
     const known = this.giftSeq.get(op.opId);
     if (known === undefined && !result.replayed) {
-      this.track(turn, { type: 'gift', user: op.sender, creator: op.creator, giftId: op.giftId, count: op.count, coins: op.count * op.unitPrice, id: `gift:${op.opId}` });
+      const coins = op.count * op.unitPrice;
+      this.track(turn, { type: 'gift', user: op.sender, creator: op.creator, giftId: op.giftId, count: op.count, coins, id: `gift:${op.opId}`,
+        creatorCoins: creditOf(postingsFor(op), op.creator), stream: op.stream });
     }
     const seq = known ?? this.sequenceGift(op.opId, op.sender, op.giftId, op.count, op.count * op.unitPrice, op.stream, turn.now, true, turn);
     turn.emit(eff.send(conn, replyFrame(ref, {
@@ -327,7 +334,9 @@ export class RoomActor extends Actor<RoomMessage> {
       if (this.giftSeq.has(e.opId)) continue;
       const m = e.meta;
       const coins = (m.count as number) * (m.unitPrice as number);
-      this.track(turn, { type: 'gift', user: m.sender as string, creator: m.creator as string, giftId: m.giftId as string, count: m.count as number, coins, id: `gift:${e.opId}` });
+      const creatorCoins = creditOf(e.postings, m.creator as string);
+      this.track(turn, { type: 'gift', user: m.sender as string, creator: m.creator as string, giftId: m.giftId as string, count: m.count as number, coins, id: `gift:${e.opId}`,
+        creatorCoins, stream: m.stream as string, ts: e.ts });
       this.sequenceGift(e.opId, m.sender as string, m.giftId as string, m.count as number, coins, m.stream as string, e.ts, false, turn);
     }
   }
@@ -349,7 +358,7 @@ export class RoomActor extends Actor<RoomMessage> {
   /** Queues an analytics event for this room (delivered by the core's AnalyticsSink, off the hot path). */
   private track(turn: Turn, e: Partial<AnalyticsEvent> & Pick<AnalyticsEvent, 'type'>): void {
     if (!this.opts.analytics) return;
-    turn.emit(eff.analytics({ id: e.id ?? randomUUID(), ts: turn.now, room: this.id, ...e }));
+    turn.emit(eff.analytics({ ...e, id: e.id ?? randomUUID(), ts: e.ts ?? turn.now, room: this.id }));
   }
 
   private count(sender: string, coins: number): void {

@@ -181,6 +181,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
-  await app.register(analyticsPlugin, { reader: deps.analytics ?? null });
+  await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
   return app;
 }

@@ -1,10 +1,13 @@
 /**
- * Analytics: (a) events/s the ClickHouse sink sustains and the CPU it spends per event, recording from one
- * process; (b) what analytics costs the socket core: the same chat workload against HaloBuzz with
+ * Analytics: (a) events/s the ClickHouse sink sustains through its durable outbox (a real SQLite file, as
+ * the server runs it), the CPU it spends per event and the outbox's disk bytes per waiting event, recording
+ * from one process; (b) what analytics costs the socket core: the same chat workload against HaloBuzz with
  * analytics off and with ClickHouse on, comparing the server's CPU time per delivered message.
  * Needs CLICKHOUSE_URL (deploy/local/services up clickhouse).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
@@ -13,6 +16,7 @@ import { startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { LoadConnection, openMany } from './load-client';
 import { Progress } from './progress';
+import { EventOutbox } from '../adapters/analytics/event-outbox';
 import { writeResult } from './results';
 
 export interface AnalyticsParams { events: number; viewers: number; messages: number }
@@ -25,22 +29,49 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Bytes of an SQLite file with its WAL (what the outbox holds on disk). */
+function fileBytes(file: string): number {
+  let n = 0;
+  for (const f of [file, `${file}-wal`]) try { n += statSync(f).size; } catch { /* absent */ }
+  return n;
+}
+
 async function sinkThroughput(url: string, database: string, events: number): Promise<Record<string, number>> {
-  const sink = await ClickHouseSink.connect(url, { maxQueue: events + 1, batchSize: 5000, flushIntervalMs: 100, minBackoffMs: 100, maxBackoffMs: 1000 }, database);
-  const progress = new Progress('analytics: sink', events);
-  const cpu0 = process.cpuUsage();
-  const t0 = Date.now();
-  for (let i = 0; i < events; i++) {
-    sink.record({ id: randomUUID(), ts: Date.now(), node: 'bench', type: 'chat', room: `room${i % 100}`, user: `u${i % 5000}` });
-    if (i % 10_000 === 0) progress.update(i);
+  const dir = mkdtempSync(join(tmpdir(), 'hb-bench-outbox-'));
+  const file = join(dir, 'outbox.sqlite');
+  const event = (i: number) => ({ id: randomUUID(), ts: Date.now(), node: 'bench', type: 'chat' as const, room: `room${i % 100}`, user: `u${i % 5000}`, stream: `room${i % 100}.1764115200000` });
+  try {
+    // Disk per waiting event: record with no shipping (ClickHouse "away"), then measure the file.
+    const sizing = EventOutbox.open(join(dir, 'sizing.sqlite'), events + 1);
+    for (let i = 0; i < Math.min(events, 50_000); i += 100) sizing.append(Array.from({ length: 100 }, (_, k) => event(i + k)));
+    const bytesPerWaitingEvent = Math.round(fileBytes(join(dir, 'sizing.sqlite')) / Math.min(events, 50_000));
+    sizing.close();
+
+    const sink = await ClickHouseSink.connect(url, EventOutbox.open(file, events + 1), { maxQueue: events + 1, batchSize: 5000, flushIntervalMs: 100, minBackoffMs: 100, maxBackoffMs: 1000 }, database);
+    const progress = new Progress('analytics: sink', events);
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    // Recorded as the socket core does: a few events per actor turn, one outbox transaction each.
+    for (let i = 0; i < events; i += 4) {
+      sink.recordAll([event(i), event(i + 1), event(i + 2), event(i + 3)]);
+      if (i % 10_000 === 0) {
+        progress.update(i);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const recordMs = Date.now() - t0;
+    await sink.flush();
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    progress.done();
+    await sink.close();
+    return {
+      eventsPerSecond: Math.round(events / seconds), recordNsPerEvent: Math.round((recordMs * 1e6) / events),
+      cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / events) * 100) / 100, bytesPerWaitingEvent,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const recordMs = Date.now() - t0;
-  await sink.flush();
-  const seconds = (Date.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  progress.done();
-  await sink.close();
-  return { eventsPerSecond: Math.round(events / seconds), recordNsPerEvent: Math.round((recordMs * 1e6) / events), cpuMicrosPerEvent: Math.round(((cpu.user + cpu.system) / events) * 100) / 100 };
 }
 
 async function chatWorkload(server: ServerHandle, p: AnalyticsParams): Promise<Record<string, number>> {

@@ -76,9 +76,10 @@ export interface EnginesConfig {
   readonly clickhouseDatabase: string;
   /** Without ClickHouse: `ndjson` (files under the data folder, default) or `off`. */
   readonly embeddedAnalytics: 'ndjson' | 'off';
+  /** Events the durable analytics outbox holds at most while the store is away. */
   readonly analyticsQueueMax: number;
-  /** How often ClickHouse rollups (pre-aggregated tables) are recomputed. */
-  readonly analyticsRollupMs: number;
+  /** How often the node writes its heartbeat: what connections open at a crash are closed at. */
+  readonly analyticsHeartbeatMs: number;
 }
 
 export interface ApiConfig {
@@ -201,7 +202,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_DEV_TOKEN_TTL_SEC', 'HALOBUZZ_SHUTDOWN_GRACE_MS', 'HALOBUZZ_PLATFORM_SHARE_BPS', 'HALOBUZZ_GIFT_CATALOG',
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
-  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
+  'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_HEARTBEAT_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
   'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
   'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT', 'HALOBUZZ_ONE_NODE_ROUTING',
 ]);
@@ -327,8 +328,8 @@ export function loadConfig(env: Env = process.env): Config {
       clickhouseUrl: urlVar(env, 'CLICKHOUSE_URL', /^https?:\/\//),
       clickhouseDatabase: strVar(env, 'HALOBUZZ_CLICKHOUSE_DATABASE', 'default', /^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
       embeddedAnalytics: strVar(env, 'HALOBUZZ_ANALYTICS', 'ndjson', /^(ndjson|off)$/) as 'ndjson' | 'off',
-      analyticsQueueMax: intVar(env, 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 100_000, 100, 10_000_000),
-      analyticsRollupMs: intVar(env, 'HALOBUZZ_ANALYTICS_ROLLUP_MS', 60_000, 100, 86_400_000),
+      analyticsQueueMax: intVar(env, 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 1_000_000, 100, 100_000_000),
+      analyticsHeartbeatMs: intVar(env, 'HALOBUZZ_ANALYTICS_HEARTBEAT_MS', 1000, 100, 60_000),
     }),
     cluster: clusterVar(env),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),

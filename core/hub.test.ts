@@ -18,15 +18,23 @@ function setup() {
   const analytics: unknown[] = [];
   const metrics = new CoreMetrics(false);
   const clock = { now: 1_000_000 };
-  const hub = new Hub({ publish: (topic, frame) => void published.push([topic, frame]) }, (c) => void dispatched.push(c), metrics, config.limits, (e) => void analytics.push(e));
+  /** Every analytics event, and how many frames had been sent to sockets when it was recorded. */
+  const recorded: { id: string; sentBefore: number }[] = [];
+  const sockets: FakeTransport[] = [];
+  const sentSoFar = () => sockets.reduce((n, tr) => n + tr.frames.length, 0);
+  const hub = new Hub({ publish: (topic, frame) => void published.push([topic, frame]) }, (c) => void dispatched.push(c), metrics, config.limits, (events) => {
+    analytics.push(...events);
+    for (const e of events) recorded.push({ id: e.id, sentBefore: sentSoFar() });
+  });
   const open = (user?: string, sid = 'sid-1', ttlSec = 3600) => {
     const transport = new FakeTransport();
     const session = new Session(hub.newConnectionId(), transport, {
       nodeId: 'n1', limits: config.limits, metrics,
       verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(clock.now / 1000) }),
       isRevoked: () => false, dispatch: (c) => void dispatched.push(c), userChatBucket: (u) => hub.userChatBucket(u),
-      onAuthenticated: (s) => hub.authenticated(s, clock.now), track: () => undefined, isShuttingDown: () => false, now: () => clock.now,
+      onAuthenticated: (s) => hub.authenticated(s, clock.now), track: (e) => void analytics.push(e), isShuttingDown: () => false, now: () => clock.now,
     });
+    sockets.push(transport);
     hub.add(session);
     if (user) {
       const token = signAccessToken({ sub: user, sid, ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(clock.now / 1000) }, auth.jwtSecret);
@@ -34,7 +42,7 @@ function setup() {
     }
     return { session, transport };
   };
-  return { hub, published, dispatched, analytics, metrics, clock, open };
+  return { hub, published, dispatched, analytics, recorded, sentSoFar, metrics, clock, open };
 }
 
 t.test('effects reach sockets in order: sends, subscriptions, publishes, closes, analytics', async (t) => {
@@ -53,11 +61,40 @@ t.test('effects reach sockets in order: sends, subscriptions, publishes, closes,
   t.equal(hub.viewers('r1'), 2);
   t.same(a.transport.last, [ServerOp.REPLY, 7, { ok: true }]);
   t.equal(published.length, 1);
-  t.same(analytics, [{ id: 'e1', ts: 1, type: 'chat', room: 'r1', user: 'alice' }]);
+  t.same(analytics.filter((e) => (e as { type: string }).type === 'chat'), [{ id: 'e1', ts: 1, type: 'chat', room: 'r1', user: 'alice' }]);
   hub.applyEffects([[Eff.UNSUBSCRIBE, a.session.id, 'r1'], [Eff.CLOSE, b.session.id, CloseCode.POLICY_VIOLATION, 'bye']]);
   t.notOk(a.transport.topics.has('r1'));
   t.equal(hub.viewers('r1'), 1, 'the index follows unsubscribes');
   t.equal(b.transport.closedWith?.code, CloseCode.POLICY_VIOLATION);
+});
+
+t.test('an actor turn\'s analytics are recorded in one write before any of its replies is sent', async (t) => {
+  const { hub, recorded, sentSoFar, open } = setup();
+  const a = open('alice');
+  const before = sentSoFar();
+  hub.applyEffects([
+    [Eff.SEND, a.session.id, replyFrame(9, { seq: 1 })],
+    [Eff.ANALYTICS, { id: 'chat-1', ts: 1, type: 'chat', room: 'r1', user: 'alice' }],
+    [Eff.ANALYTICS, { id: 'gift:op-1', ts: 1, type: 'gift', room: 'r1', user: 'alice', coins: 5 }],
+  ]);
+  t.same(recorded, [{ id: 'chat-1', sentBefore: before }, { id: 'gift:op-1', sentBefore: before }], 'both recorded before the reply went out');
+  t.equal(sentSoFar(), before + 1, 'and the reply then went out');
+});
+
+t.test('closing every socket at shutdown records each open visit\'s leave and the disconnect at once', async (t) => {
+  const { hub, analytics, open } = setup();
+  const a = open('alice');
+  hub.applyEffects([[Eff.SUBSCRIBE, a.session.id, 'r1', Role.VIEWER], [Eff.SUBSCRIBE, a.session.id, 'r2', Role.HOST]]);
+  analytics.length = 0;
+  hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'bye');
+  t.match(analytics, [
+    { type: 'leave', room: 'r1', role: 'viewer', endedBy: 'server' },
+    { type: 'leave', room: 'r2', role: 'host', endedBy: 'server' },
+    { type: 'disconnect', user: 'alice', endedBy: 'server' },
+  ], 'recorded without waiting for the transport to report the close');
+  t.equal(hub.viewers('r1'), 0);
+  hub.remove(a.session);
+  t.equal(analytics.length, 3, 'the transport\'s later close report records nothing twice');
 });
 
 t.test('every error an actor sends is counted by code', async (t) => {

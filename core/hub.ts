@@ -4,7 +4,7 @@
  * for re-attach commands after a worker restart, and runs the periodic sweep that enforces the hello
  * timeout and token expiry.
  */
-import { CONN_SPACE, Eff, cmd, type ActorAnalyticsEvent, type Command, type Effect } from '../actors/messages';
+import { CONN_SPACE, Eff, analyticsOf, cmd, type ActorAnalyticsEvent, type Command, type Effect } from '../actors/messages';
 import { CloseCode, ServerOp } from '../protocol/codes';
 import { decodeInternal } from '../common/internal-codec';
 import { TokenBucket } from './rate-limit';
@@ -47,8 +47,8 @@ export class Hub {
     private readonly dispatch: (command: Command) => void,
     private readonly metrics: CoreMetrics,
     private readonly limits: LimitsConfig,
-    /** Analytics events from the actors, handed to the AnalyticsSink. */
-    private readonly onAnalytics: (event: ActorAnalyticsEvent) => void = () => undefined,
+    /** Analytics events of one effect batch, handed to the AnalyticsSink in one durable write. */
+    private readonly onAnalytics: (events: ActorAnalyticsEvent[]) => void = () => undefined,
   ) {}
 
   newConnectionId(): number {
@@ -65,7 +65,9 @@ export class Hub {
     this.metrics.connections.set(this.sessions.size);
   }
 
+  /** The socket is gone (or the server is closing it at shutdown); safe to call twice. */
   remove(session: Session): void {
+    if (this.sessions.get(session.id) !== session) return;
     for (const room of session.rooms.keys()) this.leaveIndex(room, session);
     session.handleClose();
     this.sessions.delete(session.id);
@@ -116,6 +118,9 @@ export class Hub {
   }
 
   applyEffects(effects: readonly Effect[], now = Date.now()): void {
+    // Analytics first, in one write: an event behind a reply in this batch is durable before the reply leaves.
+    const events = analyticsOf(effects);
+    if (events) this.onAnalytics(events);
     let published: Set<string> | null = null;
     for (const e of effects) {
       switch (e[0]) {
@@ -166,8 +171,6 @@ export class Hub {
           break;
         }
         case Eff.ANALYTICS:
-          this.onAnalytics(e[1]);
-          break;
         case Eff.ORIGIN:
           break;
       }
@@ -240,7 +243,14 @@ export class Hub {
     }
   }
 
+  /**
+   * Closes every socket and forgets its session now (its leaves and disconnect are recorded now, not when
+   * the transport gets round to reporting the close): what shutdown needs before it flushes analytics.
+   */
   closeAll(code: number, reason: string): void {
-    for (const s of this.sessions.values()) s.close(code, reason);
+    for (const s of [...this.sessions.values()]) {
+      s.close(code, reason);
+      this.remove(s);
+    }
   }
 }

@@ -21,7 +21,6 @@ import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeBridgeNode } from '../adapters/bridge/realtime-bridge';
 import type { NodeLocation } from '../adapters/registry/node-registry';
 import { cmd, type Command } from '../actors/messages';
-import { randomUUID } from 'node:crypto';
 import { LocalRouter, type CommandRouter } from './routing';
 import { ClusterNode } from './cluster/cluster-node';
 import type { RealtimeEngines } from '../engines';
@@ -97,7 +96,7 @@ export class RealtimeServer {
       },
     });
     this.hub = new Hub({ publish: (topic, frame) => this.sockets.publish(topic, frame) }, (c) => this.dispatch(c), this.metrics, config.limits,
-      (event) => this.engines.analytics?.record({ ...event, node: config.nodeId }));
+      (events) => this.engines.analytics?.recordAll(events.map((event) => ({ ...event, node: config.nodeId }))));
     this.router = this.makeRouter();
     const choice = selectTransport(config.transport);
     if (choice.fallbackReason) this.log.warn({ transport: 'ws', reason: choice.fallbackReason }, `using the ws transport: ${choice.fallbackReason}; ${UWS_HINT}`);
@@ -148,7 +147,7 @@ export class RealtimeServer {
     }, {
       nodeId: this.config.nodeId, topicPrefix: cluster.topicPrefix, partitions: cluster.partitions, nodeTtlMs: cluster.nodeTtlMs,
       chatPerSecond: limits.userChatPerSecond, chatBurst: limits.userChatBurst, log: this.log.child({ component: 'cluster' }),
-      onAnalytics: (event) => this.engines.analytics?.record({ ...event, node: this.config.nodeId }),
+      onAnalytics: (events) => this.engines.analytics?.recordAll(events.map((event) => ({ ...event, node: this.config.nodeId }))),
       count: (what, n = 1) => this.metrics.cluster.labels(what).inc(n),
       onDeadNode: () => this.metrics.clusterDeadNodes.inc(),
       connectBus: (clientId) => cluster.connectBus(clientId),
@@ -208,13 +207,14 @@ export class RealtimeServer {
     await this.pool.drain(this.config.shutdownGraceMs);
     await this.router.close();
     await this.engines.ledger.close();
-    // Deliver what analytics still holds, within the grace period; the rest is counted as not delivered.
+    // Sessions next: closing them records their leaves and disconnects (ended by the server).
+    this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
+    // Then ship what analytics holds, within the grace period; the rest stays in the outbox for the next start.
     const analytics = this.engines.analytics;
     if (analytics) {
       await Promise.race([analytics.flush(), new Promise((r) => setTimeout(r, this.config.shutdownGraceMs).unref())]);
       await analytics.close();
     }
-    this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
     // Give the transport a few loop turns to write the close frames.
     await new Promise((r) => setTimeout(r, 50));
     await this.sockets.close();
@@ -282,7 +282,7 @@ export class RealtimeServer {
           dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
-          track: (event) => this.engines.analytics?.record({ id: randomUUID(), ts: Date.now(), node: this.config.nodeId, ...event }),
+          track: (event) => this.engines.analytics?.record({ ...event, node: this.config.nodeId }),
           isShuttingDown: () => this.shuttingDown,
           now: Date.now,
         });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { ActorAnalyticsEvent } from '../actors/messages';
 import { encode } from '../protocol/codec';
 import { ClientOp, CloseCode, ErrorCode, Role, ServerOp } from '../protocol/codes';
 import { Session } from './session';
@@ -15,7 +16,7 @@ const auth = config.auth;
 function setup(now = { t: 1_000_000 }) {
   const transport = new FakeTransport();
   const commands: Command[] = [];
-  const tracked: { type: string; user: string }[] = [];
+  const tracked: ActorAnalyticsEvent[] = [];
   const metrics = new CoreMetrics(false);
   const userBucket = new TokenBucket(100, 100, now.t);
   const session = new Session(7, transport, {
@@ -161,6 +162,36 @@ t.test('closing tells every joined room and the user actor', async (t) => {
   t.match(tracked.at(-1), { type: 'disconnect', user: 'alice', durationMs: 90_000 }, 'disconnect carries the session length');
   t.same(commands, [[Cmd.LEAVE, 7, 'alice', 'r1', 0], [Cmd.LEAVE, 7, 'alice', 'r2', 0], [Cmd.OFFLINE, 7, 'alice']]);
   t.same(session.reattachCommands(() => true), [], 'a closed session re-attaches nowhere');
+});
+
+t.test('room visits: a join when the room accepts, one leave per visit with its watch time and who ended it', async (t) => {
+  const { session, send, token, tracked, now } = setup();
+  send([ClientOp.HELLO, 1, 1, token(), { platform: 'ios', app: '2.1.0', country: 'DE' }]);
+  const sessionId = session.analyticsId;
+  t.match(tracked[0], { id: `connect:${sessionId}`, type: 'connect', session: sessionId });
+  send([ClientOp.JOIN, 2, 'r1']);
+  t.equal(tracked.length, 1, 'no join before the room accepted it');
+  session.subscribed('r1', Role.VIEWER);
+  const join = tracked[1]!;
+  t.match(join, { type: 'join', room: 'r1', role: 'viewer', session: sessionId, platform: 'ios', appVersion: '2.1.0', country: 'DE', ts: now.t });
+  now.t += 5_000;
+  session.subscribed('r1', Role.VIEWER);
+  t.equal(tracked.length, 2, 'a repeated JOIN (or a re-attach after a worker restart) continues the visit');
+  now.t += 7_000;
+  session.unsubscribed('r1');
+  t.match(tracked[2], { id: `leave:${join.id}`, type: 'leave', room: 'r1', visit: join.id, durationMs: 12_000, endedBy: 'client', role: 'viewer' });
+  send([ClientOp.JOIN, 3, 'r2', Role.HOST]);
+  session.subscribed('r2', Role.HOST);
+  now.t += 3_000;
+  session.close(CloseCode.SERVER_SHUTDOWN, 'bye');
+  session.handleClose();
+  t.match(tracked.slice(3), [
+    { type: 'join', room: 'r2', role: 'host' },
+    { type: 'leave', room: 'r2', role: 'host', durationMs: 3_000, endedBy: 'server' },
+    { id: `disconnect:${sessionId}`, type: 'disconnect', endedBy: 'server', durationMs: 15_000, country: 'DE' },
+  ], 'closing by the server ends the open visit and the connection, both marked as ended by the server');
+  session.handleClose();
+  t.equal(tracked.length, 6, 'closing twice records nothing more');
 });
 
 t.test('every failed hello answers one ERROR with its ref, counted, then closes', async (t) => {

@@ -4,7 +4,9 @@
  * turns the request into an actor command. It never runs business logic and never awaits.
  */
 import type { LimitsConfig } from '../config/config';
-import type { Command } from '../actors/messages';
+import { randomUUID } from 'node:crypto';
+import type { ActorAnalyticsEvent, Command } from '../actors/messages';
+import type { EndedBy } from '../adapters/analytics/analytics-sink';
 import { cmd } from '../actors/messages';
 import type { AccessClaims, VerifyResult } from './auth/jwt';
 import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from '../protocol/codes';
@@ -36,8 +38,8 @@ export interface SessionDeps {
   /** Per-user chat bucket, shared by all connections of that user on this node. */
   userChatBucket(user: string): TokenBucket;
   onAuthenticated(session: Session): void;
-  /** Records an analytics event (connect, disconnect); never blocks. */
-  track(event: { type: 'connect' | 'disconnect'; user: string; platform?: string; appVersion?: string; country?: string; durationMs?: number }): void;
+  /** Records an analytics event of this connection (connect, disconnect, join, leave); never blocks. */
+  track(event: ActorAnalyticsEvent): void;
   isShuttingDown(): boolean;
   now(): number;
 }
@@ -62,6 +64,14 @@ export class Session {
   private authenticatedAt = 0;
   closed = false;
   readonly openedAt: number;
+  /** This connection's id in analytics (connect, disconnect, joins and leaves carry it). */
+  readonly analyticsId = randomUUID();
+  /** What the hello's client map said (platform, app version, country), copied onto its analytics events. */
+  private client: { platform?: string; appVersion?: string; country?: string } = {};
+  /** Open room visits: the join event's id and when the room accepted the join. */
+  private readonly visits = new Map<string, { id: string; at: number }>();
+  /** The server closed this socket (shutdown, limits, revocation) rather than the client. */
+  private closedByServer = false;
   /** Rooms the actors confirmed (via SUBSCRIBE effects), with the role held in each. */
   readonly rooms = new Map<string, Role>();
   private readonly pendingJoins = new Set<string>();
@@ -129,11 +139,15 @@ export class Session {
       this.deps.dispatch(cmd.leave({ conn: this.id, user, room, ref: 0 }));
     }
     this.deps.dispatch(cmd.offline({ conn: this.id, user }));
-    this.deps.track({ type: 'disconnect', user, durationMs: this.deps.now() - this.authenticatedAt });
+    const now = this.deps.now();
+    const endedBy = this.closedByServer ? 'server' : 'client';
+    for (const room of [...this.visits.keys()]) this.endVisit(room, endedBy, now);
+    this.deps.track({ id: `disconnect:${this.analyticsId}`, ts: now, type: 'disconnect', user, session: this.analyticsId, durationMs: now - this.authenticatedAt, endedBy, ...this.client });
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.closedByServer = true;
     this.deps.metrics.closed(code);
     this.transport.close(code, reason);
   }
@@ -141,11 +155,19 @@ export class Session {
   /** The room actor accepted this connection: start receiving the room's topic. */
   subscribed(room: string, role: Role): void {
     this.pendingJoins.delete(room);
+    // A repeated JOIN or a re-attach after a worker restart continues the visit that is open.
+    if (!this.rooms.has(room) && this.user !== null) {
+      const visit = { id: randomUUID(), at: this.deps.now() };
+      this.visits.set(room, visit);
+      this.deps.track({ id: visit.id, ts: visit.at, type: 'join', user: this.user, room, role: role === Role.HOST ? 'host' : 'viewer', session: this.analyticsId, ...this.client });
+    }
     this.rooms.set(room, role);
     this.transport.subscribe(room);
   }
 
-  unsubscribed(room: string): void {
+  /** The room let this connection go (its LEAVE, or the room's decision). */
+  unsubscribed(room: string, endedBy: EndedBy = 'client'): void {
+    this.endVisit(room, endedBy, this.deps.now());
     this.pendingJoins.delete(room);
     this.leaving.delete(room);
     this.rooms.delete(room);
@@ -162,6 +184,15 @@ export class Session {
       if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true }));
     }
     return out;
+  }
+
+  private endVisit(room: string, endedBy: EndedBy, now: number): void {
+    const visit = this.visits.get(room);
+    if (!visit || this.user === null) return;
+    this.visits.delete(room);
+    const role = this.rooms.get(room) === Role.HOST ? 'host' : 'viewer';
+    this.deps.track({ id: `leave:${visit.id}`, ts: now, type: 'leave', user: this.user, room, role, session: this.analyticsId, visit: visit.id,
+      durationMs: now - visit.at, endedBy, ...this.client });
   }
 
   /** Every failed HELLO: one ERROR with its ref (counted), then the close that tells the client what to do. */
@@ -186,8 +217,9 @@ export class Session {
     this.claims = verdict.claims;
     this.deps.onAuthenticated(this);
     this.authenticatedAt = this.deps.now();
-    this.deps.track({ type: 'connect', user: this.user, ...(req.client.platform ? { platform: req.client.platform } : {}),
-      ...(req.client.app ? { appVersion: req.client.app } : {}), ...(req.client.country ? { country: req.client.country } : {}) });
+    this.client = { ...(req.client.platform ? { platform: req.client.platform } : {}), ...(req.client.app ? { appVersion: req.client.app } : {}),
+      ...(req.client.country ? { country: req.client.country } : {}) };
+    this.deps.track({ id: `connect:${this.analyticsId}`, ts: this.authenticatedAt, type: 'connect', user: this.user, session: this.analyticsId, ...this.client });
     this.deps.dispatch(cmd.online({ conn: this.id, user: this.user, reattach: false }));
     const l = this.deps.limits;
     this.reply(replyFrame(req.ref, {

@@ -36,7 +36,7 @@ t.test('golden client frames parse into typed requests', async (t) => {
   const c = vectors.client;
   const parse = (name: string) => parseRequest(decode(Buffer.from(c[name]!.hex, 'hex')));
   t.same(parse('hello'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok', client: {} });
-  t.same(parseRequest([1, 2, 1, 'tok', { platform: 'ios', app: '3.2.1', country: 'NP' }]), { op: ClientOp.HELLO, ref: 2, version: 1, token: 'tok', client: { platform: 'ios', app: '3.2.1', country: 'NP' } });
+  t.same(parse('hello_client'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok', client: { platform: 'ios', app: '3.2', country: 'NP' } });
   t.same(parse('ping'), { op: ClientOp.PING, ref: 7 });
   t.same(parse('join'), { op: ClientOp.JOIN, ref: 2, room: 'room1', role: Role.VIEWER });
   t.same(parse('leave'), { op: ClientOp.LEAVE, ref: 8, room: 'room1' });

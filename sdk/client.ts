@@ -37,6 +37,8 @@ export interface ClientOptions {
   readonly reconnectMaxDelayMs?: number;
   /** Acknowledge direct messages automatically once they were emitted (default true). */
   readonly autoAckInbox?: boolean;
+  /** What the app says about itself in HELLO, for analytics (docs/protocol.md § The client map). */
+  readonly client?: { readonly platform?: string; readonly app?: string; readonly country?: string };
 }
 
 export interface HelloResult {
@@ -240,7 +242,7 @@ export class HaloClient extends Emitter<ClientEvents> {
       let settled = false;
       let helloError: HaloError | null = null;
       ws.onopen = () => {
-        this.request(ClientOp.HELLO, PROTOCOL_VERSION, token).then((result) => {
+        this.request(ClientOp.HELLO, PROTOCOL_VERSION, token, ...(this.opts.client ? [this.opts.client] : [])).then((result) => {
           this.hello = result as HelloResult;
           this.attempts = 0;
           settled = true;

@@ -1,7 +1,14 @@
 /**
- * The analyst queries behind the dashboard, as named SQL for ClickHouse 18.16 (docs/analytics.md shows
- * each one to run by hand). 18.16 has no server-side query parameters, so parameters are validated here
- * (epoch seconds, ids from a strict alphabet) and written into the SQL as literals.
+ * The analyst queries behind the dashboard, as named SQL (docs/analytics.md shows each one to run by
+ * hand, and the rules of what each counts). The SQL runs unchanged on the local ClickHouse 18.16 and on a
+ * current server (test/clickhouse-compat): no window functions, no query parameters, one JOIN per
+ * SELECT, arrays for running totals, and time buckets computed from Unix seconds so the server's time
+ * zone never moves a bucket. Parameters are validated here (epoch seconds, ids from a strict alphabet)
+ * and written into the SQL as literals.
+ *
+ * Shared rules: every query takes the window [from, to) and an optional room; viewer metrics count
+ * role 'viewer' only (hosts are not viewers; events recorded before roles existed count as viewers);
+ * every time column is Unix seconds (UTC) at the start of its minute, hour or day.
  */
 export interface QueryParams {
   /** Window start and end, Unix seconds. */
@@ -10,10 +17,23 @@ export interface QueryParams {
   readonly room?: string;
 }
 
+/** How the dashboard draws a query: which column is the x axis, which are series, and on which axis. */
+export interface ChartSpec {
+  readonly kind: 'line' | 'bar' | 'table';
+  /** The x column; `time` ones hold Unix seconds, `day` ones the start of a UTC day (labelled by date). */
+  readonly x?: { readonly column: string; readonly time: boolean; readonly label: string; readonly day?: boolean };
+  /** Columns drawn as series; `coins` series go to their own (right) axis. */
+  readonly series?: readonly { readonly column: string; readonly label: string; readonly unit: 'count' | 'coins' | 'seconds' }[];
+  /** A column whose values split one series into several (e.g. one bar per creator). */
+  readonly splitBy?: string;
+  /** Columns holding user ids (shown by display name on the dashboard). */
+  readonly users?: readonly string[];
+}
+
 export interface NamedQuery {
   readonly title: string;
   readonly description: string;
-  readonly chart: 'line' | 'bar';
+  readonly chart: ChartSpec;
   sql(p: QueryParams): string;
 }
 
@@ -27,60 +47,87 @@ export function checkParams(p: QueryParams): QueryParams {
 
 const window = (p: QueryParams) => `ts >= toDateTime(${p.from}) AND ts < toDateTime(${p.to})`;
 const inRoom = (p: QueryParams) => (p.room ? ` AND room = '${p.room}'` : '');
+/** Viewers, not hosts ('' is a viewer recorded before roles existed). */
+const VIEWER = "role != 'host'";
+const bucket = (seconds: number) => `intDiv(toUInt32(ts), ${seconds}) * ${seconds}`;
+/** Hours for windows up to two days, else UTC days. */
+const revenueBucket = (p: QueryParams) => bucket(p.to - p.from <= 2 * 86_400 ? 3600 : 86_400);
+
+const VIEWER_SERIES = [
+  { column: 'viewers', label: 'unique viewers', unit: 'count' },
+  { column: 'visits', label: 'visits', unit: 'count' },
+] as const;
+
+/** Viewers, visits and watch time by one attribute of the client (from its hello). */
+function viewersBy(column: string, title: string): NamedQuery {
+  return {
+    title: `Viewers by ${title}`,
+    description: `Unique viewers and room visits (joins in the window) and watch time (leaves in the window) per ${title}, from what the client's hello said ('(unknown)' when it said nothing).`,
+    chart: { kind: 'bar', x: { column, time: false, label: title }, series: [...VIEWER_SERIES] },
+    sql: (p) => `SELECT if(${column} = '', '(unknown)', ${column}) AS ${column}, uniqExactIf(user, type = 'join') AS viewers, countIf(type = 'join') AS visits,
+  intDiv(sumIf(duration_ms, type = 'leave'), 1000) AS watch_seconds
+FROM events FINAL
+WHERE type IN ('join', 'leave') AND ${VIEWER} AND ${window(p)}${inRoom(p)}
+GROUP BY ${column}
+ORDER BY viewers DESC, ${column}`,
+  };
+}
 
 export const QUERIES: Record<string, NamedQuery> = {
   concurrent_viewers: {
     title: 'Concurrent viewers',
-    description: 'Viewers present at the end of each minute (joins minus leaves, accumulated from the beginning of the data so the window starts right), overall or in one room.',
-    chart: 'line',
-    sql: (p) => `SELECT minute, viewers FROM (
-  SELECT minute, runningAccumulate(delta) AS viewers FROM (
-    SELECT toStartOfMinute(ts) AS minute, sumState(toInt64(if(type = 'join', 1, -1))) AS delta
-    FROM events FINAL
-    WHERE type IN ('join', 'leave') AND ts < toDateTime(${p.to})${inRoom(p)}
-    GROUP BY minute ORDER BY minute))
-WHERE minute >= toStartOfMinute(toDateTime(${p.from}))
+    description: 'Per minute in which a viewer joined or left: viewers present at the end of the minute and the peak during it (every join and leave of viewers from the beginning of the data, in time order, so the window starts right; a crash-ended visit ends at the node\'s last heartbeat).',
+    chart: { kind: 'line', x: { column: 'minute', time: true, label: 'minute' }, series: [{ column: 'viewers', label: 'viewers at the minute\'s end', unit: 'count' }, { column: 'peak_viewers', label: 'peak in the minute', unit: 'count' }] },
+    sql: (p) => `SELECT intDiv(tupleElement(step, 1), 60000) * 60 AS minute, argMax(level, n) AS viewers, max(greatest(level, before)) AS peak_viewers
+FROM (
+  SELECT arraySort(groupArray((ts_ms, if(type = 'join', 1, -1)))) AS steps, arrayCumSum(arrayMap(x -> x.2, steps)) AS levels,
+    arrayPushFront(arrayPopBack(levels), 0) AS befores
+  FROM events FINAL
+  WHERE type IN ('join', 'leave') AND ${VIEWER} AND ts < toDateTime(${p.to})${inRoom(p)}
+) ARRAY JOIN steps AS step, levels AS level, befores AS before, arrayEnumerate(levels) AS n
+WHERE tupleElement(step, 1) >= ${Math.floor(p.from / 60) * 60_000}
+GROUP BY minute
 ORDER BY minute`,
   },
-  gift_revenue_per_creator_per_day: {
-    title: 'Gift revenue per creator per day',
-    description: 'Coins spent on gifts to each creator, per UTC day (before the platform share), from the gifts_daily rollup (recomputed every minute).',
-    chart: 'bar',
-    sql: (p) => `SELECT date, creator, sum(coins) AS coins, sum(gifts) AS gifts
-FROM gifts_daily FINAL
-WHERE date >= toDate(toDateTime(${p.from})) AND date <= toDate(toDateTime(${p.to}))
-GROUP BY date, creator
-ORDER BY date, coins DESC`,
+  gift_revenue_per_creator: {
+    title: 'Gift revenue per creator',
+    description: 'Coins spent on gifts to each creator (gross) and the creator\'s part after the platform share, per hour for windows up to two days, else per UTC day.',
+    chart: { kind: 'bar', x: { column: 'bucket', time: true, label: 'hour or day' }, series: [{ column: 'coins', label: 'coins (gross)', unit: 'coins' }], splitBy: 'creator', users: ['creator'] },
+    sql: (p) => `SELECT ${revenueBucket(p)} AS bucket, creator, sum(coins) AS coins, sum(creator_coins) AS creator_coins, count() AS gifts
+FROM events FINAL
+WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
+GROUP BY bucket, creator
+ORDER BY bucket, coins DESC, creator`,
   },
   top_gifts: {
     title: 'Top gifts',
     description: 'Which gifts sell: units sent and coins spent per catalog gift.',
-    chart: 'bar',
+    chart: { kind: 'bar', x: { column: 'gift_id', time: false, label: 'gift' }, series: [{ column: 'units', label: 'units', unit: 'count' }, { column: 'coins', label: 'coins', unit: 'coins' }] },
     sql: (p) => `SELECT gift_id, sum(count) AS units, sum(coins) AS coins
 FROM events FINAL
 WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
 GROUP BY gift_id
-ORDER BY coins DESC
+ORDER BY coins DESC, gift_id
 LIMIT 20`,
   },
   watch_time_distribution: {
     title: 'Watch time distribution',
-    description: 'How long viewers stayed in a room before leaving (from each leave event).',
-    chart: 'bar',
-    sql: (p) => `SELECT bucket, viewers FROM (
+    description: 'How long viewers stayed in a room, from each viewer\'s leave in the window (ended by the client, the server or a crash).',
+    chart: { kind: 'bar', x: { column: 'bucket', time: false, label: 'watch time' }, series: [{ column: 'visits', label: 'visits', unit: 'count' }] },
+    sql: (p) => `SELECT bucket, visits FROM (
   SELECT multiIf(duration_ms < 60000, 1, duration_ms < 300000, 2, duration_ms < 900000, 3, duration_ms < 3600000, 4, 5) AS b,
          multiIf(b = 1, '< 1 min', b = 2, '1-5 min', b = 3, '5-15 min', b = 4, '15-60 min', '60+ min') AS bucket,
-         count() AS viewers
+         count() AS visits
   FROM events FINAL
-  WHERE type = 'leave' AND ${window(p)}${inRoom(p)}
+  WHERE type = 'leave' AND ${VIEWER} AND ${window(p)}${inRoom(p)}
   GROUP BY b, bucket)
 ORDER BY b`,
   },
   chat_activity: {
     title: 'Chat activity',
     description: 'Chat messages per minute (counts only: message text never reaches analytics).',
-    chart: 'line',
-    sql: (p) => `SELECT toStartOfMinute(ts) AS minute, count() AS messages
+    chart: { kind: 'line', x: { column: 'minute', time: true, label: 'minute' }, series: [{ column: 'messages', label: 'messages', unit: 'count' }] },
+    sql: (p) => `SELECT ${bucket(60)} AS minute, count() AS messages
 FROM events FINAL
 WHERE type = 'chat' AND ${window(p)}${inRoom(p)}
 GROUP BY minute
@@ -88,15 +135,123 @@ ORDER BY minute`,
   },
   new_vs_returning_viewers: {
     title: 'New vs returning viewers',
-    description: 'Per day, viewers joining for the first time ever versus viewers seen on an earlier day.',
-    chart: 'bar',
-    sql: (p) => `SELECT date, sum(first = date) AS new_viewers, sum(first < date) AS returning_viewers
+    description: 'Per UTC day, viewers whose first visit ever (to the room, when one is chosen) was that day, and viewers first seen on an earlier day.',
+    chart: { kind: 'bar', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'new_viewers', label: 'new', unit: 'count' }, { column: 'returning_viewers', label: 'returning', unit: 'count' }] },
+    sql: (p) => `SELECT day, sum(first = day) AS new_viewers, sum(first < day) AS returning_viewers
 FROM (
-  SELECT DISTINCT date, user FROM events FINAL WHERE type = 'join' AND ${window(p)}${inRoom(p)}
-) ANY INNER JOIN (
-  SELECT user, min(date) AS first FROM events FINAL WHERE type = 'join' GROUP BY user
-) USING user
-GROUP BY date
-ORDER BY date`,
+  SELECT DISTINCT ${bucket(86_400)} AS day, user FROM events FINAL WHERE type = 'join' AND ${VIEWER} AND ${window(p)}${inRoom(p)}
+) AS visits ALL INNER JOIN (
+  SELECT user, min(${bucket(86_400)}) AS first FROM events FINAL WHERE type = 'join' AND ${VIEWER}${inRoom(p)} GROUP BY user
+) AS firsts USING user
+GROUP BY day
+ORDER BY day`,
+  },
+  unique_viewers: {
+    title: 'Unique viewers and sessions',
+    description: 'Per UTC day: unique viewers, the connections (sessions) they visited rooms from, room visits, and sessions per viewer.',
+    chart: { kind: 'bar', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'viewers', label: 'unique viewers', unit: 'count' }, { column: 'sessions', label: 'sessions', unit: 'count' }, { column: 'visits', label: 'visits', unit: 'count' }] },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, uniqExact(user) AS viewers, uniqExact(session) AS sessions, count() AS visits,
+  round(uniqExact(session) / uniqExact(user), 2) AS sessions_per_viewer
+FROM events FINAL
+WHERE type = 'join' AND ${VIEWER} AND ${window(p)}${inRoom(p)}
+GROUP BY day
+ORDER BY day`,
+  },
+  viewers_by_country: viewersBy('country', 'country'),
+  viewers_by_platform: viewersBy('platform', 'platform'),
+  viewers_by_app_version: viewersBy('app_version', 'app version'),
+  retention_cohorts: {
+    title: 'Retention cohorts',
+    description: 'Viewers grouped by the UTC day of their first visit (cohorts starting in the window); of each cohort, how many visited again exactly 1, 7 and 30 days later (any time after the window counts).',
+    chart: { kind: 'table', x: { column: 'cohort', time: true, label: 'first day', day: true } },
+    sql: (p) => `SELECT first_day * 86400 AS cohort, count() AS viewers, sum(has(days, first_day + 1)) AS day1, sum(has(days, first_day + 7)) AS day7,
+  sum(has(days, first_day + 30)) AS day30
+FROM (
+  SELECT user, min(day) AS first_day, groupUniqArray(day) AS days FROM (
+    SELECT user, intDiv(toUInt32(ts), 86400) AS day FROM events FINAL WHERE type = 'join' AND ${VIEWER}${inRoom(p)})
+  GROUP BY user)
+WHERE first_day >= ${Math.floor(p.from / 86_400)} AND first_day * 86400 < ${p.to}
+GROUP BY first_day
+ORDER BY first_day`,
+  },
+  funnel: {
+    title: 'Funnel: join → chat → gift → purchase',
+    description: 'Users who, within the window, joined a room as a viewer; of them, who also chatted; of those, who also sent a gift; of those, who also bought coins (purchases are not per room).',
+    chart: { kind: 'bar', x: { column: 'step', time: false, label: 'step' }, series: [{ column: 'users', label: 'users', unit: 'count' }] },
+    sql: (p) => `SELECT step, users FROM (
+  SELECT [sum(j), sum(j * c), sum(j * c * g), sum(j * c * g * b)] AS counts FROM (
+    SELECT user, max(type = 'join' AND ${VIEWER}) AS j, max(type = 'chat') AS c, max(type = 'gift') AS g, max(type = 'purchase') AS b
+    FROM events FINAL
+    WHERE type IN ('join', 'chat', 'gift', 'purchase') AND ${window(p)}${p.room ? ` AND (type = 'purchase' OR room = '${p.room}')` : ''}
+    GROUP BY user))
+ARRAY JOIN counts AS users, ['join', 'chat', 'gift', 'purchase'] AS step`,
+  },
+  stream_report: {
+    title: 'Streams',
+    description: 'Each live stream that started in the window: host, length, peak and average viewers (from viewer visits overlapping the stream), gifts, coins (gross and the creator\'s part), gifters and chat messages. A stream still live runs to the end of the window or now.',
+    chart: { kind: 'table', users: ['host'] },
+    sql: (p) => `SELECT room, stream, host, intDiv(start_ms, 1000) AS started, intDiv(end_ms, 1000) AS ended, live, intDiv(end_ms - start_ms, 1000) AS length_s,
+  peak_viewers, round(viewer_ms / greatest(1, end_ms - start_ms), 2) AS avg_viewers, gifts, coins, creator_coins, gifters, chats
+FROM (
+  SELECT * FROM (
+    SELECT room, stream, host, start_ms, end_ms, live,
+      sumIf(toInt64(least(v_end, end_ms)) - toInt64(greatest(v_start, start_ms)), v_start < end_ms AND v_end > start_ms) AS viewer_ms,
+      arraySort(arrayConcat(
+        arrayMap(t -> (t, 1), groupArrayIf(greatest(v_start, start_ms), v_start < end_ms AND v_end > start_ms)),
+        arrayMap(t -> (t, -1), groupArrayIf(v_end, v_start < end_ms AND v_end > start_ms AND v_end < end_ms)))) AS steps,
+      if(empty(steps), 0, arrayReduce('max', arrayCumSum(arrayMap(x -> x.2, steps)))) AS peak_viewers
+    FROM (
+      SELECT room, stream, host, start_ms, if(ended_ms = 0, least(toUInt64(${p.to}) * 1000, toUInt64(now()) * 1000), ended_ms) AS end_ms, ended_ms = 0 AS live FROM (
+        SELECT stream, room, user AS host, ts_ms AS start_ms FROM events FINAL WHERE type = 'room_start' AND ${window(p)}${inRoom(p)}
+      ) AS starts ANY LEFT JOIN (
+        SELECT stream, ts_ms AS ended_ms FROM events FINAL WHERE type = 'room_end'${inRoom(p)}
+      ) AS ends USING stream
+    ) AS streams ALL LEFT JOIN (
+      SELECT room, v_start, if(left_ms = 0, toUInt64(4102444800000), left_ms) AS v_end FROM (
+        SELECT id AS visit, room, ts_ms AS v_start FROM events FINAL WHERE type = 'join' AND ${VIEWER}${inRoom(p)}
+      ) AS joins ANY LEFT JOIN (
+        SELECT visit, ts_ms AS left_ms FROM events FINAL WHERE type = 'leave'${inRoom(p)}
+      ) AS leaves USING visit
+    ) AS visits USING room
+    GROUP BY room, stream, host, start_ms, end_ms, live
+  ) AS audience ANY LEFT JOIN (
+    SELECT stream, count() AS gifts, sum(coins) AS coins, sum(creator_coins) AS creator_coins, uniqExact(user) AS gifters
+    FROM events FINAL WHERE type = 'gift' AND stream != ''${inRoom(p)} GROUP BY stream
+  ) AS gift_totals USING stream
+) AS with_gifts ANY LEFT JOIN (
+  SELECT stream, count() AS chats FROM events FINAL WHERE type = 'chat' AND stream != ''${inRoom(p)} GROUP BY stream
+) AS chat_totals USING stream
+ORDER BY started, room`,
+  },
+  top_creators: {
+    title: 'Top creators',
+    description: 'Creators by coins received from gifts in the window: gross, their part after the platform share, gifts and distinct gifters.',
+    chart: { kind: 'bar', x: { column: 'creator', time: false, label: 'creator' }, series: [{ column: 'coins', label: 'coins (gross)', unit: 'coins' }, { column: 'creator_coins', label: 'creator\'s part', unit: 'coins' }], users: ['creator'] },
+    sql: (p) => `SELECT creator, sum(coins) AS coins, sum(creator_coins) AS creator_coins, count() AS gifts, uniqExact(user) AS gifters
+FROM events FINAL
+WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
+GROUP BY creator
+ORDER BY coins DESC, creator
+LIMIT 20`,
+  },
+  top_gifters: {
+    title: 'Top gifters',
+    description: 'Viewers by coins spent on gifts in the window, with gifts sent and distinct creators gifted.',
+    chart: { kind: 'bar', x: { column: 'user', time: false, label: 'gifter' }, series: [{ column: 'coins', label: 'coins spent', unit: 'coins' }], users: ['user'] },
+    sql: (p) => `SELECT user, sum(coins) AS coins, count() AS gifts, uniqExact(creator) AS creators
+FROM events FINAL
+WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
+GROUP BY user
+ORDER BY coins DESC, user
+LIMIT 20`,
+  },
+  revenue_summary: {
+    title: 'Revenue summary',
+    description: 'Coins spent on gifts in the window (gross), the creators\' part, the platform\'s part (gross minus creators\'), paying users (distinct gifters) and coins per paying user.',
+    chart: { kind: 'table' },
+    sql: (p) => `SELECT sum(coins) AS coins, sum(creator_coins) AS creator_coins, coins - creator_coins AS platform_coins, count() AS gifts,
+  uniqExact(user) AS paying_users, if(paying_users = 0, 0, round(coins / paying_users, 2)) AS coins_per_paying_user
+FROM events FINAL
+WHERE type = 'gift' AND ${window(p)}${inRoom(p)}`,
   },
 };

@@ -1,10 +1,13 @@
 /**
- * AnalyticsSink: where product events go for analysts. `record` never blocks and never throws: events
- * are queued (bounded) and delivered in batches off the hot path, at least once; each carries a unique id
- * so the store de-duplicates retried batches. When the bound is hit, new events are dropped and counted;
- * the socket core is never slowed by analytics.
+ * AnalyticsSink: where product events go for analysts. `record` never waits on the network and never
+ * throws: events are appended to a durable outbox (bounded) and shipped in batches off the hot path, at
+ * least once; each carries a unique id so the store de-duplicates re-shipped batches. When the bound is
+ * hit, new events are refused and counted; the socket core is never slowed by an analytics outage.
  */
-export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift';
+export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase';
+
+/** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
+export type EndedBy = 'client' | 'server' | 'crash';
 
 export interface AnalyticsEvent {
   readonly id: string;
@@ -23,6 +26,18 @@ export interface AnalyticsEvent {
   readonly coins?: number;
   readonly count?: number;
   readonly creator?: string;
+  /** gift: the creator's part of `coins` after the platform share. */
+  readonly creatorCoins?: number;
+  /** The connection's analytics id: on connect, disconnect, join and leave. */
+  readonly session?: string;
+  /** join/leave: 'host' or 'viewer' (viewer metrics count viewers only). */
+  readonly role?: 'host' | 'viewer';
+  /** leave: the id of the join it closes (a room visit). */
+  readonly visit?: string;
+  /** room_start, room_end, join, leave, chat, gift: the live stream then running in the room, if any. */
+  readonly stream?: string;
+  /** disconnect and leave: who ended it. */
+  readonly endedBy?: EndedBy;
 }
 
 export interface SinkStats {
@@ -34,6 +49,8 @@ export interface SinkStats {
 
 export interface AnalyticsSink {
   record(event: AnalyticsEvent): void;
+  /** Records several events in one durable write (one actor turn's events, before its replies go out). */
+  recordAll(events: readonly AnalyticsEvent[]): void;
   /** Delivers what is queued now; resolves when delivered (retrying as configured) or when closed. */
   flush(): Promise<void>;
   stats(): SinkStats;

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { BatchingSink, type BatchingOptions } from './batching-sink';
 import type { AnalyticsEvent } from './analytics-sink';
+import { EventOutbox } from './event-outbox';
 
 /** A sink whose delivery is a function the test controls. */
 class TestSink extends BatchingSink {
   constructor(private readonly fn: (batch: readonly AnalyticsEvent[]) => Promise<void>, opts: BatchingOptions) {
-    super(opts);
+    super(EventOutbox.open(':memory:', opts.maxQueue), opts);
   }
   protected deliver(batch: readonly AnalyticsEvent[]): Promise<void> {
     return this.fn(batch);

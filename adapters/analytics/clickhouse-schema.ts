@@ -4,9 +4,9 @@
  * `events` is a ReplacingMergeTree ordered by (type, id): a batch delivered twice (at-least-once) leaves
  * duplicate rows only until the next merge, and every analyst query reads `events FINAL`, which
  * de-duplicates at read time. Materialized views are deliberately not used: on 18.16 a view would count a
- * re-delivered batch twice (insert de-duplication exists only for replicated tables). Pre-aggregated
- * tables are instead recomputed from `events FINAL` by rollups (rollups.ts) into ReplacingMergeTrees
- * versioned by `computed_at`, so recomputing replaces rows and never double counts.
+ * re-delivered batch twice (insert de-duplication exists only for replicated tables). Every named query
+ * reads `events FINAL` for exact numbers; docs/analytics.md says how a current server pre-aggregates safely.
+ * Migration 3 retired the daily gift rollup of migration 2 (it could not honour a room or an hour window).
  */
 export interface Migration {
   readonly version: number;
@@ -52,6 +52,20 @@ export const MIGRATIONS: readonly Migration[] = [
         gifts UInt64,
         computed_at DateTime
       ) ENGINE = ReplacingMergeTree(computed_at) PARTITION BY toYYYYMM(date) ORDER BY (date, creator, gift_id)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'sessions, roles, visits, streams, crash endings, creator share; daily rollup retired',
+    sql: [
+      `ALTER TABLE events
+        ADD COLUMN creator_coins UInt64 DEFAULT 0,
+        ADD COLUMN session String DEFAULT '',
+        ADD COLUMN role String DEFAULT '',
+        ADD COLUMN visit String DEFAULT '',
+        ADD COLUMN stream String DEFAULT '',
+        ADD COLUMN ended_by String DEFAULT ''`,
+      'DROP TABLE IF EXISTS gifts_daily',
     ],
   },
 ];

@@ -5,6 +5,9 @@ import type { AnalyticsEvent } from './analytics-sink';
 import { engineUrl } from '../../test/helpers/services';
 import { outageProxy } from '../../test/helpers/outage-proxy';
 import { analyticsSinkConformance } from './analytics-sink.conformance';
+import { EventOutbox } from './event-outbox';
+
+const memory = () => EventOutbox.open(':memory:', 10_000);
 
 const url = engineUrl(t, 'clickhouse');
 const opts = { maxQueue: 10_000, batchSize: 50, flushIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200 };
@@ -26,7 +29,7 @@ if (url) {
     await c.close();
   });
   analyticsSinkConformance(t, 'clickhouse', {
-    open: (o) => ClickHouseSink.connect(url, o, conformanceDb, { intervalMs: 60_000, backfillDays: 1, recentDays: 1 }),
+    open: (outbox, o) => ClickHouseSink.connect(url, outbox, o, conformanceDb),
     readBack: async (prefix) => {
       const c = createClient({ url, database: conformanceDb });
       try {
@@ -40,7 +43,7 @@ if (url) {
   });
 
   t.test('migrations apply once; events land; a re-delivered batch is de-duplicated by id', async (t) => {
-    const sink = await ClickHouseSink.connect(url, opts, database);
+    const sink = await ClickHouseSink.connect(url, memory(), opts, database);
     t.teardown(() => sink.close());
     t.same(await migrate(sink.clickhouse), [], 'a second run applies nothing');
     for (let i = 0; i < 120; i++) sink.record(ev(i));
@@ -53,25 +56,10 @@ if (url) {
     t.ok((await count('')) >= 120, 'duplicates may sit in unmerged parts until then');
   });
 
-  t.test('the gifts_daily rollup is recomputed from de-duplicated events: re-runs and re-deliveries never double count', async (t) => {
-    const sink = await ClickHouseSink.connect(url, opts, database, { intervalMs: 60_000, backfillDays: 2, recentDays: 2 });
-    t.teardown(() => sink.close());
-    const gift = (i: number): AnalyticsEvent => ({ id: `gift:op-${i}`, ts: Date.now(), node: 'n1', type: 'gift', room: 'r', user: 'fan', creator: 'star', giftId: 'rose', count: 2, coins: 2 });
-    for (let i = 0; i < 5; i++) sink.record(gift(i));
-    await sink.flush();
-    for (let i = 0; i < 5; i++) sink.record(gift(i));
-    await sink.flush();
-    await sink.rollup(2);
-    await sink.rollup(2);
-    const rs = await sink.clickhouse.query({ query: "SELECT sum(coins) AS coins, sum(gifts) AS gifts, sum(units) AS units FROM gifts_daily FINAL WHERE creator = 'star'", format: 'JSONEachRow' });
-    const [row] = (await rs.json()) as { coins: string; gifts: string; units: string }[];
-    t.same([Number(row!.coins), Number(row!.gifts), Number(row!.units)], [10, 5, 10], 'five gifts of two roses, counted once');
-  });
-
   t.test('ClickHouse down during traffic: events wait in the bounded queue and arrive after it returns', async (t) => {
     const proxy = await outageProxy(new URL(url));
     t.teardown(() => proxy.close());
-    const sink = await ClickHouseSink.connect(proxy.url, opts, database);
+    const sink = await ClickHouseSink.connect(proxy.url, memory(), opts, database);
     t.teardown(() => sink.close());
     proxy.down();
     const start = Date.now();
@@ -85,18 +73,5 @@ if (url) {
     const rs = await sink.clickhouse.query({ query: "SELECT count() AS n FROM events FINAL WHERE type = 'join'", format: 'JSONEachRow' });
     t.equal(Number(((await rs.json()) as { n: string }[])[0]!.n), 300, 'every event arrived once');
     t.equal(sink.stats().dropped, 0);
-  });
-
-  t.test('a failed periodic rollup is reported to onError (logged and counted by the server), not swallowed', async (t) => {
-    const proxy = await outageProxy(new URL(url));
-    t.teardown(() => proxy.close());
-    const errors: Error[] = [];
-    const sink = await ClickHouseSink.connect(proxy.url, opts, database, { intervalMs: 50, backfillDays: 1, recentDays: 1, onError: (err) => void errors.push(err) });
-    t.teardown(() => sink.close());
-    proxy.down();
-    const start = Date.now();
-    while (errors.length === 0 && Date.now() - start < 15_000) await new Promise((r) => setTimeout(r, 50));
-    t.ok(errors.length > 0, `the timer's failed rollup reached onError: ${errors[0]?.message ?? 'none'}`);
-    proxy.up();
   });
 }

@@ -1,24 +1,12 @@
 /**
  * AnalyticsSink into ClickHouse (@clickhouse/client, JSONEachRow over HTTP). Migrations run at start;
- * delivery is the shared batching loop. One ClickHouse insert per batch.
+ * delivery is the shared outbox-and-batch loop. One ClickHouse insert per batch.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { AnalyticsEvent } from './analytics-sink';
 import { BatchingSink, type BatchingOptions } from './batching-sink';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './clickhouse-schema';
-import { runRollups } from './rollups';
-
-export interface RollupSchedule {
-  /** How often the recent days' rollups are recomputed. */
-  readonly intervalMs: number;
-  /** Days recomputed at start (backfill) and on each run. */
-  readonly backfillDays: number;
-  readonly recentDays: number;
-  /** A failed run (it is retried on the next tick): logged and counted by the caller, never swallowed. */
-  readonly onError?: (err: Error) => void;
-}
-
-const DEFAULT_ROLLUPS: RollupSchedule = { intervalMs: 60_000, backfillDays: 35, recentDays: 2 };
+import type { EventOutbox } from './event-outbox';
 
 export function toRow(e: AnalyticsEvent): Record<string, string | number> {
   const seconds = Math.floor(e.ts / 1000);
@@ -26,6 +14,8 @@ export function toRow(e: AnalyticsEvent): Record<string, string | number> {
     id: e.id, ts: seconds, ts_ms: e.ts, date: new Date(e.ts).toISOString().slice(0, 10), node: e.node, type: e.type,
     user: e.user ?? '', room: e.room ?? '', platform: e.platform ?? '', app_version: e.appVersion ?? '', country: e.country ?? '',
     duration_ms: e.durationMs ?? 0, gift_id: e.giftId ?? '', coins: e.coins ?? 0, count: e.count ?? 0, creator: e.creator ?? '',
+    creator_coins: e.creatorCoins ?? 0, session: e.session ?? '', role: e.role ?? '', visit: e.visit ?? '', stream: e.stream ?? '',
+    ended_by: e.endedBy ?? '',
   };
 }
 
@@ -45,25 +35,12 @@ export async function migrate(client: ClickHouseClient): Promise<number[]> {
 }
 
 export class ClickHouseSink extends BatchingSink {
-  private rollupTimer: NodeJS.Timeout | null = null;
-  private rollupRunning: Promise<void> | null = null;
-
-  private constructor(private readonly client: ClickHouseClient, opts: BatchingOptions, private readonly rollups: RollupSchedule) {
-    super(opts);
-    this.rollupTimer = setInterval(() => void this.rollup(rollups.recentDays).catch((err: Error) => rollups.onError?.(err)), rollups.intervalMs);
-    this.rollupTimer.unref();
-  }
-
-  /** Recomputes the pre-aggregated tables for the last `days` days (one run at a time). */
-  rollup(days: number): Promise<void> {
-    this.rollupRunning ??= runRollups(this.client, days).finally(() => {
-      this.rollupRunning = null;
-    });
-    return this.rollupRunning;
+  private constructor(private readonly client: ClickHouseClient, outbox: EventOutbox, opts: BatchingOptions) {
+    super(outbox, opts);
   }
 
   /** Connects and migrates; fails when ClickHouse cannot be reached at start (configured means required). */
-  static async connect(url: string, opts: BatchingOptions, database = 'default', rollups: RollupSchedule = DEFAULT_ROLLUPS): Promise<ClickHouseSink> {
+  static async connect(url: string, outbox: EventOutbox, opts: BatchingOptions, database = 'default'): Promise<ClickHouseSink> {
     if (database !== 'default') {
       const admin = createClient({ url, request_timeout: 10_000 });
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
@@ -71,9 +48,7 @@ export class ClickHouseSink extends BatchingSink {
     }
     const client = createClient({ url, database, request_timeout: 10_000 });
     await migrate(client);
-    const sink = new ClickHouseSink(client, opts, rollups);
-    await sink.rollup(rollups.backfillDays);
-    return sink;
+    return new ClickHouseSink(client, outbox, opts);
   }
 
   get clickhouse(): ClickHouseClient {
@@ -81,10 +56,7 @@ export class ClickHouseSink extends BatchingSink {
   }
 
   override async close(): Promise<void> {
-    if (this.rollupTimer) clearInterval(this.rollupTimer);
     await super.close();
-    // Leave the rollups current with what was just delivered.
-    await this.rollup(this.rollups.recentDays).catch((err: Error) => this.rollups.onError?.(err));
     await this.client.close();
   }
 

@@ -3,15 +3,34 @@
  * against ClickHouse; without CLICKHOUSE_URL the routes answer 503.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page';
 import type { AnalyticsReader } from '../../adapters/analytics/analytics-reader';
+import type { AccountStore } from '../../adapters/accounts/account-store';
 
+const ChartSpecSchema = Type.Object({
+  kind: Type.Union([Type.Literal('line'), Type.Literal('bar'), Type.Literal('table')]),
+  x: Type.Optional(Type.Object({ column: Type.String(), time: Type.Boolean(), label: Type.String(), day: Type.Optional(Type.Boolean()) })),
+  series: Type.Optional(Type.Array(Type.Object({ column: Type.String(), label: Type.String(), unit: Type.Union([Type.Literal('count'), Type.Literal('coins'), Type.Literal('seconds')]) }))),
+  splitBy: Type.Optional(Type.String()),
+  users: Type.Optional(Type.Array(Type.String())),
+}, { description: 'how the dashboard draws the query: x column (time ones hold Unix seconds), series and their unit, split column, user-id columns' });
 
-export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null }> = async (app, opts) => {
+/** Display names of the user ids in the rows' user columns (unknown ids map to themselves). */
+async function displayNames(accounts: AccountStore, rows: Record<string, unknown>[], columns: readonly string[]): Promise<Record<string, string>> {
+  const ids = new Set<string>();
+  for (const r of rows) for (const c of columns) if (typeof r[c] === 'string' && r[c]) ids.add(r[c] as string);
+  const names: Record<string, string> = {};
+  await Promise.all([...ids].map(async (id) => {
+    names[id] = (await accounts.userById(id))?.displayName ?? id;
+  }));
+  return names;
+}
+
+export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null; accounts: AccountStore }> = async (app, opts) => {
   app.get('/dashboard', {
     schema: {
       tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)',
@@ -25,9 +44,9 @@ export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReade
 
   app.get('/v1/analytics', {
     config: { roles: ['analyst'] },
-    schema: { tags: ['analytics'], summary: 'The named analyst queries (role analyst or admin)', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: Type.String() })) }), ...errorResponses(401, 403) } },
+    schema: { tags: ['analytics'], summary: 'The named analyst queries (role analyst or admin)', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: ChartSpecSchema })) }), ...errorResponses(401, 403) } },
   }, async () => {
-    return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart })) };
+    return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart as Static<typeof ChartSpecSchema> })) };
   });
 
   app.get('/v1/analytics/:query', {
@@ -39,7 +58,14 @@ export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReade
         from: Type.String({ pattern: '^[0-9]{1,12}$' }), to: Type.String({ pattern: '^[0-9]{1,12}$' }),
         room: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ query: Type.String(), rows: Type.Array(Type.Record(Type.String(), Type.Unknown())) }), ...errorResponses(400, 401, 403, 404, 503) },
+      response: {
+        200: Type.Object({
+          query: Type.String(),
+          rows: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'one object per row; 64-bit integers arrive as strings (ClickHouse JSON)' }),
+          names: Type.Record(Type.String(), Type.String(), { description: 'display name of every user id in the query\'s user columns' }),
+        }),
+        ...errorResponses(400, 401, 403, 404, 503),
+      },
     },
   }, async (req) => {
     const name = req.params.query;
@@ -53,10 +79,12 @@ export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReade
     } catch (err) {
       throw new ApiError('HB_API_VALIDATION', (err as Error).message);
     }
+    let rows: Record<string, unknown>[];
     try {
-      return { query: name, rows: await opts.reader.rows(q.sql(params)) };
+      rows = await opts.reader.rows(q.sql(params));
     } catch {
       throw new ApiError('HB_API_UNAVAILABLE', 'ClickHouse did not answer');
     }
+    return { query: name, rows, names: await displayNames(opts.accounts, rows, q.chart.users ?? []) };
   });
 };

@@ -1,7 +1,10 @@
 /**
  * The dashboard: one static page. It keeps an analyst's access token in sessionStorage, fetches every
- * named query for the chosen window (presets or a from/to picker) and optional room, and draws each as an
- * SVG line or bar chart. No build step and no third-party script: it must work from the API alone.
+ * named query for the chosen window (presets or a from/to picker), optional room and time zone (UTC or the
+ * browser's), and draws each as an SVG chart from the query's chart spec: y ticks at 1-2-5 steps (whole
+ * numbers for counts) that bars and points are scaled to, counts and coins on separate axes, axis titles,
+ * a tooltip on every bar and point, creators by display name in a legend, and a table view and CSV
+ * download for every query. No build step and no third-party script: it must work from the API alone.
  */
 import { createHash } from 'node:crypto';
 
@@ -13,11 +16,22 @@ export const DASHBOARD_HTML = `<!doctype html>
   header { background: #1d2330; color: #fff; padding: 12px 20px; display: flex; gap: 16px; align-items: center; flex-wrap: wrap; }
   header h1 { font-size: 18px; margin: 0 12px 0 0; }
   header input, header select, header button { font-size: 13px; padding: 4px 6px; }
-  main { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 16px; padding: 16px; }
-  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 3px #0002; }
-  section h2 { font-size: 15px; margin: 0 0 4px; } section p { font-size: 12px; color: #667; margin: 0 0 8px; }
+  main { display: grid; grid-template-columns: repeat(auto-fill, minmax(640px, 1fr)); gap: 16px; padding: 16px; }
+  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 3px #0002; overflow-x: auto; }
+  section .title { display: flex; align-items: center; gap: 10px; }
+  section h2 { font-size: 15px; margin: 0 auto 4px 0; } section p { font-size: 12px; color: #667; margin: 0 0 8px; }
+  .toggle, .csv { font-size: 12px; border: 1px solid #ccd; border-radius: 4px; padding: 2px 8px; background: #fff; color: #1d2330; text-decoration: none; cursor: pointer; }
   .empty { color: #999; font-size: 13px; padding: 40px 0; text-align: center; } .error { color: #c92a2a; }
-  svg text { font-size: 10px; fill: #556; }
+  svg text { font-size: 11px; fill: #445; } svg .axis-title { font-size: 12px; fill: #223; font-weight: 600; }
+  svg .grid { stroke: #e9ecef; } svg .baseline { stroke: #868e96; }
+  svg rect.bar:hover, svg circle.point:hover { opacity: 0.75; }
+  .legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px; margin: 4px 0 0 60px; }
+  .legend-item { display: inline-flex; align-items: center; gap: 6px; }
+  .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
+  .c0 { background: #1c7ed6; } .c1 { background: #d6336c; } .c2 { background: #37b24d; } .c3 { background: #f59f00; } .c4 { background: #7048e8; } .c5 { background: #0ca678; } .c6 { background: #e8590c; } .c7 { background: #495057; }
+  table.data { border-collapse: collapse; font-size: 12px; margin-top: 6px; }
+  table.data th, table.data td { border-bottom: 1px solid #e9ecef; padding: 3px 8px; text-align: right; white-space: nowrap; }
+  table.data th { background: #f1f3f5; }
 </style></head>
 <body>
 <header>
@@ -27,6 +41,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <label>From <input id="from" type="datetime-local"></label>
   <label>To <input id="to" type="datetime-local"></label>
   <label>Room <input id="room" size="12" placeholder="all rooms"></label>
+  <label>Time zone <select id="tz"><option value="UTC" selected>UTC</option><option value="local">browser</option></select></label>
   <button id="go">Show</button>
   <span id="status"></span>
 </header>
@@ -35,6 +50,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 const $ = (id) => document.getElementById(id);
 const pad = (n) => String(n).padStart(2, '0');
 const local = (d) => d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local';
+$('tz').options[1].textContent = 'browser (' + BROWSER_TZ + ')';
 $('token').value = sessionStorage.getItem('hbToken') || new URLSearchParams(location.hash.slice(1)).get('token') || '';
 function applyPreset() {
   const p = $('preset').value;
@@ -45,69 +62,222 @@ function applyPreset() {
 }
 $('preset').onchange = applyPreset;
 applyPreset();
+
 const NS = 'http://www.w3.org/2000/svg';
+const COLORS = ['#1c7ed6', '#d6336c', '#37b24d', '#f59f00', '#7048e8', '#0ca678', '#e8590c', '#495057'];
+const UNIT_TITLE = { count: 'count', coins: 'coins', seconds: 'seconds' };
 function el(tag, attrs, text) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
-function draw(kind, labels, series) {
-  const W = 440, H = 220, L = 44, B = 40, T = 10, R = 10, pw = W - L - R, ph = H - T - B;
-  const top = Math.max(1, ...series.flatMap((s) => s.values));
-  const mag = Math.pow(10, Math.floor(Math.log10(top)));
-  const max = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((m) => m >= top) || top;
-  const tick = (v) => (max < 10 ? String(Math.round(v * 10) / 10) : String(Math.round(v)));
-  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'data-points': String(labels.length) });
-  for (let i = 0; i <= 4; i++) { const y = T + ph - (ph * i) / 4; svg.append(el('line', { x1: L, x2: L + pw, y1: y, y2: y, stroke: '#eee' }), el('text', { x: L - 4, y: y + 3, 'text-anchor': 'end' }, tick((max * i) / 4))); }
-  const colors = ['#d6336c', '#1c7ed6', '#37b24d', '#f59f00'];
-  const step = labels.length > 1 ? pw / (labels.length - (kind === 'bar' ? 0 : 1)) : pw;
-  series.forEach((s, si) => {
-    if (kind === 'line') {
-      const pts = s.values.map((v, i) => (L + (labels.length > 1 ? i * step : pw / 2)) + ',' + (T + ph - (v / max) * ph)).join(' ');
-      svg.append(el('polyline', { points: pts, fill: 'none', stroke: colors[si % 4], 'stroke-width': 2 }));
-      s.values.forEach((v, i) => svg.append(el('circle', { cx: L + (labels.length > 1 ? i * step : pw / 2), cy: T + ph - (v / max) * ph, r: 2.5, fill: colors[si % 4] })));
+function html(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
+const num = (v) => Number(v);
+const fmt = (v) => num(v).toLocaleString('en-US', { maximumFractionDigits: 2 });
+const zone = () => ($('tz').value === 'UTC' ? 'UTC' : undefined);
+const zoneName = () => ($('tz').value === 'UTC' ? 'UTC' : BROWSER_TZ);
+
+/** Axis scale: ticks at 1, 2 or 5 times a power of ten (whole numbers for whole data), the top a tick. */
+function scale(top, whole) {
+  top = Math.max(top, whole ? 1 : 0.000001);
+  const raw = top / 5;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+  if (whole) step = Math.max(1, Math.round(step));
+  const max = Math.ceil(top / step - 1e-9) * step;
+  const ticks = [];
+  for (let v = 0; v <= max + step / 2; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
+  return { max, ticks };
+}
+
+/** A time label that fits: UTC days by their date; else hours and minutes inside a day, the date beyond, in the chosen zone. */
+function timeLabel(sec, span, day) {
+  if (day) return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', month: 'short', day: 'numeric' }).format(new Date(sec * 1000));
+  const opts = { timeZone: zone(), hourCycle: 'h23' };
+  if (span <= 86400) Object.assign(opts, { hour: '2-digit', minute: '2-digit' });
+  else if (span <= 3 * 86400) Object.assign(opts, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  else Object.assign(opts, { month: 'short', day: 'numeric' });
+  return new Intl.DateTimeFormat('en-GB', opts).format(new Date(sec * 1000));
+}
+function fullTime(sec) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: zone(), dateStyle: 'medium', timeStyle: 'short' }).format(new Date(sec * 1000)) + ' ' + zoneName();
+}
+
+/** Rows → x categories and series (split by a column when the spec says so), with display labels. */
+function shape(spec, rows, names, span) {
+  const x = spec.x;
+  const label = (col, v) => (spec.users && spec.users.includes(col) ? (names[v] || v) : String(v));
+  const xs = [];
+  for (const r of rows) if (!xs.some((v) => v === r[x.column])) xs.push(r[x.column]);
+  // Day buckets are UTC days: labelled by date. Revenue switches to days beyond two days.
+  const day = x.day || (x.time && span > 2 * 86400 && rows.every((r) => num(r[x.column]) % 86400 === 0));
+  const xLabel = (v) => (x.time ? timeLabel(num(v), span, day) : label(x.column, v));
+  const xFull = (v) => (x.time ? fullTime(num(v)) : label(x.column, v));
+  let series;
+  if (spec.splitBy) {
+    const s0 = spec.series[0];
+    const keys = [];
+    for (const r of rows) if (!keys.includes(r[spec.splitBy])) keys.push(r[spec.splitBy]);
+    series = keys.map((k) => ({ name: label(spec.splitBy, k) + ' (' + s0.label + ')', key: String(k), unit: s0.unit,
+      values: xs.map((xv) => { const r = rows.find((row) => row[x.column] === xv && row[spec.splitBy] === k); return r ? num(r[s0.column]) : 0; }) }));
+  } else {
+    series = spec.series.map((s) => ({ name: s.label, key: s.column, unit: s.unit, values: xs.map((xv) => num(rows.find((r) => r[x.column] === xv)[s.column])) }));
+  }
+  return { xs, xLabel, xFull, series, day };
+}
+
+function draw(spec, data, span) {
+  const units = [...new Set(data.series.map((s) => s.unit))];
+  const W = 600, T = 16, R = units.length > 1 ? 60 : 16, L = 60;
+  const labels = data.xs.map(data.xLabel);
+  const rotate = !spec.x.time && labels.some((l) => l.length > 8);
+  const B = rotate ? 40 + Math.min(90, 6 * Math.max(...labels.map((l) => l.length))) : 46;
+  const H = 230 + B, pw = W - L - R, ph = H - T - B;
+  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+  const axes = units.map((u, i) => {
+    const vals = data.series.filter((s) => s.unit === u).flatMap((s) => s.values);
+    const whole = vals.every((v) => Number.isInteger(v));
+    return { unit: u, side: i === 0 ? 'left' : 'right', ...scale(Math.max(0, ...vals), whole) };
+  });
+  const y = (axis, v) => T + ph - (v / axis.max) * ph;
+  for (const a of axes) {
+    const g = el('g', { class: 'axis axis-' + a.side, 'data-unit': a.unit });
+    for (const v of a.ticks) {
+      const yy = y(a, v);
+      if (a.side === 'left') g.append(el('line', { x1: L, x2: L + pw, y1: yy, y2: yy, class: 'grid' }));
+      g.append(el('text', { class: 'tick', 'data-value': String(v), 'data-y': String(yy), x: a.side === 'left' ? L - 6 : L + pw + 6, y: yy + 4, 'text-anchor': a.side === 'left' ? 'end' : 'start' }, fmt(v)));
+    }
+    const tx = a.side === 'left' ? 14 : W - 8;
+    g.append(el('text', { class: 'axis-title', x: tx, y: T + ph / 2, transform: 'rotate(-90 ' + tx + ' ' + (T + ph / 2) + ')', 'text-anchor': 'middle' }, UNIT_TITLE[a.unit] + (units.length > 1 ? (a.side === 'left' ? ' (left)' : ' (right)') : '')));
+    svg.append(g);
+  }
+  svg.append(el('line', { x1: L, x2: L + pw, y1: T + ph, y2: T + ph, class: 'baseline' }));
+  const axisOf = (s) => axes.find((a) => a.unit === s.unit);
+  const n = data.xs.length;
+  let xpos;
+  if (spec.kind === 'line' && spec.x.time && n > 1) {
+    const lo = num(data.xs[0]), hi = num(data.xs[n - 1]);
+    xpos = (i) => L + ((num(data.xs[i]) - lo) / (hi - lo)) * pw;
+  } else if (spec.kind === 'line') {
+    xpos = (i) => L + (n > 1 ? (i * pw) / (n - 1) : pw / 2);
+  } else {
+    xpos = (i) => L + (i + 0.5) * (pw / n);
+  }
+  data.series.forEach((s, si) => {
+    const color = COLORS[si % COLORS.length];
+    const a = axisOf(s);
+    if (spec.kind === 'line') {
+      svg.append(el('polyline', { points: s.values.map((v, i) => xpos(i) + ',' + y(a, v)).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }));
+      s.values.forEach((v, i) => {
+        const c = el('circle', { class: 'point', cx: xpos(i), cy: y(a, v), r: 3.5, fill: color, 'data-series': s.key, 'data-unit': s.unit, 'data-x': String(data.xs[i]), 'data-value': String(v) });
+        c.append(el('title', {}, data.xFull(data.xs[i]) + ' — ' + s.name + ': ' + fmt(v)));
+        svg.append(c);
+      });
     } else {
-      const bw = Math.max(2, step / series.length - 4);
-      s.values.forEach((v, i) => svg.append(el('rect', { class: 'bar', x: L + i * step + si * (bw + 2) + 2, y: T + ph - (v / max) * ph, width: bw, height: (v / max) * ph, fill: colors[si % 4] })));
+      const slot = pw / n, bw = Math.max(2, Math.min(40, (slot * 0.8) / data.series.length));
+      s.values.forEach((v, i) => {
+        const x0 = xpos(i) - (bw * data.series.length) / 2 + si * bw;
+        const r = el('rect', { class: 'bar', x: x0, y: y(a, v), width: bw - 1, height: T + ph - y(a, v), fill: color, 'data-series': s.key, 'data-unit': s.unit, 'data-x': String(data.xs[i]), 'data-value': String(v) });
+        r.append(el('title', {}, data.xFull(data.xs[i]) + ' — ' + s.name + ': ' + fmt(v)));
+        svg.append(r);
+      });
     }
   });
-  const every = Math.ceil(labels.length / 8);
-  labels.forEach((lab, i) => { if (i % every === 0) svg.append(el('text', { x: L + (kind === 'bar' ? i * step + step / 2 : (labels.length > 1 ? i * step : pw / 2)), y: H - 22, 'text-anchor': 'middle' }, String(lab).length > 18 ? String(lab).slice(0, 17) + '…' : String(lab))); });
-  series.forEach((s, si) => svg.append(el('text', { x: L + si * 120, y: H - 6, fill: colors[si % 4] }, '■ ' + s.name)));
-  return svg;
+  // x labels: every one for categories (rotated when long), a fitting subset of times.
+  const every = spec.x.time ? Math.max(1, Math.ceil(n / 6)) : 1;
+  labels.forEach((lab, i) => {
+    if (i % every !== 0) return;
+    const lx = xpos(i), ly = T + ph + 16;
+    svg.append(el('text', rotate ? { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'end', transform: 'rotate(-35 ' + lx + ' ' + ly + ')' } : { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'middle' }, lab));
+  });
+  svg.append(el('text', { class: 'axis-title', x: L + pw / 2, y: H - 6, 'text-anchor': 'middle' }, spec.x.label + (spec.x.time ? ' (' + (data.day ? 'UTC days' : zoneName()) + ')' : '')));
+  const legend = html('div', { class: 'legend' });
+  data.series.forEach((s, si) => {
+    const item = html('span', { class: 'legend-item' });
+    item.append(html('i', { class: 'swatch c' + (si % COLORS.length) }), document.createTextNode(s.name + (units.length > 1 ? ' — ' + UNIT_TITLE[s.unit] + ' axis' : '')));
+    legend.append(item);
+  });
+  return [svg, legend];
 }
-const NUMERIC = (k) => !['minute', 'date', 'creator', 'gift_id', 'bucket', 'room'].includes(k);
+
+/** The rows as a table: times in the chosen zone, users by display name; raw values stay in CSV. */
+function table(spec, rows, names) {
+  const t = html('table', { class: 'data' });
+  const cols = Object.keys(rows[0]);
+  const head = html('tr');
+  for (const c of cols) head.append(html('th', {}, c));
+  t.append(head);
+  const timeCols = new Set(['started', 'ended'].concat(spec.x && spec.x.time ? [spec.x.column] : []));
+  for (const r of rows) {
+    const tr = html('tr');
+    for (const c of cols) {
+      let v = r[c];
+      if (timeCols.has(c)) v = fullTime(num(v));
+      else if (spec.users && spec.users.includes(c)) v = names[v] || v;
+      tr.append(html('td', {}, String(v)));
+    }
+    t.append(tr);
+  }
+  return t;
+}
+
+function csv(spec, rows, names) {
+  const cols = Object.keys(rows[0]);
+  const extra = (spec.users || []).filter((c) => cols.includes(c));
+  const q = (v) => { const s = String(v); return /[",\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+  const lines = [cols.concat(extra.map((c) => c + '_name')).join(',')];
+  for (const r of rows) lines.push(cols.map((c) => q(r[c])).concat(extra.map((c) => q(names[r[c]] || r[c]))).join(','));
+  return lines.join('\\n') + '\\n';
+}
+
+/** Each show() supersedes the one before: a stale run stops at its next await instead of drawing twice. */
+let generation = 0;
 async function show() {
+  const mine = ++generation;
   const token = $('token').value.trim();
   sessionStorage.setItem('hbToken', token);
+  document.body.dataset.ready = '0';
   const from = Math.floor(new Date($('from').value).getTime() / 1000), to = Math.floor(new Date($('to').value).getTime() / 1000);
   const room = $('room').value.trim();
   const headers = { authorization: 'Bearer ' + token };
   $('status').textContent = 'loading…';
   const list = await fetch('/v1/analytics', { headers });
+  if (mine !== generation) return;
   if (!list.ok) { $('status').textContent = (await list.json()).error.message; $('status').className = 'error'; return; }
   const { queries } = await list.json();
+  if (mine !== generation) return;
   const charts = $('charts');
   charts.replaceChildren();
   for (const q of queries) {
-    const box = document.createElement('section');
-    box.id = 'q-' + q.name;
-    box.innerHTML = '<h2></h2><p></p>';
-    box.querySelector('h2').textContent = q.title;
-    box.querySelector('p').textContent = q.description;
+    const box = html('section', { id: 'q-' + q.name, 'data-kind': q.chart.kind });
+    const bar = html('div', { class: 'title' });
+    bar.append(html('h2', {}, q.title));
+    box.append(bar, html('p', {}, q.description));
     charts.append(box);
     const res = await fetch('/v1/analytics/' + q.name + '?from=' + from + '&to=' + to + (room ? '&room=' + encodeURIComponent(room) : ''), { headers });
     const body = await res.json();
-    if (!res.ok) { const d = document.createElement('div'); d.className = 'error'; d.textContent = body.error.message; box.append(d); continue; }
-    if (body.rows.length === 0) { const d = document.createElement('div'); d.className = 'empty'; d.textContent = 'no data in this window'; box.append(d); continue; }
-    const keys = Object.keys(body.rows[0]);
-    const labelKeys = keys.filter((k) => !NUMERIC(k));
-    const labels = body.rows.map((r) => labelKeys.map((k) => r[k]).join(' '));
-    const series = keys.filter(NUMERIC).map((k) => ({ name: k, values: body.rows.map((r) => Number(r[k])) }));
-    box.append(draw(q.chart, labels, series));
+    if (mine !== generation) return;
+    if (!res.ok) { box.append(html('div', { class: 'error' }, body.error.message)); continue; }
+    if (body.rows.length === 0) { box.append(html('div', { class: 'empty' }, 'no data in this window')); continue; }
+    const tbl = table(q.chart, body.rows, body.names);
+    if (q.chart.kind !== 'table') {
+      const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), to - from);
+      const view = html('div', { class: 'chart' });
+      view.append(svg, legend);
+      box.append(view);
+      tbl.hidden = true;
+      const toggle = html('button', { class: 'toggle', type: 'button' }, 'table');
+      toggle.onclick = () => { tbl.hidden = !tbl.hidden; view.hidden = !tbl.hidden; toggle.textContent = tbl.hidden ? 'table' : 'chart'; };
+      bar.append(toggle);
+    }
+    box.append(tbl);
+    const download = html('a', { class: 'csv', download: q.name + '-' + from + '-' + to + '.csv', href: 'data:text/csv;charset=utf-8,' + encodeURIComponent(csv(q.chart, body.rows, body.names)) }, 'CSV');
+    bar.append(download);
   }
-  $('status').textContent = 'updated ' + new Date().toLocaleTimeString();
+  $('status').textContent = 'updated ' + new Date().toLocaleTimeString() + ' · times in ' + zoneName();
   $('status').className = '';
   document.body.dataset.ready = '1';
 }
-$('go').onclick = () => show().catch((e) => { $('status').textContent = String(e); $('status').className = 'error'; });
-if ($('token').value) $('go').click();
+const run = () => show().catch((e) => { $('status').textContent = String(e); $('status').className = 'error'; });
+$('go').onclick = run;
+$('tz').onchange = run;
+if ($('token').value) run();
 </script>
 </body></html>`;
 

@@ -15,7 +15,7 @@
  *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
-import { Cmd, Eff, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type ActorAnalyticsEvent, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
+import { Cmd, Eff, analyticsOf, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type ActorAnalyticsEvent, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { partitionOf } from '../../common/hash';
 import { encode, errorFrame } from '../../protocol/codec';
 import { decodeInternal as decode } from '../../common/internal-codec';
@@ -48,7 +48,8 @@ export interface ClusterRouterOptions {
   readonly maxQueued: number;
   /** Cluster-wide chat limit per user; null: local limits only. */
   readonly takeChat: ((users: readonly string[]) => Promise<boolean[]>) | null;
-  readonly onAnalytics: (event: ActorAnalyticsEvent) => void;
+  /** Analytics events of one effect batch, recorded (durably) before the batch's replies go to the log. */
+  readonly onAnalytics: (events: ActorAnalyticsEvent[]) => void;
   readonly log: Logger;
   readonly count: (what: 'commands_published' | 'events_published' | 'events_applied' | 'bad_records' | 'replayed_batches' | 'publish_failures', n?: number) => void;
 }
@@ -116,14 +117,14 @@ export class ClusterRouter {
       if (run.length > 0) this.eventQueue.push({ topic, record: { partition, value: encode([RECORD_EFFECTS, run]) } });
       run = [];
     };
+    const events = analyticsOf(effects);
+    if (events) this.opts.onAnalytics(events);
     for (const e of effects) {
       if (e[0] === Eff.ORIGIN) {
         close();
         topic = e[1] === 'room' ? this.topics.roomEvents : this.topics.userEvents;
         partition = partitionOf(e[2], this.opts.partitions);
-      } else if (e[0] === Eff.ANALYTICS) {
-        this.opts.onAnalytics(e[1]);
-      } else {
+      } else if (e[0] !== Eff.ANALYTICS) {
         run.push(e);
       }
     }

@@ -5,13 +5,15 @@
  */
 import type { Test } from 'tap';
 
-export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb';
+/** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
+export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb';
 
 const VARIABLE: Record<Engine, string> = {
   redis: 'REDIS_URL',
   kafka: 'KAFKA_BROKERS',
   clickhouse: 'CLICKHOUSE_URL',
   mongodb: 'MONGODB_URL',
+  chdb: 'HALOBUZZ_CHDB_PYTHON',
 };
 
 export function servicesRequired(): boolean {

@@ -1,0 +1,118 @@
+/**
+ * A small, fully known history of two streams, and what every named query must answer for it. The same
+ * fixture runs on the local ClickHouse 18.16 (analyst-queries.test.ts) and on a current ClickHouse
+ * embedded by chdb (test/clickhouse-compat.test.ts), so both servers are held to the same numbers.
+ *
+ * Day D = 2026-11-20 (UTC), T = D 10:00:00. Room ra (host hA) is live T → T+600 s; room rb (host hB)
+ * T+3600 → T+3900. Viewers v1 (NP, android 1.0; two connections), v2 (US, ios 2.0), v3 (NP, android 1.0),
+ * v4 (said nothing in its hello). Platform share 30%. Two events are delivered twice (at least once).
+ */
+import type { AnalyticsEvent } from './analytics-sink';
+import type { QueryParams } from './analyst-queries';
+
+const D = Date.UTC(2026, 10, 20) / 1000;
+const T = D + 10 * 3600;
+const DAY = 86_400;
+export const FIXTURE_DAY = D;
+
+const ms = (s: number) => s * 1000;
+const np = { platform: 'android', appVersion: '1.0', country: 'NP' };
+const us = { platform: 'ios', appVersion: '2.0', country: 'US' };
+
+let n = 0;
+function visit(user: string, session: string, room: string, from: number, to: number, client: object = {}, role: 'host' | 'viewer' = 'viewer'): AnalyticsEvent[] {
+  const id = `visit-${++n}`;
+  return [
+    { id, ts: ms(from), node: 'n1', type: 'join', user, room, role, session, ...client },
+    { id: `leave:${id}`, ts: ms(to), node: 'n1', type: 'leave', user, room, role, session, visit: id, durationMs: ms(to - from), endedBy: 'client', ...client },
+  ];
+}
+const chat = (user: string, room: string, at: number, stream: string): AnalyticsEvent => ({ id: `chat-${++n}`, ts: ms(at), node: 'n1', type: 'chat', user, room, stream });
+const gift = (user: string, creator: string, room: string, at: number, giftId: string, count: number, unit: number, stream: string): AnalyticsEvent => {
+  const coins = count * unit;
+  return { id: `gift:op-${++n}`, ts: ms(at), node: 'n1', type: 'gift', user, creator, room, giftId, count, coins, creatorCoins: coins - Math.floor((coins * 3000) / 10_000), stream };
+};
+
+const giftV1 = gift('v1', 'hA', 'ra', T + 150, 'rose', 3, 1, 'ra.s1');
+const v2Visit = visit('v2', 's2', 'ra', T + 120, T + 720, us);
+
+export const FIXTURE_EVENTS: readonly AnalyticsEvent[] = [
+  { id: 'connect:s1', ts: ms(T + 50), node: 'n1', type: 'connect', user: 'v1', session: 's1', ...np },
+  { id: 'room_start-a', ts: ms(T), node: 'n1', type: 'room_start', user: 'hA', room: 'ra', stream: 'ra.s1' },
+  { id: 'room_end-a', ts: ms(T + 600), node: 'n1', type: 'room_end', user: 'hA', room: 'ra', stream: 'ra.s1', coins: 23 },
+  { id: 'room_start-b', ts: ms(T + 3600), node: 'n1', type: 'room_start', user: 'hB', room: 'rb', stream: 'rb.s1' },
+  { id: 'room_end-b', ts: ms(T + 3900), node: 'n1', type: 'room_end', user: 'hB', room: 'rb', stream: 'rb.s1', coins: 1 },
+  ...visit('hA', 'sA', 'ra', T, T + 600, {}, 'host'),
+  ...visit('hB', 'sB', 'rb', T + 3600, T + 3900, {}, 'host'),
+  ...visit('v3', 's3', 'ra', T + 30, T + 75, np),
+  ...visit('v1', 's1', 'ra', T + 60, T + 360, np),
+  ...v2Visit,
+  ...visit('v1', 's1b', 'rb', T + 3600, T + 3660, np),
+  ...visit('v4', 's4', 'rb', T + 3630, T + 3690),
+  ...visit('v1', 's1c', 'ra', T + DAY, T + DAY + 60, np),
+  ...visit('v1', 's1d', 'ra', T + 7 * DAY, T + 7 * DAY + 60, np),
+  ...visit('v2', 's2b', 'ra', T + 30 * DAY, T + 30 * DAY + 60, us),
+  chat('v3', 'ra', T + 40, 'ra.s1'),
+  chat('v1', 'ra', T + 100, 'ra.s1'),
+  chat('v2', 'ra', T + 130, 'ra.s1'),
+  chat('v2', 'ra', T + 140, 'ra.s1'),
+  giftV1,
+  gift('v2', 'hA', 'ra', T + 160, 'coffee', 2, 10, 'ra.s1'),
+  gift('v4', 'hB', 'rb', T + 3650, 'rose', 1, 1, 'rb.s1'),
+  { id: 'purchase-1', ts: ms(T + 200), node: 'n1', type: 'purchase', user: 'v1', coins: 100 },
+  // Delivered twice: each must still count once.
+  giftV1,
+  v2Visit[1]!,
+];
+
+export interface QueryCase {
+  readonly query: string;
+  readonly params: QueryParams;
+  /** Rows as arrays of column values, in the query's column order. */
+  readonly rows: readonly (readonly (string | number)[])[];
+}
+
+const day = { from: D, to: D + DAY };
+const m = (minute: number) => T + minute * 60;
+
+export const FIXTURE_CASES: readonly QueryCase[] = [
+  { query: 'concurrent_viewers', params: day, rows: [[m(0), 1, 1], [m(1), 1, 2], [m(2), 2, 2], [m(6), 1, 2], [m(12), 0, 1], [m(60), 2, 2], [m(61), 0, 2]] },
+  { query: 'concurrent_viewers', params: { ...day, room: 'ra' }, rows: [[m(0), 1, 1], [m(1), 1, 2], [m(2), 2, 2], [m(6), 1, 2], [m(12), 0, 1]] },
+  { query: 'concurrent_viewers', params: { from: T + 300, to: T + 3000 }, rows: [[m(6), 1, 2], [m(12), 0, 1]] },
+  { query: 'gift_revenue_per_creator', params: day, rows: [[T, 'hA', 23, 17, 2], [T + 3600, 'hB', 1, 1, 1]] },
+  { query: 'gift_revenue_per_creator', params: { ...day, room: 'rb' }, rows: [[T + 3600, 'hB', 1, 1, 1]] },
+  { query: 'gift_revenue_per_creator', params: { from: D, to: D + 7 * DAY }, rows: [[D, 'hA', 23, 17, 2], [D, 'hB', 1, 1, 1]] },
+  { query: 'top_gifts', params: day, rows: [['coffee', 2, 20], ['rose', 4, 4]] },
+  { query: 'top_gifts', params: { ...day, room: 'ra' }, rows: [['coffee', 2, 20], ['rose', 3, 3]] },
+  { query: 'watch_time_distribution', params: day, rows: [['< 1 min', 1], ['1-5 min', 2], ['5-15 min', 2]] },
+  { query: 'watch_time_distribution', params: { ...day, room: 'rb' }, rows: [['1-5 min', 2]] },
+  { query: 'chat_activity', params: day, rows: [[m(0), 1], [m(1), 1], [m(2), 2]] },
+  { query: 'chat_activity', params: { ...day, room: 'rb' }, rows: [] },
+  { query: 'new_vs_returning_viewers', params: { from: D, to: D + 8 * DAY }, rows: [[D, 4, 0], [D + DAY, 0, 1], [D + 7 * DAY, 0, 1]] },
+  { query: 'new_vs_returning_viewers', params: { from: D, to: D + 8 * DAY, room: 'rb' }, rows: [[D, 2, 0]] },
+  { query: 'unique_viewers', params: day, rows: [[D, 4, 5, 5, 1.25]] },
+  { query: 'viewers_by_country', params: day, rows: [['NP', 2, 3, 405], ['(unknown)', 1, 1, 60], ['US', 1, 1, 600]] },
+  { query: 'viewers_by_platform', params: day, rows: [['android', 2, 3, 405], ['(unknown)', 1, 1, 60], ['ios', 1, 1, 600]] },
+  { query: 'viewers_by_app_version', params: { ...day, room: 'ra' }, rows: [['1.0', 2, 2, 345], ['2.0', 1, 1, 600]] },
+  { query: 'retention_cohorts', params: day, rows: [[D, 4, 1, 1, 1]] },
+  { query: 'retention_cohorts', params: { ...day, room: 'rb' }, rows: [[D, 2, 0, 0, 0]] },
+  { query: 'funnel', params: day, rows: [['join', 4], ['chat', 3], ['gift', 2], ['purchase', 1]] },
+  { query: 'funnel', params: { ...day, room: 'rb' }, rows: [['join', 2], ['chat', 0], ['gift', 0], ['purchase', 0]] },
+  {
+    query: 'stream_report', params: day, rows: [
+      ['ra', 'ra.s1', 'hA', T, T + 600, 0, 600, 2, 1.38, 2, 23, 17, 2, 4],
+      ['rb', 'rb.s1', 'hB', T + 3600, T + 3900, 0, 300, 2, 0.4, 1, 1, 1, 1, 0],
+    ],
+  },
+  { query: 'stream_report', params: { ...day, room: 'rb' }, rows: [['rb', 'rb.s1', 'hB', T + 3600, T + 3900, 0, 300, 2, 0.4, 1, 1, 1, 1, 0]] },
+  { query: 'top_creators', params: day, rows: [['hA', 23, 17, 2, 2], ['hB', 1, 1, 1, 1]] },
+  { query: 'top_gifters', params: day, rows: [['v2', 20, 1, 1], ['v1', 3, 1, 1], ['v4', 1, 1, 1]] },
+  { query: 'top_gifters', params: { ...day, room: 'rb' }, rows: [['v4', 1, 1, 1]] },
+  { query: 'revenue_summary', params: day, rows: [[24, 18, 6, 3, 3, 8]] },
+  { query: 'revenue_summary', params: { ...day, room: 'ra' }, rows: [[23, 17, 6, 2, 2, 11.5]] },
+];
+
+/** ClickHouse JSON writes 64-bit integers as strings: compare as numbers where a value is numeric. */
+export function normalizeRow(row: Record<string, unknown>): (string | number)[] {
+  return Object.values(row).map((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : (v as string | number)));
+}
