@@ -20,8 +20,12 @@ export interface QueryParams {
 /** How the dashboard draws a query: which column is the x axis, which are series, and on which axis. */
 export interface ChartSpec {
   readonly kind: 'line' | 'bar' | 'table';
-  /** The x column; `time` ones hold Unix seconds, `day` ones the start of a UTC day (labelled by date). */
-  readonly x?: { readonly column: string; readonly time: boolean; readonly label: string; readonly day?: boolean };
+  /**
+   * The x column. `time` ones hold Unix seconds and are placed where they fall in the window, each bucket
+   * `bucket` seconds long (unset: an hour for windows up to two days, else a day); `day` ones are UTC days,
+   * labelled by date; `step` lines hold each value until the next row.
+   */
+  readonly x?: { readonly column: string; readonly time: boolean; readonly label: string; readonly day?: boolean; readonly bucket?: number; readonly step?: boolean };
   /** Columns drawn as series; `coins` series go to their own (right) axis. */
   readonly series?: readonly { readonly column: string; readonly label: string; readonly unit: 'count' | 'coins' | 'seconds' }[];
   /** A column whose values split one series into several (e.g. one bar per creator). */
@@ -77,7 +81,7 @@ export const QUERIES: Record<string, NamedQuery> = {
   concurrent_viewers: {
     title: 'Concurrent viewers',
     description: 'Per minute in which a viewer joined or left: viewers present at the end of the minute and the peak during it (every join and leave of viewers from the beginning of the data, in time order, so the window starts right; a crash-ended visit ends at the node\'s last heartbeat).',
-    chart: { kind: 'line', x: { column: 'minute', time: true, label: 'minute' }, series: [{ column: 'viewers', label: 'viewers at the minute\'s end', unit: 'count' }, { column: 'peak_viewers', label: 'peak in the minute', unit: 'count' }] },
+    chart: { kind: 'line', x: { column: 'minute', time: true, label: 'time', bucket: 60, step: true }, series: [{ column: 'viewers', label: 'viewers at the minute\'s end', unit: 'count' }, { column: 'peak_viewers', label: 'peak in the minute', unit: 'count' }] },
     sql: (p) => `SELECT intDiv(tupleElement(step, 1), 60000) * 60 AS minute, argMax(level, n) AS viewers, max(greatest(level, before)) AS peak_viewers
 FROM (
   SELECT arraySort(groupArray((ts_ms, if(type = 'join', 1, -1)))) AS steps, arrayCumSum(arrayMap(x -> x.2, steps)) AS levels,
@@ -92,7 +96,7 @@ ORDER BY minute`,
   gift_revenue_per_creator: {
     title: 'Gift revenue per creator',
     description: 'Coins spent on gifts to each creator (gross) and the creator\'s part after the platform share, per hour for windows up to two days, else per UTC day.',
-    chart: { kind: 'bar', x: { column: 'bucket', time: true, label: 'hour or day' }, series: [{ column: 'coins', label: 'coins (gross)', unit: 'coins' }], splitBy: 'creator', users: ['creator'] },
+    chart: { kind: 'bar', x: { column: 'bucket', time: true, label: 'time (one bar per hour, or per day beyond two days)' }, series: [{ column: 'coins', label: 'coins (gross)', unit: 'coins' }], splitBy: 'creator', users: ['creator'] },
     sql: (p) => `SELECT ${revenueBucket(p)} AS bucket, creator, sum(coins) AS coins, sum(creator_coins) AS creator_coins, count() AS gifts
 FROM events FINAL
 WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
@@ -126,7 +130,7 @@ ORDER BY b`,
   chat_activity: {
     title: 'Chat activity',
     description: 'Chat messages per minute (counts only: message text never reaches analytics).',
-    chart: { kind: 'line', x: { column: 'minute', time: true, label: 'minute' }, series: [{ column: 'messages', label: 'messages', unit: 'count' }] },
+    chart: { kind: 'bar', x: { column: 'minute', time: true, label: 'time (one bar per minute)', bucket: 60 }, series: [{ column: 'messages', label: 'messages', unit: 'count' }] },
     sql: (p) => `SELECT ${bucket(60)} AS minute, count() AS messages
 FROM events FINAL
 WHERE type = 'chat' AND ${window(p)}${inRoom(p)}

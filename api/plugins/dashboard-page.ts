@@ -114,7 +114,7 @@ function shape(spec, rows, names, span) {
     const s0 = spec.series[0];
     const keys = [];
     for (const r of rows) if (!keys.includes(r[spec.splitBy])) keys.push(r[spec.splitBy]);
-    series = keys.map((k) => ({ name: label(spec.splitBy, k) + ' (' + s0.label + ')', key: String(k), unit: s0.unit,
+    series = keys.map((k) => ({ name: label(spec.splitBy, k) + ' — ' + s0.label, key: String(k), unit: s0.unit,
       values: xs.map((xv) => { const r = rows.find((row) => row[x.column] === xv && row[spec.splitBy] === k); return r ? num(r[s0.column]) : 0; }) }));
   } else {
     series = spec.series.map((s) => ({ name: s.label, key: s.column, unit: s.unit, values: xs.map((xv) => num(rows.find((r) => r[x.column] === xv)[s.column])) }));
@@ -122,9 +122,26 @@ function shape(spec, rows, names, span) {
   return { xs, xLabel, xFull, series, day };
 }
 
-function draw(spec, data, span) {
+/** Seconds the chosen zone is ahead of UTC at sec (0 for UTC; +5:45 in Kathmandu). */
+function zoneOffset(sec) { return zone() === 'UTC' ? 0 : -new Date(sec * 1000).getTimezoneOffset() * 60; }
+
+/** Time ticks at a readable step (1 min … 1 week), on whole minutes, hours or days of the chosen zone. */
+function timeTicks(from, to) {
+  const span = to - from;
+  const step = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].find((s) => span / s <= 6) || 604800;
+  const off = zoneOffset(from);
+  const ticks = [];
+  for (let t = Math.ceil((from + off) / step) * step - off; t <= to; t += step) ticks.push(t);
+  return ticks;
+}
+
+function draw(spec, data, from, to) {
+  const span = to - from;
   const units = [...new Set(data.series.map((s) => s.unit))];
   const W = 600, T = 16, R = units.length > 1 ? 60 : 16, L = 60;
+  // A timeline places time buckets where they fall in the window; UTC-day and category charts are categorical.
+  const timeline = spec.x.time && !data.day;
+  const bucket = spec.x.bucket || (span <= 2 * 86400 ? 3600 : 86400);
   const labels = data.xs.map(data.xLabel);
   const rotate = !spec.x.time && labels.some((l) => l.length > 8);
   const B = rotate ? 40 + Math.min(90, 6 * Math.max(...labels.map((l) => l.length))) : 46;
@@ -150,42 +167,60 @@ function draw(spec, data, span) {
   svg.append(el('line', { x1: L, x2: L + pw, y1: T + ph, y2: T + ph, class: 'baseline' }));
   const axisOf = (s) => axes.find((a) => a.unit === s.unit);
   const n = data.xs.length;
-  let xpos;
-  if (spec.kind === 'line' && spec.x.time && n > 1) {
-    const lo = num(data.xs[0]), hi = num(data.xs[n - 1]);
-    xpos = (i) => L + ((num(data.xs[i]) - lo) / (hi - lo)) * pw;
+  const at = (sec) => L + ((sec - from) / span) * pw;
+  let xpos, slot;
+  if (timeline) {
+    // A bucket's mark sits at its middle (a minute's value at its end for step lines).
+    xpos = (i) => at(num(data.xs[i]) + (spec.x.step ? bucket : bucket / 2));
+    slot = (bucket / span) * pw;
   } else if (spec.kind === 'line') {
     xpos = (i) => L + (n > 1 ? (i * pw) / (n - 1) : pw / 2);
+    slot = pw / Math.max(1, n);
   } else {
     xpos = (i) => L + (i + 0.5) * (pw / n);
+    slot = pw / n;
   }
   data.series.forEach((s, si) => {
     const color = COLORS[si % COLORS.length];
     const a = axisOf(s);
     if (spec.kind === 'line') {
-      svg.append(el('polyline', { points: s.values.map((v, i) => xpos(i) + ',' + y(a, v)).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }));
+      const pts = [];
+      s.values.forEach((v, i) => {
+        // A step line holds each value until the next change (concurrent viewers do not glide).
+        if (spec.x.step && i > 0) pts.push(xpos(i) + ',' + y(a, s.values[i - 1]));
+        pts.push(xpos(i) + ',' + y(a, v));
+      });
+      svg.append(el('polyline', { points: pts.join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }));
       s.values.forEach((v, i) => {
         const c = el('circle', { class: 'point', cx: xpos(i), cy: y(a, v), r: 3.5, fill: color, 'data-series': s.key, 'data-unit': s.unit, 'data-x': String(data.xs[i]), 'data-value': String(v) });
         c.append(el('title', {}, data.xFull(data.xs[i]) + ' — ' + s.name + ': ' + fmt(v)));
         svg.append(c);
       });
     } else {
-      const slot = pw / n, bw = Math.max(2, Math.min(40, (slot * 0.8) / data.series.length));
+      const bw = Math.max(2, Math.min(40, (slot * 0.8) / data.series.length));
       s.values.forEach((v, i) => {
         const x0 = xpos(i) - (bw * data.series.length) / 2 + si * bw;
-        const r = el('rect', { class: 'bar', x: x0, y: y(a, v), width: bw - 1, height: T + ph - y(a, v), fill: color, 'data-series': s.key, 'data-unit': s.unit, 'data-x': String(data.xs[i]), 'data-value': String(v) });
+        const r = el('rect', { class: 'bar', x: x0, y: y(a, v), width: Math.max(1, bw - 1), height: T + ph - y(a, v), fill: color, 'data-series': s.key, 'data-unit': s.unit, 'data-x': String(data.xs[i]), 'data-value': String(v) });
         r.append(el('title', {}, data.xFull(data.xs[i]) + ' — ' + s.name + ': ' + fmt(v)));
         svg.append(r);
       });
     }
   });
-  // x labels: every one for categories (rotated when long), a fitting subset of times.
-  const every = spec.x.time ? Math.max(1, Math.ceil(n / 6)) : 1;
-  labels.forEach((lab, i) => {
-    if (i % every !== 0) return;
-    const lx = xpos(i), ly = T + ph + 16;
-    svg.append(el('text', rotate ? { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'end', transform: 'rotate(-35 ' + lx + ' ' + ly + ')' } : { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'middle' }, lab));
-  });
+  const ly = T + ph + 16;
+  if (timeline) {
+    for (const t of timeTicks(from, to)) {
+      svg.append(el('line', { x1: at(t), x2: at(t), y1: T + ph, y2: T + ph + 4, class: 'baseline' }));
+      svg.append(el('text', { class: 'xlabel', x: at(t), y: ly, 'text-anchor': 'middle', 'data-time': String(t) }, timeLabel(t, span, false)));
+    }
+  } else {
+    // Categories: every label, rotated when long (never cut); UTC days: a fitting subset.
+    const every = spec.x.time ? Math.max(1, Math.ceil(n / 6)) : 1;
+    labels.forEach((lab, i) => {
+      if (i % every !== 0) return;
+      const lx = xpos(i);
+      svg.append(el('text', rotate ? { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'end', transform: 'rotate(-35 ' + lx + ' ' + ly + ')' } : { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'middle' }, lab));
+    });
+  }
   svg.append(el('text', { class: 'axis-title', x: L + pw / 2, y: H - 6, 'text-anchor': 'middle' }, spec.x.label + (spec.x.time ? ' (' + (data.day ? 'UTC days' : zoneName()) + ')' : '')));
   const legend = html('div', { class: 'legend' });
   data.series.forEach((s, si) => {
@@ -257,7 +292,7 @@ async function show() {
     if (body.rows.length === 0) { box.append(html('div', { class: 'empty' }, 'no data in this window')); continue; }
     const tbl = table(q.chart, body.rows, body.names);
     if (q.chart.kind !== 'table') {
-      const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), to - from);
+      const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), from, to);
       const view = html('div', { class: 'chart' });
       view.append(svg, legend);
       box.append(view);

@@ -116,6 +116,12 @@ if (url && !existsSync(CHROMIUM)) {
       t.ok(geometry.axisTitles.length >= 2, `${q.name}: axis titles`);
       if (q.chart.x?.time) t.ok(geometry.axisTitles.some((x) => /\((UTC|UTC days)\)/.test(x ?? '')), `${q.name}: the time axis names its zone`);
       t.equal(new Set(geometry.axes.map((a) => a.unit)).size, geometry.axes.length, `${q.name}: one axis per unit (coins never share the counts' axis)`);
+      const labelBoxes = await page.locator(`#q-${q.name} svg text.xlabel`).evaluateAll((els) => els.map((e) => {
+        const b = (e as unknown as { getBoundingClientRect(): { left: number; right: number; top: number; bottom: number } }).getBoundingClientRect();
+        return { left: b.left, right: b.right, top: b.top, bottom: b.bottom };
+      }));
+      const overlapping = labelBoxes.filter((b, i) => labelBoxes.slice(i + 1).some((o) => b.left < o.right - 0.5 && o.left < b.right - 0.5 && b.top < o.bottom - 0.5 && o.top < b.bottom - 0.5));
+      t.same(overlapping, [], `${q.name}: x labels fit without overlapping`);
     }
     const legend = await page.locator('#q-gift_revenue_per_creator .legend').innerText();
     t.match(legend, /Creator Cat/, 'creators appear by display name in the legend');
