@@ -52,7 +52,7 @@ export class UserActor extends Actor<UserMessage> {
       const [, conn, ref, balance] = msg;
       turn.emit(eff.send(conn, balance instanceof Error
         ? errorFrame(ref, ErrorCode.LEDGER_UNAVAILABLE, 'the ledger did not answer; retry')
-        : replyFrame(ref, { balance })));
+        : replyFrame(ref, { balance: Math.max(0, balance), debt: Math.max(0, -balance) })));
       return;
     }
     const c = readCommand(msg);

@@ -196,7 +196,7 @@ t.test('gift catalog, wallet balance and paged ledger history', async (t) => {
   const { user, tokens } = await register(app);
   t.same((await json(app, 'GET', '/v1/gifts')).json(), { version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
   for (let i = 0; i < 3; i++) await ledger.apply({ kind: 'mint', opId: `mint-api-test-${i}`, user: user.id, amount: 10 * (i + 1), source: 'test' });
-  t.same((await json(app, 'GET', '/v1/wallet', undefined, tokens.accessToken)).json(), { balance: 60 });
+  t.same((await json(app, 'GET', '/v1/wallet', undefined, tokens.accessToken)).json(), { balance: 60, debt: 0 });
   const page1 = (await json(app, 'GET', '/v1/wallet/history?limit=2', undefined, tokens.accessToken)).json() as { entries: { opId: string; delta: number }[]; next: string };
   t.same(page1.entries.map((e) => e.delta), [30, 20], 'newest first, with this wallet\'s delta');
   const page2 = (await json(app, 'GET', `/v1/wallet/history?limit=2&before=${page1.next}`, undefined, tokens.accessToken)).json() as { entries: { delta: number }[]; next: number | null };

@@ -68,6 +68,7 @@ export const ErrorCode = {
   CANNOT_GIFT_SELF: 205,
   OP_IN_PROGRESS: 206,
   LEDGER_UNAVAILABLE: 207,
+  ACCOUNT_IN_DEBT: 208,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

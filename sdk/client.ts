@@ -197,7 +197,7 @@ export class HaloClient extends Emitter<ClientEvents> {
     return this.request(ClientOp.ROOM_END, room) as Promise<{ seq: number; stream: string; giftTotal: number }>;
   }
 
-  wallet(): Promise<{ balance: number }> {
+  wallet(): Promise<{ balance: number; debt: number }> {
     return this.request(ClientOp.WALLET) as Promise<{ balance: number }>;
   }
 

@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedLock } from './keyed-lock';
 import {
-  ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
+  REFUNDABLE, fingerprint, isExternal, mayGoNegative, metaOf, postingsFor, totalsOf, uncoveredDebit, validateOp,
   type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
 } from './ledger';
 
@@ -175,7 +175,8 @@ export class MongoLedger implements Ledger {
     for (let i = 0; i < entry.postings.length; i++) {
       const p = entry.postings[i]!;
       if (!(await this.applyPosting(entry._id, p, fresh))) {
-        return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure: { code: 'INSUFFICIENT_FUNDS', message: `${p.account} cannot cover ${-p.delta}` } }, fresh ? i : undefined);
+        const failure = uncoveredDebit(p.account, await this.balance(p.account), p.delta);
+        return this.decide(entry, { _id: entry._id, outcome: 'reversed', failure }, fresh ? i : undefined);
       }
       this.step(`posting:${i}`, entry._id);
     }
@@ -218,7 +219,7 @@ export class MongoLedger implements Ledger {
   private applyPosting(opId: string, p: Posting, fresh: boolean): Promise<boolean> {
     return this.accountLock.run(p.account, async () => {
       const key = `${opId}|${p.account}`;
-      const appended = await this.appendOnce(p.account, p.delta, opId, key, (balance) => p.delta >= 0 || mayGoNegative(p.account) || balance + p.delta >= 0);
+      const appended = await this.appendOnce(p.account, p.delta, opId, key, (balance) => p.delta >= 0 || mayGoNegative(p) || balance + p.delta >= 0);
       if (appended !== 'uncovered') return true;
       // Uncovered now. A resumed operation may have applied it before the crash, when it was covered.
       return !fresh && (await this.chain.countDocuments({ key })) === 1;
@@ -301,7 +302,7 @@ export class MongoLedger implements Ledger {
 
   private async balancesOf(postings: readonly Posting[]): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const p of postings) if (p.account !== ISSUANCE) out[p.account] = await this.balance(p.account);
+    for (const p of postings) if (!isExternal(p.account)) out[p.account] = await this.balance(p.account);
     return out;
   }
 
@@ -350,20 +351,7 @@ export class MongoLedger implements Ledger {
       const h = heads.get(link.account);
       if (!h || link.seq > h.seq) heads.set(link.account, { seq: link.seq, balance: link.balance });
     }
-    let held = 0;
-    let negativeAccounts = 0;
-    for (const [account, h] of heads) {
-      if (account === ISSUANCE) continue;
-      held += h.balance;
-      if (h.balance < 0) negativeAccounts++;
-    }
-    return {
-      held,
-      issued: -(heads.get(ISSUANCE)?.balance ?? 0),
-      negativeAccounts,
-      entries: await this.entries.countDocuments({}),
-      pending: await this.entries.countDocuments({ state: 'pending' }),
-    };
+    return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}), await this.entries.countDocuments({ state: 'pending' }));
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import {
-  ISSUANCE, REFUNDABLE, fingerprint, mayGoNegative, metaOf, postingsFor, validateOp,
+  REFUNDABLE, fingerprint, isExternal, mayGoNegative, metaOf, postingsFor, totalsOf, uncoveredDebit, validateOp,
   type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
 } from './ledger';
 
@@ -52,7 +52,7 @@ export class SqliteLedger implements Ledger {
         ORDER BY a.ts DESC, a.op_id DESC LIMIT @limit`),
       stream: db.prepare(`SELECT op_id, kind, fingerprint, postings, meta, ts FROM ledger_entries
         WHERE room = ? AND stream = ? AND kind = 'gift' ORDER BY ts, op_id`),
-      held: db.prepare('SELECT COALESCE(SUM(balance), 0) AS held, COALESCE(SUM(balance < 0), 0) AS negative FROM ledger_accounts WHERE account != ?'),
+      accounts: db.prepare('SELECT account, balance FROM ledger_accounts'),
       count: db.prepare('SELECT COUNT(*) AS n FROM ledger_entries'),
       rejection: db.prepare('SELECT fingerprint, code, message FROM ledger_rejections WHERE op_id = ?'),
       reject: db.prepare('INSERT INTO ledger_rejections (op_id, fingerprint, code, message, ts) VALUES (?, ?, ?, ?, ?)'),
@@ -95,9 +95,12 @@ export class SqliteLedger implements Ledger {
     }
     const postings = postingsFor(op, original);
     for (const p of postings) {
-      if (p.delta >= 0 || mayGoNegative(p.account)) continue;
+      if (p.delta >= 0 || mayGoNegative(p)) continue;
       const have = (this.s.balance.get(p.account) as { balance: number } | undefined)?.balance ?? 0;
-      if (have + p.delta < 0) return refuse('INSUFFICIENT_FUNDS', `${p.account} cannot cover ${-p.delta}`);
+      if (have + p.delta < 0) {
+        const why = uncoveredDebit(p.account, have, p.delta);
+        return refuse(why.code, why.message);
+      }
     }
     for (const p of postings) this.s.upsert.run(p.account, p.delta);
     const meta = metaOf(op);
@@ -112,7 +115,7 @@ export class SqliteLedger implements Ledger {
 
   private balancesOf(postings: readonly Posting[]): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const p of postings) if (p.account !== ISSUANCE) out[p.account] = (this.s.balance.get(p.account) as { balance: number } | undefined)?.balance ?? 0;
+    for (const p of postings) if (!isExternal(p.account)) out[p.account] = (this.s.balance.get(p.account) as { balance: number } | undefined)?.balance ?? 0;
     return out;
   }
 
@@ -140,9 +143,8 @@ export class SqliteLedger implements Ledger {
   }
 
   async totals(): Promise<LedgerTotals> {
-    const h = this.s.held.get(ISSUANCE) as { held: number; negative: number };
-    const issued = -((this.s.balance.get(ISSUANCE) as { balance: number } | undefined)?.balance ?? 0);
-    return { held: h.held, issued, negativeAccounts: h.negative, entries: (this.s.count.get() as { n: number }).n, pending: 0 };
+    const rows = this.s.accounts.all() as { account: string; balance: number }[];
+    return totalsOf(rows.map((r) => [r.account, r.balance]), (this.s.count.get() as { n: number }).n, 0);
   }
 
   async close(): Promise<void> {

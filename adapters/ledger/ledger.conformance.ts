@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import { ISSUANCE, PLATFORM_REVENUE, roundAccount, userAccount, type Ledger, type LedgerOp } from './ledger';
+import { ISSUANCE, PLATFORM_REVENUE, heldAccount, purchaseAccount, roundAccount, userAccount, type Ledger, type LedgerOp, type PurchaseChannel } from './ledger';
 
 export interface ConformanceOptions {
   open(): Promise<Ledger>;
@@ -23,10 +23,14 @@ const gift = (sender: string, creator: string, count: number, opId = id('gift'),
   kind: 'gift', opId, sender, creator, room: 'room-1', stream, giftId: 'rose', count, unitPrice, platformShareBps: 3000,
 });
 
-async function conserved(t: Test, ledger: Ledger): Promise<void> {
+const buy = (user: string, coins: number, purchase: string, channel: PurchaseChannel = 'stripe'): LedgerOp => ({ kind: 'purchase', opId: `purchase:${channel}:${purchase}`, user, coins, channel, purchase });
+const clawback = (user: string, coins: number, purchase: string, channel: PurchaseChannel = 'stripe'): LedgerOp => ({ kind: 'clawback', opId: `clawback:${channel}:${purchase}`, user, coins, channel, purchase });
+
+async function conserved(t: Test, ledger: Ledger, debts = 0): Promise<void> {
   const totals = await ledger.totals();
   t.equal(totals.held, totals.issued, `conservation: held ${totals.held} = issued ${totals.issued}`);
-  t.equal(totals.negativeAccounts, 0, 'no account below zero');
+  t.equal(totals.negativeAccounts, 0, 'no account below zero (users in debt aside)');
+  t.equal(totals.debts, debts, `debts owed: ${debts}`);
   t.equal(totals.pending, 0, 'nothing left pending');
 }
 
@@ -230,5 +234,68 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     await l.apply(mint(id('x'), 5));
     t.ok((await l.balance(ISSUANCE)) < 0);
     await conserved(t, l);
+  });
+
+  t.test(`${name}: purchases credit from their channel; a clawback after the coins were spent leaves a debt that blocks spending until a purchase repays it`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [fan, star] = [id('fan'), id('star')];
+    const p1 = id('pi');
+    t.ok((await l.apply(buy(fan, 100, p1))).ok);
+    t.equal(await l.balance(purchaseAccount('stripe')), -100, 'the channel account stands for the money that came in');
+    t.equal(await l.balance(userAccount(fan)), 100);
+    t.ok((await l.apply(gift(fan, star, 8))).ok, 'spends 80 of them');
+    const c = await l.apply(clawback(fan, 100, p1));
+    t.ok(c.ok, 'the clawback applies although only 20 are left');
+    t.equal(await l.balance(userAccount(fan)), -80, 'the fan owes 80');
+    await conserved(t, l, 80);
+    const again = await l.apply(clawback(fan, 100, p1));
+    t.ok(again.ok && again.replayed, 'a second refund or dispute of the same purchase claws back nothing more');
+    const spend = await l.apply(gift(fan, star, 1));
+    t.match(spend, { ok: false, code: 'ACCOUNT_IN_DEBT' }, 'spending is blocked while in debt');
+    t.ok((await l.apply(buy(fan, 50, id('pi')))).ok);
+    t.equal(await l.balance(userAccount(fan)), -30, 'a new purchase repays part of the debt');
+    t.match(await l.apply(gift(fan, star, 1)), { ok: false, code: 'ACCOUNT_IN_DEBT' }, 'still blocked');
+    t.ok((await l.apply(buy(fan, 50, id('pi'), 'appstore'))).ok);
+    t.equal(await l.balance(userAccount(fan)), 20, 'repaid, with 20 to spend');
+    t.ok((await l.apply(gift(fan, star, 2))).ok, 'spending works again');
+    await conserved(t, l, 0);
+    const totals = await l.totals();
+    t.equal(totals.issued, 100 - 100 + 50 + 50, 'issued = bought − clawed back');
+  });
+
+  t.test(`${name}: a hold sets a purchase's coins aside (even if spent) and a release gives them back`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [fan, star] = [id('fan'), id('star')];
+    const p = id('pi');
+    await l.apply(buy(fan, 60, p));
+    await l.apply(gift(fan, star, 1));
+    const hold: LedgerOp = { kind: 'hold', opId: `hold:stripe:${p}`, user: fan, coins: 60, purchase: p };
+    t.ok((await l.apply(hold)).ok);
+    t.equal(await l.balance(heldAccount(p)), 60);
+    t.equal(await l.balance(userAccount(fan)), -10, 'spent coins under review leave a debt');
+    t.match(await l.apply(gift(fan, star, 1)), { ok: false, code: 'ACCOUNT_IN_DEBT' });
+    await conserved(t, l, 10);
+    t.ok((await l.apply({ kind: 'release', opId: `release:stripe:${p}`, user: fan, coins: 60, purchase: p })).ok);
+    t.equal(await l.balance(userAccount(fan)), 50);
+    t.equal(await l.balance(heldAccount(p)), 0);
+    t.match(await l.apply({ kind: 'release', opId: `release2:stripe:${p}`, user: fan, coins: 60, purchase: p }), { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'nothing more to release');
+    await conserved(t, l, 0);
+  });
+
+  t.test(`${name}: 50 parallel deliveries of one purchase and 50 parallel purchases with clawbacks conserve coins`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const fan = id('fan');
+    const p = id('pi');
+    const same = await Promise.all(Array.from({ length: 50 }, () => l.apply(buy(fan, 25, p))));
+    t.equal(same.filter((r) => r.ok && !r.replayed).length, 1, 'credited once');
+    t.ok(same.every((r) => r.ok || r.code === 'OP_IN_PROGRESS'), 'the others replay (or are told to wait)');
+    const ids = Array.from({ length: 50 }, () => id('pi'));
+    await Promise.all(ids.flatMap((pi, i) => [l.apply(buy(fan, 10, pi)), ...(i % 5 === 0 ? [l.apply(clawback(fan, 10, pi))] : [])]));
+    // Whatever order the clawbacks landed in, every op applied once.
+    t.equal(await l.balance(userAccount(fan)), 25 + 50 * 10 - 10 * 10);
+    await conserved(t, l, 0);
   });
 }

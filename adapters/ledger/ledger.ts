@@ -9,9 +9,13 @@
  * - Idempotent: applying an op id again returns the original result and moves nothing; the same op id
  *   with different content is refused with OP_ID_REUSED. A refused op id (INSUFFICIENT_FUNDS, already
  *   refunded) stays refused: a new attempt needs a new op id.
- * - No account except `external:issuance` ever goes below zero.
- * - Conserved: the sum over all accounts is always zero, so the sum of user and platform balances equals
- *   what was issued (minted and adjusted in) minus what left.
+ * - No account outside the world (`external:*`) ever goes below zero, with one documented exception: a
+ *   clawback or a hold of purchased coins may take a user's account below zero when the coins were already
+ *   spent. Such a user is **in debt**: any debit of the account is refused with ACCOUNT_IN_DEBT until
+ *   purchases bring it back to zero or above (docs/money.md § Debt).
+ * - Conserved: the sum over all accounts is always zero, so the sum of user, platform and escrow
+ *   balances (held) equals what entered from outside (issued: operator mints and purchases) minus what
+ *   left (clawbacks).
  */
 import { createHash } from 'node:crypto';
 
@@ -19,6 +23,14 @@ export const ISSUANCE = 'external:issuance';
 export const PLATFORM_REVENUE = 'platform:revenue';
 export const userAccount = (user: string) => `user:${user}`;
 export const roundAccount = (round: string) => `game:${round}`;
+/** Where one payment channel's coins come from (and go back to on a clawback). */
+export const purchaseAccount = (channel: PurchaseChannel) => `external:purchases:${channel}`;
+/** Coins of one purchase held while a payment review is open. */
+export const heldAccount = (purchase: string) => `held:${purchase}`;
+export const PURCHASE_CHANNELS = ['stripe', 'appstore', 'googleplay'] as const;
+export type PurchaseChannel = (typeof PURCHASE_CHANNELS)[number];
+/** Accounts standing for the world outside: only they may go below zero by design. */
+export const isExternal = (account: string) => account.startsWith('external:');
 
 export type LedgerOp =
   | { kind: 'mint'; opId: string; user: string; amount: number; source: string }
@@ -26,7 +38,14 @@ export type LedgerOp =
   | { kind: 'stake'; opId: string; user: string; round: string; amount: number }
   | { kind: 'payout'; opId: string; user: string; round: string; amount: number }
   | { kind: 'refund'; opId: string; refundOf: string; reason: string }
-  | { kind: 'adjust'; opId: string; user: string; delta: number; reason: string };
+  | { kind: 'adjust'; opId: string; user: string; delta: number; reason: string }
+  /** Coins bought: from the channel's account to the user. */
+  | { kind: 'purchase'; opId: string; user: string; coins: number; channel: PurchaseChannel; purchase: string }
+  /** A purchase reversed (refund, dispute, revocation): back to the channel, even if that leaves the user in debt. */
+  | { kind: 'clawback'; opId: string; user: string; coins: number; channel: PurchaseChannel; purchase: string }
+  /** A purchase's coins set aside while its payment is reviewed (may leave the user in debt), and given back. */
+  | { kind: 'hold'; opId: string; user: string; coins: number; purchase: string }
+  | { kind: 'release'; opId: string; user: string; coins: number; purchase: string };
 
 export interface HistoryCursor {
   readonly ts: number;
@@ -36,6 +55,8 @@ export interface HistoryCursor {
 export interface Posting {
   readonly account: string;
   readonly delta: number;
+  /** This debit may take the account below zero (a clawback or hold of coins already spent: debt). */
+  readonly overdraw?: true;
 }
 
 export interface LedgerEntry {
@@ -47,19 +68,21 @@ export interface LedgerEntry {
   readonly ts: number;
 }
 
-export type LedgerErrorCode = 'INSUFFICIENT_FUNDS' | 'OP_ID_REUSED' | 'OP_IN_PROGRESS' | 'NOT_REFUNDABLE' | 'INVALID_AMOUNT';
+export type LedgerErrorCode = 'INSUFFICIENT_FUNDS' | 'ACCOUNT_IN_DEBT' | 'OP_ID_REUSED' | 'OP_IN_PROGRESS' | 'NOT_REFUNDABLE' | 'INVALID_AMOUNT';
 
 export type LedgerResult =
   | { ok: true; entry: LedgerEntry; replayed: boolean; balances: Readonly<Record<string, number>> }
   | { ok: false; code: LedgerErrorCode; message: string };
 
 export interface LedgerTotals {
-  /** Sum of every account but the issuance account. */
+  /** Sum of every account but the external ones (users in debt count negative). */
   readonly held: number;
-  /** Coins issued into the system: minus the issuance account's balance. */
+  /** Coins that entered from outside: minus the sum of the external accounts (issuance and purchase channels). */
   readonly issued: number;
-  /** Accounts (other than issuance) below zero: must always be 0. */
+  /** Accounts other than external ones and users in debt below zero: must always be 0. */
   readonly negativeAccounts: number;
+  /** Coins users owe after clawbacks of coins they had spent: minus the sum of negative user balances. */
+  readonly debts: number;
   readonly entries: number;
   /** Entries not yet applied or reversed (only the document-store adapter has them, briefly). */
   readonly pending: number;
@@ -99,6 +122,13 @@ export function validateOp(op: LedgerOp): string | null {
       return null;
     case 'adjust':
       return Number.isSafeInteger(op.delta) && op.delta !== 0 ? null : 'delta must be a non-zero whole number';
+    case 'purchase':
+    case 'clawback':
+      if (!(PURCHASE_CHANNELS as readonly string[]).includes(op.channel)) return `channel must be one of ${PURCHASE_CHANNELS.join(', ')}`;
+      return positive(op.coins) && OP_ID.test(op.purchase) ? null : 'coins must be positive and purchase an id';
+    case 'hold':
+    case 'release':
+      return positive(op.coins) && OP_ID.test(op.purchase) ? null : 'coins must be positive and purchase an id';
     case 'refund':
       return OP_ID.test(op.refundOf) ? null : 'refundOf must be an op id';
   }
@@ -134,13 +164,52 @@ export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
       if (!original) throw new Error('refund needs the original entry');
       postings = original.postings.map((p) => ({ account: p.account, delta: -p.delta }));
       break;
+    case 'purchase':
+      postings = [{ account: purchaseAccount(op.channel), delta: -op.coins }, { account: userAccount(op.user), delta: op.coins }];
+      break;
+    case 'clawback':
+      postings = [{ account: userAccount(op.user), delta: -op.coins, overdraw: true }, { account: purchaseAccount(op.channel), delta: op.coins }];
+      break;
+    case 'hold':
+      postings = [{ account: userAccount(op.user), delta: -op.coins, overdraw: true }, { account: heldAccount(op.purchase), delta: op.coins }];
+      break;
+    case 'release':
+      postings = [{ account: heldAccount(op.purchase), delta: -op.coins }, { account: userAccount(op.user), delta: op.coins }];
+      break;
   }
   return postings.filter((p) => p.delta !== 0).sort((a, b) => Math.sign(a.delta) - Math.sign(b.delta));
 }
 
-/** Accounts allowed below zero: only the issuance account, which stands for the outside world. */
-export function mayGoNegative(account: string): boolean {
-  return account === ISSUANCE;
+/** Whether a posting may leave its account below zero: external accounts always, users on a clawback or hold. */
+export function mayGoNegative(p: Posting): boolean {
+  return isExternal(p.account) || p.overdraw === true;
+}
+
+/** The refusal for a debit its account cannot cover: a user below zero owes coins (debt), else the funds are short. */
+export function uncoveredDebit(account: string, balance: number, delta: number): { code: LedgerErrorCode; message: string } {
+  return balance < 0
+    ? { code: 'ACCOUNT_IN_DEBT', message: `${account} owes ${-balance} coins from a reversed purchase; spending is blocked until a purchase repays it` }
+    : { code: 'INSUFFICIENT_FUNDS', message: `${account} cannot cover ${-delta}` };
+}
+
+/** Audit figures from every account's balance (both adapters compute totals this way). */
+export function totalsOf(balances: Iterable<[string, number]>, entries: number, pending: number): LedgerTotals {
+  let held = 0;
+  let external = 0;
+  let negativeAccounts = 0;
+  let debts = 0;
+  for (const [account, balance] of balances) {
+    if (isExternal(account)) {
+      external += balance;
+      continue;
+    }
+    held += balance;
+    if (balance < 0) {
+      if (account.startsWith('user:')) debts -= balance;
+      else negativeAccounts++;
+    }
+  }
+  return { held, issued: -external, negativeAccounts, debts, entries, pending };
 }
 
 /** A stable digest of the operation's content (everything but its id), to spot a reused op id. */

@@ -16,10 +16,14 @@ export const walletPlugin: FastifyPluginAsyncTypebox<{ ledger: Ledger; catalog: 
   }, async () => ({ version: opts.catalog.data.version, gifts: [...opts.catalog.data.gifts] }));
 
   app.get('/wallet', {
-    schema: { tags: ['wallet'], summary: 'Coin balance', security: [{ bearer: [] }], response: { 200: Type.Object({ balance: Type.Integer() }), ...errorResponses(401) } },
+    schema: {
+      tags: ['wallet'], summary: 'Coin balance, and debt after a reversed purchase (docs/money.md § Debt)', security: [{ bearer: [] }],
+      response: { 200: Type.Object({ balance: Type.Integer({ minimum: 0, description: 'coins you can spend' }), debt: Type.Integer({ minimum: 0, description: 'coins owed; spending is blocked while above 0' }) }), ...errorResponses(401) },
+    },
   }, async (req) => {
     const claims = claimsOf(req);
-    return { balance: await opts.ledger.balance(userAccount(claims.sub)) };
+    const balance = await opts.ledger.balance(userAccount(claims.sub));
+    return { balance: Math.max(0, balance), debt: Math.max(0, -balance) };
   });
 
   app.get('/wallet/history', {
