@@ -198,7 +198,7 @@ export class HaloClient extends Emitter<ClientEvents> {
   }
 
   wallet(): Promise<{ balance: number; debt: number }> {
-    return this.request(ClientOp.WALLET) as Promise<{ balance: number }>;
+    return this.request(ClientOp.WALLET) as Promise<{ balance: number; debt: number }>;
   }
 
   ackInbox(upTo: number): Promise<{ acked: number }> {
