@@ -32,6 +32,10 @@ import { SqliteRoomDirectory } from './adapters/rooms/room-directory-sqlite';
 import type { RoomDirectory } from './adapters/rooms/room-directory';
 import { RoomOwnerRecorder } from './adapters/store/room-owner-recorder';
 import { RedisBridge } from './adapters/bridge/redis-bridge';
+import type { PurchaseStore } from './adapters/purchases/purchase-store';
+import { SqlitePurchaseStore } from './adapters/purchases/purchase-store-sqlite';
+import type { PaymentGateway } from './adapters/payments/payment-gateway';
+import { StripeGateway } from './adapters/payments/stripe-gateway';
 
 /** What a socket node runs on. */
 export interface RealtimeEngines {
@@ -105,7 +109,8 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
   return { ledger, ledgerEngine, workerLedger, workerStore: realtimeStoreSettings(config), analytics, cluster };
 }
 
-async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics): Promise<AnalyticsSink | null> {
+/** The analytics sink the configuration asks for (null when off); `outboxName` keeps two processes of one node apart. */
+export async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics, outboxName = `outbox-${config.nodeId}`): Promise<AnalyticsSink | null> {
   const e = config.engines;
   if (!e.clickhouseUrl && e.embeddedAnalytics === 'off') return null;
   let sink: BatchingSink | null = null;
@@ -119,7 +124,7 @@ async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetri
     },
   };
   // One outbox per node: what it holds survives restarts and crashes and is shipped after the next start.
-  const outbox = EventOutbox.open(join(config.dataDir, 'analytics', `outbox-${config.nodeId}.sqlite`), e.analyticsQueueMax);
+  const outbox = EventOutbox.open(join(config.dataDir, 'analytics', `${outboxName}.sqlite`), e.analyticsQueueMax);
   try {
     if (e.clickhouseUrl) {
       try {
@@ -143,6 +148,10 @@ async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetri
 /** What the HTTP API runs on, besides what it shares with the socket node (ledger, bridge). */
 export interface ApiEngines {
   readonly accounts: AccountStore;
+  /** Receipts of coin purchases and the provider events handled. */
+  readonly purchases: PurchaseStore;
+  /** Card payments (Stripe); null when not configured. */
+  readonly stripe: PaymentGateway | null;
   readonly rooms: RoomDirectory;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
@@ -154,10 +163,15 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
+  const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
+  const p = config.payments;
+  const stripe = p.stripeSecretKey && p.stripeWebhookSecret
+    ? new StripeGateway({ secretKey: p.stripeSecretKey, webhookSecret: p.stripeWebhookSecret, apiUrl: p.stripeApiUrl, toleranceSec: p.webhookToleranceSec })
+    : null;
   return {
-    accounts, rooms, owners, analytics,
+    accounts, rooms, owners, analytics, purchases, stripe,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close()]);
+      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close(), purchases.close()]);
     },
   };
 }

@@ -9,7 +9,10 @@ import { ConfigError, loadConfig, type Config } from './config/config';
 import { TransportError } from './core/transport/select-transport';
 import { RealtimeServer } from './core/server';
 import { CoreMetrics } from './core/metrics';
-import { openApiEngines, openLedgerFor, openRealtimeEngines, openRedisBridge } from './engines';
+import { openAnalyticsSink, openApiEngines, openLedgerFor, openRealtimeEngines, openRedisBridge } from './engines';
+import { CoinCatalog } from './economy/coin-packages';
+import { PurchaseService } from './economy/purchases';
+import type { AnalyticsSink } from './adapters/analytics/analytics-sink';
 import { Revocations } from './core/auth/revocations';
 import { buildApi } from './api/app';
 import { AuthService } from './api/auth-service';
@@ -26,9 +29,21 @@ type Stop = () => Promise<unknown>;
 async function startApi(config: Config, log: Logger, deps: {
   bridge: RealtimeBridge; revocations: Revocations; ledger: Ledger; catalog: GiftCatalog; metrics: RealtimeServer['metrics'];
   realtimeReady: () => boolean; redis: RedisBridge | null;
+  /** Where purchase, refund and dispute events go (the socket node's sink, or the API's own). */
+  analyticsSink: AnalyticsSink | null;
 }): Promise<Stop> {
   const engines = await openApiEngines(config);
   const { accounts, rooms, owners, analytics } = engines;
+  const coinCatalog = CoinCatalog.fromFile(config.payments.coinPackagesFile);
+  const security = log.child({ component: 'security' });
+  const purchases = new PurchaseService({
+    ledger: deps.ledger, store: engines.purchases, catalog: coinCatalog, stripe: engines.stripe,
+    analytics: (e) => deps.analyticsSink?.record({ ...e, node: config.nodeId }),
+    security: (e) => {
+      security.warn(e, e.type);
+      accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
+    },
+  });
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
@@ -42,7 +57,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
-    realtime: deps.bridge, owners,
+    realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe,
     ready: async () => {
       if (!deps.realtimeReady()) return false;
       try {
@@ -90,11 +105,17 @@ async function main(): Promise<void> {
   if (config.role === 'api') {
     // The API alone: its own ledger handle and catalog; socket nodes are reached through Redis.
     const ledger = await openLedgerFor(config);
+    const metrics = new CoreMetrics();
+    const analyticsSink = await openAnalyticsSink(config, log, metrics, `outbox-${config.nodeId}-api`);
     stops.push(await startApi(config, log, {
       bridge: redis!, revocations: new Revocations(config.api.accessTtlSec * 1000 + 60_000), ledger,
-      catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics: new CoreMetrics(), realtimeReady: () => true, redis,
+      catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics, realtimeReady: () => true, redis, analyticsSink,
     }));
     stops.push(() => ledger.close());
+    if (analyticsSink) stops.push(async () => {
+      await Promise.race([analyticsSink.flush(), new Promise((r) => setTimeout(r, config.shutdownGraceMs).unref())]);
+      await analyticsSink.close();
+    });
   } else {
     const metrics = new CoreMetrics();
     const engines = await openRealtimeEngines(config, log, metrics);
@@ -124,7 +145,7 @@ async function main(): Promise<void> {
       const local = new LocalBridge(node);
       stops.push(await startApi(config, log, {
         bridge: redis ?? local, revocations: server.revocations, ledger: server.ledgerHandle, catalog: server.catalog,
-        metrics: server.metrics, realtimeReady: () => server.ready, redis,
+        metrics: server.metrics, realtimeReady: () => server.ready, redis, analyticsSink: engines.analytics,
       }));
     }
     stops.push(() => server.shutdown());

@@ -4,6 +4,7 @@
  * registration rules, one-time MFA tickets, sessions as an allow-list, and what reaches the logs.
  */
 import t from 'tap';
+import { shopDeps } from '../test/helpers/shop';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,9 @@ async function setup(over: { metrics?: boolean; corsOrigins?: string[]; trustedP
   const revocations = new Revocations(60_000);
   const auth = new AuthService(accounts, { secret: SECRET, issuer: 'halobuzz', audience: 'halobuzz-realtime', accessTtlSec: 900, refreshTtlSec: 3600 },
     (sids) => sids.forEach((s) => revocations.add(s)), (sid) => revocations.has(sid), new LoginThrottle(DEFAULT_THROTTLE));
+  const shop = shopDeps(ledger, join(dir, `purchases-${i}.sqlite`));
   const app = await buildApi({
-    auth, ledger, catalog: new GiftCatalog({ version: 1, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] }), metrics: new CoreMetrics(false),
+    ...shop, auth, ledger, catalog: new GiftCatalog({ version: 1, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] }), metrics: new CoreMetrics(false),
     ready: async () => true, rooms, accounts, media: new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600),
     realtime: { viewerCounts: async (list) => new Map(list.map((r) => [r, 0])), revokeSessions: async () => undefined, endStream: async () => undefined },
     owners: { record: async () => undefined },

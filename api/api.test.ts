@@ -1,4 +1,5 @@
 import t from 'tap';
+import { shopDeps } from '../test/helpers/shop';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,13 +51,15 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   };
   const roomOwners = { record: async (room: string, owner: string) => void owners.set(room, owner) };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media,
+  const shop = shopDeps(ledger, join(dir, `purchases-${i}.sqlite`));
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
     await accounts.close();
     await ledger.close();
     await rooms.close();
+    await shop.store.close();
   });
   return { app, ledger, accounts, revoked, metrics, viewers, owners, ended };
 }

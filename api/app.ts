@@ -27,6 +27,10 @@ import type { AccountStore } from '../adapters/accounts/account-store';
 import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
+import { purchasesPlugin } from './plugins/purchases';
+import type { CoinCatalog } from '../economy/coin-packages';
+import type { PurchaseService } from '../economy/purchases';
+import type { PaymentGateway } from '../adapters/payments/payment-gateway';
 import type { AnalyticsReader } from '../adapters/analytics/analytics-reader';
 import type { RealtimeBridge } from '../adapters/bridge/realtime-bridge';
 import type { MediaTokenIssuer } from '../adapters/media/media-token-issuer';
@@ -63,6 +67,10 @@ export interface ApiDeps {
   readonly owners: { record(room: string, owner: string): Promise<void> };
   readonly settings: ApiSettings;
   readonly log?: Logger;
+  /** The coin shop: packages, purchases and the payment webhooks. */
+  readonly coinCatalog: CoinCatalog;
+  readonly purchases: PurchaseService;
+  readonly stripe: PaymentGateway | null;
 }
 
 /** The URL with every query value replaced, for logs. */
@@ -182,5 +190,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
+  await app.register(purchasesPlugin, {
+    catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe, webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
+    purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
+    onWebhookHandled: (provider, outcome) => deps.metrics.webhooks.labels(provider, outcome).inc(),
+    onWebhookRefused: (provider, reason, ip) => {
+      deps.metrics.webhooks.labels(provider, `refused_${reason}`).inc();
+      deps.log?.warn({ provider, reason, ip }, 'webhook refused');
+      deps.accounts.logEvent({ ts: Date.now(), userId: null, type: 'webhook_refused', ip, detail: `${provider}: ${reason}` }).catch(() => undefined);
+    },
+  });
   return app;
 }

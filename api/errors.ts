@@ -26,6 +26,13 @@ export const ApiErrors = {
   HB_API_RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   HB_API_LOCKED_OUT: { status: 429, message: 'too many failed sign-ins; try again later' },
   HB_API_UNAVAILABLE: { status: 503, message: 'a backing service is unavailable' },
+  HB_API_PAYMENTS_UNAVAILABLE: { status: 503, message: 'this payment channel is not configured on this server' },
+  HB_API_UNKNOWN_PACKAGE: { status: 404, message: 'no such coin package' },
+  HB_API_PAYMENT_PROVIDER: { status: 502, message: 'the payment provider did not answer; try again' },
+  HB_API_WEBHOOK_REFUSED: { status: 400, message: 'the webhook signature, timestamp or payload was refused' },
+  HB_API_RETRY_LATER: { status: 503, message: 'the effect of this event is not yet durable; deliver it again' },
+  HB_API_RECEIPT_INVALID: { status: 400, message: 'the purchase proof was refused' },
+  HB_API_RECEIPT_CLAIMED: { status: 409, message: 'this purchase was already credited to another account' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

@@ -75,6 +75,9 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_ANALYTICS: { read: (c) => c.engines.embeddedAnalytics, byDefault: 'ndjson', valid: 'off', invalid: ['clickhouse'] },
   HALOBUZZ_ANALYTICS_QUEUE_MAX: int((c) => c.engines.analyticsQueueMax, 1000000, 1000, 100, 100000000),
   HALOBUZZ_ANALYTICS_HEARTBEAT_MS: int((c) => c.engines.analyticsHeartbeatMs, 1000, 2000, 100, 60000),
+  HALOBUZZ_COIN_PACKAGES: { read: (c) => c.payments.coinPackagesFile.endsWith('config/coin-packages.json'), byDefault: true, valid: '/tmp/other-packages.json', expect: false, invalid: [] },
+  HALOBUZZ_STRIPE_API_URL: { read: (c) => c.payments.stripeApiUrl, byDefault: null, valid: 'http://127.0.0.1:12111', invalid: ['ftp://x', 'not a url'] },
+  HALOBUZZ_WEBHOOK_TOLERANCE_SEC: int((c) => c.payments.webhookToleranceSec, 300, 600, 10, 3600),
   HALOBUZZ_CLICKHOUSE_DATABASE: { read: (c) => c.engines.clickhouseDatabase, byDefault: 'default', valid: 'analytics_2', invalid: ['drop table;'] },
   HALOBUZZ_KAFKA_PARTITIONS: int((c) => c.cluster?.partitions, 12, 24, 1, 10000, CLUSTER),
   HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
@@ -121,6 +124,11 @@ t.test('rules across variables', async (t) => {
   t.ok(refused({ HALOBUZZ_ROLE: 'api' }, 'REDIS_URL'), 'an API-only process needs Redis');
   t.ok(refused({ HALOBUZZ_AGORA_APP_ID: 'a'.repeat(32) }, 'HALOBUZZ_AGORA_APP_CERTIFICATE'), 'Agora settings come in pairs');
   t.same([loadConfig({}).api.agoraAppId, loadConfig({}).api.agoraCertificate], [null, null], 'no Agora by default');
+  t.ok(refused({ STRIPE_SECRET_KEY: 'sk_test_abc' }, 'STRIPE_WEBHOOK_SECRET'), 'Stripe needs its webhook secret');
+  t.ok(refused({ STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'and the other way round');
+  t.ok(refused({ STRIPE_SECRET_KEY: 'pk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'a publishable key is not a secret key');
+  t.ok(refused({ HALOBUZZ_ENV: 'production', HALOBUZZ_JWT_SECRET: 's'.repeat(32), STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'no test keys in production');
+  t.same([loadConfig({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }).payments.stripeSecretKey, loadConfig({}).payments.stripeSecretKey], ['sk_test_abc', null]);
   t.ok(refused({ HALOBUZZ_WORKERS: '4', HALOBUZZ_SHARDS: '2' }, 'HALOBUZZ_SHARDS'), 'at least one shard per worker');
   t.ok(refused({ MONGODB_URL: 'postgres://x' }, 'MONGODB_URL'));
   t.ok(refused({ REDIS_URL: 'http://x' }, 'REDIS_URL'));

@@ -66,6 +66,18 @@ export interface EconomyConfig {
   readonly ledgerLeaseMs: number;
 }
 
+/** Buying coins: the shop's catalog and each payment channel (a channel left unconfigured answers 503). */
+export interface PaymentsConfig {
+  readonly coinPackagesFile: string;
+  /** Stripe (card payments on the web): both the secret key and the webhook signing secret, or neither. */
+  readonly stripeSecretKey: string | null;
+  readonly stripeWebhookSecret: string | null;
+  /** Another Stripe API base (stripe-mock in tests). */
+  readonly stripeApiUrl: string | null;
+  /** Seconds a signed webhook delivery stays valid; older ones are refused as replays. */
+  readonly webhookToleranceSec: number;
+}
+
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
 export interface EnginesConfig {
   readonly mongodbUrl: string | null;
@@ -142,6 +154,7 @@ export interface Config {
   readonly api: ApiConfig;
   readonly engines: EnginesConfig;
   readonly cluster: ClusterConfig | null;
+  readonly payments: PaymentsConfig;
   readonly shutdownGraceMs: number;
 }
 
@@ -205,6 +218,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_HEARTBEAT_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
   'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
   'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT', 'HALOBUZZ_ONE_NODE_ROUTING',
+  'HALOBUZZ_COIN_PACKAGES', 'HALOBUZZ_STRIPE_API_URL', 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -332,6 +346,13 @@ export function loadConfig(env: Env = process.env): Config {
       analyticsHeartbeatMs: intVar(env, 'HALOBUZZ_ANALYTICS_HEARTBEAT_MS', 1000, 100, 60_000),
     }),
     cluster: clusterVar(env),
+    payments: Object.freeze({
+      coinPackagesFile: resolve(strVar(env, 'HALOBUZZ_COIN_PACKAGES', join(__dirname, '..', '..', 'config', 'coin-packages.json'))),
+      stripeSecretKey: urlVar(env, 'STRIPE_SECRET_KEY', /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/),
+      stripeWebhookSecret: urlVar(env, 'STRIPE_WEBHOOK_SECRET', /^whsec_[A-Za-z0-9+/=_-]+$/),
+      stripeApiUrl: urlVar(env, 'HALOBUZZ_STRIPE_API_URL', /^https?:\/\/[^\s/]+\/?$/),
+      webhookToleranceSec: intVar(env, 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC', 300, 10, 3600),
+    }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
   if (config.cluster && config.engines.redisUrl === null) {
@@ -339,6 +360,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.role === 'api' && config.engines.redisUrl === null) {
     throw new ConfigError('REDIS_URL', 'must be set when HALOBUZZ_ROLE=api: the API reaches the socket nodes through Redis');
+  }
+  if ((config.payments.stripeSecretKey === null) !== (config.payments.stripeWebhookSecret === null)) {
+    throw new ConfigError(config.payments.stripeSecretKey ? 'STRIPE_WEBHOOK_SECRET' : 'STRIPE_SECRET_KEY', 'must be set together: coins are credited only from verified webhooks');
+  }
+  if (mode === 'production' && config.payments.stripeSecretKey?.includes('_test_')) {
+    throw new ConfigError('STRIPE_SECRET_KEY', 'is a test key; production needs a live key');
   }
   if ((config.api.agoraAppId === null) !== (config.api.agoraCertificate === null)) {
     throw new ConfigError(config.api.agoraAppId ? 'HALOBUZZ_AGORA_APP_CERTIFICATE' : 'HALOBUZZ_AGORA_APP_ID', 'must be set together with its pair');

@@ -29,6 +29,8 @@ export class CoreMetrics {
   readonly transportCuts = new Counter({ name: 'halobuzz_transport_cuts_total', help: 'Connections the WebSocket transport dropped for bad input (1006, no close frame), by reason: oversized (over 4 × maxFrameBytes), text_not_utf8 (a text frame that is not UTF-8)', labelNames: ['reason'], registers: [this.registry] });
   readonly transport = new Gauge({ name: 'halobuzz_transport', help: 'The socket transport this node runs (1 for the one in use): uws or ws', labelNames: ['transport'], registers: [this.registry] });
   readonly backgroundErrors = new Counter({ name: 'halobuzz_background_errors_total', help: 'Failed runs of periodic jobs and bad internal messages, by job', labelNames: ['job'], registers: [this.registry] });
+  /** Payment provider webhooks, by provider and outcome (credited, duplicate, ignored, refused_signature, refused_timestamp, retry, …). */
+  readonly webhooks = new Counter({ name: 'halobuzz_webhooks_total', help: 'Payment webhooks by provider and outcome (refused_signature, refused_timestamp and refused_payload are refusals)', labelNames: ['provider', 'outcome'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');

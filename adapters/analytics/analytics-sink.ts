@@ -4,7 +4,7 @@
  * least once; each carries a unique id so the store de-duplicates re-shipped batches. When the bound is
  * hit, new events are refused and counted; the socket core is never slowed by an analytics outage.
  */
-export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase';
+export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute';
 
 /** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
 export type EndedBy = 'client' | 'server' | 'crash';
@@ -38,6 +38,13 @@ export interface AnalyticsEvent {
   readonly stream?: string;
   /** disconnect and leave: who ended it. */
   readonly endedBy?: EndedBy;
+  /** purchase, refund, dispute: the money, in the currency's minor units (positive; the type says which way). */
+  readonly amountMinor?: number;
+  readonly currency?: string;
+  /** The same amount in the catalog's base currency (USD minor units). */
+  readonly baseAmountMinor?: number;
+  /** purchase, refund, dispute: stripe, appstore or googleplay. */
+  readonly channel?: string;
 }
 
 export interface SinkStats {

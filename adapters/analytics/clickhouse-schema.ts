@@ -68,6 +68,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'DROP TABLE IF EXISTS gifts_daily',
     ],
   },
+  {
+    version: 4,
+    name: 'money: purchases, refunds and disputes in minor units, currency, base-currency amount, channel',
+    sql: [
+      `ALTER TABLE events
+        ADD COLUMN amount_minor UInt64 DEFAULT 0,
+        ADD COLUMN currency String DEFAULT '',
+        ADD COLUMN base_amount_minor UInt64 DEFAULT 0,
+        ADD COLUMN channel String DEFAULT ''`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied DateTime) ENGINE = TinyLog`;

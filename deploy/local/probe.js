@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Readiness probe for deploy/local/services: one real request to a service through the client library
-// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|kafka|clickhouse|ferretdb> <url>
+// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|kafka|clickhouse|ferretdb|stripe> <url>
 'use strict';
 const [name, url] = process.argv.slice(2);
 const timeout = setTimeout(() => { console.error(`${name}: probe timed out`); process.exit(2); }, 8000);
@@ -41,6 +41,14 @@ async function ferretdb() {
   if (r.ok !== 1) throw new Error(`unexpected ${JSON.stringify(r)}`);
 }
 
-const probes = { redis, kafka, clickhouse, ferretdb };
+async function stripe() {
+  const Stripe = require('stripe');
+  const u = new URL(url);
+  const s = new Stripe('sk_test_probe', { host: u.hostname, port: Number(u.port), protocol: 'http', maxNetworkRetries: 0 });
+  const list = await s.customers.list({ limit: 1 });
+  if (list.object !== 'list') throw new Error(`unexpected ${JSON.stringify(list).slice(0, 80)}`);
+}
+
+const probes = { redis, kafka, clickhouse, ferretdb, stripe };
 if (!probes[name]) { console.error(`unknown service ${name}`); process.exit(64); }
 probes[name]().then(() => { clearTimeout(timeout); process.exit(0); }, (err) => { console.error(`${name}: ${err.message}`); process.exit(1); });

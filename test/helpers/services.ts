@@ -6,7 +6,7 @@
 import type { Test } from 'tap';
 
 /** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
-export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb';
+export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe';
 
 const VARIABLE: Record<Engine, string> = {
   redis: 'REDIS_URL',
@@ -14,6 +14,7 @@ const VARIABLE: Record<Engine, string> = {
   clickhouse: 'CLICKHOUSE_URL',
   mongodb: 'MONGODB_URL',
   chdb: 'HALOBUZZ_CHDB_PYTHON',
+  stripe: 'STRIPE_MOCK_URL',
 };
 
 export function servicesRequired(): boolean {

@@ -1,0 +1,70 @@
+/**
+ * PaymentGateway on Stripe (the `stripe` package). Intents are created with the amount the catalog gives
+ * and an idempotency key per purchase, so a retried call never creates a second intent. Webhooks are
+ * verified with the endpoint secret over the exact raw body; deliveries whose signed timestamp is older
+ * than the tolerance (replays) are refused.
+ */
+import Stripe from 'stripe';
+import type { PaymentEvent, PaymentGateway, PaymentIntentView, WebhookVerdict } from './payment-gateway';
+
+export interface StripeSettings {
+  readonly secretKey: string;
+  readonly webhookSecret: string;
+  /** Another API base (stripe-mock in tests), e.g. http://127.0.0.1:12111. */
+  readonly apiUrl?: string | null;
+  /** Seconds a signed delivery stays valid (Stripe's default: 300). */
+  readonly toleranceSec?: number;
+}
+
+type Obj = Record<string, unknown>;
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : 0);
+/** An expandable field: an id string or an object with an id. */
+const idOf = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' ? str((v as Obj).id) : '');
+
+export class StripeGateway implements PaymentGateway {
+  private readonly stripe: Stripe;
+
+  constructor(private readonly settings: StripeSettings) {
+    const url = settings.apiUrl ? new URL(settings.apiUrl) : null;
+    this.stripe = new Stripe(settings.secretKey, {
+      maxNetworkRetries: 2,
+      timeout: 20_000,
+      ...(url ? { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol === 'https:' ? 'https' : 'http' } : {}),
+    });
+  }
+
+  async createIntent(input: { purchase: string; user: string; packageId: string; amountMinor: number; currency: string }): Promise<PaymentIntentView> {
+    const pi = await this.stripe.paymentIntents.create({
+      amount: input.amountMinor, currency: input.currency.toLowerCase(), automatic_payment_methods: { enabled: true },
+      metadata: { purchase: input.purchase, user: input.user, package: input.packageId },
+    }, { idempotencyKey: `purchase:${input.purchase}` });
+    return { id: pi.id, clientSecret: pi.client_secret ?? '', status: pi.status, amountMinor: pi.amount, currency: pi.currency.toUpperCase() };
+  }
+
+  async refund(paymentIntent: string, idempotencyKey: string): Promise<void> {
+    await this.stripe.refunds.create({ payment_intent: paymentIntent }, { idempotencyKey });
+  }
+
+  verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): WebhookVerdict {
+    if (!signatureHeader) return { ok: false, reason: 'signature' };
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.settings.webhookSecret, this.settings.toleranceSec ?? 300);
+    } catch (err) {
+      return { ok: false, reason: /timestamp/i.test((err as Error).message) ? 'timestamp' : 'signature' };
+    }
+    const o = event.data?.object as unknown as Obj | undefined;
+    if (!o || typeof o !== 'object') return { ok: false, reason: 'payload' };
+    const kind = str(o.object);
+    const paymentIntent = kind === 'payment_intent' ? str(o.id) : idOf(o.payment_intent) || null;
+    const view: PaymentEvent = {
+      id: event.id, type: event.type, created: int(event.created), paymentIntent, objectId: str(o.id),
+      amountMinor: kind === 'payment_intent' ? int(o.amount_received) : int(o.amount),
+      amountRefundedMinor: int(o.amount_refunded), currency: str(o.currency).toUpperCase(),
+      status: kind === 'review' ? str(o.closed_reason) || str(o.reason) : str(o.status),
+      fullyRefunded: o.refunded === true,
+    };
+    return { ok: true, event: view };
+  }
+}

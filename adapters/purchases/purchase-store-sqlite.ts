@@ -1,0 +1,81 @@
+/** PurchaseStore on the embedded SQLite file (data/purchases.sqlite), FULL durability: these are receipts. */
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
+import type { PurchaseChannel } from '../ledger/ledger';
+import type { PurchasePage, PurchaseRecord, PurchaseStore } from './purchase-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS purchases (
+  id TEXT PRIMARY KEY, user TEXT NOT NULL, channel TEXT NOT NULL, package_id TEXT NOT NULL, coins INTEGER NOT NULL,
+  amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, base_amount_minor INTEGER NOT NULL, provider_ref TEXT,
+  status TEXT NOT NULL, review TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  UNIQUE (channel, provider_ref));
+CREATE INDEX IF NOT EXISTS purchases_user ON purchases (user, created_at, id);
+CREATE TABLE IF NOT EXISTS provider_events (provider TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, outcome TEXT NOT NULL,
+  handled_at INTEGER NOT NULL, PRIMARY KEY (provider, event_id)) WITHOUT ROWID;
+`;
+
+interface Row {
+  id: string; user: string; channel: PurchaseChannel; package_id: string; coins: number; amount_minor: number; currency: string;
+  base_amount_minor: number; provider_ref: string | null; status: PurchaseRecord['status']; review: PurchaseRecord['review']; reason: string;
+  created_at: number; updated_at: number;
+}
+
+const toRecord = (r: Row): PurchaseRecord => ({
+  id: r.id, user: r.user, channel: r.channel, packageId: r.package_id, coins: r.coins, amountMinor: r.amount_minor, currency: r.currency,
+  baseAmountMinor: r.base_amount_minor, providerRef: r.provider_ref, status: r.status, review: r.review, reason: r.reason, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export class SqlitePurchaseStore implements PurchaseStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = openSqlite(file, 'FULL');
+    this.db.exec(SCHEMA);
+  }
+
+  async create(p: PurchaseRecord): Promise<boolean> {
+    return this.db.prepare(`INSERT OR IGNORE INTO purchases (id, user, channel, package_id, coins, amount_minor, currency, base_amount_minor, provider_ref, status, review, reason, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(p.id, p.user, p.channel, p.packageId, p.coins, p.amountMinor, p.currency, p.baseAmountMinor,
+      p.providerRef, p.status, p.review, p.reason, p.createdAt, p.updatedAt).changes === 1;
+  }
+
+  async byId(id: string): Promise<PurchaseRecord | null> {
+    const r = this.db.prepare('SELECT * FROM purchases WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  async byProviderRef(channel: PurchaseChannel, ref: string): Promise<PurchaseRecord | null> {
+    const r = this.db.prepare('SELECT * FROM purchases WHERE channel = ? AND provider_ref = ?').get(channel, ref) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  async update(id: string, patch: Partial<Pick<PurchaseRecord, 'status' | 'providerRef' | 'review' | 'reason'>>, now: number): Promise<void> {
+    const cols: string[] = ['updated_at = @now'];
+    if (patch.status !== undefined) cols.push('status = @status');
+    if (patch.providerRef !== undefined) cols.push('provider_ref = @providerRef');
+    if (patch.review !== undefined) cols.push('review = @review');
+    if (patch.reason !== undefined) cols.push('reason = @reason');
+    this.db.prepare(`UPDATE purchases SET ${cols.join(', ')} WHERE id = @id`).run({ id, now, status: patch.status ?? null, providerRef: patch.providerRef ?? null, review: patch.review ?? null, reason: patch.reason ?? null });
+  }
+
+  async list(user: string, page: PurchasePage): Promise<PurchaseRecord[]> {
+    const before = page.before ?? { createdAt: Number.MAX_SAFE_INTEGER, id: '' };
+    const rows = this.db.prepare(`SELECT * FROM purchases WHERE user = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+      ORDER BY created_at DESC, id DESC LIMIT ?`).all(user, before.createdAt, before.createdAt, before.id, page.limit) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async recordEvent(provider: string, eventId: string, type: string, outcome: string, now: number): Promise<boolean> {
+    return this.db.prepare('INSERT OR IGNORE INTO provider_events (provider, event_id, type, outcome, handled_at) VALUES (?, ?, ?, ?, ?)')
+      .run(provider, eventId, type, outcome, now).changes === 1;
+  }
+
+  async hasEvent(provider: string, eventId: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM provider_events WHERE provider = ? AND event_id = ?').get(provider, eventId) !== undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Purchases: how coins are bought and how a reversed payment takes them back. The server decides every
+ * amount from the coin catalog; a client only names a package (and, on the stores, hands over the signed
+ * proof of its payment). Coins move only through the ledger, with op ids derived from the provider's id,
+ * so every path credits exactly once whatever the order, repetition or delay of provider events:
+ *
+ *   purchase:<channel>:<ref>   credit        clawback:<channel>:<ref>   refund, dispute, fraud warning, revocation
+ *   hold:stripe:<pi>           review open   release:stripe:<pi>        review closed
+ *   reinstate:<channel>:<ref>  a dispute won after the clawback
+ *
+ * Because a clawback may leave the buyer in debt (docs/money.md § Debt), these operations commute: a
+ * refund delivered before the payment's success nets to zero just as the reverse order does.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Ledger, LedgerOp, LedgerResult, PurchaseChannel } from '../adapters/ledger/ledger';
+import { KeyedLock } from '../adapters/ledger/keyed-lock';
+import type { PaymentEvent, PaymentGateway } from '../adapters/payments/payment-gateway';
+import type { PurchasePage, PurchaseRecord, PurchaseStore } from '../adapters/purchases/purchase-store';
+import type { CoinCatalog } from './coin-packages';
+import type { ShopCurrency } from './currencies';
+
+/** Why a purchase request or a provider event was refused, as stable codes the API maps to HTTP errors. */
+export type PurchaseErrorCode = 'UNKNOWN_PACKAGE' | 'CHANNEL_UNAVAILABLE' | 'PROVIDER_FAILED' | 'RECEIPT_INVALID' | 'RECEIPT_CLAIMED' | 'RETRY_LATER';
+
+export class PurchaseError extends Error {
+  constructor(readonly code: PurchaseErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** What handling one provider event did. */
+export type EventOutcome = 'credited' | 'held' | 'released' | 'clawed_back' | 'reinstated' | 'status' | 'duplicate' | 'ignored' | 'refused';
+
+/** A money event for analytics (purchase, refund, dispute), amounts in minor units. */
+export interface PurchaseAnalyticsEvent {
+  readonly id: string;
+  readonly ts: number;
+  readonly type: 'purchase' | 'refund' | 'dispute';
+  readonly user: string;
+  readonly channel: PurchaseChannel;
+  readonly coins: number;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly baseAmountMinor: number;
+}
+
+export interface PurchaseDeps {
+  readonly ledger: Ledger;
+  readonly store: PurchaseStore;
+  readonly catalog: CoinCatalog;
+  /** Null when Stripe is not configured: its routes answer 503. */
+  readonly stripe: PaymentGateway | null;
+  readonly analytics?: (event: PurchaseAnalyticsEvent) => void;
+  /** Every refusal and every reversal, for the security log. */
+  readonly security: (event: { type: string; userId: string | null; detail: string }) => void;
+  readonly now?: () => number;
+}
+
+export interface StartedPurchase {
+  readonly purchase: PurchaseRecord;
+  /** The provider's payment id (Stripe PaymentIntent). */
+  readonly paymentIntent: string;
+  readonly clientSecret: string;
+  readonly providerStatus: string;
+}
+
+export class PurchaseService {
+  private readonly lock = new KeyedLock();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: PurchaseDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Creates a Stripe PaymentIntent for a package at the catalog's price; coins wait for the verified webhook. */
+  async startStripe(user: string, packageId: string, currency: ShopCurrency): Promise<StartedPurchase> {
+    const stripe = this.deps.stripe;
+    if (!stripe) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'card payments are not configured (STRIPE_SECRET_KEY)');
+    const pkg = this.deps.catalog.get(packageId);
+    if (!pkg) throw new PurchaseError('UNKNOWN_PACKAGE', `no coin package ${packageId}`);
+    const price = this.deps.catalog.price(pkg, currency);
+    const now = this.now();
+    const record: PurchaseRecord = {
+      id: `pur_${randomUUID().replace(/-/g, '')}`, user, channel: 'stripe', packageId, coins: pkg.coins, amountMinor: price.amountMinor,
+      currency: price.currency, baseAmountMinor: this.deps.catalog.baseAmount(pkg), providerRef: null, status: 'created', review: '', reason: '',
+      createdAt: now, updatedAt: now,
+    };
+    await this.deps.store.create(record);
+    let intent;
+    try {
+      intent = await stripe.createIntent({ purchase: record.id, user, packageId, amountMinor: price.amountMinor, currency: price.currency });
+    } catch (err) {
+      await this.deps.store.update(record.id, { status: 'failed', reason: 'provider_error' }, this.now());
+      throw new PurchaseError('PROVIDER_FAILED', `the payment provider did not create the payment: ${(err as Error).message}`);
+    }
+    if (intent.amountMinor !== price.amountMinor || intent.currency !== price.currency) {
+      await this.deps.store.update(record.id, { status: 'failed', reason: 'provider_amount_mismatch' }, this.now());
+      throw new PurchaseError('PROVIDER_FAILED', `the provider created ${intent.amountMinor} ${intent.currency}, not the catalog's ${price.amountMinor} ${price.currency}`);
+    }
+    const status = intent.status === 'requires_action' ? 'requires_action' : 'created';
+    await this.deps.store.update(record.id, { providerRef: intent.id, status }, this.now());
+    return { purchase: { ...record, providerRef: intent.id, status }, paymentIntent: intent.id, clientSecret: intent.clientSecret, providerStatus: intent.status };
+  }
+
+  list(user: string, page: PurchasePage): Promise<PurchaseRecord[]> {
+    return this.deps.store.list(user, page);
+  }
+
+  /**
+   * Applies one verified Stripe event. Resolves once its effect is durable (the webhook then answers 2xx);
+   * throws PurchaseError RETRY_LATER when the ledger asks to retry, so the provider delivers it again.
+   */
+  async handleStripe(event: PaymentEvent): Promise<EventOutcome> {
+    if (await this.deps.store.hasEvent('stripe', event.id)) return 'duplicate';
+    const pi = event.paymentIntent;
+    const record = pi ? await this.deps.store.byProviderRef('stripe', pi) : null;
+    if (!record || !pi) {
+      await this.deps.store.recordEvent('stripe', event.id, event.type, 'ignored', this.now());
+      return 'ignored';
+    }
+    const outcome = await this.lock.run(record.id, () => this.applyStripe(event, pi, record.id));
+    await this.deps.store.recordEvent('stripe', event.id, event.type, outcome, this.now());
+    return outcome;
+  }
+
+  private async applyStripe(event: PaymentEvent, pi: string, id: string): Promise<EventOutcome> {
+    const r = (await this.deps.store.byId(id))!;
+    const op = (kind: 'purchase' | 'clawback' | 'hold' | 'release', prefix: string): LedgerOp => (kind === 'purchase' || kind === 'clawback'
+      ? { kind, opId: `${prefix}:stripe:${pi}`, user: r.user, coins: r.coins, channel: 'stripe', purchase: r.id }
+      : { kind, opId: `${prefix}:stripe:${pi}`, user: r.user, coins: r.coins, purchase: r.id });
+    switch (event.type) {
+      case 'payment_intent.succeeded': {
+        if (event.amountMinor !== r.amountMinor || event.currency !== r.currency) {
+          this.deps.security({ type: 'purchase_amount_mismatch', userId: r.user, detail: `${r.id}: paid ${event.amountMinor} ${event.currency}, catalog ${r.amountMinor} ${r.currency}` });
+          await this.deps.store.update(r.id, { status: 'refused', reason: 'amount_mismatch' }, this.now());
+          return 'refused';
+        }
+        const result = await this.apply(op('purchase', 'purchase'));
+        if (r.status !== 'reversed' && r.status !== 'held') await this.deps.store.update(r.id, { status: 'credited' }, this.now());
+        if (!result.replayed) this.track('purchase', r, `purchase:stripe:${pi}`);
+        return 'credited';
+      }
+      case 'payment_intent.requires_action':
+      case 'payment_intent.payment_failed':
+      case 'payment_intent.canceled':
+        if (r.status === 'created' || r.status === 'requires_action') {
+          await this.deps.store.update(r.id, { status: event.type === 'payment_intent.requires_action' ? 'requires_action' : 'failed' }, this.now());
+        }
+        return 'status';
+      case 'review.opened':
+        // A review closed before its opening was delivered holds nothing.
+        if (r.review === 'closed') return 'ignored';
+        await this.apply(op('hold', 'hold'));
+        await this.deps.store.update(r.id, { review: 'open', ...(r.status === 'reversed' ? {} : { status: 'held' }) }, this.now());
+        return 'held';
+      case 'review.closed': {
+        await this.deps.store.update(r.id, { review: 'closed', ...(r.status === 'held' ? { status: 'credited' } : {}) }, this.now());
+        if (!(await this.deps.ledger.entry(`hold:stripe:${pi}`))) return 'status';
+        await this.apply(op('release', 'release'));
+        return 'released';
+      }
+      case 'radar.early_fraud_warning.created': {
+        const stripe = this.deps.stripe!;
+        try {
+          await stripe.refund(pi, `efw:${event.objectId}`);
+        } catch (err) {
+          throw new PurchaseError('RETRY_LATER', `refunding after an early fraud warning failed: ${(err as Error).message}`);
+        }
+        return this.clawback(r, op('clawback', 'clawback'), 'early_fraud_warning', 'refund');
+      }
+      case 'charge.refunded':
+        if (!event.fullyRefunded) {
+          this.deps.security({ type: 'purchase_partial_refund', userId: r.user, detail: `${r.id}: ${event.amountRefundedMinor} of ${event.amountMinor} ${event.currency} refunded; coins kept (partial refunds are settled by an operator)` });
+          return 'ignored';
+        }
+        return this.clawback(r, op('clawback', 'clawback'), 'refund', 'refund');
+      case 'charge.dispute.created':
+        return this.clawback(r, op('clawback', 'clawback'), 'dispute', 'dispute');
+      case 'charge.dispute.closed': {
+        if (event.status !== 'won' || !(await this.deps.ledger.entry(`clawback:stripe:${pi}`))) return 'status';
+        // The bank sided with us: the money stays, so do the coins.
+        await this.apply({ kind: 'purchase', opId: `reinstate:stripe:${pi}`, user: r.user, coins: r.coins, channel: 'stripe', purchase: r.id });
+        await this.deps.store.update(r.id, { status: 'reinstated', reason: 'dispute_won' }, this.now());
+        return 'reinstated';
+      }
+      default:
+        return 'ignored';
+    }
+  }
+
+  private async clawback(r: PurchaseRecord, op: LedgerOp, reason: string, kind: 'refund' | 'dispute'): Promise<EventOutcome> {
+    const result = await this.apply(op);
+    // The first reversal names the reason (a fraud warning's refund then arrives as charge.refunded).
+    if (r.status !== 'reversed') await this.deps.store.update(r.id, { status: 'reversed', reason }, this.now());
+    if (!result.replayed) {
+      this.track(kind, r, op.opId);
+      this.deps.security({ type: 'purchase_reversed', userId: r.user, detail: `${r.id} (${r.channel} ${r.providerRef}): ${reason}; ${r.coins} coins clawed back` });
+    }
+    return 'clawed_back';
+  }
+
+  /** Applies a ledger op; a retryable answer becomes RETRY_LATER, a refusal an error (both leave the event unrecorded). */
+  private async apply(op: LedgerOp): Promise<Extract<LedgerResult, { ok: true }>> {
+    const result = await this.deps.ledger.apply(op);
+    if (result.ok) return result;
+    if (result.code === 'OP_IN_PROGRESS') throw new PurchaseError('RETRY_LATER', result.message);
+    throw new Error(`ledger refused ${op.opId}: ${result.code} ${result.message}`);
+  }
+
+  private track(type: PurchaseAnalyticsEvent['type'], r: PurchaseRecord, id: string): void {
+    // Amounts stay positive; the type says which way the money went.
+    this.deps.analytics?.({
+      id, ts: this.now(), type, user: r.user, channel: r.channel, coins: r.coins, amountMinor: r.amountMinor,
+      currency: r.currency, baseAmountMinor: r.baseAmountMinor,
+    });
+  }
+}
