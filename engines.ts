@@ -36,6 +36,9 @@ import type { PurchaseStore } from './adapters/purchases/purchase-store';
 import { SqlitePurchaseStore } from './adapters/purchases/purchase-store-sqlite';
 import type { PaymentGateway } from './adapters/payments/payment-gateway';
 import { StripeGateway } from './adapters/payments/stripe-gateway';
+import { AppStoreVerifier } from './adapters/payments/app-store-verifier';
+import { GooglePlayVerifier, type GooglePlaySettings } from './adapters/payments/google-play-verifier';
+import { readFileSync } from 'node:fs';
 
 /** What a socket node runs on. */
 export interface RealtimeEngines {
@@ -152,6 +155,10 @@ export interface ApiEngines {
   readonly purchases: PurchaseStore;
   /** Card payments (Stripe); null when not configured. */
   readonly stripe: PaymentGateway | null;
+  /** App Store signed-transaction verification; null when not configured. */
+  readonly appStore: AppStoreVerifier | null;
+  /** Google Play purchase lookups; null when not configured. */
+  readonly googlePlay: GooglePlayVerifier | null;
   readonly rooms: RoomDirectory;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
@@ -168,8 +175,30 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const stripe = p.stripeSecretKey && p.stripeWebhookSecret
     ? new StripeGateway({ secretKey: p.stripeSecretKey, webhookSecret: p.stripeWebhookSecret, apiUrl: p.stripeApiUrl, toleranceSec: p.webhookToleranceSec })
     : null;
+  const a = p.apple;
+  let appStore: AppStoreVerifier | null = null;
+  if (a) {
+    let roots: Buffer[];
+    try {
+      roots = a.rootCertFiles.map((f) => readFileSync(f));
+    } catch (err) {
+      throw new Error(`HALOBUZZ_APPLE_ROOT_CERTS: cannot read a root certificate: ${(err as Error).message}`);
+    }
+    appStore = new AppStoreVerifier({ bundleId: a.bundleId, environment: a.environment, rootCertificates: roots, onlineChecks: a.onlineChecks, ...(a.appAppleId !== null ? { appAppleId: a.appAppleId } : {}) });
+  }
+  const g = p.google;
+  let googlePlay: GooglePlayVerifier | null = null;
+  if (g) {
+    let credentials: GooglePlaySettings['credentials'];
+    try {
+      credentials = JSON.parse(readFileSync(g.credentialsFile, 'utf8')) as GooglePlaySettings['credentials'];
+    } catch (err) {
+      throw new Error(`HALOBUZZ_GOOGLE_CREDENTIALS: cannot read the service account key: ${(err as Error).message}`);
+    }
+    googlePlay = new GooglePlayVerifier({ packageName: g.packageName, credentials, apiUrl: g.apiUrl });
+  }
   return {
-    accounts, rooms, owners, analytics, purchases, stripe,
+    accounts, rooms, owners, analytics, purchases, stripe, appStore, googlePlay,
     close: async () => {
       await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close(), purchases.close()]);
     },

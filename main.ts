@@ -37,7 +37,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const coinCatalog = CoinCatalog.fromFile(config.payments.coinPackagesFile);
   const security = log.child({ component: 'security' });
   const purchases = new PurchaseService({
-    ledger: deps.ledger, store: engines.purchases, catalog: coinCatalog, stripe: engines.stripe,
+    ledger: deps.ledger, store: engines.purchases, catalog: coinCatalog, stripe: engines.stripe, appStore: engines.appStore, googlePlay: engines.googlePlay,
     analytics: (e) => deps.analyticsSink?.record({ ...e, node: config.nodeId }),
     security: (e) => {
       security.warn(e, e.type);
@@ -76,10 +76,22 @@ async function startApi(config: Config, log: Logger, deps: {
     },
     log: log.child({ component: 'api' }),
   });
+  // Voided Google Play purchases come by polling (Google keeps 30 days of them); each claws back once.
+  const google = config.payments.google;
+  const voidedTimer = google ? setInterval(() => {
+    purchases.syncGoogleVoided().then((r) => {
+      if (r.clawedBack > 0) log.warn(r, 'google play: voided purchases clawed back');
+    }, (err) => {
+      deps.metrics.backgroundErrors.labels('google_voided').inc();
+      log.error({ err }, 'google play: voided purchases sync failed');
+    });
+  }, google.voidedPollSec * 1000) : null;
+  voidedTimer?.unref();
   await api.listen({ host: config.host, port: config.api.port });
   const port = (api.server.address() as { port: number }).port;
   log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
   return async () => {
+    if (voidedTimer) clearInterval(voidedTimer);
     await api.close();
     await engines.close();
   };

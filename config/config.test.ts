@@ -78,6 +78,15 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_COIN_PACKAGES: { read: (c) => c.payments.coinPackagesFile.endsWith('config/coin-packages.json'), byDefault: true, valid: '/tmp/other-packages.json', expect: false, invalid: [] },
   HALOBUZZ_STRIPE_API_URL: { read: (c) => c.payments.stripeApiUrl, byDefault: null, valid: 'http://127.0.0.1:12111', invalid: ['ftp://x', 'not a url'] },
   HALOBUZZ_WEBHOOK_TOLERANCE_SEC: int((c) => c.payments.webhookToleranceSec, 300, 600, 10, 3600),
+  HALOBUZZ_APPLE_BUNDLE_ID: { read: (c) => c.payments.apple?.bundleId, byDefault: undefined, valid: 'com.halobuzz.app', invalid: ['bad bundle!'], env: { HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/root.pem', HALOBUZZ_APPLE_ENVIRONMENT: 'Sandbox' } },
+  HALOBUZZ_APPLE_ENVIRONMENT: { read: (c) => c.payments.apple?.environment, byDefault: 'Production', valid: 'Sandbox', invalid: ['Xcode', 'LocalTesting'], env: { HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/root.pem', HALOBUZZ_APPLE_APP_ID: '1234' } },
+  HALOBUZZ_APPLE_ROOT_CERTS: { read: (c) => c.payments.apple?.rootCertFiles, byDefault: undefined, valid: '/tmp/a.pem,/tmp/b.cer', expect: ['/tmp/a.pem', '/tmp/b.cer'], invalid: [''], env: { HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ENVIRONMENT: 'Sandbox' } },
+  HALOBUZZ_APPLE_APP_ID: { read: (c) => c.payments.apple?.appAppleId, byDefault: undefined, valid: '1234567890', expect: 1234567890, invalid: ['abc', '0'], env: { HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/root.pem' } },
+  HALOBUZZ_APPLE_ONLINE_CHECKS: { read: (c) => c.payments.apple?.onlineChecks, byDefault: true, valid: '0', expect: false, invalid: ['maybe'], env: { HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/root.pem', HALOBUZZ_APPLE_ENVIRONMENT: 'Sandbox' } },
+  HALOBUZZ_GOOGLE_PACKAGE_NAME: { read: (c) => c.payments.google?.packageName, byDefault: undefined, valid: 'com.halobuzz.app', invalid: ['nodots', 'com.1bad'], env: { HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' } },
+  HALOBUZZ_GOOGLE_CREDENTIALS: { read: (c) => c.payments.google?.credentialsFile, byDefault: undefined, valid: '/tmp/sa.json', invalid: [''], env: { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app' } },
+  HALOBUZZ_GOOGLE_API_URL: { read: (c) => c.payments.google?.apiUrl, byDefault: null, valid: 'http://127.0.0.1:9999/', invalid: ['ftp://x'], env: { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' } },
+  HALOBUZZ_GOOGLE_VOIDED_POLL_SEC: int((c) => c.payments.google?.voidedPollSec, 600, 60, 10, 86400, { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }),
   HALOBUZZ_CLICKHOUSE_DATABASE: { read: (c) => c.engines.clickhouseDatabase, byDefault: 'default', valid: 'analytics_2', invalid: ['drop table;'] },
   HALOBUZZ_KAFKA_PARTITIONS: int((c) => c.cluster?.partitions, 12, 24, 1, 10000, CLUSTER),
   HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
@@ -125,6 +134,11 @@ t.test('rules across variables', async (t) => {
   t.ok(refused({ HALOBUZZ_AGORA_APP_ID: 'a'.repeat(32) }, 'HALOBUZZ_AGORA_APP_CERTIFICATE'), 'Agora settings come in pairs');
   t.same([loadConfig({}).api.agoraAppId, loadConfig({}).api.agoraCertificate], [null, null], 'no Agora by default');
   t.ok(refused({ STRIPE_SECRET_KEY: 'sk_test_abc' }, 'STRIPE_WEBHOOK_SECRET'), 'Stripe needs its webhook secret');
+  t.ok(refused({ HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ENVIRONMENT: 'Sandbox' }, 'HALOBUZZ_APPLE_ROOT_CERTS'), 'no App Store verification without roots');
+  t.ok(refused({ HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/r.pem' }, 'HALOBUZZ_APPLE_APP_ID'), 'Production needs the app id');
+  t.ok(refused({ HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/r.pem' }, 'HALOBUZZ_APPLE_ROOT_CERTS'), 'App Store settings need the bundle id');
+  t.ok(refused({ HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app' }, 'HALOBUZZ_GOOGLE_CREDENTIALS'), 'Google Play needs its credentials');
+  t.ok(refused({ HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }, 'HALOBUZZ_GOOGLE_CREDENTIALS'), 'and its package name');
   t.ok(refused({ STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'and the other way round');
   t.ok(refused({ STRIPE_SECRET_KEY: 'pk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'a publishable key is not a secret key');
   t.ok(refused({ HALOBUZZ_ENV: 'production', HALOBUZZ_JWT_SECRET: 's'.repeat(32), STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'no test keys in production');

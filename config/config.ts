@@ -76,6 +76,26 @@ export interface PaymentsConfig {
   readonly stripeApiUrl: string | null;
   /** Seconds a signed webhook delivery stays valid; older ones are refused as replays. */
   readonly webhookToleranceSec: number;
+  /** App Store (StoreKit 2): null when HALOBUZZ_APPLE_BUNDLE_ID is unset. */
+  readonly apple: {
+    readonly bundleId: string;
+    readonly environment: 'Production' | 'Sandbox';
+    /** Root certificate files the signing chain must end in (Apple's root CA G3 in production). */
+    readonly rootCertFiles: readonly string[];
+    readonly appAppleId: number | null;
+    /** OCSP revocation checks of the chain (the signature, chain, OIDs, dates, bundle and environment are always checked). */
+    readonly onlineChecks: boolean;
+  } | null;
+  /** Google Play: null when HALOBUZZ_GOOGLE_PACKAGE_NAME is unset. */
+  readonly google: {
+    readonly packageName: string;
+    /** The service account JSON key file with access to the Play Developer API. */
+    readonly credentialsFile: string;
+    /** Another API root (a local fake in tests). */
+    readonly apiUrl: string | null;
+    /** How often voided purchases are fetched for clawback. */
+    readonly voidedPollSec: number;
+  } | null;
 }
 
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
@@ -200,6 +220,42 @@ function urlVar(env: Env, name: string, pattern: RegExp): string | null {
   return raw;
 }
 
+/** App Store settings: all of them once a bundle id is set; roots are required (no verification without them). */
+function appleVar(env: Env): PaymentsConfig['apple'] {
+  const bundleId = env.HALOBUZZ_APPLE_BUNDLE_ID;
+  if (!bundleId) {
+    for (const name of ['HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID']) {
+      if (env[name]) throw new ConfigError(name, 'needs HALOBUZZ_APPLE_BUNDLE_ID');
+    }
+    return null;
+  }
+  strVar(env, 'HALOBUZZ_APPLE_BUNDLE_ID', '', /^[A-Za-z0-9.-]{3,155}$/);
+  const environment = strVar(env, 'HALOBUZZ_APPLE_ENVIRONMENT', 'Production', /^(Production|Sandbox)$/) as 'Production' | 'Sandbox';
+  const roots = (env.HALOBUZZ_APPLE_ROOT_CERTS ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  if (roots.length === 0) throw new ConfigError('HALOBUZZ_APPLE_ROOT_CERTS', 'must name the root certificate file(s) the App Store signing chain ends in');
+  const appId = env.HALOBUZZ_APPLE_APP_ID ? intVar(env, 'HALOBUZZ_APPLE_APP_ID', 0, 1, Number.MAX_SAFE_INTEGER) : null;
+  if (environment === 'Production' && appId === null) throw new ConfigError('HALOBUZZ_APPLE_APP_ID', 'is required in the Production environment');
+  return { bundleId, environment, rootCertFiles: roots.map((f) => resolve(f)), appAppleId: appId, onlineChecks: boolVar(env, 'HALOBUZZ_APPLE_ONLINE_CHECKS', true) };
+}
+
+/** Google Play settings: a package name needs its service-account credentials. */
+function googleVar(env: Env): PaymentsConfig['google'] {
+  const packageName = env.HALOBUZZ_GOOGLE_PACKAGE_NAME;
+  if (!packageName) {
+    for (const name of ['HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL']) {
+      if (env[name]) throw new ConfigError(name, 'needs HALOBUZZ_GOOGLE_PACKAGE_NAME');
+    }
+    return null;
+  }
+  strVar(env, 'HALOBUZZ_GOOGLE_PACKAGE_NAME', '', /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$/);
+  const credentials = env.HALOBUZZ_GOOGLE_CREDENTIALS;
+  if (!credentials) throw new ConfigError('HALOBUZZ_GOOGLE_CREDENTIALS', 'must name the service account JSON key file');
+  return {
+    packageName, credentialsFile: resolve(credentials), apiUrl: urlVar(env, 'HALOBUZZ_GOOGLE_API_URL', /^https?:\/\/[^\s]+$/),
+    voidedPollSec: intVar(env, 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC', 600, 10, 86_400),
+  };
+}
+
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_ENV', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
@@ -219,6 +275,8 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
   'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT', 'HALOBUZZ_ONE_NODE_ROUTING',
   'HALOBUZZ_COIN_PACKAGES', 'HALOBUZZ_STRIPE_API_URL', 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC',
+  'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
+  'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -352,6 +410,8 @@ export function loadConfig(env: Env = process.env): Config {
       stripeWebhookSecret: urlVar(env, 'STRIPE_WEBHOOK_SECRET', /^whsec_[A-Za-z0-9+/=_-]+$/),
       stripeApiUrl: urlVar(env, 'HALOBUZZ_STRIPE_API_URL', /^https?:\/\/[^\s/]+\/?$/),
       webhookToleranceSec: intVar(env, 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC', 300, 10, 3600),
+      apple: appleVar(env),
+      google: googleVar(env),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

@@ -16,7 +16,11 @@ import type { Ledger, LedgerOp, LedgerResult, PurchaseChannel } from '../adapter
 import { KeyedLock } from '../adapters/ledger/keyed-lock';
 import type { PaymentEvent, PaymentGateway } from '../adapters/payments/payment-gateway';
 import type { PurchasePage, PurchaseRecord, PurchaseStore } from '../adapters/purchases/purchase-store';
-import type { CoinCatalog } from './coin-packages';
+import type { CoinCatalog, CoinPackage } from './coin-packages';
+import type { AppStoreVerifier, StoreTransaction } from '../adapters/payments/app-store-verifier';
+import type { GooglePlayVerifier } from '../adapters/payments/google-play-verifier';
+import { createHash } from 'node:crypto';
+import { MINOR_UNITS } from './currencies';
 import type { ShopCurrency } from './currencies';
 
 /** Why a purchase request or a provider event was refused, as stable codes the API maps to HTTP errors. */
@@ -50,6 +54,10 @@ export interface PurchaseDeps {
   readonly catalog: CoinCatalog;
   /** Null when Stripe is not configured: its routes answer 503. */
   readonly stripe: PaymentGateway | null;
+  /** Null when the App Store is not configured. */
+  readonly appStore?: AppStoreVerifier | null;
+  /** Null when Google Play is not configured. */
+  readonly googlePlay?: GooglePlayVerifier | null;
   readonly analytics?: (event: PurchaseAnalyticsEvent) => void;
   /** Every refusal and every reversal, for the security log. */
   readonly security: (event: { type: string; userId: string | null; detail: string }) => void;
@@ -62,6 +70,18 @@ export interface StartedPurchase {
   readonly paymentIntent: string;
   readonly clientSecret: string;
   readonly providerStatus: string;
+}
+
+/**
+ * The UUID an iOS app sets as `appAccountToken` when it starts a purchase for this user, so the server can
+ * tell whose purchase a transaction is: SHA-256 of the user id, shaped as an RFC 9562 version 8 UUID.
+ */
+export function appAccountToken(user: string): string {
+  const h = createHash('sha256').update(`halobuzz-appstore:${user}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 export class PurchaseService {
@@ -100,6 +120,133 @@ export class PurchaseService {
     const status = intent.status === 'requires_action' ? 'requires_action' : 'created';
     await this.deps.store.update(record.id, { providerRef: intent.id, status }, this.now());
     return { purchase: { ...record, providerRef: intent.id, status }, paymentIntent: intent.id, clientSecret: intent.clientSecret, providerStatus: intent.status };
+  }
+
+  /**
+   * Credits an App Store purchase from its StoreKit 2 signed transaction, once per transaction id. The
+   * transaction must verify, be a consumable coin product, not be revoked, and (when the app set one)
+   * carry this user's account token; a transaction already credited to someone else is refused.
+   */
+  async claimAppStore(user: string, signedTransaction: string): Promise<PurchaseRecord> {
+    const verifier = this.deps.appStore;
+    if (!verifier) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'App Store purchases are not configured (HALOBUZZ_APPLE_BUNDLE_ID)');
+    const verified = await verifier.transaction(signedTransaction);
+    if (!verified.ok) return this.refuse(user, 'appstore', `transaction did not verify (${verified.reason})`);
+    const tx = verified.value;
+    const pkg = this.deps.catalog.forProduct('appstore', tx.productId);
+    if (!pkg || tx.type !== 'Consumable') return this.refuse(user, 'appstore', `${tx.productId} (${tx.type}) is not a coin product`);
+    if (tx.revoked) return this.refuse(user, 'appstore', `transaction ${tx.transactionId} was refunded or revoked`);
+    if (tx.appAccountToken !== null && tx.appAccountToken !== appAccountToken(user)) return this.refuse(user, 'appstore', `transaction ${tx.transactionId} belongs to another account token`);
+    return this.lock.run(`appstore:${tx.transactionId}`, () => this.creditStore(user, 'appstore', tx.transactionId, pkg, this.storeAmount(pkg, tx)));
+  }
+
+  /** App Store Server Notifications V2: REFUND and REVOKE claw back; others are acknowledged. */
+  async handleAppStoreNotification(signedPayload: string): Promise<EventOutcome> {
+    const verifier = this.deps.appStore;
+    if (!verifier) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'App Store purchases are not configured (HALOBUZZ_APPLE_BUNDLE_ID)');
+    const verified = await verifier.notification(signedPayload);
+    if (!verified.ok) throw new PurchaseError('RECEIPT_INVALID', `notification did not verify (${verified.reason})`);
+    const n = verified.value;
+    if (n.id && (await this.deps.store.hasEvent('appstore', n.id))) return 'duplicate';
+    let outcome: EventOutcome = 'ignored';
+    const tx = n.transaction;
+    if ((n.type === 'REFUND' || n.type === 'REVOKE') && tx) {
+      const r = await this.deps.store.byProviderRef('appstore', tx.transactionId);
+      // Not credited here yet: the app's later claim carries the revocation and is refused.
+      if (r) outcome = await this.lock.run(`appstore:${tx.transactionId}`, () => this.clawback(r, this.clawbackOp(r), n.type === 'REFUND' ? 'refund' : 'revoked', 'refund'));
+    }
+    if (n.id) await this.deps.store.recordEvent('appstore', n.id, n.type, outcome, this.now());
+    return outcome;
+  }
+
+  /**
+   * Credits a Google Play purchase: the token is looked up at Google (never trusted from the device), must
+   * be a purchased (not pending, not cancelled) coin product of this user's account token when the app set
+   * one, and is consumed after the credit so it can be bought again. Each order id credits once; a retry
+   * after the consume answers the same purchase.
+   */
+  async claimGooglePlay(user: string, productId: string, token: string): Promise<PurchaseRecord> {
+    const play = this.deps.googlePlay;
+    if (!play) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'Google Play purchases are not configured (HALOBUZZ_GOOGLE_PACKAGE_NAME)');
+    const pkg = this.deps.catalog.forProduct('googleplay', productId);
+    if (!pkg) return this.refuse(user, 'googleplay', `${productId} is not a coin product`);
+    const found = await play.purchase(productId, token);
+    if (!found.ok) {
+      if (found.reason === 'error') throw new PurchaseError('PROVIDER_FAILED', `Google Play did not answer: ${found.detail}`);
+      return this.refuse(user, 'googleplay', found.detail);
+    }
+    const p = found.value;
+    if (p.state !== 'purchased') return this.refuse(user, 'googleplay', `the purchase is ${p.state}: nothing to credit`);
+    if (p.accountToken !== null && p.accountToken !== appAccountToken(user)) return this.refuse(user, 'googleplay', `order ${p.orderId} belongs to another account token`);
+    return this.lock.run(`googleplay:${p.orderId}`, async () => {
+      const known = await this.deps.store.byProviderRef('googleplay', p.orderId);
+      if (p.consumed && !known) return this.refuse(user, 'googleplay', `order ${p.orderId} was already consumed elsewhere`);
+      const record = await this.creditStore(user, 'googleplay', p.orderId, pkg, { amountMinor: this.deps.catalog.baseAmount(pkg), currency: this.deps.catalog.data.baseCurrency });
+      if (!p.consumed) {
+        try {
+          await play.consume(productId, token);
+        } catch (err) {
+          // Credited already; the next claim (or Google's own 3-day refund of unacknowledged purchases, then voided) settles it.
+          this.deps.security({ type: 'purchase_consume_failed', userId: user, detail: `googleplay ${p.orderId}: ${(err as Error).message}` });
+        }
+      }
+      return record;
+    });
+  }
+
+  /** Claws back every voided Google Play purchase of the last 30 days (Google's window), once each. */
+  async syncGoogleVoided(): Promise<{ voided: number; clawedBack: number }> {
+    const play = this.deps.googlePlay;
+    if (!play) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'Google Play purchases are not configured (HALOBUZZ_GOOGLE_PACKAGE_NAME)');
+    const list = await play.voided(this.now() - 30 * 86_400_000);
+    let clawedBack = 0;
+    for (const v of list) {
+      if (await this.deps.store.hasEvent('googleplay', `voided:${v.orderId}`)) continue;
+      const r = await this.deps.store.byProviderRef('googleplay', v.orderId);
+      let outcome: EventOutcome = 'ignored';
+      if (r) {
+        outcome = await this.lock.run(`googleplay:${v.orderId}`, () => this.clawback(r, this.clawbackOp(r), 'voided', 'refund'));
+        clawedBack++;
+      }
+      await this.deps.store.recordEvent('googleplay', `voided:${v.orderId}`, 'voided', outcome, this.now());
+    }
+    return { voided: list.length, clawedBack };
+  }
+
+  private storeAmount(pkg: CoinPackage, tx: StoreTransaction): { amountMinor: number; currency: string } {
+    const digits = tx.currency ? MINOR_UNITS[tx.currency] : undefined;
+    if (tx.priceMilli !== null && tx.currency && digits !== undefined && digits <= 3) {
+      return { amountMinor: Math.round(tx.priceMilli / 10 ** (3 - digits)), currency: tx.currency };
+    }
+    return { amountMinor: this.deps.catalog.baseAmount(pkg), currency: this.deps.catalog.data.baseCurrency };
+  }
+
+  /** Records and credits a verified store purchase, once; the first account to claim it keeps it. */
+  private async creditStore(user: string, channel: 'appstore' | 'googleplay', ref: string, pkg: CoinPackage, amount: { amountMinor: number; currency: string }): Promise<PurchaseRecord> {
+    const now = this.now();
+    const existing = await this.deps.store.byProviderRef(channel, ref);
+    if (existing && existing.user !== user) {
+      this.deps.security({ type: 'purchase_claimed_twice', userId: user, detail: `${channel} ${ref} was already credited to ${existing.user}` });
+      throw new PurchaseError('RECEIPT_CLAIMED', `this ${channel} purchase was already credited to another account`);
+    }
+    const record: PurchaseRecord = existing ?? {
+      id: `pur_${randomUUID().replace(/-/g, '')}`, user, channel, packageId: pkg.id, coins: pkg.coins, amountMinor: amount.amountMinor, currency: amount.currency,
+      baseAmountMinor: this.deps.catalog.baseAmount(pkg), providerRef: ref, status: 'created', review: '', reason: '', createdAt: now, updatedAt: now,
+    };
+    if (!existing) await this.deps.store.create(record);
+    const result = await this.apply({ kind: 'purchase', opId: `purchase:${channel}:${ref}`, user, coins: record.coins, channel, purchase: record.id });
+    if (record.status !== 'reversed') await this.deps.store.update(record.id, { status: 'credited' }, this.now());
+    if (!result.replayed) this.track('purchase', record, `purchase:${channel}:${ref}`);
+    return (await this.deps.store.byId(record.id))!;
+  }
+
+  private clawbackOp(r: PurchaseRecord): LedgerOp {
+    return { kind: 'clawback', opId: `clawback:${r.channel}:${r.providerRef}`, user: r.user, coins: r.coins, channel: r.channel, purchase: r.id };
+  }
+
+  private refuse(user: string, channel: PurchaseChannel, detail: string): never {
+    this.deps.security({ type: 'purchase_proof_refused', userId: user, detail: `${channel}: ${detail}` });
+    throw new PurchaseError('RECEIPT_INVALID', detail);
   }
 
   list(user: string, page: PurchasePage): Promise<PurchaseRecord[]> {

@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import type { CoinCatalog } from '../../economy/coin-packages';
 import { chooseCurrency } from '../../economy/currencies';
-import { PurchaseError, type PurchaseService } from '../../economy/purchases';
+import { PurchaseError, appAccountToken, type PurchaseService } from '../../economy/purchases';
 import type { PaymentGateway } from '../../adapters/payments/payment-gateway';
 import type { PurchaseRecord } from '../../adapters/purchases/purchase-store';
 import { ApiError, type ApiErrorCode } from '../errors';
@@ -121,6 +121,68 @@ export const purchasesPlugin: FastifyPluginAsyncTypebox<PurchasesPluginOptions> 
     const before = b ? { createdAt: Number(b.slice(0, b.indexOf('~'))), id: b.slice(b.indexOf('~') + 1) } : undefined;
     const list = await opts.purchases.list(claims.sub, { limit, ...(before ? { before } : {}) });
     return { purchases: list.map(view), next: list.length === limit ? `${list.at(-1)!.createdAt}~${list.at(-1)!.id}` : null };
+  });
+
+  app.get('/v1/purchases/apple/account-token', {
+    schema: {
+      tags: ['purchases'], summary: 'The appAccountToken your iOS app sets on every coin purchase', security: [{ bearer: [] }],
+      description: 'Pass it as `appAccountToken` when calling StoreKit\'s purchase(options:). A transaction carrying another account\'s token is refused; one without a token is credited to the first account that claims it.',
+      response: { 200: Type.Object({ appAccountToken: Type.String({ format: 'uuid' }) }), ...errorResponses(401) },
+    },
+  }, async (req) => ({ appAccountToken: appAccountToken(claimsOf(req).sub) }));
+
+  app.post('/v1/purchases/apple', {
+    config: { rateLimit: { max: opts.purchasesPerMinute, timeWindow: 60_000 } },
+    schema: {
+      tags: ['purchases'], summary: 'Credit an App Store purchase (StoreKit 2 signed transaction)', security: [{ bearer: [] }],
+      description: 'Send `Transaction.jwsRepresentation` after a successful purchase, then finish the transaction. Verified offline against Apple\'s chain; each transaction id credits once (retries answer the same purchase). Refused: another chain, another bundle id or environment, a tampered payload, a product that is not a coin package, a revoked transaction, another account\'s token (400 HB_API_RECEIPT_INVALID); already credited to another account (409 HB_API_RECEIPT_CLAIMED).',
+      body: Type.Object({ signedTransaction: Type.String({ minLength: 20, maxLength: 16_384 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ purchase: PurchaseBody }), ...errorResponses(401, 409, 429, 503) },
+    },
+  }, async (req) => {
+    const claims = claimsOf(req);
+    return { purchase: view(await mapped(() => opts.purchases.claimAppStore(claims.sub, req.body.signedTransaction))) };
+  });
+
+  app.post('/v1/purchases/google', {
+    config: { rateLimit: { max: opts.purchasesPerMinute, timeWindow: 60_000 } },
+    schema: {
+      tags: ['purchases'], summary: 'Credit a Google Play purchase (purchase token)', security: [{ bearer: [] }],
+      description: 'Send the Purchase\'s productId and purchaseToken after Play Billing reports it purchased. The server looks the token up at Google, credits once per order id, then consumes it (do not consume on the device). Pending, cancelled, unknown, already-consumed tokens and another account\'s (obfuscatedAccountId) are refused (400 HB_API_RECEIPT_INVALID); an order already credited to another account answers 409.',
+      body: Type.Object({ productId: Type.String({ pattern: '^[a-z0-9_.]{1,150}$' }), purchaseToken: Type.String({ minLength: 10, maxLength: 4096 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ purchase: PurchaseBody }), ...errorResponses(401, 409, 429, 502, 503) },
+    },
+  }, async (req) => {
+    const claims = claimsOf(req);
+    return { purchase: view(await mapped(() => opts.purchases.claimGooglePlay(claims.sub, req.body.productId, req.body.purchaseToken))) };
+  });
+
+  app.post('/v1/admin/purchases/google/sync-voided', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['purchases'], summary: 'Fetch voided Google Play purchases now and claw them back (admin; also runs every HALOBUZZ_GOOGLE_VOIDED_POLL_SEC)', security: [{ bearer: [] }],
+      response: { 200: Type.Object({ voided: Type.Integer(), clawedBack: Type.Integer() }), ...errorResponses(401, 403, 502, 503) },
+    },
+  }, async () => mapped(() => opts.purchases.syncGoogleVoided()));
+
+  app.post('/v1/webhooks/apple', {
+    config: { rateLimit: { max: opts.webhookPerMinute, timeWindow: 60_000 } },
+    schema: {
+      tags: ['purchases'], summary: 'App Store Server Notifications V2 endpoint (signed payload; no session)',
+      description: 'REFUND and REVOKE claw back the transaction\'s coins once (a debt if they were spent); other types are acknowledged. An unverifiable payload answers 400 HB_API_WEBHOOK_REFUSED.',
+      body: Type.Object({ signedPayload: Type.String({ minLength: 20, maxLength: 65_536 }) }),
+      response: { 200: Type.Object({ received: Type.Literal(true), outcome: Type.String() }), ...errorResponses(400, 429, 503) },
+    },
+  }, async (req) => {
+    const outcome = await mapped(() => opts.purchases.handleAppStoreNotification(req.body.signedPayload)).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'HB_API_RECEIPT_INVALID') {
+        opts.onWebhookRefused('appstore', 'signature', req.ip);
+        throw new ApiError('HB_API_WEBHOOK_REFUSED', err.message);
+      }
+      throw err;
+    });
+    opts.onWebhookHandled('appstore', outcome);
+    return { received: true as const, outcome };
   });
 
   // The webhook: raw body in this scope only; everything else in the API stays JSON-parsed.
