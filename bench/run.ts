@@ -13,6 +13,7 @@ import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.benc
 import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
 import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams } from './analytics.bench';
 import { fuzzDefaults, fuzzQuick, runFuzz, type FuzzParams } from './fuzz.bench';
+import { purchasesDefaults, purchasesQuick, runPurchases, type PurchasesParams } from './purchases.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -68,13 +69,17 @@ async function main(): Promise<void> {
     await runFuzz(parseParams<FuzzParams>(quick ? fuzzQuick : fuzzDefaults, rest));
     return;
   }
+  if (name === 'purchases') {
+    await runPurchases(parseParams<PurchasesParams>(quick ? purchasesQuick : purchasesDefaults, rest), process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL);
+    return;
+  }
   if (name === 'gifts') {
     await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

@@ -59,7 +59,9 @@ export const FIXTURE_EVENTS: readonly AnalyticsEvent[] = [
   giftV1,
   gift('v2', 'hA', 'ra', T + 160, 'coffee', 2, 10, 'ra.s1'),
   gift('v4', 'hB', 'rb', T + 3650, 'rose', 1, 1, 'rb.s1'),
-  { id: 'purchase-1', ts: ms(T + 200), node: 'n1', type: 'purchase', user: 'v1', coins: 100 },
+  { id: 'purchase:stripe:pi_1', ts: ms(T + 200), node: 'n1', type: 'purchase', user: 'v1', coins: 100, channel: 'stripe', currency: 'USD', amountMinor: 99, baseAmountMinor: 99 },
+  { id: 'purchase:appstore:2000001', ts: ms(T + 300), node: 'n1', type: 'purchase', user: 'v2', coins: 100, channel: 'appstore', currency: 'EUR', amountMinor: 91, baseAmountMinor: 99 },
+  { id: 'clawback:appstore:2000001', ts: ms(T + DAY), node: 'n1', type: 'refund', user: 'v2', coins: 100, channel: 'appstore', currency: 'EUR', amountMinor: 91, baseAmountMinor: 99 },
   // Delivered twice: each must still count once.
   giftV1,
   v2Visit[1]!,
@@ -96,7 +98,7 @@ export const FIXTURE_CASES: readonly QueryCase[] = [
   { query: 'viewers_by_app_version', params: { ...day, room: 'ra' }, rows: [['1.0', 2, 2, 345], ['2.0', 1, 1, 600]] },
   { query: 'retention_cohorts', params: day, rows: [[D, 4, 1, 1, 1]] },
   { query: 'retention_cohorts', params: { ...day, room: 'rb' }, rows: [[D, 2, 0, 0, 0]] },
-  { query: 'funnel', params: day, rows: [['join', 4], ['chat', 3], ['gift', 2], ['purchase', 1]] },
+  { query: 'funnel', params: day, rows: [['join', 4], ['chat', 3], ['gift', 2], ['purchase', 2]] },
   { query: 'funnel', params: { ...day, room: 'rb' }, rows: [['join', 2], ['chat', 0], ['gift', 0], ['purchase', 0]] },
   {
     query: 'stream_report', params: day, rows: [
@@ -108,6 +110,8 @@ export const FIXTURE_CASES: readonly QueryCase[] = [
   { query: 'top_creators', params: day, rows: [['hA', 23, 17, 2, 2], ['hB', 1, 1, 1, 1]] },
   { query: 'top_gifters', params: day, rows: [['v2', 20, 1, 1], ['v1', 3, 1, 1], ['v4', 1, 1, 1]] },
   { query: 'top_gifters', params: { ...day, room: 'rb' }, rows: [['v4', 1, 1, 1]] },
+  { query: 'purchase_revenue', params: day, rows: [[D, 'appstore', 'EUR', 'appstore EUR', 1, 91, 0, 0.99], [D, 'stripe', 'USD', 'stripe USD', 1, 99, 0, 0.99]] },
+  { query: 'purchase_revenue', params: { from: D, to: D + 8 * DAY }, rows: [[D, 'appstore', 'EUR', 'appstore EUR', 1, 91, 0, 0.99], [D, 'stripe', 'USD', 'stripe USD', 1, 99, 0, 0.99], [D + DAY, 'appstore', 'EUR', 'appstore EUR', 0, 0, 91, -0.99]] },
   { query: 'revenue_summary', params: day, rows: [[24, 18, 6, 3, 3, 8]] },
   { query: 'revenue_summary', params: { ...day, room: 'ra' }, rows: [[23, 17, 6, 2, 2, 11.5]] },
 ];

@@ -27,7 +27,7 @@ export interface ChartSpec {
    */
   readonly x?: { readonly column: string; readonly time: boolean; readonly label: string; readonly day?: boolean; readonly bucket?: number; readonly step?: boolean };
   /** Columns drawn as series; `coins` series go to their own (right) axis. */
-  readonly series?: readonly { readonly column: string; readonly label: string; readonly unit: 'count' | 'coins' | 'seconds' }[];
+  readonly series?: readonly { readonly column: string; readonly label: string; readonly unit: 'count' | 'coins' | 'seconds' | 'usd' }[];
   /** A column whose values split one series into several (e.g. one bar per creator). */
   readonly splitBy?: string;
   /** Columns holding user ids (shown by display name on the dashboard). */
@@ -248,6 +248,18 @@ WHERE type = 'gift' AND ${window(p)}${inRoom(p)}
 GROUP BY user
 ORDER BY coins DESC, user
 LIMIT 20`,
+  },
+  purchase_revenue: {
+    title: 'Purchase revenue by channel and currency',
+    description: 'Per UTC day, channel (stripe, appstore, googleplay) and currency: coin purchases, the money they brought (minor units of the currency), what refunds, disputes and revocations took back that day, and the net in USD (the catalog\'s base price of each package). Purchases belong to no room: the room filter does not apply.',
+    chart: { kind: 'bar', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'net_usd', label: 'net USD', unit: 'usd' }], splitBy: 'channel_currency' },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, channel, currency, concat(channel, ' ', currency) AS channel_currency,
+  countIf(type = 'purchase') AS purchases, sumIf(amount_minor, type = 'purchase') AS gross_minor, sumIf(amount_minor, type IN ('refund', 'dispute')) AS reversed_minor,
+  round((toInt64(sumIf(base_amount_minor, type = 'purchase')) - toInt64(sumIf(base_amount_minor, type IN ('refund', 'dispute')))) / 100, 2) AS net_usd
+FROM events FINAL
+WHERE type IN ('purchase', 'refund', 'dispute') AND ${window(p)}
+GROUP BY day, channel, currency
+ORDER BY day, channel, currency`,
   },
   revenue_summary: {
     title: 'Revenue summary',

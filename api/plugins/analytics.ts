@@ -14,7 +14,7 @@ import type { AccountStore } from '../../adapters/accounts/account-store';
 const ChartSpecSchema = Type.Object({
   kind: Type.Union([Type.Literal('line'), Type.Literal('bar'), Type.Literal('table')]),
   x: Type.Optional(Type.Object({ column: Type.String(), time: Type.Boolean(), label: Type.String(), day: Type.Optional(Type.Boolean()), bucket: Type.Optional(Type.Integer()), step: Type.Optional(Type.Boolean()) })),
-  series: Type.Optional(Type.Array(Type.Object({ column: Type.String(), label: Type.String(), unit: Type.Union([Type.Literal('count'), Type.Literal('coins'), Type.Literal('seconds')]) }))),
+  series: Type.Optional(Type.Array(Type.Object({ column: Type.String(), label: Type.String(), unit: Type.Union([Type.Literal('count'), Type.Literal('coins'), Type.Literal('seconds'), Type.Literal('usd')]) }))),
   splitBy: Type.Optional(Type.String()),
   users: Type.Optional(Type.Array(Type.String())),
 }, { description: 'how the dashboard draws the query: x column (time ones hold Unix seconds), series and their unit, split column, user-id columns' });

@@ -65,7 +65,7 @@ applyPreset();
 
 const NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1c7ed6', '#d6336c', '#37b24d', '#f59f00', '#7048e8', '#0ca678', '#e8590c', '#495057'];
-const UNIT_TITLE = { count: 'count', coins: 'coins', seconds: 'seconds' };
+const UNIT_TITLE = { count: 'count', coins: 'coins', seconds: 'seconds', usd: 'USD' };
 function el(tag, attrs, text) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 function html(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 const num = (v) => Number(v);

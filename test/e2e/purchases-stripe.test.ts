@@ -7,6 +7,8 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Stripe from 'stripe';
 import { startServer, waitFor, type ServerHandle } from '../../tools/server-process';
 import { engineUrl } from '../helpers/services';
@@ -191,6 +193,17 @@ function suite(label: string, env: Record<string, string>): void {
     await Promise.all(many.map((p) => api.deliver(event('payment_intent.succeeded', intentObj(p.paymentIntent, 99, 'USD')))));
     await waitFor('every parallel purchase credited', async () => (await wallet(fan.token)).balance === 150 + 50 * 100, 30_000);
     await conserved(0, 'after 50 parallel purchases');
+
+    // Money events reach analytics (the embedded NDJSON sink here), once each, with amounts and currency.
+    const analyticsDir = join(api.server.dataDir, 'analytics');
+    const events = () => readdirSync(analyticsDir).filter((f) => f.startsWith('events-')).flatMap((f) => readFileSync(join(analyticsDir, f), 'utf8').split('\n').filter(Boolean))
+      .map((l) => JSON.parse(l) as { id: string; type: string; amountMinor?: number; currency?: string; channel?: string; baseAmountMinor?: number });
+    await waitFor('money events in analytics', () => events().some((e) => e.id === `clawback:stripe:${p7.paymentIntent}`) && events().filter((e) => e.type === 'purchase').length >= 57, 10_000);
+    const money = events().filter((e) => ['purchase', 'refund', 'dispute'].includes(e.type));
+    t.match(money.find((e) => e.id === `purchase:stripe:${p1.paymentIntent}`), { type: 'purchase', channel: 'stripe', amountMinor: 499, currency: 'USD', baseAmountMinor: 499 });
+    t.match(money.find((e) => e.id === `clawback:stripe:${p6.paymentIntent}`), { type: 'refund', amountMinor: 99 });
+    t.match(money.find((e) => e.id === `clawback:stripe:${p7.paymentIntent}`), { type: 'dispute', amountMinor: 999 });
+    t.equal(new Set(money.map((e) => e.id)).size, money.length, 'no money event twice');
     hostSocket.close();
     fanSocket.close();
   });
