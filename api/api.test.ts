@@ -402,3 +402,28 @@ t.test('an unexpected failure is a 500 with a stable code and no internals', asy
   t.equal(res.statusCode, 500);
   t.same(res.json(), { error: { code: 'HB_API_INTERNAL', message: 'internal error' } }, 'the cause stays in the server log');
 });
+
+t.test('the coin shop: prices in the user\'s currency; unconfigured payment channels answer 503 with a documented code', async (t) => {
+  const { app } = await setup();
+  const { tokens } = await register(app, 'shopper@example.com');
+  const np = await app.inject({ method: 'GET', url: '/v1/coin-packages', headers: { 'accept-language': 'ne-NP,en;q=0.5' } });
+  t.match(np.json(), { currency: 'NPR', chosenBy: 'locale', fxDate: '2026-11-25' });
+  t.match((np.json() as { packages: unknown[] }).packages[0], { id: 'coins_100', coins: 100, price: { amountMinor: 13400, currency: 'NPR', display: 'NPR 134.00', source: 'fx' } });
+  t.match((await json(app, 'GET', '/v1/coin-packages?currency=EUR&country=NP')).json(), { currency: 'EUR', chosenBy: 'explicit' });
+  t.match((await json(app, 'GET', '/v1/coin-packages?country=DE')).json(), { currency: 'EUR', chosenBy: 'country' });
+  t.match((await json(app, 'GET', '/v1/coin-packages')).json(), { currency: 'USD', chosenBy: 'default' });
+  const unconfigured: [string, unknown][] = [
+    ['/v1/purchases', { package: 'coins_100' }],
+    ['/v1/purchases/apple', { signedTransaction: 'x'.repeat(40) }],
+    ['/v1/purchases/google', { productId: 'coins_100', purchaseToken: 'gp-token-0000001' }],
+  ];
+  for (const [url, body] of unconfigured) {
+    const res = await json(app, 'POST', url, body, tokens.accessToken);
+    t.equal(res.statusCode, 503, url);
+    t.equal(code(res), 'HB_API_PAYMENTS_UNAVAILABLE');
+  }
+  const hook = await app.inject({ method: 'POST', url: '/v1/webhooks/stripe', payload: '{"id":"evt_1"}', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=x' } });
+  t.equal(code(hook), 'HB_API_PAYMENTS_UNAVAILABLE');
+  t.equal((await json(app, 'POST', '/v1/purchases', { package: 'coins_100' })).statusCode, 401, 'buying needs a session');
+  t.same((await json(app, 'GET', '/v1/purchases', undefined, tokens.accessToken)).json(), { purchases: [], next: null });
+});
