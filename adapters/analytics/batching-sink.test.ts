@@ -5,8 +5,8 @@ import { EventOutbox } from './event-outbox';
 
 /** A sink whose delivery is a function the test controls. */
 class TestSink extends BatchingSink {
-  constructor(private readonly fn: (batch: readonly AnalyticsEvent[]) => Promise<void>, opts: BatchingOptions) {
-    super(EventOutbox.open(':memory:', opts.maxQueue), opts);
+  constructor(private readonly fn: (batch: readonly AnalyticsEvent[]) => Promise<void>, opts: BatchingOptions, outbox = EventOutbox.open(':memory:', opts.maxQueue)) {
+    super(outbox, opts);
   }
   protected deliver(batch: readonly AnalyticsEvent[]): Promise<void> {
     return this.fn(batch);
@@ -59,4 +59,23 @@ t.test('the queue is bounded: overflow is dropped and counted, never blocking', 
   await sink.flush();
   t.equal(sink.stats().delivered, 10);
   t.equal(outcomes.filter((o) => o === 'dropped').length, 15);
+});
+
+t.test('a restarted sink closes the dead process\'s visits at that process\'s last heartbeat, not at its own start', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'hb-sink-hb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'outbox.sqlite');
+  const lastBeat = Date.now() - 5_000;
+  const dead = EventOutbox.open(file, 100);
+  dead.append([{ id: 'connect:s1', ts: lastBeat - 10_000, node: 'n', type: 'connect', user: 'u', session: 's1' }]);
+  dead.heartbeat(lastBeat);
+  dead.close();
+  const sink = new TestSink(async () => undefined, { ...opts, heartbeatMs: 10 }, EventOutbox.open(file, 100));
+  t.teardown(() => sink.close());
+  await new Promise((r) => setTimeout(r, 30)); // heartbeat ticks would have run by now, had they started
+  const [closing] = sink.recoverInterrupted();
+  t.match(closing, { id: 'disconnect:s1', ts: lastBeat, durationMs: 10_000, endedBy: 'crash' }, 'ended at the last heartbeat of the process that died');
 });

@@ -35,11 +35,6 @@ export abstract class BatchingSink implements AnalyticsSink {
   constructor(protected readonly outbox: EventOutbox, private readonly opts: BatchingOptions) {
     this.timer = setInterval(() => this.pump(), opts.flushIntervalMs);
     this.timer.unref();
-    if (opts.heartbeatMs) {
-      this.outbox.heartbeat(Date.now());
-      this.heartbeatTimer = setInterval(() => this.outbox.heartbeat(Date.now()), opts.heartbeatMs);
-      this.heartbeatTimer.unref();
-    }
   }
 
   /** Writes one batch to the store; rejecting means "not delivered, retry later". */
@@ -65,12 +60,18 @@ export abstract class BatchingSink implements AnalyticsSink {
   }
 
   /**
-   * Closes what a dead process left open (connections, room visits) with crash-ended events; call once at
-   * start, before the node records anything. Returns the closing events.
+   * Closes what a dead process left open (connections, room visits) with crash-ended events, then starts
+   * this process's heartbeat (never before: the dead process's last heartbeat is what its visits end at).
+   * Call once at start, before the node records anything. Returns the closing events.
    */
   recoverInterrupted(): AnalyticsEvent[] {
     const closing = this.outbox.recoverInterrupted();
     if (closing.length > 0) this.pump();
+    if (this.opts.heartbeatMs && !this.heartbeatTimer && !this.closed) {
+      this.outbox.heartbeat(Date.now());
+      this.heartbeatTimer = setInterval(() => this.outbox.heartbeat(Date.now()), this.opts.heartbeatMs);
+      this.heartbeatTimer.unref();
+    }
     return closing;
   }
 
