@@ -39,6 +39,9 @@ import { StripeGateway } from './adapters/payments/stripe-gateway';
 import { AppStoreVerifier } from './adapters/payments/app-store-verifier';
 import { GooglePlayVerifier, type GooglePlaySettings } from './adapters/payments/google-play-verifier';
 import { readFileSync } from 'node:fs';
+import type { PayoutStore } from './adapters/payouts/payout-store';
+import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
+import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
 
 /** What a socket node runs on. */
 export interface RealtimeEngines {
@@ -159,6 +162,10 @@ export interface ApiEngines {
   readonly appStore: AppStoreVerifier | null;
   /** Google Play purchase lookups; null when not configured. */
   readonly googlePlay: GooglePlayVerifier | null;
+  /** Creators' payout accounts and withdrawals. */
+  readonly payouts: PayoutStore;
+  /** Stripe Connect (payouts); null unless STRIPE_SECRET_KEY and STRIPE_CONNECT_WEBHOOK_SECRET are set. */
+  readonly connect: ConnectGateway | null;
   readonly rooms: RoomDirectory;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
@@ -197,10 +204,14 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     }
     googlePlay = new GooglePlayVerifier({ packageName: g.packageName, credentials, apiUrl: g.apiUrl });
   }
+  const payouts = new SqlitePayoutStore(join(config.dataDir, 'payouts.sqlite'));
+  const connect = p.stripeSecretKey && config.payouts.connectWebhookSecret
+    ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
+    : null;
   return {
-    accounts, rooms, owners, analytics, purchases, stripe, appStore, googlePlay,
+    accounts, rooms, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close(), purchases.close()]);
+      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
     },
   };
 }

@@ -12,6 +12,8 @@ import { CoreMetrics } from './core/metrics';
 import { openAnalyticsSink, openApiEngines, openLedgerFor, openRealtimeEngines, openRedisBridge } from './engines';
 import { CoinCatalog } from './economy/coin-packages';
 import { PurchaseService } from './economy/purchases';
+import { PayoutService } from './economy/payouts';
+import { PayoutPolicy } from './economy/payout-policy';
 import type { AnalyticsSink } from './adapters/analytics/analytics-sink';
 import { Revocations } from './core/auth/revocations';
 import { buildApi } from './api/app';
@@ -54,10 +56,40 @@ async function startApi(config: Config, log: Logger, deps: {
     for (const sid of sids) deps.revocations.add(sid);
     deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
   }, (sid) => deps.revocations.has(sid));
+  // The payout clock: real time, moved forward only by the test-only debug route (holds without sleeping).
+  let clockOffset = 0;
+  const now = () => Date.now() + clockOffset;
+  const crashPoint = config.payouts.crashPoint;
+  const payouts = new PayoutService({
+    ledger: deps.ledger, store: engines.payouts, policy: PayoutPolicy.fromFile(config.payouts.policyFile), connect: engines.connect,
+    hadReversal: (user, since) => engines.purchases.hadReversal(user, since),
+    signInAddresses: async (user) => [...new Set((await accounts.sessionsOf(user)).map((s) => s.ip).filter(Boolean))],
+    security: (e) => {
+      security.warn(e, e.type);
+      accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
+    },
+    returnUrl: config.payouts.returnUrl, now,
+    ...(crashPoint ? { crashPoint: (step: string) => {
+      if (step === crashPoint) {
+        log.fatal({ step }, 'HALOBUZZ_DEBUG_CRASH_POINT reached: killing the process');
+        process.kill(process.pid, 'SIGKILL');
+      }
+    } } : {}),
+  });
+  const resume = () => payouts.recover().then((r) => {
+    if (r.resumed > 0) log.warn(r, 'payouts: resumed withdrawals left mid-way');
+  }, (err) => {
+    deps.metrics.backgroundErrors.labels('payouts_recover').inc();
+    log.error({ err }, 'payouts: resuming withdrawals failed');
+  });
+  if (engines.connect) await resume();
+  const payoutsTimer = engines.connect ? setInterval(() => void resume(), 60_000) : null;
+  payoutsTimer?.unref();
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
-    realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe,
+    realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect,
+    ...(config.debugEndpoints ? { debugClock: (advanceMs: number) => (clockOffset += advanceMs) } : {}),
     ready: async () => {
       if (!deps.realtimeReady()) return false;
       try {
@@ -92,6 +124,7 @@ async function startApi(config: Config, log: Logger, deps: {
   log.info({ event: 'api-listening', port }, `HTTP API on http://${config.host}:${port} (OpenAPI: http://${config.host}:${port}/docs)`);
   return async () => {
     if (voidedTimer) clearInterval(voidedTimer);
+    if (payoutsTimer) clearInterval(payoutsTimer);
     await api.close();
     await engines.close();
   };

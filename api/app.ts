@@ -28,6 +28,9 @@ import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
+import { creatorPlugin } from './plugins/creator';
+import type { PayoutService } from '../economy/payouts';
+import type { ConnectGateway } from '../adapters/payments/connect-gateway';
 import type { CoinCatalog } from '../economy/coin-packages';
 import type { PurchaseService } from '../economy/purchases';
 import type { PaymentGateway } from '../adapters/payments/payment-gateway';
@@ -71,6 +74,11 @@ export interface ApiDeps {
   readonly coinCatalog: CoinCatalog;
   readonly purchases: PurchaseService;
   readonly stripe: PaymentGateway | null;
+  /** Creator payouts: earnings, payout accounts, withdrawals, the Connect webhook, admin oversight. */
+  readonly payouts: PayoutService;
+  readonly connect: ConnectGateway | null;
+  /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
+  readonly debugClock?: (advanceMs: number) => number;
 }
 
 /** The URL with every query value replaced, for logs. */
@@ -125,7 +133,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (err instanceof ApiError) {
       deps.metrics.apiError(err.code);
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      return reply.status(err.status).send(send(err.code, err.message));
+      return reply.status(err.status).send(send(err.code, err.message, err.detail));
     }
     const e = err as FastifyError;
     if (e.validation) {
@@ -190,6 +198,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
+  await app.register(creatorPlugin, {
+    payouts: deps.payouts, connect: deps.connect, accounts: deps.accounts, webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
+    requestsPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
+    onWebhookHandled: (provider, outcome) => deps.metrics.webhooks.labels(provider, outcome).inc(),
+    onWebhookRefused: (provider, reason, ip) => {
+      deps.metrics.webhooks.labels(provider, `refused_${reason}`).inc();
+      deps.log?.warn({ provider, reason, ip }, 'webhook refused');
+      deps.accounts.logEvent({ ts: Date.now(), userId: null, type: 'webhook_refused', ip, detail: `${provider}: ${reason}` }).catch(() => undefined);
+    },
+  });
+  if (deps.debugClock) {
+    const advance = deps.debugClock;
+    app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
+  }
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe, webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

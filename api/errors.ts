@@ -33,6 +33,11 @@ export const ApiErrors = {
   HB_API_RETRY_LATER: { status: 503, message: 'the effect of this event is not yet durable; deliver it again' },
   HB_API_RECEIPT_INVALID: { status: 400, message: 'the purchase proof was refused' },
   HB_API_RECEIPT_CLAIMED: { status: 409, message: 'this purchase was already credited to another account' },
+  HB_API_PAYOUTS_NOT_ENABLED: { status: 409, message: 'payouts are not enabled on your payout account yet' },
+  HB_API_WITHDRAWAL_LIMIT: { status: 400, message: 'the amount is outside the withdrawal limits' },
+  HB_API_WITHDRAWAL_OPEN: { status: 409, message: 'a withdrawal is already in progress' },
+  HB_API_NOT_WITHDRAWABLE: { status: 409, message: 'not that many coins are available to withdraw' },
+  HB_API_WITHDRAWAL_STATE: { status: 409, message: 'the withdrawal is not in a state that allows this' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 
@@ -40,7 +45,7 @@ export type ApiErrorCode = keyof typeof ApiErrors;
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(readonly code: ApiErrorCode, message?: string, readonly headers: Record<string, string> = {}) {
+  constructor(readonly code: ApiErrorCode, message?: string, readonly headers: Record<string, string> = {}, readonly detail?: Record<string, unknown>) {
     super(message ?? ApiErrors[code].message);
     this.status = ApiErrors[code].status;
   }

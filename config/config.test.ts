@@ -87,6 +87,9 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_GOOGLE_CREDENTIALS: { read: (c) => c.payments.google?.credentialsFile, byDefault: undefined, valid: '/tmp/sa.json', invalid: [''], env: { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app' } },
   HALOBUZZ_GOOGLE_API_URL: { read: (c) => c.payments.google?.apiUrl, byDefault: null, valid: 'http://127.0.0.1:9999/', invalid: ['ftp://x'], env: { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' } },
   HALOBUZZ_GOOGLE_VOIDED_POLL_SEC: int((c) => c.payments.google?.voidedPollSec, 600, 60, 10, 86400, { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }),
+  HALOBUZZ_PAYOUTS: { read: (c) => c.payouts.policyFile.endsWith('config/payouts.json'), byDefault: true, valid: '/tmp/other-payouts.json', expect: false, invalid: [] },
+  HALOBUZZ_CONNECT_RETURN_URL: { read: (c) => c.payouts.returnUrl, byDefault: 'https://halobuzz.app/creator/payouts', valid: 'http://127.0.0.1:3000/done', invalid: ['javascript:alert(1)'] },
+  HALOBUZZ_DEBUG_CRASH_POINT: { read: (c) => c.payouts.crashPoint, byDefault: null, valid: 'withdraw:after-hold', invalid: ['rm -rf'], env: { HALOBUZZ_DEBUG_ENDPOINTS: '1' } },
   HALOBUZZ_CLICKHOUSE_DATABASE: { read: (c) => c.engines.clickhouseDatabase, byDefault: 'default', valid: 'analytics_2', invalid: ['drop table;'] },
   HALOBUZZ_KAFKA_PARTITIONS: int((c) => c.cluster?.partitions, 12, 24, 1, 10000, CLUSTER),
   HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
@@ -138,6 +141,8 @@ t.test('rules across variables', async (t) => {
   t.ok(refused({ HALOBUZZ_APPLE_BUNDLE_ID: 'com.halobuzz.app', HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/r.pem' }, 'HALOBUZZ_APPLE_APP_ID'), 'Production needs the app id');
   t.ok(refused({ HALOBUZZ_APPLE_ROOT_CERTS: '/tmp/r.pem' }, 'HALOBUZZ_APPLE_ROOT_CERTS'), 'App Store settings need the bundle id');
   t.ok(refused({ HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app' }, 'HALOBUZZ_GOOGLE_CREDENTIALS'), 'Google Play needs its credentials');
+  t.ok(refused({ HALOBUZZ_DEBUG_CRASH_POINT: 'withdraw:after-hold' }, 'HALOBUZZ_DEBUG_CRASH_POINT'), 'crash injection needs the debug endpoints');
+  t.ok(refused({ STRIPE_CONNECT_WEBHOOK_SECRET: 'whsec_x' }, 'STRIPE_CONNECT_WEBHOOK_SECRET'), 'Connect needs the Stripe key');
   t.ok(refused({ HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }, 'HALOBUZZ_GOOGLE_CREDENTIALS'), 'and its package name');
   t.ok(refused({ STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'and the other way round');
   t.ok(refused({ STRIPE_SECRET_KEY: 'pk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, 'STRIPE_SECRET_KEY'), 'a publishable key is not a secret key');

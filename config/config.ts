@@ -98,6 +98,16 @@ export interface PaymentsConfig {
   } | null;
 }
 
+/** Paying creators: the payout policy file and Stripe Connect's webhook secret (with STRIPE_SECRET_KEY). */
+export interface PayoutsConfig {
+  readonly policyFile: string;
+  readonly connectWebhookSecret: string | null;
+  /** Where a creator lands after Stripe's onboarding (and when the link expired). */
+  readonly returnUrl: string;
+  /** Test-only: the process kills itself at this named step (e.g. withdraw:after-hold). Refused in production. */
+  readonly crashPoint: string | null;
+}
+
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
 export interface EnginesConfig {
   readonly mongodbUrl: string | null;
@@ -175,6 +185,7 @@ export interface Config {
   readonly engines: EnginesConfig;
   readonly cluster: ClusterConfig | null;
   readonly payments: PaymentsConfig;
+  readonly payouts: PayoutsConfig;
   readonly shutdownGraceMs: number;
 }
 
@@ -277,6 +288,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_COIN_PACKAGES', 'HALOBUZZ_STRIPE_API_URL', 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC',
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
+  'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -413,6 +425,12 @@ export function loadConfig(env: Env = process.env): Config {
       apple: appleVar(env),
       google: googleVar(env),
     }),
+    payouts: Object.freeze({
+      policyFile: resolve(strVar(env, 'HALOBUZZ_PAYOUTS', join(__dirname, '..', '..', 'config', 'payouts.json'))),
+      connectWebhookSecret: urlVar(env, 'STRIPE_CONNECT_WEBHOOK_SECRET', /^whsec_[A-Za-z0-9+/=_-]+$/),
+      returnUrl: strVar(env, 'HALOBUZZ_CONNECT_RETURN_URL', 'https://halobuzz.app/creator/payouts', /^https?:\/\/\S+$/),
+      crashPoint: urlVar(env, 'HALOBUZZ_DEBUG_CRASH_POINT', /^[a-z_]+:[a-z_-]+$/),
+    }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
   if (config.cluster && config.engines.redisUrl === null) {
@@ -420,6 +438,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.role === 'api' && config.engines.redisUrl === null) {
     throw new ConfigError('REDIS_URL', 'must be set when HALOBUZZ_ROLE=api: the API reaches the socket nodes through Redis');
+  }
+  if (config.payouts.crashPoint && (mode === 'production' || !config.debugEndpoints)) {
+    throw new ConfigError('HALOBUZZ_DEBUG_CRASH_POINT', 'is a test-only switch: it needs HALOBUZZ_DEBUG_ENDPOINTS and never runs in production');
+  }
+  if (config.payouts.connectWebhookSecret && !config.payments.stripeSecretKey) {
+    throw new ConfigError('STRIPE_CONNECT_WEBHOOK_SECRET', 'needs STRIPE_SECRET_KEY (payouts go through the same Stripe account)');
   }
   if ((config.payments.stripeSecretKey === null) !== (config.payments.stripeWebhookSecret === null)) {
     throw new ConfigError(config.payments.stripeSecretKey ? 'STRIPE_WEBHOOK_SECRET' : 'STRIPE_SECRET_KEY', 'must be set together: coins are credited only from verified webhooks');

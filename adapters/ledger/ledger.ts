@@ -29,6 +29,10 @@ export const purchaseAccount = (channel: PurchaseChannel) => `external:purchases
 export const heldAccount = (purchase: string) => `held:${purchase}`;
 export const PURCHASE_CHANNELS = ['stripe', 'appstore', 'googleplay'] as const;
 export type PurchaseChannel = (typeof PURCHASE_CHANNELS)[number];
+/** Coins of one withdrawal on their way out (they can be neither gifted nor withdrawn twice). */
+export const withdrawalAccount = (withdrawal: string) => `withdrawal:${withdrawal}`;
+/** Where paid-out coins go: the money left to a creator's bank. */
+export const PAYOUTS = 'external:payouts';
 /** Accounts standing for the world outside: only they may go below zero by design. */
 export const isExternal = (account: string) => account.startsWith('external:');
 
@@ -45,7 +49,11 @@ export type LedgerOp =
   | { kind: 'clawback'; opId: string; user: string; coins: number; channel: PurchaseChannel; purchase: string }
   /** A purchase's coins set aside while its payment is reviewed (may leave the user in debt), and given back. */
   | { kind: 'hold'; opId: string; user: string; coins: number; purchase: string }
-  | { kind: 'release'; opId: string; user: string; coins: number; purchase: string };
+  | { kind: 'release'; opId: string; user: string; coins: number; purchase: string }
+  /** A creator's withdrawal: coins set aside at once, then paid out (they leave) or returned. */
+  | { kind: 'withdraw'; opId: string; user: string; coins: number; withdrawal: string }
+  | { kind: 'withdraw_paid'; opId: string; user: string; coins: number; withdrawal: string }
+  | { kind: 'withdraw_return'; opId: string; user: string; coins: number; withdrawal: string };
 
 export interface HistoryCursor {
   readonly ts: number;
@@ -129,6 +137,10 @@ export function validateOp(op: LedgerOp): string | null {
     case 'hold':
     case 'release':
       return positive(op.coins) && OP_ID.test(op.purchase) ? null : 'coins must be positive and purchase an id';
+    case 'withdraw':
+    case 'withdraw_paid':
+    case 'withdraw_return':
+      return positive(op.coins) && OP_ID.test(op.withdrawal) ? null : 'coins must be positive and withdrawal an id';
     case 'refund':
       return OP_ID.test(op.refundOf) ? null : 'refundOf must be an op id';
   }
@@ -175,6 +187,15 @@ export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
       break;
     case 'release':
       postings = [{ account: heldAccount(op.purchase), delta: -op.coins }, { account: userAccount(op.user), delta: op.coins }];
+      break;
+    case 'withdraw':
+      postings = [{ account: userAccount(op.user), delta: -op.coins }, { account: withdrawalAccount(op.withdrawal), delta: op.coins }];
+      break;
+    case 'withdraw_paid':
+      postings = [{ account: withdrawalAccount(op.withdrawal), delta: -op.coins }, { account: PAYOUTS, delta: op.coins }];
+      break;
+    case 'withdraw_return':
+      postings = [{ account: withdrawalAccount(op.withdrawal), delta: -op.coins }, { account: userAccount(op.user), delta: op.coins }];
       break;
   }
   return postings.filter((p) => p.delta !== 0).sort((a, b) => Math.sign(a.delta) - Math.sign(b.delta));

@@ -66,6 +66,10 @@ export class SqlitePurchaseStore implements PurchaseStore {
     return rows.map(toRecord);
   }
 
+  async hadReversal(user: string, since: number): Promise<boolean> {
+    return this.db.prepare(`SELECT 1 FROM purchases WHERE user = ? AND status = 'reversed' AND updated_at >= ? LIMIT 1`).get(user, since) !== undefined;
+  }
+
   async recordEvent(provider: string, eventId: string, type: string, outcome: string, now: number): Promise<boolean> {
     return this.db.prepare('INSERT OR IGNORE INTO provider_events (provider, event_id, type, outcome, handled_at) VALUES (?, ?, ?, ?, ?)')
       .run(provider, eventId, type, outcome, now).changes === 1;

@@ -43,6 +43,8 @@ export interface PurchaseStore {
   update(id: string, patch: Partial<Pick<PurchaseRecord, 'status' | 'providerRef' | 'review' | 'reason'>>, now: number): Promise<void>;
   /** A user's purchases, newest first. */
   list(user: string, page: PurchasePage): Promise<PurchaseRecord[]>;
+  /** Whether a purchase of this user was reversed (refunded, disputed, revoked, voided) since `since`. */
+  hadReversal(user: string, since: number): Promise<boolean>;
   /** Records a provider event as handled; false when it was already. */
   recordEvent(provider: string, eventId: string, type: string, outcome: string, now: number): Promise<boolean>;
   hasEvent(provider: string, eventId: string): Promise<boolean>;

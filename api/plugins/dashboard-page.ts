@@ -317,17 +317,20 @@ if ($('token').value) run();
 </body></html>`;
 
 /**
- * The dashboard's Content-Security-Policy: its one inline script and one inline style are allowed by
- * their SHA-256 hashes (computed from the page itself, so they never drift), everything else by origin
- * only: fetches to this API, SVG and data: images; no other script, frame, form target or plugin.
+ * A page's Content-Security-Policy: its one inline script and one inline style are allowed by their
+ * SHA-256 hashes (computed from the page itself, so they never drift), everything else by origin only:
+ * fetches to this API, SVG and data: images; no other script, frame, form target or plugin.
  */
-function inlineHash(tag: 'script' | 'style'): string {
-  const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(DASHBOARD_HTML);
-  if (!match) throw new Error(`the dashboard page has no inline ${tag}`);
-  return `'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`;
+export function strictCsp(html: string): string {
+  const hash = (tag: 'script' | 'style') => {
+    const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html);
+    if (!match) throw new Error(`the page has no inline ${tag}`);
+    return `'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`;
+  };
+  return [
+    "default-src 'none'", `script-src ${hash('script')}`, `style-src ${hash('style')}`, "connect-src 'self'",
+    "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  ].join('; ');
 }
 
-export const DASHBOARD_CSP = [
-  "default-src 'none'", `script-src ${inlineHash('script')}`, `style-src ${inlineHash('style')}`, "connect-src 'self'",
-  "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-].join('; ');
+export const DASHBOARD_CSP = strictCsp(DASHBOARD_HTML);
