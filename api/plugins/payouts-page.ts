@@ -74,9 +74,10 @@ async function load() {
   sessionStorage.setItem('hbAdminToken', $('token').value.trim());
   document.body.dataset.ready = '0';
   const s = await call('GET', '/v1/admin/payouts/summary');
-  const cards = [['owed to creators', s.owedCoins, 'coins earned, not withdrawn'], ['waiting for approval', s.pendingApproval.coins, s.pendingApproval.count + ' withdrawals'],
-    ['in review (risk)', s.review.coins, s.review.count + ' withdrawals'], ['in flight', s.inFlight.coins, s.inFlight.count + ' withdrawals'],
-    ['failed or reversed', s.failed.coins, s.failed.count + ' withdrawals'], ['paid', s.paid.coins, s.paid.count + ' withdrawals']];
+  const many = (n) => n + (n === 1 ? ' withdrawal' : ' withdrawals');
+  const cards = [['owed to creators', s.owedCoins, 'earned, not withdrawn (in flight not included)'], ['waiting for approval', s.pendingApproval.coins, many(s.pendingApproval.count)],
+    ['in review (risk)', s.review.coins, many(s.review.count)], ['in flight', s.inFlight.coins, many(s.inFlight.count)],
+    ['failed or reversed', s.failed.coins, many(s.failed.count)], ['paid', s.paid.coins, many(s.paid.count)]];
   $('cards').replaceChildren(...cards.map(([title, coins, sub]) => {
     const d = document.createElement('div'); d.className = 'card'; d.dataset.title = title;
     const h = document.createElement('h3'); h.textContent = title;
