@@ -298,4 +298,20 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     t.equal(await l.balance(userAccount(fan)), 25 + 50 * 10 - 10 * 10);
     await conserved(t, l, 0);
   });
+
+  t.test(`${name}: a withdrawal sets coins aside, then either leaves (paid) or comes back (returned), never both`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const star = id('star');
+    await l.apply(mint(star, 500));
+    const w = id('wd');
+    const op = (kind: 'withdraw' | 'withdraw_paid' | 'withdraw_return'): LedgerOp => ({ kind, opId: `${kind}:${w}`, user: star, coins: 300, withdrawal: w });
+    t.ok((await l.apply(op('withdraw'))).ok);
+    t.equal(await l.balance(userAccount(star)), 200, 'set aside at once');
+    t.match(await l.apply({ kind: 'withdraw', opId: `withdraw:${id('wd')}`, user: star, coins: 300, withdrawal: id('wd') }), { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'cannot withdraw the same coins twice');
+    t.ok((await l.apply(op('withdraw_paid'))).ok);
+    t.match(await l.apply(op('withdraw_return')), { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'a paid withdrawal cannot also come back');
+    t.equal((await l.totals()).issued, 200, 'paid coins left the system');
+    await conserved(t, l, 0);
+  });
 }
