@@ -81,7 +81,9 @@ if (stripeUrl && !existsSync(CHROMIUM)) {
     t.equal(await card('waiting for approval'), '2,000 coins');
     t.equal(await page.locator(`#queue tr[data-id="${w.id}"]`).count(), 1, 'the withdrawal is in the queue');
     await page.locator(`#queue tr[data-id="${w.id}"] button.approve`).click();
-    await page.waitForFunction("document.body.dataset.ready === '1' && !document.querySelector('#queue tr[data-id]')", undefined, { timeout: 15_000 });
+    // Locators, not an evaluated predicate: the page's CSP forbids eval, as it should.
+    await page.locator(`#queue tr[data-id="${w.id}"]`).waitFor({ state: 'detached', timeout: 15_000 });
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
     t.equal(await card('in flight'), '2,000 coins', 'approved from the page: now in flight');
     t.equal((await call('GET', '/v1/creator/withdrawals', undefined, creator.token)).withdrawals[0].status, 'transferred', 'and the transfer was made');
     t.same(violations, [], 'no CSP violation');

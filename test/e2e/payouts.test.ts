@@ -180,6 +180,8 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     const acct2 = (await call('POST', '/v1/creator/payout-account', undefined, creator2.token)).body.account.stripeAccount as string;
     await connectHook('account.updated', { id: acct2, object: 'account', details_submitted: true, payouts_enabled: true, requirements: { currently_due: [] } });
     await advance(15 * DAY);
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 4000, currency: 'USD' }, creator2.token),
+      { status: 409, body: { error: { code: 'HB_API_NOT_WITHDRAWABLE', detail: { availableCoins: 3500 } } } }, 'more than is available is refused');
     const risky = (await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD' }, creator2.token)).body.withdrawal;
     t.match(risky, { status: 'review', reason: /reversed/ }, 'sent to review, with the reason');
     t.match(await call('POST', `/v1/admin/withdrawals/${risky.id}/approve`, undefined, adminToken), { body: { withdrawal: { status: 'transferred' } } }, 'a person may still approve it');
