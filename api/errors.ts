@@ -33,6 +33,7 @@ export const ApiErrors = {
   HB_API_RETRY_LATER: { status: 503, message: 'the effect of this event is not yet durable; deliver it again' },
   HB_API_RECEIPT_INVALID: { status: 400, message: 'the purchase proof was refused' },
   HB_API_RECEIPT_CLAIMED: { status: 409, message: 'this purchase was already credited to another account' },
+  HB_API_OP_ID_REUSED: { status: 409, message: 'this operation id was already used for a different request' },
   HB_API_PAYOUTS_NOT_ENABLED: { status: 409, message: 'payouts are not enabled on your payout account yet' },
   HB_API_WITHDRAWAL_LIMIT: { status: 400, message: 'the amount is outside the withdrawal limits' },
   HB_API_WITHDRAWAL_OPEN: { status: 409, message: 'a withdrawal is already in progress' },

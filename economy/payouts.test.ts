@@ -95,7 +95,7 @@ t.test('earnings group by stream, day and gift and respect the hold', async (t) 
 t.test('a withdrawal transfers once however often it is resumed; a failed payout call is resumed with the same keys', async (t) => {
   const { payouts, connect, store } = await setup();
   connect.gateway.failPayouts = true;
-  const w = await payouts.withdraw('star', { coins: 1000, currency: 'USD' });
+  const { withdrawal: w } = await payouts.withdraw('star', { coins: 1000, currency: 'USD', opId: 'op-resume-1' });
   t.equal(w.status, 'transferred', 'the transfer went through');
   t.equal(w.payout, '', 'the payout call failed: no payout yet');
   connect.gateway.failPayouts = false;
@@ -104,14 +104,18 @@ t.test('a withdrawal transfers once however often it is resumed; a failed payout
   t.same([...connect.transfers.values()], [1], 'the transfer was created once, not again on resume');
   t.same([...connect.payouts.values()], [1], 'the payout was created on resume, once');
   t.equal((await store.withdrawal(w.id))!.payout, `po_${w.id}`);
+  const again = await payouts.withdraw('star', { coins: 1000, currency: 'USD', opId: 'op-resume-1' });
+  t.same([again.replayed, again.withdrawal.id], [true, w.id], 'a retry with the same op id answers the same withdrawal');
+  await t.rejects(payouts.withdraw('star', { coins: 999, currency: 'USD', opId: 'op-resume-1' }), { code: 'OP_ID_REUSED' }, 'the same op id with another amount is refused');
+  t.same([...connect.transfers.values()], [1], 'and nothing more was transferred');
 });
 
 t.test('risk: earnings mostly from reversed buyers, or gifts from someone on the same public address, go to review; private addresses are no signal', async (t) => {
   const reversedBuyer = await setup({}, ['fan1', 'fan2']);
-  t.match(await reversedBuyer.payouts.withdraw('star', { coins: 100, currency: 'USD' }), { status: 'review', reason: /100% of recent earnings/ });
+  t.match((await reversedBuyer.payouts.withdraw('star', { coins: 100, currency: 'USD', opId: 'op-risk-1' })).withdrawal, { status: 'review', reason: /100% of recent earnings/ });
   t.ok(reversedBuyer.security.includes('withdrawal_review'), 'logged to the security log');
   const sharedPublic = await setup({ star: ['203.0.113.7'], fan2: ['198.51.100.1', '203.0.113.7'] });
-  t.match(await sharedPublic.payouts.withdraw('star', { coins: 100, currency: 'USD' }), { status: 'review', reason: /fan2.*203\.0\.113\.7/ });
+  t.match((await sharedPublic.payouts.withdraw('star', { coins: 100, currency: 'USD', opId: 'op-risk-2' })).withdrawal, { status: 'review', reason: /fan2.*203\.0\.113\.7/ });
   const sharedPrivate = await setup({ star: ['10.0.0.5', '127.0.0.1'], fan1: ['10.0.0.5'], fan2: ['127.0.0.1'] });
-  t.match(await sharedPrivate.payouts.withdraw('star', { coins: 100, currency: 'USD' }), { status: 'transferred' }, 'NAT and loopback addresses identify nobody');
+  t.match((await sharedPrivate.payouts.withdraw('star', { coins: 100, currency: 'USD', opId: 'op-risk-3' })).withdrawal, { status: 'transferred' }, 'NAT and loopback addresses identify nobody');
 });

@@ -25,7 +25,7 @@ import type { ShopCurrency } from './currencies';
 import { Earnings } from './earnings';
 import type { PayoutPolicy } from './payout-policy';
 
-export type PayoutErrorCode = 'CHANNEL_UNAVAILABLE' | 'PAYOUTS_NOT_ENABLED' | 'WITHDRAWAL_LIMIT' | 'WITHDRAWAL_OPEN' | 'NOT_WITHDRAWABLE' | 'WITHDRAWAL_STATE' | 'NOT_FOUND' | 'PROVIDER_FAILED' | 'RETRY_LATER';
+export type PayoutErrorCode = 'OP_ID_REUSED' | 'CHANNEL_UNAVAILABLE' | 'PAYOUTS_NOT_ENABLED' | 'WITHDRAWAL_LIMIT' | 'WITHDRAWAL_OPEN' | 'NOT_WITHDRAWABLE' | 'WITHDRAWAL_STATE' | 'NOT_FOUND' | 'PROVIDER_FAILED' | 'RETRY_LATER';
 
 export class PayoutError extends Error {
   constructor(readonly code: PayoutErrorCode, message: string, readonly detail?: Record<string, unknown>) {
@@ -54,6 +54,8 @@ export interface PayoutDeps {
 export interface WithdrawalRequest {
   readonly coins: number;
   readonly currency: ShopCurrency;
+  /** The client's operation id: a retry with it answers the same withdrawal and moves nothing more. */
+  readonly opId: string;
 }
 
 export class PayoutService {
@@ -128,10 +130,15 @@ export class PayoutService {
    * Requests a withdrawal: KYC done, within the limits, nothing else open, no more than is available
    * (earned, past the hold, not yet withdrawn). The coins move to the withdrawal's account at once.
    */
-  async withdraw(user: string, req: WithdrawalRequest): Promise<Withdrawal> {
+  async withdraw(user: string, req: WithdrawalRequest): Promise<{ withdrawal: Withdrawal; replayed: boolean }> {
     this.connect();
     const l = this.deps.policy.data.limits;
     return this.lock.run(`user:${user}`, async () => {
+      const earlier = await this.deps.store.withdrawalByRequest(user, req.opId);
+      if (earlier) {
+        if (earlier.coins !== req.coins || earlier.currency !== req.currency) throw new PayoutError('OP_ID_REUSED', `op id ${req.opId} was used for a different withdrawal`);
+        return { withdrawal: earlier, replayed: true };
+      }
       const account = await this.deps.store.account(user);
       if (!account?.payoutsEnabled) {
         throw new PayoutError('PAYOUTS_NOT_ENABLED', account ? `payouts are not enabled yet${account.disabledReason ? ` (${account.disabledReason})` : ''}: finish onboarding` : 'set up a payout account first (POST /v1/creator/payout-account)',
@@ -153,12 +160,12 @@ export class PayoutService {
       }
       const value = this.deps.policy.value(req.coins, req.currency);
       const w: Withdrawal = {
-        id: `wd_${randomUUID().replace(/-/g, '')}`, user, coins: req.coins, currency: value.currency, amountMinor: value.amountMinor, rateDate: value.rateDate,
+        id: `wd_${randomUUID().replace(/-/g, '')}`, user, requestId: req.opId, coins: req.coins, currency: value.currency, amountMinor: value.amountMinor, rateDate: value.rateDate,
         status: 'requested', reason: '', transfer: '', payout: '', decidedBy: '', createdAt: now, updatedAt: now,
       };
       // The store's unique index is the last word on "one open withdrawal", across processes too.
       if (!(await this.deps.store.createWithdrawal(w))) throw new PayoutError('WITHDRAWAL_OPEN', 'a withdrawal is already in progress');
-      return this.proceed(w);
+      return { withdrawal: await this.proceed(w), replayed: false };
     });
   }
 

@@ -24,7 +24,7 @@ import { MINOR_UNITS } from './currencies';
 import type { ShopCurrency } from './currencies';
 
 /** Why a purchase request or a provider event was refused, as stable codes the API maps to HTTP errors. */
-export type PurchaseErrorCode = 'UNKNOWN_PACKAGE' | 'CHANNEL_UNAVAILABLE' | 'PROVIDER_FAILED' | 'RECEIPT_INVALID' | 'RECEIPT_CLAIMED' | 'RETRY_LATER';
+export type PurchaseErrorCode = 'OP_ID_REUSED' | 'UNKNOWN_PACKAGE' | 'CHANNEL_UNAVAILABLE' | 'PROVIDER_FAILED' | 'RECEIPT_INVALID' | 'RECEIPT_CLAIMED' | 'RETRY_LATER';
 
 export class PurchaseError extends Error {
   constructor(readonly code: PurchaseErrorCode, message: string) {
@@ -68,6 +68,8 @@ export interface StartedPurchase {
   readonly purchase: PurchaseRecord;
   /** The provider's payment id (Stripe PaymentIntent). */
   readonly paymentIntent: string;
+  /** A retry with the same op id: the purchase started before. */
+  readonly replayed: boolean;
   readonly clientSecret: string;
   readonly providerStatus: string;
 }
@@ -93,33 +95,41 @@ export class PurchaseService {
   }
 
   /** Creates a Stripe PaymentIntent for a package at the catalog's price; coins wait for the verified webhook. */
-  async startStripe(user: string, packageId: string, currency: ShopCurrency): Promise<StartedPurchase> {
+  async startStripe(user: string, packageId: string, currency: ShopCurrency, opId?: string): Promise<StartedPurchase> {
     const stripe = this.deps.stripe;
     if (!stripe) throw new PurchaseError('CHANNEL_UNAVAILABLE', 'card payments are not configured (STRIPE_SECRET_KEY)');
     const pkg = this.deps.catalog.get(packageId);
     if (!pkg) throw new PurchaseError('UNKNOWN_PACKAGE', `no coin package ${packageId}`);
     const price = this.deps.catalog.price(pkg, currency);
     const now = this.now();
-    const record: PurchaseRecord = {
+    // A retry with the client's op id continues the same purchase (and Stripe's idempotency key returns the same intent).
+    const earlier = opId ? await this.deps.store.byRequest(user, opId) : null;
+    if (earlier && (earlier.packageId !== packageId || earlier.currency !== price.currency)) throw new PurchaseError('OP_ID_REUSED', `op id ${opId} was used for a different purchase`);
+    const record: PurchaseRecord = earlier ?? {
       id: `pur_${randomUUID().replace(/-/g, '')}`, user, channel: 'stripe', packageId, coins: pkg.coins, amountMinor: price.amountMinor,
       currency: price.currency, baseAmountMinor: this.deps.catalog.baseAmount(pkg), providerRef: null, status: 'created', review: '', reason: '',
-      createdAt: now, updatedAt: now,
+      createdAt: now, updatedAt: now, requestId: opId ?? null,
     };
-    await this.deps.store.create(record);
+    if (!earlier && !(await this.deps.store.create(record))) {
+      // The same op id raced in from a parallel retry: continue that purchase.
+      return this.startStripe(user, packageId, currency, opId);
+    }
     let intent;
     try {
-      intent = await stripe.createIntent({ purchase: record.id, user, packageId, amountMinor: price.amountMinor, currency: price.currency });
+      intent = earlier?.providerRef ? await stripe.getIntent(earlier.providerRef)
+        : await stripe.createIntent({ purchase: record.id, user, packageId, amountMinor: price.amountMinor, currency: price.currency });
     } catch (err) {
       await this.deps.store.update(record.id, { status: 'failed', reason: 'provider_error' }, this.now());
       throw new PurchaseError('PROVIDER_FAILED', `the payment provider did not create the payment: ${(err as Error).message}`);
     }
-    if (intent.amountMinor !== price.amountMinor || intent.currency !== price.currency) {
+    // Checked when the intent is created (a continued purchase's intent was checked then; webhooks are checked again).
+    if (!earlier?.providerRef && (intent.amountMinor !== price.amountMinor || intent.currency !== price.currency)) {
       await this.deps.store.update(record.id, { status: 'failed', reason: 'provider_amount_mismatch' }, this.now());
       throw new PurchaseError('PROVIDER_FAILED', `the provider created ${intent.amountMinor} ${intent.currency}, not the catalog's ${price.amountMinor} ${price.currency}`);
     }
-    const status = intent.status === 'requires_action' ? 'requires_action' : 'created';
+    const status = earlier && earlier.status !== 'created' && earlier.status !== 'requires_action' ? earlier.status : intent.status === 'requires_action' ? 'requires_action' : 'created';
     await this.deps.store.update(record.id, { providerRef: intent.id, status }, this.now());
-    return { purchase: { ...record, providerRef: intent.id, status }, paymentIntent: intent.id, clientSecret: intent.clientSecret, providerStatus: intent.status };
+    return { purchase: { ...record, providerRef: intent.id, status }, paymentIntent: intent.id, clientSecret: intent.clientSecret, providerStatus: intent.status, replayed: earlier !== null };
   }
 
   /**

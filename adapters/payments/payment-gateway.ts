@@ -37,6 +37,8 @@ export type WebhookVerdict =
 
 export interface PaymentGateway {
   createIntent(input: { purchase: string; user: string; packageId: string; amountMinor: number; currency: string }): Promise<PaymentIntentView>;
+  /** An intent created before (a retried purchase continues it). */
+  getIntent(id: string): Promise<PaymentIntentView>;
   /** Refunds an intent in full; the idempotency key makes a retried call refund once. */
   refund(paymentIntent: string, idempotencyKey: string): Promise<void>;
   /** Verifies a webhook delivery (signature over the raw body, timestamp within the tolerance) and reads it. */

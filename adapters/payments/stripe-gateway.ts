@@ -42,6 +42,11 @@ export class StripeGateway implements PaymentGateway {
     return { id: pi.id, clientSecret: pi.client_secret ?? '', status: pi.status, amountMinor: pi.amount, currency: pi.currency.toUpperCase() };
   }
 
+  async getIntent(id: string): Promise<PaymentIntentView> {
+    const pi = await this.stripe.paymentIntents.retrieve(id);
+    return { id: pi.id, clientSecret: pi.client_secret ?? '', status: pi.status, amountMinor: pi.amount, currency: pi.currency.toUpperCase() };
+  }
+
   async refund(paymentIntent: string, idempotencyKey: string): Promise<void> {
     await this.stripe.refunds.create({ payment_intent: paymentIntent }, { idempotencyKey });
   }

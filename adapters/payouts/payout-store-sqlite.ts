@@ -7,9 +7,10 @@ const OPEN_SQL = OPEN_WITHDRAWAL.map((s) => `'${s}'`).join(', ');
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS payout_accounts (user TEXT PRIMARY KEY, stripe_account TEXT NOT NULL UNIQUE, details_submitted INTEGER NOT NULL,
   payouts_enabled INTEGER NOT NULL, requirements_due TEXT NOT NULL, disabled_reason TEXT NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS withdrawals (id TEXT PRIMARY KEY, user TEXT NOT NULL, coins INTEGER NOT NULL, currency TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS withdrawals (id TEXT PRIMARY KEY, user TEXT NOT NULL, request_id TEXT NOT NULL, coins INTEGER NOT NULL, currency TEXT NOT NULL,
   amount_minor INTEGER NOT NULL, rate_date TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', transfer TEXT NOT NULL DEFAULT '',
   payout TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS withdrawals_request ON withdrawals (user, request_id);
 CREATE UNIQUE INDEX IF NOT EXISTS withdrawals_one_open ON withdrawals (user) WHERE status IN (${OPEN_SQL});
 CREATE INDEX IF NOT EXISTS withdrawals_user ON withdrawals (user, created_at);
 CREATE INDEX IF NOT EXISTS withdrawals_status ON withdrawals (status, created_at);
@@ -18,14 +19,14 @@ CREATE TABLE IF NOT EXISTS payout_events (provider TEXT NOT NULL, event_id TEXT 
 `;
 
 interface AccountRow { user: string; stripe_account: string; details_submitted: number; payouts_enabled: number; requirements_due: string; disabled_reason: string; updated_at: number }
-interface WithdrawalRow { id: string; user: string; coins: number; currency: string; amount_minor: number; rate_date: string; status: WithdrawalStatus; reason: string; transfer: string; payout: string; decided_by: string; created_at: number; updated_at: number }
+interface WithdrawalRow { id: string; user: string; request_id: string; coins: number; currency: string; amount_minor: number; rate_date: string; status: WithdrawalStatus; reason: string; transfer: string; payout: string; decided_by: string; created_at: number; updated_at: number }
 
 const toAccount = (r: AccountRow): PayoutAccount => ({
   user: r.user, stripeAccount: r.stripe_account, detailsSubmitted: r.details_submitted === 1, payoutsEnabled: r.payouts_enabled === 1,
   requirementsDue: JSON.parse(r.requirements_due) as string[], disabledReason: r.disabled_reason, updatedAt: r.updated_at,
 });
 const toWithdrawal = (r: WithdrawalRow): Withdrawal => ({
-  id: r.id, user: r.user, coins: r.coins, currency: r.currency, amountMinor: r.amount_minor, rateDate: r.rate_date, status: r.status, reason: r.reason,
+  id: r.id, user: r.user, requestId: r.request_id, coins: r.coins, currency: r.currency, amountMinor: r.amount_minor, rateDate: r.rate_date, status: r.status, reason: r.reason,
   transfer: r.transfer, payout: r.payout, decidedBy: r.decided_by, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
@@ -60,8 +61,8 @@ export class SqlitePayoutStore implements PayoutStore {
 
   async createWithdrawal(w: Withdrawal): Promise<boolean> {
     try {
-      this.db.prepare(`INSERT INTO withdrawals (id, user, coins, currency, amount_minor, rate_date, status, reason, transfer, payout, decided_by, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(w.id, w.user, w.coins, w.currency, w.amountMinor, w.rateDate, w.status, w.reason, w.transfer, w.payout, w.decidedBy, w.createdAt, w.updatedAt);
+      this.db.prepare(`INSERT INTO withdrawals (id, user, request_id, coins, currency, amount_minor, rate_date, status, reason, transfer, payout, decided_by, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(w.id, w.user, w.requestId, w.coins, w.currency, w.amountMinor, w.rateDate, w.status, w.reason, w.transfer, w.payout, w.decidedBy, w.createdAt, w.updatedAt);
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
@@ -82,6 +83,11 @@ export class SqlitePayoutStore implements PayoutStore {
     if (patch.payout !== undefined) cols.push('payout = @payout');
     if (patch.decidedBy !== undefined) cols.push('decided_by = @decidedBy');
     this.db.prepare(`UPDATE withdrawals SET ${cols.join(', ')} WHERE id = @id`).run({ id, now, status: patch.status ?? null, reason: patch.reason ?? null, transfer: patch.transfer ?? null, payout: patch.payout ?? null, decidedBy: patch.decidedBy ?? null });
+  }
+
+  async withdrawalByRequest(user: string, requestId: string): Promise<Withdrawal | null> {
+    const r = this.db.prepare('SELECT * FROM withdrawals WHERE user = ? AND request_id = ?').get(user, requestId) as WithdrawalRow | undefined;
+    return r ? toWithdrawal(r) : null;
   }
 
   async withdrawalsOf(user: string, limit: number): Promise<Withdrawal[]> {

@@ -21,6 +21,8 @@ export interface PayoutAccount {
 export interface Withdrawal {
   readonly id: string;
   readonly user: string;
+  /** The client's operation id for this request: a retry with it answers the same withdrawal. */
+  readonly requestId: string;
   readonly coins: number;
   readonly currency: string;
   readonly amountMinor: number;
@@ -43,6 +45,8 @@ export interface PayoutStore {
   /** Inserts a withdrawal; false when the user already has an open one (enforced by the store itself). */
   createWithdrawal(w: Withdrawal): Promise<boolean>;
   withdrawal(id: string): Promise<Withdrawal | null>;
+  /** The user's withdrawal made with this client operation id, if any. */
+  withdrawalByRequest(user: string, requestId: string): Promise<Withdrawal | null>;
   updateWithdrawal(id: string, patch: Partial<Pick<Withdrawal, 'status' | 'reason' | 'transfer' | 'payout' | 'decidedBy'>>, now: number): Promise<void>;
   /** A user's withdrawals, newest first. */
   withdrawalsOf(user: string, limit: number): Promise<Withdrawal[]>;

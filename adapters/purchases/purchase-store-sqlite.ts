@@ -18,12 +18,13 @@ CREATE TABLE IF NOT EXISTS provider_events (provider TEXT NOT NULL, event_id TEX
 interface Row {
   id: string; user: string; channel: PurchaseChannel; package_id: string; coins: number; amount_minor: number; currency: string;
   base_amount_minor: number; provider_ref: string | null; status: PurchaseRecord['status']; review: PurchaseRecord['review']; reason: string;
-  created_at: number; updated_at: number;
+  created_at: number; updated_at: number; request_id: string | null;
 }
 
 const toRecord = (r: Row): PurchaseRecord => ({
   id: r.id, user: r.user, channel: r.channel, packageId: r.package_id, coins: r.coins, amountMinor: r.amount_minor, currency: r.currency,
   baseAmountMinor: r.base_amount_minor, providerRef: r.provider_ref, status: r.status, review: r.review, reason: r.reason, createdAt: r.created_at, updatedAt: r.updated_at,
+  requestId: r.request_id,
 });
 
 export class SqlitePurchaseStore implements PurchaseStore {
@@ -32,16 +33,26 @@ export class SqlitePurchaseStore implements PurchaseStore {
   constructor(file: string) {
     this.db = openSqlite(file, 'FULL');
     this.db.exec(SCHEMA);
+    // Added after the first release of this table: a client's op id for starting a purchase.
+    if (!(this.db.prepare('PRAGMA table_info(purchases)').all() as { name: string }[]).some((c) => c.name === 'request_id')) {
+      this.db.exec('ALTER TABLE purchases ADD COLUMN request_id TEXT');
+    }
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS purchases_request ON purchases (user, request_id) WHERE request_id IS NOT NULL');
   }
 
   async create(p: PurchaseRecord): Promise<boolean> {
-    return this.db.prepare(`INSERT OR IGNORE INTO purchases (id, user, channel, package_id, coins, amount_minor, currency, base_amount_minor, provider_ref, status, review, reason, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(p.id, p.user, p.channel, p.packageId, p.coins, p.amountMinor, p.currency, p.baseAmountMinor,
-      p.providerRef, p.status, p.review, p.reason, p.createdAt, p.updatedAt).changes === 1;
+    return this.db.prepare(`INSERT OR IGNORE INTO purchases (id, user, channel, package_id, coins, amount_minor, currency, base_amount_minor, provider_ref, status, review, reason, created_at, updated_at, request_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(p.id, p.user, p.channel, p.packageId, p.coins, p.amountMinor, p.currency, p.baseAmountMinor,
+      p.providerRef, p.status, p.review, p.reason, p.createdAt, p.updatedAt, p.requestId ?? null).changes === 1;
   }
 
   async byId(id: string): Promise<PurchaseRecord | null> {
     const r = this.db.prepare('SELECT * FROM purchases WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  async byRequest(user: string, requestId: string): Promise<PurchaseRecord | null> {
+    const r = this.db.prepare('SELECT * FROM purchases WHERE user = ? AND request_id = ?').get(user, requestId) as Row | undefined;
     return r ? toRecord(r) : null;
   }
 

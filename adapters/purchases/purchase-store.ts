@@ -27,6 +27,8 @@ export interface PurchaseRecord {
   readonly reason: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The client's operation id for starting this purchase (card purchases), if it sent one. */
+  readonly requestId?: string | null;
 }
 
 export interface PurchasePage {
@@ -39,6 +41,8 @@ export interface PurchaseStore {
   /** Inserts; false when a purchase with this id, or this channel and provider ref, exists. */
   create(record: PurchaseRecord): Promise<boolean>;
   byId(id: string): Promise<PurchaseRecord | null>;
+  /** The user's purchase started with this client operation id, if any. */
+  byRequest(user: string, requestId: string): Promise<PurchaseRecord | null>;
   byProviderRef(channel: PurchaseChannel, ref: string): Promise<PurchaseRecord | null>;
   update(id: string, patch: Partial<Pick<PurchaseRecord, 'status' | 'providerRef' | 'review' | 'reason'>>, now: number): Promise<void>;
   /** A user's purchases, newest first. */

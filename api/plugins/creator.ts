@@ -31,7 +31,7 @@ const view = (w: Withdrawal): Static<typeof WithdrawalBody> => ({
 });
 
 const CODES: Record<PayoutError['code'], ApiErrorCode> = {
-  CHANNEL_UNAVAILABLE: 'HB_API_PAYMENTS_UNAVAILABLE', PAYOUTS_NOT_ENABLED: 'HB_API_PAYOUTS_NOT_ENABLED', WITHDRAWAL_LIMIT: 'HB_API_WITHDRAWAL_LIMIT',
+  OP_ID_REUSED: 'HB_API_OP_ID_REUSED', CHANNEL_UNAVAILABLE: 'HB_API_PAYMENTS_UNAVAILABLE', PAYOUTS_NOT_ENABLED: 'HB_API_PAYOUTS_NOT_ENABLED', WITHDRAWAL_LIMIT: 'HB_API_WITHDRAWAL_LIMIT',
   WITHDRAWAL_OPEN: 'HB_API_WITHDRAWAL_OPEN', NOT_WITHDRAWABLE: 'HB_API_NOT_WITHDRAWABLE', WITHDRAWAL_STATE: 'HB_API_WITHDRAWAL_STATE', NOT_FOUND: 'HB_API_NOT_FOUND',
   PROVIDER_FAILED: 'HB_API_PAYMENT_PROVIDER', RETRY_LATER: 'HB_API_RETRY_LATER',
 };
@@ -157,12 +157,15 @@ export const creatorPlugin: FastifyPluginAsyncTypebox<CreatorPluginOptions> = as
     schema: {
       tags: ['creator'], summary: 'Withdraw earned coins to your bank', security: [{ bearer: [] }],
       description: 'Needs payouts enabled; within the minimum, maximum and daily and 30-day caps; at most one open withdrawal; no more than `availableCoins` (earned from gifts, past the hold). The coins leave your balance at once; above the approval amount (or with risk signals) a person decides first. States and webhooks: docs/money.md § Payouts.',
-      body: Type.Object({ coins: Type.Integer({ minimum: 1 }), currency: Currency }, { additionalProperties: false }),
-      response: { 201: Type.Object({ withdrawal: WithdrawalBody }), ...errorResponses(401, 409, 429, 503) },
+      body: Type.Object({
+        coins: Type.Integer({ minimum: 1 }), currency: Currency,
+        opId: Type.String({ pattern: '^[A-Za-z0-9_:.-]{8,128}$', description: 'your operation id: a retry with it answers the same withdrawal (replayed: true) and moves nothing more' }),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Object({ withdrawal: WithdrawalBody, replayed: Type.Boolean() }), ...errorResponses(401, 409, 429, 503) },
     },
   }, async (req, reply) => {
-    const w = await mapped(() => p.withdraw(claimsOf(req).sub, req.body));
-    return reply.status(201).send({ withdrawal: view(w) });
+    const r = await mapped(() => p.withdraw(claimsOf(req).sub, req.body));
+    return reply.status(201).send({ withdrawal: view(r.withdrawal), replayed: r.replayed });
   });
 
   app.get('/v1/creator/withdrawals', {

@@ -39,7 +39,7 @@ const view = (p: PurchaseRecord): PurchaseView => ({
 });
 
 const CODES: Record<PurchaseError['code'], ApiErrorCode> = {
-  UNKNOWN_PACKAGE: 'HB_API_UNKNOWN_PACKAGE', CHANNEL_UNAVAILABLE: 'HB_API_PAYMENTS_UNAVAILABLE', PROVIDER_FAILED: 'HB_API_PAYMENT_PROVIDER',
+  OP_ID_REUSED: 'HB_API_OP_ID_REUSED', UNKNOWN_PACKAGE: 'HB_API_UNKNOWN_PACKAGE', CHANNEL_UNAVAILABLE: 'HB_API_PAYMENTS_UNAVAILABLE', PROVIDER_FAILED: 'HB_API_PAYMENT_PROVIDER',
   RECEIPT_INVALID: 'HB_API_RECEIPT_INVALID', RECEIPT_CLAIMED: 'HB_API_RECEIPT_CLAIMED', RETRY_LATER: 'HB_API_RETRY_LATER',
 };
 
@@ -95,14 +95,17 @@ export const purchasesPlugin: FastifyPluginAsyncTypebox<PurchasesPluginOptions> 
     schema: {
       tags: ['purchases'], summary: 'Start buying a coin package by card (Stripe)', security: [{ bearer: [] }],
       description: 'Creates a PaymentIntent for the catalog price; confirm it on the client with `clientSecret` (Stripe.js or the mobile SDKs). `providerStatus` `requires_action` means 3-D Secure must be completed. Coins are credited when Stripe\'s verified `payment_intent.succeeded` webhook arrives, never from the client; poll GET /v1/purchases/{id} or the wallet.',
-      body: Type.Object({ package: Type.String({ pattern: '^[a-z0-9_]{1,40}$' }), currency: Type.Optional(Currency) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ purchase: PurchaseBody, paymentIntent: Type.String({ description: 'the Stripe PaymentIntent id' }), clientSecret: Type.String(), providerStatus: Type.String() }), ...errorResponses(401, 404, 429, 502, 503) },
+      body: Type.Object({
+        package: Type.String({ pattern: '^[a-z0-9_]{1,40}$' }), currency: Type.Optional(Currency),
+        opId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:.-]{8,128}$', description: 'your operation id: a retry with it answers the same purchase and PaymentIntent' })),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Object({ purchase: PurchaseBody, paymentIntent: Type.String({ description: 'the Stripe PaymentIntent id' }), clientSecret: Type.String(), providerStatus: Type.String(), replayed: Type.Boolean() }), ...errorResponses(401, 404, 409, 429, 502, 503) },
     },
   }, async (req, reply) => {
     const claims = claimsOf(req);
     const currency = req.body.currency ?? chooseCurrency({ acceptLanguage: req.headers['accept-language'] }).currency;
-    const started = await mapped(() => opts.purchases.startStripe(claims.sub, req.body.package, currency));
-    return reply.status(201).send({ purchase: view(started.purchase), paymentIntent: started.paymentIntent, clientSecret: started.clientSecret, providerStatus: started.providerStatus });
+    const started = await mapped(() => opts.purchases.startStripe(claims.sub, req.body.package, currency, req.body.opId));
+    return reply.status(201).send({ purchase: view(started.purchase), paymentIntent: started.paymentIntent, clientSecret: started.clientSecret, providerStatus: started.providerStatus, replayed: started.replayed });
   });
 
   app.get('/v1/purchases', {

@@ -57,7 +57,7 @@ if (stripeUrl && !existsSync(CHROMIUM)) {
     const acct = (await call('POST', '/v1/creator/payout-account', undefined, creator.token)).account.stripeAccount as string;
     const payload = JSON.stringify({ id: `evt_${randomUUID()}`, object: 'event', type: 'account.updated', created: Math.floor(Date.now() / 1000), data: { object: { id: acct, object: 'account', details_submitted: true, payouts_enabled: true, requirements: { currently_due: [] } } } });
     await call('POST', '/v1/webhooks/stripe-connect', payload, undefined, { 'stripe-signature': new Stripe('sk_test_x').webhooks.generateTestHeaderString({ payload, secret: CONNECT_SECRET }) });
-    const w = (await call('POST', '/v1/creator/withdrawals', { coins: 2000, currency: 'USD' }, creator.token)).withdrawal;
+    const w = (await call('POST', '/v1/creator/withdrawals', { coins: 2000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)).withdrawal;
     t.equal(w.status, 'pending_approval', 'above the approval amount');
     const admin = await user('admin');
     const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));

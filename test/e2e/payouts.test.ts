@@ -98,26 +98,26 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     t.equal((await host.wallet()).balance, 7_140, 'and to the ledger balance');
 
     // Refused before KYC; onboarding; refused until Stripe enables payouts.
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD' }, creator.token), { status: 409, body: { error: { code: 'HB_API_PAYOUTS_NOT_ENABLED' } } }, 'no payout account yet');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 409, body: { error: { code: 'HB_API_PAYOUTS_NOT_ENABLED' } } }, 'no payout account yet');
     const onboard = await call('POST', '/v1/creator/payout-account', undefined, creator.token);
     t.match(onboard, { status: 200, body: { account: { payoutsEnabled: false }, onboardingUrl: /^https:\/\// } });
     const acct = onboard.body.account.stripeAccount as string;
     t.equal((await call('POST', '/v1/creator/payout-account', undefined, creator.token)).body.account.stripeAccount, acct, 'one account per creator; a fresh link each time');
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD' }, creator.token), { status: 409, body: { error: { code: 'HB_API_PAYOUTS_NOT_ENABLED' } } }, 'not before Stripe enables payouts');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 409, body: { error: { code: 'HB_API_PAYOUTS_NOT_ENABLED' } } }, 'not before Stripe enables payouts');
     const forged = signed('whsec_forgedforgedforged', 'account.updated', { id: acct, object: 'account', details_submitted: true, payouts_enabled: true, requirements: { currently_due: [] } });
     t.match(await call('POST', '/v1/webhooks/stripe-connect', forged.payload, undefined, { 'stripe-signature': forged.header }), { status: 400, body: { error: { code: 'HB_API_WEBHOOK_REFUSED' } } }, 'a forged account.updated changes nothing');
     t.match(await connectHook('account.updated', { id: acct, object: 'account', details_submitted: true, payouts_enabled: true, requirements: { currently_due: [], disabled_reason: null } }), { body: { outcome: 'payouts_enabled' } });
     t.match((await call('GET', '/v1/creator/payout-account', undefined, creator.token)).body.account, { payoutsEnabled: true, detailsSubmitted: true, requirementsDue: [] });
 
     // The hold, then the limits.
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD' }, creator.token), { status: 409, body: { error: { code: 'HB_API_NOT_WITHDRAWABLE', message: /14-day hold/ } } }, 'nothing during the hold');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 409, body: { error: { code: 'HB_API_NOT_WITHDRAWABLE', message: /14-day hold/ } } }, 'nothing during the hold');
     await advance(15 * DAY);
     t.match((await earnings(creator.token)).balance, { pendingCoins: 0, availableCoins: 7_140 }, 'after the hold (test clock), all available');
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 50, currency: 'USD' }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT' } } }, 'below the minimum');
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 6000, currency: 'USD' }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT' } } }, 'above the maximum');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 50, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT' } } }, 'below the minimum');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 6000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT' } } }, 'above the maximum');
 
     // 50 parallel requests: one withdrawal, coins moved once.
-    const storm = await Promise.all(Array.from({ length: 50 }, () => call('POST', '/v1/creator/withdrawals', { coins: 2000, currency: 'USD' }, creator.token)));
+    const storm = await Promise.all(Array.from({ length: 50 }, () => call('POST', '/v1/creator/withdrawals', { coins: 2000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)));
     t.equal(storm.filter((r) => r.status === 201).length, 1, 'one of 50 parallel requests made a withdrawal');
     t.ok(storm.filter((r) => r.status !== 201).every((r) => r.body.error?.code === 'HB_API_WITHDRAWAL_OPEN'), 'the others: a withdrawal is already open');
     const w1 = storm.find((r) => r.status === 201)!.body.withdrawal;
@@ -130,8 +130,12 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     t.match((await totals()).issued, 20_000 - 2000, 'the paid coins left the system');
 
     // payout.failed gives the coins back.
-    const w2 = (await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'EUR' }, creator.token)).body.withdrawal;
+    const w2op = `op-${randomUUID()}`;
+    const w2 = (await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'EUR', opId: w2op }, creator.token)).body.withdrawal;
     t.match(w2, { status: 'transferred', amountMinor: 460, currency: 'EUR' });
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'EUR', opId: w2op }, creator.token), { status: 201, body: { replayed: true, withdrawal: { id: w2.id } } }, 'a retried request answers the same withdrawal');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 900, currency: 'EUR', opId: w2op }, creator.token), { status: 409, body: { error: { code: 'HB_API_OP_ID_REUSED' } } }, 'the same op id for another amount is refused');
+    t.equal((await host.wallet()).balance, 4_140, 'and moved nothing more');
     t.match(await connectHook('payout.failed', { id: 'po_2', object: 'payout', failure_message: 'account closed', metadata: { withdrawal: w2.id } }, acct), { body: { outcome: 'failed' } });
     t.equal((await host.wallet()).balance, 5_140, 'a failed payout returns its coins');
     await conserved('after payout.failed');
@@ -142,19 +146,19 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     await store.setRoles(admin.id, ['user', 'admin']);
     await store.close();
     const adminToken = (await call('POST', '/v1/auth/login', { email: admin.email, password: 'correct horse battery staple' })).body.tokens.accessToken as string;
-    const w3 = (await call('POST', '/v1/creator/withdrawals', { coins: 3500, currency: 'USD' }, creator.token)).body.withdrawal;
+    const w3 = (await call('POST', '/v1/creator/withdrawals', { coins: 3500, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)).body.withdrawal;
     t.match(w3, { status: 'pending_approval' });
     t.equal((await call('GET', '/v1/admin/withdrawals', undefined, adminToken)).body.withdrawals.length, 1, 'the admin queue shows it');
     t.equal((await call('POST', `/v1/admin/withdrawals/${w3.id}/approve`, undefined, creator.token)).status, 403, 'admins only');
     t.match(await call('POST', `/v1/admin/withdrawals/${w3.id}/reject`, { reason: 'needs a tax form' }, adminToken), { status: 200, body: { withdrawal: { status: 'rejected', reason: 'needs a tax form' } } });
     t.match(await call('POST', `/v1/admin/withdrawals/${w3.id}/approve`, undefined, adminToken), { status: 409, body: { error: { code: 'HB_API_WITHDRAWAL_STATE' } } }, 'decided once');
     t.equal((await host.wallet()).balance, 5_140);
-    const w4 = (await call('POST', '/v1/creator/withdrawals', { coins: 3200, currency: 'USD' }, creator.token)).body.withdrawal;
+    const w4 = (await call('POST', '/v1/creator/withdrawals', { coins: 3200, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)).body.withdrawal;
     t.match(await call('POST', `/v1/admin/withdrawals/${w4.id}/approve`, undefined, adminToken), { body: { withdrawal: { status: 'transferred' } } });
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 500, currency: 'USD' }, creator.token), { status: 409, body: { error: { code: 'HB_API_WITHDRAWAL_OPEN' } } }, 'a second open request is refused');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 500, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 409, body: { error: { code: 'HB_API_WITHDRAWAL_OPEN' } } }, 'a second open request is refused');
     t.match(await connectHook('transfer.reversed', { id: 'tr_4', object: 'transfer', metadata: { withdrawal: w4.id } }), { body: { outcome: 'reversed' } });
     t.equal((await host.wallet()).balance, 5_140, 'a reversed transfer returns its coins');
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 4500, currency: 'USD' }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT', message: /a day/ } } }, 'the daily cap counts what was paid (2000) and open');
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 4500, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token), { status: 400, body: { error: { code: 'HB_API_WITHDRAWAL_LIMIT', message: /a day/ } } }, 'the daily cap counts what was paid (2000) and open');
     const summary = (await call('GET', '/v1/admin/payouts/summary', undefined, adminToken)).body;
     t.match(summary, { owedCoins: 5_140, paid: { count: 1, coins: 2000 }, failed: { count: 2, coins: 4200 }, pendingApproval: { count: 0 } });
     await conserved('after the admin decisions');
@@ -180,9 +184,9 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     const acct2 = (await call('POST', '/v1/creator/payout-account', undefined, creator2.token)).body.account.stripeAccount as string;
     await connectHook('account.updated', { id: acct2, object: 'account', details_submitted: true, payouts_enabled: true, requirements: { currently_due: [] } });
     await advance(15 * DAY);
-    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 4000, currency: 'USD' }, creator2.token),
+    t.match(await call('POST', '/v1/creator/withdrawals', { coins: 4000, currency: 'USD', opId: `op-${randomUUID()}` }, creator2.token),
       { status: 409, body: { error: { code: 'HB_API_NOT_WITHDRAWABLE', detail: { availableCoins: 3500 } } } }, 'more than is available is refused');
-    const risky = (await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD' }, creator2.token)).body.withdrawal;
+    const risky = (await call('POST', '/v1/creator/withdrawals', { coins: 1000, currency: 'USD', opId: `op-${randomUUID()}` }, creator2.token)).body.withdrawal;
     t.match(risky, { status: 'review', reason: /reversed/ }, 'sent to review, with the reason');
     t.match(await call('POST', `/v1/admin/withdrawals/${risky.id}/approve`, undefined, adminToken), { body: { withdrawal: { status: 'transferred' } } }, 'a person may still approve it');
     await conserved('after the risky withdrawal');
@@ -193,7 +197,7 @@ function suite(label: string, extraEnv: Record<string, string>): void {
     t.equal(await server.stop(), 0);
     server = await startServer({ ...env, HALOBUZZ_DEBUG_CRASH_POINT: 'withdraw:after-hold' }, dataDir);
     await advance(31 * DAY);
-    const crashed = await call('POST', '/v1/creator/withdrawals', { coins: 1500, currency: 'USD' }, creator.token).catch((err: Error) => ({ status: 0, text: err.message, body: {} }));
+    const crashed = await call('POST', '/v1/creator/withdrawals', { coins: 1500, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token).catch((err: Error) => ({ status: 0, text: err.message, body: {} }));
     t.equal(crashed.status, 0, 'the server died mid-request');
     await waitFor('the server process gone', () => server.child.exitCode !== null || server.child.signalCode !== null, 10_000);
     server = await startServer(env, dataDir);

@@ -91,6 +91,11 @@ function suite(label: string, env: Record<string, string>): void {
       t.same([p.purchase.amountMinor, p.purchase.currency, p.purchase.coins], [expected[currency], currency, 100], `coins_100 costs ${expected[currency]} ${currency}`);
       t.match(p.clientSecret, /_secret_/, 'the client secret goes back to the client');
     }
+    const opId = `op-${randomUUID()}`;
+    const firstTry = await api.post('/v1/purchases', { package: 'coins_100', currency: 'USD', opId }, fan.token);
+    const retry = await api.post('/v1/purchases', { package: 'coins_100', currency: 'USD', opId }, fan.token);
+    t.match(retry, { status: 201, body: { replayed: true, paymentIntent: firstTry.body.paymentIntent, purchase: { id: (firstTry.body.purchase as { id: string }).id } } }, 'a retried start with the op id continues the same purchase and intent');
+    t.match(await api.post('/v1/purchases', { package: 'coins_550', currency: 'USD', opId }, fan.token), { status: 409, body: { error: { code: 'HB_API_OP_ID_REUSED' } } }, 'the op id for another package is refused');
     t.equal((await api.post('/v1/purchases', { package: 'coins_999' }, fan.token)).body.error && (await api.post('/v1/purchases', { package: 'coins_999' }, fan.token)).status, 404, 'an unknown package is refused');
     t.equal((await api.post('/v1/purchases', { package: 'coins_100', amount: 1 }, fan.token)).status, 400, 'an amount from the client is not even accepted');
 
