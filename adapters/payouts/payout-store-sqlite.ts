@@ -10,7 +10,6 @@ CREATE TABLE IF NOT EXISTS payout_accounts (user TEXT PRIMARY KEY, stripe_accoun
 CREATE TABLE IF NOT EXISTS withdrawals (id TEXT PRIMARY KEY, user TEXT NOT NULL, request_id TEXT NOT NULL, coins INTEGER NOT NULL, currency TEXT NOT NULL,
   amount_minor INTEGER NOT NULL, rate_date TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', transfer TEXT NOT NULL DEFAULT '',
   payout TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS withdrawals_request ON withdrawals (user, request_id);
 CREATE UNIQUE INDEX IF NOT EXISTS withdrawals_one_open ON withdrawals (user) WHERE status IN (${OPEN_SQL});
 CREATE INDEX IF NOT EXISTS withdrawals_user ON withdrawals (user, created_at);
 CREATE INDEX IF NOT EXISTS withdrawals_status ON withdrawals (status, created_at);
@@ -36,6 +35,11 @@ export class SqlitePayoutStore implements PayoutStore {
   constructor(file: string) {
     this.db = openSqlite(file, 'FULL');
     this.db.exec(SCHEMA);
+    // Added after the first release of this table: the client's op id of each request.
+    if (!(this.db.prepare('PRAGMA table_info(withdrawals)').all() as { name: string }[]).some((c) => c.name === 'request_id')) {
+      this.db.exec("ALTER TABLE withdrawals ADD COLUMN request_id TEXT NOT NULL DEFAULT ''");
+    }
+    this.db.exec("CREATE UNIQUE INDEX IF NOT EXISTS withdrawals_request ON withdrawals (user, request_id) WHERE request_id != ''");
   }
 
   async account(user: string): Promise<PayoutAccount | null> {
