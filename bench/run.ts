@@ -14,6 +14,7 @@ import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
 import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams } from './analytics.bench';
 import { fuzzDefaults, fuzzQuick, runFuzz, type FuzzParams } from './fuzz.bench';
 import { purchasesDefaults, purchasesQuick, runPurchases, type PurchasesParams } from './purchases.bench';
+import { gamesDefaults, gamesQuick, runGames, type GamesParams } from './games.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -69,6 +70,10 @@ async function main(): Promise<void> {
     await runFuzz(parseParams<FuzzParams>(quick ? fuzzQuick : fuzzDefaults, rest));
     return;
   }
+  if (name === 'games') {
+    await runGames(parseParams<GamesParams>(quick ? gamesQuick : gamesDefaults, rest));
+    return;
+  }
   if (name === 'purchases') {
     await runPurchases(parseParams<PurchasesParams>(quick ? purchasesQuick : purchasesDefaults, rest), process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL);
     return;
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');
