@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import { ISSUANCE, PLATFORM_REVENUE, heldAccount, purchaseAccount, roundAccount, userAccount, type Ledger, type LedgerOp, type PurchaseChannel } from './ledger';
+import { GAMES_HOUSE, ISSUANCE, PLATFORM_REVENUE, heldAccount, purchaseAccount, roundAccount, userAccount, type Ledger, type LedgerOp, type PurchaseChannel } from './ledger';
 
 export interface ConformanceOptions {
   open(): Promise<Ledger>;
@@ -296,6 +296,32 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     await Promise.all(ids.flatMap((pi, i) => [l.apply(buy(fan, 10, pi)), ...(i % 5 === 0 ? [l.apply(clawback(fan, 10, pi))] : [])]));
     // Whatever order the clawbacks landed in, every op applied once.
     t.equal(await l.balance(userAccount(fan)), 25 + 50 * 10 - 10 * 10);
+    await conserved(t, l, 0);
+  });
+
+  t.test(`${name}: a game round settles once: winners paid from the escrow, the house covers a shortfall or keeps the margin, the host gets a share`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b, c, host] = [id('a'), id('b'), id('c'), id('host')].sort();
+    for (const u of [a, b, c]) await l.apply(mint(u!, 100));
+    const round = id('round');
+    const stake = (u: string, amount: number): LedgerOp => ({ kind: 'stake', opId: id('stake'), user: u, round, amount });
+    for (const [u, amount] of [[a, 40], [b, 30], [c, 30]] as const) t.ok((await l.apply(stake(u!, amount))).ok);
+    const losing: LedgerOp = { kind: 'settle', opId: `settle:${round}`, round, stakes: 100, payouts: `${a}=80;${b}=150`, host: host!, hostShareBps: 1000 };
+    const r1 = await l.apply(losing);
+    t.ok(r1.ok, 'winners take more than was staked: the house covers it');
+    t.same([await l.balance(userAccount(a!)), await l.balance(userAccount(b!)), await l.balance(userAccount(c!)), await l.balance(userAccount(host!))], [140, 220, 70, 0], 'no host share without a margin');
+    t.equal(await l.balance(roundAccount(round)), 0, 'the escrow is spent exactly');
+    t.ok((await l.apply(losing)).ok && (await l.apply(losing) as { replayed?: boolean }).replayed, 'settling again moves nothing');
+    await conserved(t, l, 0);
+    const round2 = id('round');
+    await l.apply({ kind: 'stake', opId: id('stake'), user: a!, round: round2, amount: 100 });
+    const winning: LedgerOp = { kind: 'settle', opId: `settle:${round2}`, round: round2, stakes: 100, payouts: `${c}=50`, host: host!, hostShareBps: 1000 };
+    t.ok((await l.apply(winning)).ok);
+    t.equal(await l.balance(userAccount(host!)), 5, 'the host gets 10% of the 50-coin margin');
+    t.equal(await l.balance(GAMES_HOUSE), -130 + 45, 'the house paid 130 (it stands for money from outside), then kept 45');
+    t.match(await l.apply({ kind: 'settle', opId: id('settle'), round: round2, stakes: 1, payouts: '', host: '', hostShareBps: 0 }), { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'cannot settle more than the escrow holds');
+    t.match(await l.apply({ kind: 'settle', opId: id('settle'), round: round2, stakes: 0, payouts: `${b}=5;${a}=5`, host: '', hostShareBps: 0 }), { ok: false, code: 'INVALID_AMOUNT' }, 'payouts must be sorted, each user once');
     await conserved(t, l, 0);
   });
 

@@ -29,6 +29,8 @@ export const purchaseAccount = (channel: PurchaseChannel) => `external:purchases
 export const heldAccount = (purchase: string) => `held:${purchase}`;
 export const PURCHASE_CHANNELS = ['stripe', 'appstore', 'googleplay'] as const;
 export type PurchaseChannel = (typeof PURCHASE_CHANNELS)[number];
+/** The games' house: pays winnings beyond a round's stakes and keeps the margin (outside world: may go below zero). */
+export const GAMES_HOUSE = 'external:games';
 /** Coins of one withdrawal on their way out (they can be neither gifted nor withdrawn twice). */
 export const withdrawalAccount = (withdrawal: string) => `withdrawal:${withdrawal}`;
 /** Where paid-out coins go: the money left to a creator's bank. */
@@ -51,6 +53,12 @@ export type LedgerOp =
   | { kind: 'hold'; opId: string; user: string; coins: number; purchase: string }
   | { kind: 'release'; opId: string; user: string; coins: number; purchase: string }
   /** A creator's withdrawal: coins set aside at once, then paid out (they leave) or returned. */
+  /**
+   * A game round settles at once: its whole escrow (`stakes`) goes to the winners (`payouts`:
+   * "user=coins;user=coins", sorted by user), the host's share of a positive margin to the host, and the
+   * rest to (or, when winners take more than was staked, from) the house.
+   */
+  | { kind: 'settle'; opId: string; round: string; stakes: number; payouts: string; host: string; hostShareBps: number }
   | { kind: 'withdraw'; opId: string; user: string; coins: number; withdrawal: string }
   | { kind: 'withdraw_paid'; opId: string; user: string; coins: number; withdrawal: string }
   | { kind: 'withdraw_return'; opId: string; user: string; coins: number; withdrawal: string };
@@ -141,6 +149,13 @@ export function validateOp(op: LedgerOp): string | null {
     case 'withdraw_paid':
     case 'withdraw_return':
       return positive(op.coins) && OP_ID.test(op.withdrawal) ? null : 'coins must be positive and withdrawal an id';
+    case 'settle': {
+      if (!Number.isSafeInteger(op.stakes) || op.stakes < 0) return 'stakes must be a whole number of coins';
+      if (!Number.isInteger(op.hostShareBps) || op.hostShareBps < 0 || op.hostShareBps > 10_000) return 'host share must be 0–10000 bps';
+      const parsed = parsePayouts(op.payouts);
+      if (parsed === null) return 'payouts must be "user=coins;…" with positive whole coins, each user once, sorted';
+      return null;
+    }
     case 'refund':
       return OP_ID.test(op.refundOf) ? null : 'refundOf must be an op id';
   }
@@ -188,6 +203,20 @@ export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
     case 'release':
       postings = [{ account: heldAccount(op.purchase), delta: -op.coins }, { account: userAccount(op.user), delta: op.coins }];
       break;
+    case 'settle': {
+      postings = [{ account: roundAccount(op.round), delta: -op.stakes }];
+      const payouts = parsePayouts(op.payouts) ?? [];
+      let paid = 0;
+      for (const [user, coins] of payouts) {
+        postings.push({ account: userAccount(user), delta: coins });
+        paid += coins;
+      }
+      const margin = op.stakes - paid;
+      const hostShare = margin > 0 && op.host ? Math.floor((margin * op.hostShareBps) / 10_000) : 0;
+      if (hostShare > 0) postings.push({ account: userAccount(op.host), delta: hostShare });
+      postings.push({ account: GAMES_HOUSE, delta: margin - hostShare });
+      break;
+    }
     case 'withdraw':
       postings = [{ account: userAccount(op.user), delta: -op.coins }, { account: withdrawalAccount(op.withdrawal), delta: op.coins }];
       break;
@@ -199,6 +228,21 @@ export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
       break;
   }
   return postings.filter((p) => p.delta !== 0).sort((a, b) => Math.sign(a.delta) - Math.sign(b.delta));
+}
+
+/** "alice=80;bob=150" → [[alice, 80], [bob, 150]]; null unless every amount is positive, each user once, sorted. */
+export function parsePayouts(text: string): [string, number][] | null {
+  if (text === '') return [];
+  const out: [string, number][] = [];
+  for (const part of text.split(';')) {
+    const m = /^([A-Za-z0-9_:.-]{1,128})=([1-9][0-9]{0,14})$/.exec(part);
+    if (!m) return null;
+    const coins = Number(m[2]);
+    if (!Number.isSafeInteger(coins)) return null;
+    if (out.length > 0 && out.at(-1)![0] >= m[1]!) return null;
+    out.push([m[1]!, coins]);
+  }
+  return out;
 }
 
 /** Whether a posting may leave its account below zero: external accounts always, users on a clawback or hold. */
