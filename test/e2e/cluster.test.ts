@@ -24,9 +24,12 @@ if (kafka && redis && mongodb) {
     t.teardown(() => cluster.stop());
     const [a, b, c] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
     const rooms = ['stage-1', 'stage-2'];
-    const hosts = [a.client('host-1'), b.client('host-2')];
-    const viewers = [a, b, c].flatMap((node, i) => [node.client(`viewer-${i}-a`), node.client(`viewer-${i}-b`)]);
-    const fans = [b.client('fan-b'), c.client('fan-c')];
+    // This test is about order, not latency: 50 gifts at once through three nodes onto the FerretDB ledger
+    // (a few hundred ms each, serialised per account) can outlast the SDK's default 5 s on a loaded machine.
+    const patient = { requestTimeoutMs: 30_000 };
+    const hosts = [a.client('host-1', patient), b.client('host-2', patient)];
+    const viewers = [a, b, c].flatMap((node, i) => [node.client(`viewer-${i}-a`, patient), node.client(`viewer-${i}-b`, patient)]);
+    const fans = [b.client('fan-b', patient), c.client('fan-c', patient)];
     for (const x of [...hosts, ...viewers, ...fans]) await x.connect();
     for (const fan of fans) await cluster.mint((fan.session as { user: string }).user, 10_000);
     await hosts[0]!.join(rooms[0]!, Role.HOST);
