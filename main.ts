@@ -38,13 +38,15 @@ async function startApi(config: Config, log: Logger, deps: {
   const { accounts, rooms, owners, analytics } = engines;
   const coinCatalog = CoinCatalog.fromFile(config.payments.coinPackagesFile);
   const security = log.child({ component: 'security' });
+  /** Money refusals and decisions: logged, and kept in the accounts' security log. */
+  const securityLog = (e: { type: string; userId: string | null; detail: string }) => {
+    security.warn(e, e.type);
+    accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
+  };
   const purchases = new PurchaseService({
     ledger: deps.ledger, store: engines.purchases, catalog: coinCatalog, stripe: engines.stripe, appStore: engines.appStore, googlePlay: engines.googlePlay,
     analytics: (e) => deps.analyticsSink?.record({ ...e, node: config.nodeId }),
-    security: (e) => {
-      security.warn(e, e.type);
-      accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
-    },
+    security: securityLog,
   });
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
@@ -64,10 +66,7 @@ async function startApi(config: Config, log: Logger, deps: {
     ledger: deps.ledger, store: engines.payouts, policy: PayoutPolicy.fromFile(config.payouts.policyFile), connect: engines.connect,
     hadReversal: (user, since) => engines.purchases.hadReversal(user, since),
     signInAddresses: async (user) => [...new Set((await accounts.sessionsOf(user)).map((s) => s.ip).filter(Boolean))],
-    security: (e) => {
-      security.warn(e, e.type);
-      accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
-    },
+    security: securityLog,
     returnUrl: config.payouts.returnUrl, now,
     ...(crashPoint ? { crashPoint: (step: string) => {
       if (step === crashPoint) {

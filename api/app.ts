@@ -198,29 +198,29 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
-  await app.register(creatorPlugin, {
-    payouts: deps.payouts, connect: deps.connect, accounts: deps.accounts, webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
-    requestsPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
-    onWebhookHandled: (provider, outcome) => deps.metrics.webhooks.labels(provider, outcome).inc(),
-    onWebhookRefused: (provider, reason, ip) => {
+  // Every provider webhook's outcome is counted; a refused one is also logged and written to the security log.
+  const webhookReports = {
+    webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
+    onWebhookHandled: (provider: string, outcome: string) => deps.metrics.webhooks.labels(provider, outcome).inc(),
+    onWebhookRefused: (provider: string, reason: string, ip: string) => {
       deps.metrics.webhooks.labels(provider, `refused_${reason}`).inc();
       deps.log?.warn({ provider, reason, ip }, 'webhook refused');
       deps.accounts.logEvent({ ts: Date.now(), userId: null, type: 'webhook_refused', ip, detail: `${provider}: ${reason}` }).catch(() => undefined);
     },
+  };
+  await app.register(creatorPlugin, {
+    payouts: deps.payouts, connect: deps.connect, accounts: deps.accounts,
+    requestsPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
+    ...webhookReports,
   });
   if (deps.debugClock) {
     const advance = deps.debugClock;
     app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
   }
   await app.register(purchasesPlugin, {
-    catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe, webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),
+    catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
-    onWebhookHandled: (provider, outcome) => deps.metrics.webhooks.labels(provider, outcome).inc(),
-    onWebhookRefused: (provider, reason, ip) => {
-      deps.metrics.webhooks.labels(provider, `refused_${reason}`).inc();
-      deps.log?.warn({ provider, reason, ip }, 'webhook refused');
-      deps.accounts.logEvent({ ts: Date.now(), userId: null, type: 'webhook_refused', ip, detail: `${provider}: ${reason}` }).catch(() => undefined);
-    },
+    ...webhookReports,
   });
   return app;
 }
