@@ -4,7 +4,8 @@
  * (a transfer, then a payout to the bank, both keyed by the withdrawal so a retried call acts once), and
  * verifying the Connect webhook (its own signing secret).
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { str, stripeClient, verifiedEvent, type StripeObject } from './stripe-client';
 
 export interface ConnectAccountState {
   readonly id: string;
@@ -38,8 +39,7 @@ export interface ConnectGateway {
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): ConnectVerdict;
 }
 
-type Obj = Record<string, unknown>;
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
+type Obj = StripeObject;
 
 function stateOf(a: Obj): ConnectAccountState {
   const req = (a.requirements ?? {}) as Obj;
@@ -53,11 +53,7 @@ export class StripeConnectGateway implements ConnectGateway {
   private readonly stripe: Stripe;
 
   constructor(secretKey: string, private readonly webhookSecret: string, apiUrl: string | null, private readonly toleranceSec = 300) {
-    const url = apiUrl ? new URL(apiUrl) : null;
-    this.stripe = new Stripe(secretKey, {
-      maxNetworkRetries: 2, timeout: 20_000,
-      ...(url ? { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol === 'https:' ? 'https' : 'http' } : {}),
-    });
+    this.stripe = stripeClient(secretKey, apiUrl);
   }
 
   async createAccount(user: string, email: string | null): Promise<ConnectAccountState> {
@@ -84,15 +80,9 @@ export class StripeConnectGateway implements ConnectGateway {
   }
 
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): ConnectVerdict {
-    if (!signatureHeader) return { ok: false, reason: 'signature' };
-    let event: Stripe.Event;
-    try {
-      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.webhookSecret, this.toleranceSec);
-    } catch (err) {
-      return { ok: false, reason: /timestamp/i.test((err as Error).message) ? 'timestamp' : 'signature' };
-    }
-    const o = event.data?.object as unknown as Obj | undefined;
-    if (!o || typeof o !== 'object') return { ok: false, reason: 'payload' };
+    const verified = verifiedEvent(this.stripe, rawBody, signatureHeader, this.webhookSecret, this.toleranceSec);
+    if (!verified.ok) return verified;
+    const { event, object: o } = verified;
     const isAccount = str(o.object) === 'account';
     const metadata = (o.metadata ?? {}) as Obj;
     return {

@@ -4,7 +4,8 @@
  * verified with the endpoint secret over the exact raw body; deliveries whose signed timestamp is older
  * than the tolerance (replays) are refused.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
+import { str, stripeClient, verifiedEvent, type StripeObject } from './stripe-client';
 import type { PaymentEvent, PaymentGateway, PaymentIntentView, WebhookVerdict } from './payment-gateway';
 
 export interface StripeSettings {
@@ -16,22 +17,15 @@ export interface StripeSettings {
   readonly toleranceSec?: number;
 }
 
-type Obj = Record<string, unknown>;
-const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : 0);
 /** An expandable field: an id string or an object with an id. */
-const idOf = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' ? str((v as Obj).id) : '');
+const idOf = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' ? str((v as StripeObject).id) : '');
 
 export class StripeGateway implements PaymentGateway {
   private readonly stripe: Stripe;
 
   constructor(private readonly settings: StripeSettings) {
-    const url = settings.apiUrl ? new URL(settings.apiUrl) : null;
-    this.stripe = new Stripe(settings.secretKey, {
-      maxNetworkRetries: 2,
-      timeout: 20_000,
-      ...(url ? { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol === 'https:' ? 'https' : 'http' } : {}),
-    });
+    this.stripe = stripeClient(settings.secretKey, settings.apiUrl);
   }
 
   async createIntent(input: { purchase: string; user: string; packageId: string; amountMinor: number; currency: string }): Promise<PaymentIntentView> {
@@ -52,15 +46,9 @@ export class StripeGateway implements PaymentGateway {
   }
 
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): WebhookVerdict {
-    if (!signatureHeader) return { ok: false, reason: 'signature' };
-    let event: Stripe.Event;
-    try {
-      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.settings.webhookSecret, this.settings.toleranceSec ?? 300);
-    } catch (err) {
-      return { ok: false, reason: /timestamp/i.test((err as Error).message) ? 'timestamp' : 'signature' };
-    }
-    const o = event.data?.object as unknown as Obj | undefined;
-    if (!o || typeof o !== 'object') return { ok: false, reason: 'payload' };
+    const verified = verifiedEvent(this.stripe, rawBody, signatureHeader, this.settings.webhookSecret, this.settings.toleranceSec ?? 300);
+    if (!verified.ok) return verified;
+    const { event, object: o } = verified;
     const kind = str(o.object);
     const paymentIntent = kind === 'payment_intent' ? str(o.id) : idOf(o.payment_intent) || null;
     const view: PaymentEvent = {

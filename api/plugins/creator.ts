@@ -15,6 +15,7 @@ import { ApiError, type ApiErrorCode } from '../errors';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
 import { PAYOUTS_PAGE, PAYOUTS_PAGE_CSP } from './payouts-page';
+import { rawJsonBody } from '../raw-json-body';
 
 const Currency = Type.Union([Type.Literal('USD'), Type.Literal('EUR'), Type.Literal('NPR')]);
 const WithdrawalBody = Type.Object({
@@ -222,8 +223,7 @@ export const creatorPlugin: FastifyPluginAsyncTypebox<CreatorPluginOptions> = as
   });
 
   await app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    rawJsonBody(scope);
     scope.post('/v1/webhooks/stripe-connect', {
       config: { rateLimit: { max: opts.webhookPerMinute, timeWindow: 60_000 } },
       schema: {

@@ -15,6 +15,7 @@ import type { PurchaseRecord } from '../../adapters/purchases/purchase-store';
 import { ApiError, type ApiErrorCode } from '../errors';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
+import { rawJsonBody } from '../raw-json-body';
 
 // The shop currencies (economy/currencies.ts SHOP_CURRENCIES), spelled out so the types stay literal.
 const Currency = Type.Union([Type.Literal('USD'), Type.Literal('EUR'), Type.Literal('NPR')], { description: 'ISO 4217 code' });
@@ -190,8 +191,7 @@ export const purchasesPlugin: FastifyPluginAsyncTypebox<PurchasesPluginOptions> 
 
   // The webhook: raw body in this scope only; everything else in the API stays JSON-parsed.
   await app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    rawJsonBody(scope);
     scope.post('/v1/webhooks/stripe', {
       config: { rateLimit: { max: opts.webhookPerMinute, timeWindow: 60_000 } },
       schema: {
