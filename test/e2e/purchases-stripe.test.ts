@@ -201,7 +201,9 @@ function suite(label: string, env: Record<string, string>): void {
 
     // Money events reach analytics (the embedded NDJSON sink here), once each, with amounts and currency.
     const analyticsDir = join(api.server.dataDir, 'analytics');
-    const events = () => readdirSync(analyticsDir).filter((f) => f.startsWith('events-')).flatMap((f) => readFileSync(join(analyticsDir, f), 'utf8').split('\n').filter(Boolean))
+    // The sink may be appending while we read: only lines already ended by a newline are complete.
+    const completeLines = (text: string) => text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+    const events = () => readdirSync(analyticsDir).filter((f) => f.startsWith('events-')).flatMap((f) => completeLines(readFileSync(join(analyticsDir, f), 'utf8')))
       .map((l) => JSON.parse(l) as { id: string; type: string; amountMinor?: number; currency?: string; channel?: string; baseAmountMinor?: number });
     await waitFor('money events in analytics', () => events().some((e) => e.id === `clawback:stripe:${p7.paymentIntent}`) && events().filter((e) => e.type === 'purchase').length >= 57, 10_000);
     const money = events().filter((e) => ['purchase', 'refund', 'dispute'].includes(e.type));
