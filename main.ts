@@ -21,7 +21,10 @@ import { AuthService } from './api/auth-service';
 import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
 import { RedisBridge } from './adapters/bridge/redis-bridge';
 import type { RealtimeBridge } from './adapters/bridge/realtime-bridge';
+import { join } from 'node:path';
 import { GiftCatalog } from './economy/gift-catalog';
+import { GameConfig } from './economy/games/game-config';
+import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
 import { LocalBridge } from './adapters/bridge/local-bridge';
@@ -39,9 +42,14 @@ async function startApi(config: Config, log: Logger, deps: {
   const coinCatalog = CoinCatalog.fromFile(config.payments.coinPackagesFile);
   const security = log.child({ component: 'security' });
   /** Money refusals and decisions: logged, and kept in the accounts' security log. */
+  const games = config.games.enabled
+    ? { store: new SqlitePlayStore(join(config.dataDir, 'games.sqlite')), limits: GameConfig.fromFile(config.games.file).data.play }
+    : null;
   const securityLog = (e: { type: string; userId: string | null; detail: string }) => {
     security.warn(e, e.type);
     accounts.logEvent({ ts: Date.now(), userId: e.userId, type: e.type, ip: '', detail: e.detail }).catch((err) => log.error({ err }, 'security log write failed'));
+    // Stakes soon after a reversed (refunded, disputed, revoked) purchase are flagged by the games' anomaly checks.
+    if (e.type === 'purchase_reversed' && e.userId && games) games.store.noteDispute(e.userId, Date.now()).catch((err) => log.error({ err }, 'play store write failed'));
   };
   const purchases = new PurchaseService({
     ledger: deps.ledger, store: engines.purchases, catalog: coinCatalog, stripe: engines.stripe, appStore: engines.appStore, googlePlay: engines.googlePlay,
@@ -87,7 +95,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
-    realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect,
+    realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games,
     ...(config.debugEndpoints ? { debugClock: (advanceMs: number) => (clockOffset += advanceMs) } : {}),
     ready: async () => {
       if (!deps.realtimeReady()) return false;
@@ -125,6 +133,7 @@ async function startApi(config: Config, log: Logger, deps: {
     if (voidedTimer) clearInterval(voidedTimer);
     if (payoutsTimer) clearInterval(payoutsTimer);
     await api.close();
+    await games?.store.close();
     await engines.close();
   };
 }

@@ -7,7 +7,7 @@
 import { Actor, type Turn } from './actor';
 import { commandTarget, connOf, eff, isDisconnect, readCommand, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
 import { partitionOf } from '../common/hash';
-import { RoomActor, type RoomActorOptions } from './room-actor';
+import { RoomActor, type RoomActorDeps, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
 import type { GiftCatalog } from '../economy/gift-catalog';
 import type { Ledger } from '../adapters/ledger/ledger';
@@ -30,6 +30,8 @@ export interface ActorHostDeps {
   readonly store: RealtimeStore;
   readonly ledger: Ledger;
   readonly catalog: GiftCatalog;
+  /** The games' config and play guard (config null: games off). */
+  readonly games?: RoomActorDeps['games'];
 }
 
 class TurnBuffer implements Turn {
@@ -158,13 +160,15 @@ export class ActorHost {
   private roomActor(id: string): RoomActor {
     let actor = this.rooms.get(id);
     if (!actor) {
-      const created = new RoomActor(id, this.opts.room, { ledger: this.deps.ledger, catalog: this.deps.catalog, isNodeDead: (n) => this.deadNodes.has(n) });
+      const created = new RoomActor(id, this.opts.room, {
+        ledger: this.deps.ledger, catalog: this.deps.catalog, isNodeDead: (n) => this.deadNodes.has(n), ...(this.deps.games ? { games: this.deps.games } : {}),
+      });
       actor = created;
       this.rooms.set(id, created);
       this.load(created as Actor<unknown>, async () => {
         const snapshot = await this.store.loadRoom(id, this.opts.room.historyLimit);
         const gifts = snapshot.stream === null ? [] : await this.deps.ledger.giftsForStream(id, snapshot.stream);
-        created.restore(snapshot, gifts);
+        await created.restore(snapshot, gifts);
       });
     }
     return actor;
@@ -256,6 +260,7 @@ export class ActorHost {
       if (!room.ready) continue;
       turn.actor = room as Actor<unknown>;
       room.flushPresence(turn);
+      room.tick(turn);
     }
     this.commit(turn);
   }

@@ -19,6 +19,8 @@ export const Cmd = {
   WALLET: 10,
   /** Cluster: a node died; actors forget its connections (never sent by clients). */
   PURGE_NODE: 11,
+  /** A game action in a room (list, start, stop, bet, challenge, accept, commit, reveal, forfeit). */
+  GAME: 12,
 } as const;
 
 /** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart) */
@@ -43,10 +45,16 @@ export type RoomEndCmd = [typeof Cmd.ROOM_END, number, string, string, number];
 /** conn, user, ref */
 export type WalletCmd = [typeof Cmd.WALLET, number, string, number];
 
+/**
+ * conn, user, room, ref, action, args (the action's arguments as the protocol gave them), play context
+ * [country ('' unknown), account created at (ms, 0 unknown)] for responsible-play checks.
+ */
+export type GameCmd = [typeof Cmd.GAME, number, string, string, number, string, unknown[], [string, number]];
+
 /** node number whose connections are gone */
 export type PurgeNodeCmd = [typeof Cmd.PURGE_NODE, number];
 
-export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd;
+export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd | GameCmd;
 export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd | WalletCmd;
 export type Command = RoomCommand | UserCommand;
 /** Commands for every actor of a worker (not routed by id). */
@@ -63,7 +71,7 @@ export function nodeOfConn(conn: number): number {
 
 /** Tuple length of each command; a cluster appends the command's log position after it. */
 const COMMAND_LENGTH: Record<number, number> = {
-  [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5,
+  [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5, [Cmd.GAME]: 8,
   [Cmd.ONLINE]: 4, [Cmd.OFFLINE]: 3, [Cmd.DM]: 6, [Cmd.INBOX_ACK]: 5, [Cmd.WALLET]: 4,
 };
 
@@ -99,6 +107,7 @@ export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string }
     case Cmd.CHAT:
     case Cmd.GIFT:
     case Cmd.ROOM_END:
+    case Cmd.GAME:
       return { kind: 'room', id: c[3] };
     case Cmd.DM:
       return { kind: 'user', id: c[3] };
@@ -127,6 +136,7 @@ export function refOf(c: Command): number {
     case Cmd.DM:
     case Cmd.GIFT:
     case Cmd.ROOM_END:
+    case Cmd.GAME:
       return c[4];
     case Cmd.INBOX_ACK:
     case Cmd.WALLET:
@@ -152,6 +162,8 @@ export const cmd = {
   /** conn 0 and ref 0: ended by the platform (the API), not by a socket request. */
   roomEnd: (c: { conn: number; user: string; room: string; ref: number }): RoomEndCmd => [Cmd.ROOM_END, c.conn, c.user, c.room, c.ref],
   wallet: (c: { conn: number; user: string; ref: number }): WalletCmd => [Cmd.WALLET, c.conn, c.user, c.ref],
+  game: (c: { conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; country: string | null; accountSince: number | null }): GameCmd =>
+    [Cmd.GAME, c.conn, c.user, c.room, c.ref, c.action, c.args, [c.country ?? '', c.accountSince ?? 0]],
   purgeNode: (node: number): PurgeNodeCmd => [Cmd.PURGE_NODE, node],
 };
 
@@ -167,6 +179,7 @@ export type CommandView =
   | { kind: 'gift'; conn: number; user: string; room: string; ref: number; giftId: string; count: number; opId: string }
   | { kind: 'roomEnd'; conn: number; user: string; room: string; ref: number }
   | { kind: 'wallet'; conn: number; user: string; ref: number }
+  | { kind: 'game'; conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; ctx: [string, number] }
   | { kind: 'purgeNode'; node: number };
 
 export function readCommand(c: Command | BroadcastCommand): CommandView {
@@ -210,6 +223,10 @@ export function readCommand(c: Command | BroadcastCommand): CommandView {
     case Cmd.WALLET: {
       const [, conn, user, ref] = c;
       return { kind: 'wallet', conn, user, ref };
+    }
+    case Cmd.GAME: {
+      const [, conn, user, room, ref, action, args, ctx] = c;
+      return { kind: 'game', conn, user, room, ref, action, args, ctx };
     }
     case Cmd.PURGE_NODE:
       return { kind: 'purgeNode', node: c[1] };

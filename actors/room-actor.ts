@@ -15,12 +15,13 @@ import { Actor, type Turn } from './actor';
 import { eff, nodeOfConn, positionOf, readCommand, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from '../economy/gift-catalog';
 import { ErrorCode, Role } from '../protocol/codes';
-import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from '../protocol/codec';
+import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame } from '../protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
 import { postingsFor, userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult, type Posting } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
+import { GAME_DONE, RoomGames, type GameDone, type RoomGamesDeps } from './room-games';
 
 interface Member {
   readonly user: string;
@@ -43,6 +44,8 @@ export interface RoomActorDeps {
   readonly catalog: GiftCatalog;
   /** Cluster: nodes found dead (their connections were purged and must not come back). */
   readonly isNodeDead?: (node: number) => boolean;
+  /** Games (off when its config is null). */
+  readonly games?: Omit<RoomGamesDeps, 'ledger'>;
 }
 
 const GIFT_SETTLED = 101;
@@ -51,7 +54,7 @@ type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
 /** conn, ref, op, ledger result */
 type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
 type Reconcile = [typeof RECONCILE];
-export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd;
+export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd | GameDone;
 
 /** What a user's account received in a set of postings (a creator's part of a gift). */
 function creditOf(postings: readonly Posting[], user: string): number {
@@ -80,15 +83,31 @@ export class RoomActor extends Actor<RoomMessage> {
   /** The message being handled came from the cluster log (see isMember). */
   private fromLog = false;
 
+  private readonly games: RoomGames;
+
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
+    this.games = new RoomGames({
+      id: room,
+      owner: () => this.owner,
+      live: () => this.stream !== null,
+      isMember: (conn, user, now) => this.isMember(conn, user, now),
+      sequence: (turn, game, id, phase, data) => {
+        const seq = ++this.seq;
+        const frame = roomGameFrame(this.id, seq, turn.now, game, id, phase, data);
+        this.remember(seq, frame, this.owner ?? '', turn);
+        turn.emit(eff.publish(this.id, frame));
+        return seq;
+      },
+      track: (turn, e) => this.track(turn, e),
+    }, { ledger: deps.ledger, config: deps.games?.config ?? null, guard: deps.games?.guard ?? null });
   }
 
   /**
    * Rebuilds from the store snapshot and the ledger's committed gifts of the live stream. Gifts the ledger
    * has but the room never sequenced are queued for a RECONCILE turn.
    */
-  restore(snapshot: RoomSnapshot, streamGifts: readonly LedgerEntry[]): void {
+  async restore(snapshot: RoomSnapshot, streamGifts: readonly LedgerEntry[]): Promise<void> {
     this.owner = snapshot.owner;
     this.seq = Math.max(snapshot.seq, snapshot.history.at(-1)?.seq ?? 0);
     this.historySeqs = snapshot.history.map((h) => h.seq);
@@ -101,11 +120,18 @@ export class RoomActor extends Actor<RoomMessage> {
       if (!this.giftSeq.has(entry.opId)) this.unsequenced.push(entry);
     }
     if (this.unsequenced.length > 0) this.mailbox.offerSystem([RECONCILE]);
+    this.games.restore(snapshot.games);
+    await this.games.prepare();
     this.ready = true;
   }
 
   isIdle(): boolean {
-    return this.members.size === 0 && this.mailbox.depth === 0;
+    return this.members.size === 0 && this.mailbox.depth === 0 && !this.games.active();
+  }
+
+  /** Game deadlines (betting windows, move timeouts), checked on the room's timer. */
+  tick(turn: Turn): void {
+    this.games.tick(turn);
   }
 
   receive(msg: RoomMessage, turn: Turn): void {
@@ -123,6 +149,8 @@ export class RoomActor extends Actor<RoomMessage> {
         return this.settled(msg[1], msg[2], msg[3], msg[4], turn);
       case RECONCILE:
         return this.reconcile(turn);
+      case GAME_DONE:
+        return this.games.done(msg[1], msg[2], turn);
     }
     const c = readCommand(msg);
     switch (c.kind) {
@@ -136,6 +164,8 @@ export class RoomActor extends Actor<RoomMessage> {
         return this.gift(c.conn, c.user, c.ref, c.giftId, c.count, c.opId, turn);
       case 'roomEnd':
         return this.end(c.conn, c.user, c.ref, turn);
+      case 'game':
+        return this.games.handle(c, turn);
       case 'purgeNode':
         return this.purgeNode(c.node);
       default:
@@ -288,6 +318,7 @@ export class RoomActor extends Actor<RoomMessage> {
     turn.writes.roomStreams.push({ room: this.id, stream: null, startSeq: seq });
     this.remember(seq, frame, user, turn);
     turn.emit(eff.publish(this.id, frame));
+    this.games.streamEnded(turn);
     turn.emit(eff.send(conn, replyFrame(ref, { seq, stream: ended, giftTotal: total })));
   }
 

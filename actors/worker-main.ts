@@ -10,6 +10,9 @@ import { BatchCodec } from './batch-codec';
 import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
 import { openRealtimeStore, type StoreSettings } from '../adapters/store/open-realtime-store';
 import { createLogger, type LogSettings } from '../common/logger';
+import { GameConfig, type GameConfigData } from '../economy/games/game-config';
+import { SqlitePlayStore } from '../adapters/games/play-store-sqlite';
+import { PlayGuard } from '../economy/games/play-guard';
 
 export interface WorkerInit {
   readonly index: number;
@@ -20,6 +23,8 @@ export interface WorkerInit {
   readonly log: LogSettings & { readonly base: Record<string, unknown> };
   readonly ledger: LedgerSettings;
   readonly catalog: GiftCatalogData;
+  /** Games: their config and the play store file (null: games off). */
+  readonly games: { readonly config: GameConfigData; readonly playStoreFile: string } | null;
 }
 
 async function main(): Promise<void> {
@@ -31,6 +36,12 @@ async function main(): Promise<void> {
   const store = await openRealtimeStore(init.store);
   const ledger = await openLedger(init.ledger);
   const catalog = new GiftCatalog(init.catalog);
+  const playStore = init.games ? new SqlitePlayStore(init.games.playStoreFile) : null;
+  const gameConfig = init.games ? new GameConfig(init.games.config) : null;
+  const security = log.child({ component: 'security' });
+  const games = gameConfig && playStore
+    ? { config: gameConfig, guard: new PlayGuard(playStore, gameConfig.data.play, gameConfig.data.antiCheat, (flag) => security.warn({ type: 'play_flag', userId: flag.user, flag }, 'play_flag')) }
+    : undefined;
   const status = (s: WorkerStatus) => port.postMessage(s);
   const fatal = (error: unknown) => {
     // The store is the truth: if we cannot write it, restart and rebuild from it.
@@ -38,7 +49,7 @@ async function main(): Promise<void> {
     log.flush();
     process.exit(1);
   };
-  const host = new ActorHost({ store, ledger, catalog }, init.host, (effects: Effect[]) => {
+  const host = new ActorHost({ store, ledger, catalog, ...(games ? { games } : {}) }, init.host, (effects: Effect[]) => {
     const bytes = codec.encode(effects);
     port.postMessage(bytes, [bytes.buffer]);
   }, fatal, (error) => {
@@ -60,6 +71,7 @@ async function main(): Promise<void> {
           host.stop();
           await store.close();
           await ledger.close();
+          await playStore?.close();
           status({ type: 'drained', worker: init.index });
         }, fatal);
         return;

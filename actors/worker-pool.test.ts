@@ -22,6 +22,7 @@ function pool(budget: number, handlers: Partial<WorkerPoolHandlers> & { effects:
       store: { kind: 'sqlite', file: join(dir, 'realtime.sqlite') },
       ledger: { mongodbUrl: null, dataDir: dir, leaseMs: 1000 },
       catalog: { version: 1, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] },
+      games: null,
       statsIntervalMs: 100,
       log: { level: 'silent', pretty: false, base: {} },
       host: {

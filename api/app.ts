@@ -28,6 +28,7 @@ import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
+import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { creatorPlugin } from './plugins/creator';
 import type { PayoutService } from '../economy/payouts';
 import type { ConnectGateway } from '../adapters/payments/connect-gateway';
@@ -77,6 +78,8 @@ export interface ApiDeps {
   /** Creator payouts: earnings, payout accounts, withdrawals, the Connect webhook, admin oversight. */
   readonly payouts: PayoutService;
   readonly connect: ConnectGateway | null;
+  /** Games: the ledger's round proofs are always served; the play store when games are on. */
+  readonly games?: GamesPluginOptions['play'];
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
   readonly debugClock?: (advanceMs: number) => number;
 }
@@ -217,6 +220,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const advance = deps.debugClock;
     app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
   }
+  await app.register(gamesPlugin, { ledger: deps.ledger, play: deps.games ?? null });
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

@@ -275,7 +275,7 @@ export class AuthService {
   }
 
   private pair(user: User, sid: string, refreshToken: string): TokenPair {
-    const accessToken = signAccessToken({ sub: user.id, sid, roles: user.roles, ttlSec: this.s.accessTtlSec, issuer: this.s.issuer, audience: this.s.audience }, this.s.secret);
+    const accessToken = signAccessToken({ sub: user.id, sid, roles: user.roles, since: Math.floor(user.createdAt / 1000), ttlSec: this.s.accessTtlSec, issuer: this.s.issuer, audience: this.s.audience }, this.s.secret);
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.s.accessTtlSec, sessionId: sid };
   }
 }

@@ -39,6 +39,7 @@ export const ApiErrors = {
   HB_API_WITHDRAWAL_OPEN: { status: 409, message: 'a withdrawal is already in progress' },
   HB_API_NOT_WITHDRAWABLE: { status: 409, message: 'not that many coins are available to withdraw' },
   HB_API_WITHDRAWAL_STATE: { status: 409, message: 'the withdrawal is not in a state that allows this' },
+  HB_API_GAMES_DISABLED: { status: 503, message: 'games are switched off on this server' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

@@ -186,7 +186,15 @@ export interface Config {
   readonly cluster: ClusterConfig | null;
   readonly payments: PaymentsConfig;
   readonly payouts: PayoutsConfig;
+  readonly games: GamesConfig;
   readonly shutdownGraceMs: number;
+}
+
+/** In-room games of chance: off unless HALOBUZZ_GAMES=on (they are regulated in many places; see README § Games). */
+export interface GamesConfig {
+  readonly enabled: boolean;
+  /** The games' rules, limits and thresholds (config/games.json). */
+  readonly file: string;
 }
 
 export class ConfigError extends Error {
@@ -288,7 +296,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_COIN_PACKAGES', 'HALOBUZZ_STRIPE_API_URL', 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC',
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
-  'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT',
+  'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT', 'HALOBUZZ_GAMES', 'HALOBUZZ_GAMES_FILE',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -430,6 +438,10 @@ export function loadConfig(env: Env = process.env): Config {
       connectWebhookSecret: urlVar(env, 'STRIPE_CONNECT_WEBHOOK_SECRET', /^whsec_[A-Za-z0-9+/=_-]+$/),
       returnUrl: strVar(env, 'HALOBUZZ_CONNECT_RETURN_URL', 'https://halobuzz.app/creator/payouts', /^https?:\/\/\S+$/),
       crashPoint: urlVar(env, 'HALOBUZZ_DEBUG_CRASH_POINT', /^[a-z_]+:[a-z_-]+$/),
+    }),
+    games: Object.freeze({
+      enabled: boolVar(env, 'HALOBUZZ_GAMES', false),
+      file: resolve(strVar(env, 'HALOBUZZ_GAMES_FILE', join(__dirname, '..', '..', 'config', 'games.json'))),
     }),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

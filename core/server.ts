@@ -16,7 +16,9 @@ import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { CloseCode, closeName } from '../protocol/codes';
+import { join } from 'node:path';
 import { GiftCatalog } from '../economy/gift-catalog';
+import { GameConfig } from '../economy/games/game-config';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeBridgeNode } from '../adapters/bridge/realtime-bridge';
 import type { NodeLocation } from '../adapters/registry/node-registry';
@@ -60,6 +62,7 @@ export class RealtimeServer {
         log: { ...(options.logging ?? { level: config.logLevel, pretty: false }), base: { node: config.nodeId } },
         ledger: engines.workerLedger,
         catalog: catalog.data,
+        games: config.games.enabled ? { config: GameConfig.fromFile(config.games.file).data, playStoreFile: join(config.dataDir, 'games.sqlite') } : null,
         host: {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,

@@ -282,9 +282,29 @@ export class Session {
         return this.deps.dispatch(cmd.roomEnd({ conn: this.id, user, room: req.room, ref: req.ref }));
       case ClientOp.WALLET:
         return this.deps.dispatch(cmd.wallet({ conn: this.id, user, ref: req.ref }));
+      case ClientOp.GAMES:
+        return this.game(req.ref, req.room, user, 'list', [], now, false);
+      case ClientOp.GAME_START:
+      case ClientOp.GAME_STOP:
+        return this.game(req.ref, req.room, user, req.op === ClientOp.GAME_START ? 'start' : 'stop', [req.game], now, true);
+      case ClientOp.BET:
+        return this.game(req.ref, req.room, user, 'bet', [req.round, req.segment, req.coins, req.betId, req.clientSeed], now, true);
+      case ClientOp.DUEL:
+        return this.game(req.ref, req.room, user, req.action, req.args, now, true);
       case ClientOp.HELLO:
         return; // handled before routing
     }
+  }
+
+  /**
+   * A game action for the room's actor, with what responsible play needs: the connection's country and the
+   * account's age (from the token). Plays share the money bucket with gifts.
+   */
+  private game(ref: number, room: string, user: string, action: string, args: unknown[], now: number, limited: boolean): void {
+    if (!this.rooms.has(room)) return this.fail(ref, ErrorCode.NOT_IN_ROOM, 'join the room before playing');
+    if (limited && !this.gifts.take(now)) return this.limited(ref, this.gifts, now);
+    const since = this.claims?.since;
+    this.deps.dispatch(cmd.game({ conn: this.id, user, room, ref, action, args, country: this.client.country ?? null, accountSince: since === undefined ? null : since * 1000 }));
   }
 
   /** Rooms joined or being joined, less those being left: what `maxRooms` limits. */

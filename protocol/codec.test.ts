@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame } from './codec';
+import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame } from './codec';
 import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
@@ -30,6 +30,7 @@ t.test('server frame builders produce the golden bytes', async (t) => {
   t.equal(hex(roomGiftFrame('room1', 7, 1700000000000, 'fan', 'rose', 3, 30, 30)), s.room_gift!.hex);
   t.equal(hex(roomLiveFrame('room1', 1, 1700000000000, true, 'room1.1700000000000')), s.room_live!.hex);
   t.equal(hex(roomLeaderboardFrame('room1', [['fan', 30]])), s.room_leaderboard!.hex);
+  t.equal(hex(roomGameFrame('room1', 9, 1700000000000, 'wheel', 'w1', 'locked', { bets: 2 })), s.room_game!.hex);
 });
 
 t.test('golden client frames parse into typed requests', async (t) => {
@@ -47,6 +48,28 @@ t.test('golden client frames parse into typed requests', async (t) => {
   t.same(parse('gift'), { op: ClientOp.GIFT, ref: 12, room: 'room1', giftId: 'rose', count: 3, opId: 'op-123456' });
   t.same(parse('room_end'), { op: ClientOp.ROOM_END, ref: 13, room: 'room1' });
   t.same(parse('wallet'), { op: ClientOp.WALLET, ref: 14 });
+  t.same(parse('games'), { op: ClientOp.GAMES, ref: 17, room: 'room1' });
+  t.same(parse('game_start'), { op: ClientOp.GAME_START, ref: 18, room: 'room1', game: 'wheel' });
+  t.same(parse('game_stop'), { op: ClientOp.GAME_STOP, ref: 19, room: 'room1', game: 'wheel' });
+  t.same(parse('bet'), { op: ClientOp.BET, ref: 20, room: 'room1', round: 'w1', segment: 'x5', coins: 10, betId: 'bet-0001', clientSeed: 's' });
+  t.same(parse('duel_challenge'), { op: ClientOp.DUEL, ref: 22, room: 'room1', action: 'challenge', args: ['my-duel-01', 50, '@bot', 's'] });
+  t.same(parse('duel_commit'), { op: ClientOp.DUEL, ref: 23, room: 'room1', action: 'commit', args: ['d1', 'ab'.repeat(32)] });
+  t.same(parse('duel_reveal'), { op: ClientOp.DUEL, ref: 21, room: 'room1', action: 'reveal', args: ['d1', 'rock', 'salt-123'] });
+});
+
+t.test('game requests with bad arguments are refused with their codes', async (t) => {
+  const code = (frame: unknown[]) => {
+    const r = parseRequest(frame);
+    return isRequestError(r) ? r.code : -1;
+  };
+  t.equal(code([ClientOp.BET, 1, 'room1', 'w1', 'x5', 0, 'bet-0001']), ErrorCode.INVALID_AMOUNT, 'a zero stake');
+  t.equal(code([ClientOp.BET, 1, 'room1', 'w1', 'x5', '10', 'bet-0001']), ErrorCode.INVALID_AMOUNT, 'a stake as a string');
+  t.equal(code([ClientOp.BET, 1, 'room1', 'w1', 'x5', 10, 'short']), ErrorCode.BAD_ARGUMENTS, 'a bet id under 8 characters');
+  t.equal(code([ClientOp.BET, 1, 'room1', 'w1', 'x5', 10, 'bet-0001', 'x'.repeat(65)]), ErrorCode.BAD_ARGUMENTS, 'a client seed over 64 characters');
+  t.equal(code([ClientOp.DUEL, 1, 'room1', 'dance', 'd1']), ErrorCode.BAD_ARGUMENTS, 'an unknown duel action');
+  t.equal(code([ClientOp.DUEL, 1, 'room1', 'commit', 'd1', 'ROCK']), ErrorCode.BAD_ARGUMENTS, 'a commitment that is not a SHA-256');
+  t.equal(code([ClientOp.DUEL, 1, 'room1', 'reveal', 'd1', 'lizard', 'salt-123']), ErrorCode.BAD_ARGUMENTS, 'a move that is not rock, paper or scissors');
+  t.equal(code([ClientOp.DUEL, 1, 'room1', 'challenge', 'my-duel-01', -5, '']), ErrorCode.INVALID_AMOUNT, 'a negative duel stake');
 });
 
 t.test('malformed and mistyped frames map to their error codes', async (t) => {

@@ -112,6 +112,11 @@ export function roomLeaderboardFrame(room: string, top: readonly (readonly [stri
   return encode([ServerOp.ROOM_LEADERBOARD, room, top]);
 }
 
+/** A game's state changed: [86, room, seq, ts, game, id, phase, data] (docs/games.md lists each phase's data). */
+export function roomGameFrame(room: string, seq: number, ts: number, game: string, id: string, phase: string, data: Record<string, unknown>): Uint8Array {
+  return encode([ServerOp.ROOM_GAME, room, seq, ts, game, id, phase, data]);
+}
+
 export function dmFrame(inboxSeq: number, ts: number, from: string, text: string): Uint8Array {
   return encode([ServerOp.DM, inboxSeq, ts, from, text]);
 }

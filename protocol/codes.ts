@@ -18,6 +18,16 @@ export const ClientOp = {
   GIFT: 9,
   ROOM_END: 10,
   WALLET: 11,
+  /** Games of a room: what runs and how to play (docs/games.md). */
+  GAMES: 12,
+  /** The host starts a game in its room (the wheel). */
+  GAME_START: 13,
+  /** The host stops a game after its current round. */
+  GAME_STOP: 14,
+  /** A stake on a wheel segment. */
+  BET: 15,
+  /** A duel action: challenge, accept, commit, reveal, forfeit. */
+  DUEL: 16,
 } as const;
 export type ClientOp = (typeof ClientOp)[keyof typeof ClientOp];
 
@@ -31,6 +41,8 @@ export const ServerOp = {
   ROOM_GIFT: 83,
   ROOM_LIVE: 84,
   ROOM_LEADERBOARD: 85,
+  /** A game's state changed (sequenced: in the room's history, replayed on resume). */
+  ROOM_GAME: 86,
   DM: 90,
 } as const;
 export type ServerOp = (typeof ServerOp)[keyof typeof ServerOp];
@@ -69,6 +81,22 @@ export const ErrorCode = {
   OP_IN_PROGRESS: 206,
   LEDGER_UNAVAILABLE: 207,
   ACCOUNT_IN_DEBT: 208,
+  GAMES_DISABLED: 300,
+  UNKNOWN_GAME: 301,
+  ROUND_CLOSED: 302,
+  UNKNOWN_SEGMENT: 303,
+  BAD_STAKE: 304,
+  UNKNOWN_ROUND: 305,
+  GAME_RUNNING: 306,
+  UNKNOWN_DUEL: 307,
+  DUEL_STATE: 308,
+  NOT_A_PLAYER: 309,
+  BAD_REVEAL: 310,
+  PLAY_FROZEN: 311,
+  SELF_EXCLUDED: 312,
+  DAILY_STAKE_LIMIT: 313,
+  COUNTRY_BLOCKED: 314,
+  ACCOUNT_TOO_NEW: 315,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -15,7 +15,13 @@ export type Request =
   | { op: typeof ClientOp.INBOX_ACK; ref: number; upTo: number }
   | { op: typeof ClientOp.GIFT; ref: number; room: string; giftId: string; count: number; opId: string }
   | { op: typeof ClientOp.ROOM_END; ref: number; room: string }
-  | { op: typeof ClientOp.WALLET; ref: number };
+  | { op: typeof ClientOp.WALLET; ref: number }
+  | { op: typeof ClientOp.GAMES; ref: number; room: string }
+  | { op: typeof ClientOp.GAME_START | typeof ClientOp.GAME_STOP; ref: number; room: string; game: string }
+  | { op: typeof ClientOp.BET; ref: number; room: string; round: string; segment: string; coins: number; betId: string; clientSeed: string }
+  | { op: typeof ClientOp.DUEL; ref: number; room: string; action: DuelAction; args: unknown[] };
+
+export type DuelAction = 'challenge' | 'accept' | 'commit' | 'reveal' | 'forfeit';
 
 /** What a client says about itself in hello (all optional), for analytics. */
 export interface ClientInfo {
@@ -51,6 +57,12 @@ const ID = /^[A-Za-z0-9_:.-]{1,64}$/;
 /** Client-chosen operation ids for money: 8–128 characters (a UUID fits). */
 const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
 const MAX_REF = 0xffffffff;
+/** A bet's id: 8–32 characters (it becomes part of the stake's ledger op id). */
+const BET_ID = /^[A-Za-z0-9_.-]{8,32}$/;
+/** A player's seed for the fair draw: up to 64 printable ASCII characters. */
+const CLIENT_SEED = /^[\x21-\x7e]{0,64}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const SALT = /^[\x21-\x7e]{8,64}$/;
 
 /**
  * Integers: any MessagePack number whose value is whole and in range is accepted, whatever encoding the
@@ -156,8 +168,63 @@ export function parseRequest(frame: unknown, invalidUtf8 = false): Request | Req
       return { op, ref, room: a[2] };
     case ClientOp.WALLET:
       return { op, ref };
+    case ClientOp.GAMES:
+      if (!isId(a[2])) return bad(ref, 'games: room must be an id');
+      return { op, ref, room: a[2] };
+    case ClientOp.GAME_START:
+    case ClientOp.GAME_STOP:
+      if (!isId(a[2])) return bad(ref, 'game start/stop: room must be an id');
+      if (!isId(a[3])) return bad(ref, 'game start/stop: game must be a game name');
+      return { op, ref, room: a[2], game: a[3] };
+    case ClientOp.BET:
+      return parseBet(a, ref);
+    case ClientOp.DUEL:
+      return parseDuel(a, ref);
     default:
       return { ref, code: ErrorCode.UNKNOWN_OP, message: `unknown op ${op}` };
+  }
+}
+
+function isStake(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+}
+
+function parseBet(a: unknown[], ref: number): Request | RequestError {
+  if (!isId(a[2])) return bad(ref, 'bet: room must be an id');
+  if (!isId(a[3])) return bad(ref, 'bet: round must be a round id');
+  if (!isId(a[4])) return bad(ref, 'bet: segment must be a segment id');
+  if (!isStake(a[5])) return { ref, code: ErrorCode.INVALID_AMOUNT, message: 'bet: coins must be a positive whole number' };
+  if (typeof a[6] !== 'string' || !BET_ID.test(a[6])) return bad(ref, 'bet: betId must be 8–32 characters of letters, digits and _ . -');
+  if (a[7] !== undefined && (typeof a[7] !== 'string' || !CLIENT_SEED.test(a[7]))) return bad(ref, 'bet: clientSeed must be up to 64 printable ASCII characters');
+  return { op: ClientOp.BET, ref, room: a[2], round: a[3], segment: a[4], coins: a[5], betId: a[6], clientSeed: (a[7] as string | undefined) ?? '' };
+}
+
+/** [16, ref, room, action, duel, ...]: see docs/protocol.md § Games for each action's arguments. */
+function parseDuel(a: unknown[], ref: number): Request | RequestError {
+  if (!isId(a[2])) return bad(ref, 'duel: room must be an id');
+  const action = a[3];
+  if (!isId(a[4])) return bad(ref, 'duel: the duel id must be an id');
+  const duel = a[4];
+  const done = (args: unknown[]): Request => ({ op: ClientOp.DUEL, ref, room: a[2] as string, action: action as DuelAction, args: [duel, ...args] });
+  switch (action) {
+    case 'challenge':
+      if (!BET_ID.test(duel)) return bad(ref, 'duel challenge: your duel id must be 8–32 characters of letters, digits and _ . -');
+      if (!isStake(a[5])) return { ref, code: ErrorCode.INVALID_AMOUNT, message: 'duel challenge: stake must be a positive whole number' };
+      if (a[6] !== '' && a[6] !== '@bot' && !isId(a[6])) return bad(ref, 'duel challenge: opponent must be a user id, "@bot" or "" (anyone)');
+      if (a[7] !== undefined && (typeof a[7] !== 'string' || !CLIENT_SEED.test(a[7]))) return bad(ref, 'duel challenge: clientSeed must be up to 64 printable ASCII characters');
+      return done([a[5], a[6], (a[7] as string | undefined) ?? '']);
+    case 'accept':
+    case 'forfeit':
+      return done([]);
+    case 'commit':
+      if (typeof a[5] !== 'string' || !HEX64.test(a[5])) return bad(ref, 'duel commit: the commitment must be 64 lowercase hex characters (SHA-256 of "move:salt")');
+      return done([a[5]]);
+    case 'reveal':
+      if (typeof a[5] !== 'string' || !/^(rock|paper|scissors)$/.test(a[5])) return bad(ref, 'duel reveal: move must be rock, paper or scissors');
+      if (typeof a[6] !== 'string' || !SALT.test(a[6])) return bad(ref, 'duel reveal: salt must be 8–64 printable ASCII characters');
+      return done([a[5], a[6]]);
+    default:
+      return bad(ref, 'duel: action must be challenge, accept, commit, reveal or forfeit');
   }
 }
 

@@ -71,6 +71,10 @@ export interface LiveEvent { room: string; seq: number; ts: number; live: boolea
 export interface GiftResult { seq: number; opId: string; coins: number; balance: number; replayed: boolean }
 export interface PresenceEvent { room: string; viewers: number }
 export interface DirectMessage { id: number; ts: number; from: string; text: string }
+/** A game's state changed (docs/games.md lists each game's phases and their data). */
+export interface GameEvent { room: string; seq: number; ts: number; game: string; id: string; phase: string; data: Record<string, unknown> }
+export interface BetResult { round: string; betId: string; segment: string; coins: number; balance: number; replayed: boolean }
+export type DuelMove = 'rock' | 'paper' | 'scissors';
 
 export interface ClientEvents extends Record<string, unknown> {
   connected: HelloResult;
@@ -81,6 +85,7 @@ export interface ClientEvents extends Record<string, unknown> {
   leaderboard: { room: string; top: [string, number][] };
   presence: PresenceEvent;
   dm: DirectMessage;
+  game: GameEvent;
   /** The server could not fill a gap in this room's history: reload the room's state. */
   resync: { room: string; seq: number };
   /** A room was resumed after a reconnect or a server-side recovery. */
@@ -125,6 +130,8 @@ export class HaloClient extends Emitter<ClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private hello: HelloResult | null = null;
   private readonly factory: WebSocketFactory;
+  /** Committed duel moves and their salts, until revealed. */
+  private readonly moves = new Map<string, { move: DuelMove; salt: string }>();
 
   constructor(private readonly opts: ClientOptions) {
     super();
@@ -191,6 +198,65 @@ export class HaloClient extends Emitter<ClientEvents> {
     const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
     if (c?.randomUUID) return c.randomUUID();
     return `op-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  }
+
+  /** The room's games: the wheel (its table and current round) and open duels. */
+  games(room: string): Promise<Record<string, unknown>> {
+    return this.request(ClientOp.GAMES, room) as Promise<Record<string, unknown>>;
+  }
+
+  /** Host: starts the wheel (rounds follow each other until stopped or the stream ends). */
+  startGame(room: string, game = 'wheel'): Promise<{ game: string; on: boolean; round: string | null }> {
+    return this.request(ClientOp.GAME_START, room, game) as Promise<{ game: string; on: boolean; round: string | null }>;
+  }
+
+  /** Host: stops the wheel after its current round. */
+  stopGame(room: string, game = 'wheel'): Promise<{ game: string; on: boolean; round: string | null }> {
+    return this.request(ClientOp.GAME_STOP, room, game) as Promise<{ game: string; on: boolean; round: string | null }>;
+  }
+
+  /**
+   * Stakes `coins` on a wheel segment of the open round. Retry with the same `betId` (8–32 characters) after
+   * a timeout: the stake is taken once. `clientSeed` goes into the round's draw (docs/games.md).
+   */
+  bet(room: string, round: string, segment: string, coins: number, betId: string, clientSeed = ''): Promise<BetResult> {
+    return this.request(ClientOp.BET, room, round, segment, coins, betId, clientSeed) as Promise<BetResult>;
+  }
+
+  /** Challenges `opponent` (a user id, "@bot" for the house bot, or "" for anyone in the room) to a duel. */
+  challenge(room: string, duelId: string, stake: number, opponent: string, clientSeed = ''): Promise<{ duel: Record<string, unknown> }> {
+    return this.request(ClientOp.DUEL, room, 'challenge', duelId, stake, opponent, clientSeed) as Promise<{ duel: Record<string, unknown> }>;
+  }
+
+  /** Accepts a duel (by the server's duel id from the `offered` event). */
+  acceptDuel(room: string, duel: string): Promise<{ duel: Record<string, unknown> }> {
+    return this.request(ClientOp.DUEL, room, 'accept', duel) as Promise<{ duel: Record<string, unknown> }>;
+  }
+
+  /**
+   * Commits a move: sends SHA-256 of `move:salt` with a fresh salt the client keeps for `revealMove`.
+   * The other player sees that you committed, never what.
+   */
+  async commitMove(room: string, duel: string, move: DuelMove): Promise<{ duel: Record<string, unknown> }> {
+    const salt = HaloClient.newOpId().replace(/[^A-Za-z0-9_.-]/g, '');
+    const commitment = await moveCommitment(move, salt);
+    const reply = (await this.request(ClientOp.DUEL, room, 'commit', duel, commitment)) as { duel: Record<string, unknown> };
+    this.moves.set(duel, { move, salt });
+    return reply;
+  }
+
+  /** Reveals the move committed last for this duel (the server checks it against the commitment). */
+  revealMove(room: string, duel: string): Promise<{ duel: Record<string, unknown> }> {
+    const m = this.moves.get(duel);
+    if (!m) return Promise.reject(new Error(`no committed move for duel ${duel}`));
+    return (this.request(ClientOp.DUEL, room, 'reveal', duel, m.move, m.salt) as Promise<{ duel: Record<string, unknown> }>).then((r) => {
+      this.moves.delete(duel);
+      return r;
+    });
+  }
+
+  forfeitDuel(room: string, duel: string): Promise<{ duel: Record<string, unknown> }> {
+    return this.request(ClientOp.DUEL, room, 'forfeit', duel) as Promise<{ duel: Record<string, unknown> }>;
   }
 
   endStream(room: string): Promise<{ seq: number; stream: string; giftTotal: number }> {
@@ -363,6 +429,12 @@ export class HaloClient extends Emitter<ClientEvents> {
         this.emit('live', { room, seq, ts, live, stream });
         return;
       }
+      case ServerOp.ROOM_GAME: {
+        const [, room, seq, ts, game, id, phase, data] = frame as [number, string, number, number, string, string, string, Record<string, unknown>];
+        if (!this.accept(room, seq)) return;
+        this.emit('game', { room, seq, ts, game, id, phase, data });
+        return;
+      }
       case ServerOp.ROOM_LEADERBOARD:
         this.emit('leaderboard', { room: frame[1] as string, top: frame[2] as [string, number][] });
         return;
@@ -413,4 +485,12 @@ export class HaloClient extends Emitter<ClientEvents> {
       if (this.hello) this.ackInbox(this.lastInboxId).catch((err: Error) => this.emit('error', err));
     }, 0);
   }
+}
+
+/** SHA-256 of `move:salt` as lowercase hex: a duel commitment (WebCrypto, so browsers and React Native with a crypto polyfill work). */
+export async function moveCommitment(move: DuelMove, salt: string): Promise<string> {
+  const subtle = (globalThis as { crypto?: { subtle?: { digest(alg: string, data: Uint8Array): Promise<ArrayBuffer> } } }).crypto?.subtle;
+  if (!subtle) throw new Error('moveCommitment needs WebCrypto (globalThis.crypto.subtle)');
+  const digest = new Uint8Array(await subtle.digest('SHA-256', new TextEncoder().encode(`${move}:${salt}`)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

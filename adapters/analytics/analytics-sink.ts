@@ -4,7 +4,8 @@
  * least once; each carries a unique id so the store de-duplicates re-shipped batches. When the bound is
  * hit, new events are refused and counted; the socket core is never slowed by an analytics outage.
  */
-export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute';
+export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute'
+  | 'game_round' | 'game_bet' | 'game_payout';
 
 /** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
 export type EndedBy = 'client' | 'server' | 'crash';
@@ -45,6 +46,11 @@ export interface AnalyticsEvent {
   readonly baseAmountMinor?: number;
   /** purchase, refund, dispute: stripe, appstore or googleplay. */
   readonly channel?: string;
+  /** game_*: the game (wheel, duel, duel-bot) and its round (or duel) id. */
+  readonly game?: string;
+  readonly round?: string;
+  /** game_round: coins paid out to players (`coins` is what they staked). */
+  readonly paid?: number;
 }
 
 export interface SinkStats {

@@ -79,6 +79,16 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN channel String DEFAULT ''`,
     ],
   },
+  {
+    version: 5,
+    name: 'games: the game and round of game_round, game_bet and game_payout events, coins paid per round',
+    sql: [
+      `ALTER TABLE events
+        ADD COLUMN game String DEFAULT '',
+        ADD COLUMN round String DEFAULT '',
+        ADD COLUMN paid UInt64 DEFAULT 0`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied DateTime) ENGINE = TinyLog`;

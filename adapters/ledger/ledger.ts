@@ -41,7 +41,8 @@ export const isExternal = (account: string) => account.startsWith('external:');
 export type LedgerOp =
   | { kind: 'mint'; opId: string; user: string; amount: number; source: string }
   | { kind: 'gift'; opId: string; sender: string; creator: string; room: string; stream: string; giftId: string; count: number; unitPrice: number; platformShareBps: number }
-  | { kind: 'stake'; opId: string; user: string; round: string; amount: number }
+  /** `pick`: what the stake is on (a wheel segment, "duel"); `seed`: the player's client seed. A rebuilt round reads its bets back from these. */
+  | { kind: 'stake'; opId: string; user: string; round: string; amount: number; pick?: string; seed?: string }
   | { kind: 'payout'; opId: string; user: string; round: string; amount: number }
   | { kind: 'refund'; opId: string; refundOf: string; reason: string }
   | { kind: 'adjust'; opId: string; user: string; delta: number; reason: string }
@@ -58,7 +59,7 @@ export type LedgerOp =
    * "user=coins;user=coins", sorted by user), the host's share of a positive margin to the host, and the
    * rest to (or, when winners take more than was staked, from) the house.
    */
-  | { kind: 'settle'; opId: string; round: string; stakes: number; payouts: string; host: string; hostShareBps: number }
+  | { kind: 'settle'; opId: string; round: string; stakes: number; payouts: string; host: string; hostShareBps: number; game?: string; proof?: string }
   | { kind: 'withdraw'; opId: string; user: string; coins: number; withdrawal: string }
   | { kind: 'withdraw_paid'; opId: string; user: string; coins: number; withdrawal: string }
   | { kind: 'withdraw_return'; opId: string; user: string; coins: number; withdrawal: string };
@@ -120,14 +121,17 @@ export interface Ledger {
 }
 
 const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
+const SHORT_TEXT = /^[A-Za-z0-9_:.@-]{1,64}$/;
 
 /** Checks amounts and ids; returns a message naming the problem, or null. */
 export function validateOp(op: LedgerOp): string | null {
   if (!OP_ID.test(op.opId)) return 'opId must be 8–128 characters of letters, digits and _ : . -';
   const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
   switch (op.kind) {
-    case 'mint':
     case 'stake':
+      if ((op.pick !== undefined && !SHORT_TEXT.test(op.pick)) || (op.seed !== undefined && op.seed.length > 128)) return 'pick and seed must be short strings';
+      return positive(op.amount) ? null : 'amount must be a positive whole number of coins';
+    case 'mint':
     case 'payout':
       return positive(op.amount) ? null : 'amount must be a positive whole number of coins';
     case 'gift':
@@ -154,6 +158,7 @@ export function validateOp(op: LedgerOp): string | null {
       if (!Number.isInteger(op.hostShareBps) || op.hostShareBps < 0 || op.hostShareBps > 10_000) return 'host share must be 0–10000 bps';
       const parsed = parsePayouts(op.payouts);
       if (parsed === null) return 'payouts must be "user=coins;…" with positive whole coins, each user once, sorted';
+      if ((op.game !== undefined && !SHORT_TEXT.test(op.game)) || (op.proof !== undefined && op.proof.length > 65_536)) return 'game must be a short name and proof at most 64 KiB';
       return null;
     }
     case 'refund':

@@ -7,6 +7,7 @@
  *   rt:room:<id>          hash   owner, seq, stream, streamSeq, applied
  *   rt:room:<id>:history  zset   score seq, member msgpack [seq, frame]  (the resume window)
  *   rt:room:<id>:gifts    hash   ledger op id → seq, for the live stream's gift events
+ *   rt:room:<id>:games    hash   game key → msgpack [rev, state] (state '' once the game finished)
  *   rt:inbox:<user>       hash   lastSeq, ackedSeq, applied
  *   rt:inbox:<user>:msgs  zset   score seq, member msgpack [seq, ts, from, text]
  *
@@ -64,6 +65,15 @@ while i <= #ARGV do
     raise(P .. 'rt:room:' .. ARGV[i + 1], 'applied', tonumber(ARGV[i + 2]))
     rooms[ARGV[i + 1]] = true
     i = i + 3
+  elseif op == 'G' then
+    local k = P .. 'rt:room:' .. ARGV[i + 1] .. ':games'
+    local cur = redis.call('HGET', k, ARGV[i + 2])
+    local rev = tonumber(ARGV[i + 3])
+    if (not cur) or rev > tonumber(redis.call('HGET', k, ARGV[i + 2] .. ':rev') or '-1') then
+      redis.call('HSET', k, ARGV[i + 2], ARGV[i + 4], ARGV[i + 2] .. ':rev', rev)
+    end
+    rooms[ARGV[i + 1]] = true
+    i = i + 5
   elseif op == 'I' then
     local k = P .. 'rt:inbox:' .. ARGV[i + 1]
     local seq = tonumber(ARGV[i + 2])
@@ -92,6 +102,7 @@ for room in pairs(rooms) do
   redis.call('PEXPIRE', k, roomTtl)
   redis.call('PEXPIRE', k .. ':history', roomTtl)
   redis.call('PEXPIRE', k .. ':gifts', roomTtl)
+  redis.call('PEXPIRE', k .. ':games', roomTtl)
 end
 for user in pairs(users) do
   local k = P .. 'rt:inbox:' .. user
@@ -131,11 +142,12 @@ export class RedisRealtimeStore implements RealtimeStore {
 
   async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
     const k = `${this.prefix}rt:room:${room}`;
-    const [[, state], [, members], [, gifts]] = (await this.redis.pipeline()
+    const [[, state], [, members], [, gifts], [, games]] = (await this.redis.pipeline()
       .hgetall(k)
       .zrevrangeBuffer(`${k}:history`, '0', String(Math.max(0, historyLimit - 1)))
       .hgetall(`${k}:gifts`)
-      .exec())! as [unknown, unknown][] as [[null, Record<string, string>], [null, Buffer[]], [null, Record<string, string>]];
+      .hgetall(`${k}:games`)
+      .exec())! as [unknown, unknown][] as [[null, Record<string, string>], [null, Buffer[]], [null, Record<string, string>], [null, Record<string, string>]];
     const stream = state.stream ?? null;
     const streamSeq = Number(state.streamSeq ?? 0);
     const history = (historyLimit > 0 ? members : []).map((m) => {
@@ -152,6 +164,10 @@ export class RedisRealtimeStore implements RealtimeStore {
         .sort((a, b) => a.seq - b.seq),
       history,
       applied: Number(state.applied ?? -1),
+      games: Object.keys(games)
+        .filter((key) => !key.endsWith(':rev') && games[key] !== '')
+        .sort()
+        .map((key) => ({ key, rev: Number(games[`${key}:rev`] ?? 0), state: games[key]! })),
     };
   }
 
@@ -177,6 +193,7 @@ export class RedisRealtimeStore implements RealtimeStore {
     for (const e of batch.roomEvents) args.push('E', e.room, e.seq, Buffer.from(encode([e.seq, e.frame])), e.opId ?? '');
     for (const p of batch.roomPrunes) args.push('P', p.room, p.belowSeq);
     for (const a of batch.roomApplied) args.push('A', a.room, a.position);
+    for (const g of batch.roomGames) args.push('G', g.room, g.key, g.rev, g.state ?? '');
     for (const m of batch.inbox) args.push('I', m.user, m.seq, Buffer.from(encode([m.seq, m.ts, m.from, m.text])));
     for (const a of batch.inboxAcks) args.push('K', a.user, a.upTo);
     for (const a of batch.inboxApplied) args.push('U', a.user, a.position);

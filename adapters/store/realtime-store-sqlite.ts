@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
+import type { InboxSnapshot, RealtimeStore, RoomSnapshot, StoredGame, WriteBatch } from './realtime-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_events (
@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS room_events (
 CREATE TABLE IF NOT EXISTS room_state (
   room TEXT PRIMARY KEY, owner TEXT, last_seq INTEGER NOT NULL DEFAULT 0, stream TEXT, stream_seq INTEGER NOT NULL DEFAULT 0,
   applied INTEGER NOT NULL DEFAULT -1) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS room_games (
+  room TEXT NOT NULL, key TEXT NOT NULL, rev INTEGER NOT NULL, state TEXT, PRIMARY KEY (room, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
   user TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL,
   PRIMARY KEY (user, seq)) WITHOUT ROWID;
@@ -44,6 +46,9 @@ export class SqliteRealtimeStore implements RealtimeStore {
         ON CONFLICT(room) DO UPDATE SET owner = COALESCE(owner, excluded.owner)`),
       setApplied: db.prepare(`INSERT INTO room_state (room, applied) VALUES (?, ?)
         ON CONFLICT(room) DO UPDATE SET applied = max(applied, excluded.applied)`),
+      setGame: db.prepare(`INSERT INTO room_games (room, key, rev, state) VALUES (?, ?, ?, ?)
+        ON CONFLICT(room, key) DO UPDATE SET rev = excluded.rev, state = excluded.state WHERE excluded.rev > room_games.rev`),
+      games: db.prepare('SELECT key, rev, state FROM room_games WHERE room = ? AND state IS NOT NULL ORDER BY key'),
       prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ? AND op_id IS NULL'),
       roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq, applied FROM room_state WHERE room = ?'),
       history: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? ORDER BY seq DESC LIMIT ?'),
@@ -67,6 +72,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       }
       for (const p of batch.roomPrunes) s.prune.run(p.room, p.belowSeq);
       for (const a of batch.roomApplied) s.setApplied.run(a.room, a.position);
+      for (const g of batch.roomGames) s.setGame.run(g.room, g.key, g.rev, g.state);
       for (const m of batch.inbox) {
         s.insertInbox.run(m.user, m.seq, m.ts, m.from, m.text);
         s.bumpInboxSeq.run(m.user, m.seq);
@@ -99,6 +105,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       streamGifts: stream === null ? [] : (this.stmts.streamGifts.all(room, state!.streamSeq) as { opId: string; seq: number }[]),
       history: rows.map((r) => ({ seq: r.seq, frame: new Uint8Array(r.frame) })),
       applied: state?.applied ?? -1,
+      games: this.stmts.games.all(room) as StoredGame[],
     };
   }
 

@@ -47,7 +47,7 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     const snap = await store.loadRoom('r3', 10);
     t.equal(snap.seq, 4);
     t.same(snap.history.map((h) => h.seq), [4]);
-    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [], applied: -1 });
+    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [], applied: -1, games: [] });
   });
 
   t.test(`${name}: a live stream and its gift events survive pruning`, async (t) => {
@@ -117,5 +117,25 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     await store.commit(older);
     t.equal((await store.loadInbox('u5', 10)).applied, 9, 'an inbox keeps its newest position too');
     t.equal((await store.loadInbox('nobody', 10)).applied, -1);
+  });
+
+  t.test(`${name}: a game's state keeps its newest rev; a null state removes it`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomGames.push({ room: 'r6', key: 'wheel', rev: 1, state: '{"v":1}' }, { room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
+    b.roomGames.push({ room: 'r6', key: 'wheel', rev: 3, state: '{"v":3}' });
+    await store.commit(b);
+    const older = emptyBatch();
+    older.roomGames.push({ room: 'r6', key: 'wheel', rev: 2, state: '{"v":2}' });
+    await store.commit(older);
+    t.same((await store.loadRoom('r6', 10)).games, [{ key: 'duel:d1', rev: 2, state: '{"d":1}' }, { key: 'wheel', rev: 3, state: '{"v":3}' }], 'a replayed older write changes nothing');
+    const done = emptyBatch();
+    done.roomGames.push({ room: 'r6', key: 'duel:d1', rev: 4, state: null });
+    await store.commit(done);
+    const again = emptyBatch();
+    again.roomGames.push({ room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
+    await store.commit(again);
+    t.same((await store.loadRoom('r6', 10)).games, [{ key: 'wheel', rev: 3, state: '{"v":3}' }], 'a finished game stays removed');
   });
 }

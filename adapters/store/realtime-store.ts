@@ -42,6 +42,15 @@ export interface RoomSnapshot {
   readonly history: readonly { seq: number; frame: Uint8Array }[];
   /** Cluster: log position of the last room command applied (-1: none); replays at or below it are skipped. */
   readonly applied: number;
+  /** The room's games (a wheel, open duels): each game's stored state, by key. */
+  readonly games: readonly StoredGame[];
+}
+
+/** A game's state as a room stores it: JSON under a key (`wheel`, `duel:<id>`); `rev` only grows, null state removes it. */
+export interface StoredGame {
+  readonly key: string;
+  readonly rev: number;
+  readonly state: string;
 }
 
 export interface InboxSnapshot {
@@ -66,14 +75,16 @@ export interface WriteBatch {
   readonly roomApplied: { room: string; position: number }[];
   /** Cluster: the newest command position a user's inbox applied (kept as a maximum). */
   readonly inboxApplied: { user: string; position: number }[];
+  /** A game's new state (null: finished, removed); a write whose rev is not above the stored one changes nothing. */
+  readonly roomGames: { room: string; key: string; rev: number; state: string | null }[];
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [], roomGames: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length + b.roomGames.length === 0;
 }
 
 export interface RealtimeStore {

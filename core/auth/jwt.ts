@@ -15,6 +15,8 @@ export interface AccessClaims {
   readonly iat: number;
   readonly exp: number;
   readonly roles?: readonly string[];
+  /** When the account was created (seconds since the epoch): games check a minimum account age. */
+  readonly since?: number;
 }
 
 export type VerifyFailure = 'malformed' | 'bad_algorithm' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'wrong_issuer' | 'wrong_audience' | 'bad_claims';
@@ -39,7 +41,7 @@ function mac(secret: string, input: string): Buffer {
 }
 
 export function signAccessToken(
-  input: { sub: string; sid?: string; roles?: readonly string[]; ttlSec: number; issuer: string; audience: string; now?: number },
+  input: { sub: string; sid?: string; roles?: readonly string[]; since?: number; ttlSec: number; issuer: string; audience: string; now?: number },
   secret: string,
 ): string {
   const iat = input.now ?? Math.floor(Date.now() / 1000);
@@ -51,6 +53,7 @@ export function signAccessToken(
     iat,
     exp: iat + input.ttlSec,
     ...(input.roles ? { roles: input.roles } : {}),
+    ...(input.since !== undefined ? { since: input.since } : {}),
   };
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const signingInput = `${HEADER}.${body}`;
@@ -90,5 +93,6 @@ export function verifyAccessToken(token: string, opts: VerifyOptions): VerifyRes
   const aud = c.aud;
   if (!(aud === opts.audience || (Array.isArray(aud) && aud.includes(opts.audience)))) return { ok: false, reason: 'wrong_audience' };
   if (c.roles !== undefined && !(Array.isArray(c.roles) && c.roles.every((r) => typeof r === 'string'))) return { ok: false, reason: 'bad_claims' };
+  if (c.since !== undefined && !(typeof c.since === 'number' && Number.isSafeInteger(c.since))) return { ok: false, reason: 'bad_claims' };
   return { ok: true, claims: c as unknown as AccessClaims };
 }

@@ -8,7 +8,7 @@
  * after betting closes, and the seed is revealed at settlement.
  */
 import { createHash } from 'node:crypto';
-import type { LedgerOp } from '../../adapters/ledger/ledger';
+import type { LedgerEntry, LedgerOp } from '../../adapters/ledger/ledger';
 import { newCommitment } from './fairness';
 import { payoutOf, spin, type PayoutTable, type Segment } from './payout-table';
 
@@ -98,6 +98,40 @@ export class WheelRound {
     return { ok: true, op: this.stakeOp(bet), replayed: false };
   }
 
+  /**
+   * The bets as the ledger holds them (the round's escrow history): a rebuilt round trusts the ledger, not
+   * its stored copy, so a stake committed just before a crash is neither lost nor counted twice. Only while
+   * open: a locked round's client seed was fixed from the bets it had.
+   */
+  adoptLedgerBets(entries: readonly LedgerEntry[]): void {
+    if (this.state.phase !== 'open') return;
+    const bets: WheelBet[] = [];
+    for (const e of entries) {
+      const bet = this.betOfEntry(e);
+      if (bet) bets.push(bet);
+    }
+    this.state = { ...this.state, bets };
+  }
+
+  /**
+   * Stakes in the escrow that are not bets of this round (a stake that landed after the round locked, on
+   * an old owner during a move): each is refunded, so nothing is left in the escrow.
+   */
+  strayStakeRefunds(entries: readonly LedgerEntry[]): LedgerOp[] {
+    const known = new Set(this.state.bets.map((b) => this.stakeOpId(b)));
+    return entries
+      .filter((e) => e.kind === 'stake' && !known.has(e.opId))
+      .map((e) => ({ kind: 'refund', opId: `refund:${createHash('sha256').update(e.opId).digest('base64url').slice(0, 32)}`, refundOf: e.opId, reason: 'stake arrived after the round locked' }));
+  }
+
+  private betOfEntry(e: LedgerEntry): WheelBet | null {
+    if (e.kind !== 'stake') return null;
+    const prefix = `stake:${this.state.id}:`;
+    const user = e.meta.user as string;
+    if (!e.opId.startsWith(`${prefix}${user}:`)) return null;
+    return { user, segment: String(e.meta.pick ?? ''), coins: e.meta.amount as number, betId: e.opId.slice(prefix.length + user.length + 1), clientSeed: String(e.meta.seed ?? '') };
+  }
+
   /** A bet whose stake the ledger refused (no funds, in debt) is taken back out of the round. */
   dropBet(user: string, betId: string): void {
     this.state = { ...this.state, bets: this.state.bets.filter((b) => !(b.user === user && b.betId === betId)) };
@@ -126,10 +160,14 @@ export class WheelRound {
     const payouts = [...byUser].sort(([a], [b]) => (a < b ? -1 : 1));
     const stakes = s.bets.reduce((n, b) => n + b.coins, 0);
     this.state = { ...s, phase: 'settled', landed: landed.id };
+    const proof = { serverSeed: s.serverSeed, serverSeedHash: s.serverSeedHash, clientSeed: s.clientSeed!, nonce: 1, landed: landed.id };
     return {
       landed, payouts,
-      op: { kind: 'settle', opId: `settle:${s.id}`, round: s.id, stakes, payouts: payouts.map(([u, c]) => `${u}=${c}`).join(';'), host: s.host, hostShareBps: this.rules.hostShareBps },
-      proof: { serverSeed: s.serverSeed, serverSeedHash: s.serverSeedHash, clientSeed: s.clientSeed!, nonce: 1, landed: landed.id },
+      op: {
+        kind: 'settle', opId: `settle:${s.id}`, round: s.id, stakes, payouts: payouts.map(([u, c]) => `${u}=${c}`).join(';'), host: s.host, hostShareBps: this.rules.hostShareBps,
+        game: 'wheel', proof: JSON.stringify({ game: 'wheel', ...proof, table: this.rules.table.segments, bets: s.bets.length }),
+      },
+      proof,
     };
   }
 
@@ -145,6 +183,6 @@ export class WheelRound {
   }
 
   private stakeOp(b: WheelBet): LedgerOp {
-    return { kind: 'stake', opId: this.stakeOpId(b), user: b.user, round: this.state.id, amount: b.coins };
+    return { kind: 'stake', opId: this.stakeOpId(b), user: b.user, round: this.state.id, amount: b.coins, pick: b.segment, ...(b.clientSeed ? { seed: b.clientSeed } : {}) };
   }
 }
