@@ -27,6 +27,7 @@ import type { PlayResult } from '../adapters/games/play-store';
 import type { StoredGame } from '../adapters/store/realtime-store';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 import { rtpOf } from '../economy/games/payout-table';
+import { strayStakeRefunds } from '../economy/games/escrow';
 
 /** What the games need from their room. */
 export interface GameRoom {
@@ -89,6 +90,8 @@ interface LiveDuel {
   paid: boolean;
   /** A settle or refund is on its way to the ledger. */
   paying: boolean;
+  /** Stakes on their way to the ledger: the duel is paid (and forgotten) only once none is. */
+  pending: number;
 }
 
 export class RoomGames {
@@ -117,7 +120,7 @@ export class RoomGames {
         this.roundPaid = w.paid;
       } else if (g.key.startsWith('duel:')) {
         const d = JSON.parse(g.state) as StoredDuel;
-        this.duels.set(d.duel.id, { duel: Duel.restore(d.duel, config.data.duel), paid: d.paid, paying: false });
+        this.duels.set(d.duel.id, { duel: Duel.restore(d.duel, config.data.duel), paid: d.paid, paying: false, pending: 0 });
       }
     }
   }
@@ -195,11 +198,14 @@ export class RoomGames {
     if (!config) return;
     const r = this.round;
     if (r && r.data.phase === 'open' && turn.now >= r.data.locksAt && this.pendingStakes === 0) this.lockAndSettle(turn);
-    if (r && !this.roundPaid && !this.paying && r.data.phase !== 'open') this.payRound(turn);
+    // Not while a stake is in flight: a refund issued before its stake commits would miss it.
+    if (r && !this.roundPaid && !this.paying && r.data.phase !== 'open' && this.pendingStakes === 0) this.payRound(turn);
     for (const [id, d] of this.duels) {
+      const phase = d.duel.data.phase;
+      if ((phase === 'staking' || phase === 'accepting') && d.pending === 0) this.resumeStake(d, turn);
       const event = d.duel.finished ? null : d.duel.expire(turn.now);
       if (event) this.duelEvent(d.duel, event, turn);
-      if (d.duel.finished && !d.paid && !d.paying) this.payDuel(id, d, turn);
+      if (d.duel.finished && !d.paid && !d.paying && d.pending === 0) this.payDuel(id, d, turn);
     }
     if (this.wheelOn && this.roundPaid && !this.paying && this.room.live() && (this.nextAt === null || turn.now >= this.nextAt)) this.openRound(config, turn);
   }
@@ -284,7 +290,10 @@ export class RoomGames {
     this.pendingStakes--;
     const r = this.round;
     const ok = !(result instanceof Error) && typeof result !== 'string' && result.ok;
-    if (!ok && r?.data.id === job.round && !job.replayed && r.data.phase === 'open') r.dropBet(job.user, job.betId);
+    if (!ok && r?.data.id === job.round && !job.replayed && (r.data.phase === 'open' || r.data.phase === 'cancelled')) {
+      r.dropBet(job.user, job.betId);
+      if (r.data.phase === 'cancelled') this.store(turn, 'wheel');
+    }
     if (!ok) return this.refuse(job.conn, job.ref, result, turn, () => this.deps.guard?.release(job.user, job.coins, job.admitted));
     const res = result as Extract<LedgerResult, { ok: true }>;
     if (!res.replayed) this.room.track(turn, { type: 'game_bet', user: job.user, coins: job.coins, game: 'wheel', round: job.round, id: `bet:${job.round}:${job.user}:${job.betId}` });
@@ -356,7 +365,8 @@ export class RoomGames {
     if (c.user === this.room.owner() || opponent === this.room.owner()) return fail(ErrorCode.NOT_A_PLAYER, 'the host does not duel in their own room');
     const duel = Duel.challenge({ id, room: this.room.id, host: this.room.owner()!, challenger: c.user, opponent: opponent === '' ? null : opponent, stake, clientSeed, now: turn.now }, config.data.duel);
     if (typeof duel === 'string') return fail(REFUSALS[duel]!, MESSAGES[duel]!);
-    this.duels.set(id, { duel, paid: false, paying: false });
+    const live: LiveDuel = { duel, paid: false, paying: false, pending: 1 };
+    this.duels.set(id, live);
     this.store(turn, `duel:${id}`);
     const job: Job = { kind: 'duelStake', conn: c.conn, ref: c.ref, user: c.user, duel: id, admitted: turn.now };
     turn.defer(this.admitThen(c, stake, turn.now, false, duel.stakeOp(c.user)), (res): GameDone => [GAME_DONE, job, res as JobResult]);
@@ -372,6 +382,7 @@ export class RoomGames {
       const refusal = duel.accept(c.user, turn.now);
       if (refusal) return fail(REFUSALS[refusal]!, MESSAGES[refusal]!);
       this.store(turn, `duel:${duel.data.id}`);
+      d.pending++;
       const job: Job = { kind: 'duelStake', conn: c.conn, ref: c.ref, user: c.user, duel: duel.data.id, admitted: turn.now };
       turn.defer(this.admitThen(c, duel.data.stake, turn.now, false, duel.stakeOp(c.user)), (res): GameDone => [GAME_DONE, job, res as JobResult]);
       return;
@@ -389,10 +400,11 @@ export class RoomGames {
     const d = this.duels.get(job.duel);
     const ok = !(result instanceof Error) && typeof result !== 'string' && result.ok;
     if (!d) return;
+    d.pending--;
     const duel = d.duel;
     if (!ok) {
       duel.stakeRefused(job.user);
-      if (duel.data.phase === 'cancelled' && duel.data.staked.length === 0) {
+      if (duel.data.phase === 'cancelled' && duel.data.staked.length === 0 && d.pending === 0) {
         this.duels.delete(job.duel);
         this.write(turn, `duel:${job.duel}`, null);
       } else {
@@ -404,9 +416,21 @@ export class RoomGames {
     if (!(result as Extract<LedgerResult, { ok: true }>).replayed) this.room.track(turn, { type: 'game_bet', user: job.user, coins: duel.data.stake, game: duel.againstBot ? 'duel-bot' : 'duel', round: job.duel, id: `bet:${job.duel}:${job.user}` });
     const seq = event ? this.duelEvent(duel, event, turn) : 0;
     if (!event) this.store(turn, `duel:${job.duel}`);
-    turn.emit(eff.send(job.conn, replyFrame(job.ref, { duel: duel.publicView(), seq, balance: (result as Extract<LedgerResult, { ok: true }>).balances[userAccount(job.user)] ?? 0 })));
+    if (job.ref) turn.emit(eff.send(job.conn, replyFrame(job.ref, { duel: duel.publicView(), seq, balance: (result as Extract<LedgerResult, { ok: true }>).balances[userAccount(job.user)] ?? 0 })));
     // A stake confirmed after the duel was cancelled (the stream ended meanwhile) goes back with the others.
     if (duel.finished) this.tick(turn);
+  }
+
+  /**
+   * A rebuilt room found a duel waiting for a stake whose answer died with the old worker or node: the
+   * stake is applied again (the ledger replays it if it had committed) and the duel goes on from the answer.
+   */
+  private resumeStake(d: LiveDuel, turn: Turn): void {
+    const s = d.duel.data;
+    const user = s.phase === 'staking' ? s.challenger : s.opponent!;
+    d.pending++;
+    const job: Job = { kind: 'duelStake', conn: 0, ref: 0, user, duel: s.id, admitted: turn.now };
+    turn.defer(this.deps.ledger.apply(d.duel.stakeOp(user)), (res): GameDone => [GAME_DONE, job, res as JobResult]);
   }
 
   private duelEvent(duel: Duel, event: DuelEvent, turn: Turn): number {
@@ -446,9 +470,16 @@ export class RoomGames {
           const res = await ledger.apply(op);
           if (!res.ok && res.code !== 'NOT_REFUNDABLE') return res;
         }
-        return { ok: true, refunds: duel.data.staked.length };
+      } else {
+        const res = await ledger.apply(duel.settlement().op);
+        if (!res.ok) return res;
       }
-      return ledger.apply(duel.settlement().op);
+      const counted = new Set(duel.data.staked.map((u) => duel.stakeOpId(u)));
+      let refunds = 0;
+      for (const op of strayStakeRefunds(await this.escrowHistory(id), counted, 'stake arrived after the duel ended')) {
+        if ((await ledger.apply(op)).ok) refunds++;
+      }
+      return { ok: true, refunds };
     };
     turn.defer(work(), (res): GameDone => [GAME_DONE, { kind: 'duelPaid', duel: id }, res as JobResult]);
   }
@@ -464,6 +495,7 @@ export class RoomGames {
   }
 
   private refuse(conn: number, ref: number, result: JobResult, turn: Turn, release: () => Promise<void> | undefined): void {
+    if (!ref) return; // a resumed stake (no request waits, and it was admitted before the crash)
     if (typeof result === 'string') return turn.emit(eff.send(conn, errorFrame(ref, REFUSALS[result]!, MESSAGES[result]!)));
     // The ledger refused or did not answer after admission: the coins no longer count against the cap.
     void release()?.catch(() => undefined);

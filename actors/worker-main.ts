@@ -7,12 +7,13 @@ import { ActorHost, type ActorHostOptions } from './actor-host';
 import { GiftCatalog, type GiftCatalogData } from '../economy/gift-catalog';
 import { openLedger, type LedgerSettings } from '../adapters/ledger/open-ledger';
 import { BatchCodec } from './batch-codec';
-import type { Command, Effect, WorkerControl, WorkerStatus } from './messages';
+import { eff, type Command, type Effect, type WorkerControl, type WorkerStatus } from './messages';
 import { openRealtimeStore, type StoreSettings } from '../adapters/store/open-realtime-store';
 import { createLogger, type LogSettings } from '../common/logger';
 import { GameConfig, type GameConfigData } from '../economy/games/game-config';
 import { SqlitePlayStore } from '../adapters/games/play-store-sqlite';
 import { PlayGuard } from '../economy/games/play-guard';
+import type { PlayFlag } from '../adapters/games/play-store';
 
 export interface WorkerInit {
   readonly index: number;
@@ -39,9 +40,14 @@ async function main(): Promise<void> {
   const playStore = init.games ? new SqlitePlayStore(init.games.playStoreFile) : null;
   const gameConfig = init.games ? new GameConfig(init.games.config) : null;
   const security = log.child({ component: 'security' });
-  const games = gameConfig && playStore
-    ? { config: gameConfig, guard: new PlayGuard(playStore, gameConfig.data.play, gameConfig.data.antiCheat, (flag) => security.warn({ type: 'play_flag', userId: flag.user, flag }, 'play_flag')) }
-    : undefined;
+  // A flag goes to the security log and, as a game_flag event, to analytics (an effect batch of its own).
+  const onFlag = (flag: PlayFlag) => {
+    security.warn({ type: 'play_flag', userId: flag.user, flag }, 'play_flag');
+    if (!init.host.room.analytics) return;
+    const bytes = codec.encode([eff.analytics({ id: `flag:${flag.id}`, ts: flag.at, type: 'game_flag', user: flag.user, flag: flag.kind })]);
+    port.postMessage(bytes, [bytes.buffer]);
+  };
+  const games = gameConfig && playStore ? { config: gameConfig, guard: new PlayGuard(playStore, gameConfig.data.play, gameConfig.data.antiCheat, onFlag) } : undefined;
   const status = (s: WorkerStatus) => port.postMessage(s);
   const fatal = (error: unknown) => {
     // The store is the truth: if we cannot write it, restart and rebuild from it.

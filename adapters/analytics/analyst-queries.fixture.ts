@@ -62,6 +62,16 @@ export const FIXTURE_EVENTS: readonly AnalyticsEvent[] = [
   { id: 'purchase:stripe:pi_1', ts: ms(T + 200), node: 'n1', type: 'purchase', user: 'v1', coins: 100, channel: 'stripe', currency: 'USD', amountMinor: 99, baseAmountMinor: 99 },
   { id: 'purchase:appstore:2000001', ts: ms(T + 300), node: 'n1', type: 'purchase', user: 'v2', coins: 100, channel: 'appstore', currency: 'EUR', amountMinor: 91, baseAmountMinor: 99 },
   { id: 'clawback:appstore:2000001', ts: ms(T + DAY), node: 'n1', type: 'refund', user: 'v2', coins: 100, channel: 'appstore', currency: 'EUR', amountMinor: 91, baseAmountMinor: 99 },
+  { id: 'bet:w1:v1:b1', ts: ms(T + 200), node: 'n1', type: 'game_bet', user: 'v1', room: 'ra', game: 'wheel', round: 'w1', coins: 10 },
+  { id: 'bet:w1:v2:b1', ts: ms(T + 201), node: 'n1', type: 'game_bet', user: 'v2', room: 'ra', game: 'wheel', round: 'w1', coins: 20 },
+  { id: 'round:w1', ts: ms(T + 220), node: 'n1', type: 'game_round', room: 'ra', game: 'wheel', round: 'w1', coins: 30, paid: 20, count: 2 },
+  { id: 'payout:w1:v1', ts: ms(T + 220), node: 'n1', type: 'game_payout', user: 'v1', room: 'ra', game: 'wheel', round: 'w1', coins: 20 },
+  { id: 'bet:d1:v3', ts: ms(T + 300), node: 'n1', type: 'game_bet', user: 'v3', room: 'ra', game: 'duel-bot', round: 'd1', coins: 50 },
+  { id: 'round:d1', ts: ms(T + 310), node: 'n1', type: 'game_round', room: 'ra', game: 'duel-bot', round: 'd1', coins: 50, paid: 95, count: 1 },
+  { id: 'round:w2', ts: ms(T + DAY), node: 'n1', type: 'game_round', room: 'rb', game: 'wheel', round: 'w2', coins: 100, paid: 0, count: 1 },
+  { id: 'flag:win_rate:v3:duel-bot', ts: ms(T + 320), node: 'n1', type: 'game_flag', user: 'v3', flag: 'win_rate' },
+  { id: 'flag:chip_dumping:v3:v1', ts: ms(T + 330), node: 'n1', type: 'game_flag', user: 'v3', flag: 'chip_dumping' },
+  { id: 'flag:chip_dumping:v1:v3', ts: ms(T + 340), node: 'n1', type: 'game_flag', user: 'v1', flag: 'chip_dumping' },
   // Delivered twice: each must still count once.
   giftV1,
   v2Visit[1]!,
@@ -114,6 +124,9 @@ export const FIXTURE_CASES: readonly QueryCase[] = [
   { query: 'purchase_revenue', params: { from: D, to: D + 8 * DAY }, rows: [[D, 'appstore', 'EUR', 'appstore EUR', 1, 91, 0, 0.99], [D, 'stripe', 'USD', 'stripe USD', 1, 99, 0, 0.99], [D + DAY, 'appstore', 'EUR', 'appstore EUR', 0, 0, 91, -0.99]] },
   { query: 'revenue_summary', params: day, rows: [[24, 18, 6, 3, 3, 8]] },
   { query: 'revenue_summary', params: { ...day, room: 'ra' }, rows: [[23, 17, 6, 2, 2, 11.5]] },
+  { query: 'game_rtp_daily', params: day, rows: [[D, 'duel-bot', 1, 1, 50, 95, 190], [D, 'wheel', 1, 2, 30, 20, 66.67]] },
+  { query: 'game_rtp_daily', params: { from: D, to: D + 2 * DAY, room: 'rb' }, rows: [[D + DAY, 'wheel', 1, 0, 100, 0, 0]] },
+  { query: 'game_flags', params: day, rows: [['v3', 'chip_dumping, win_rate', 2, T + 330], ['v1', 'chip_dumping', 1, T + 340]] },
 ];
 
 /** ClickHouse JSON writes 64-bit integers as strings: compare as numbers where a value is numeric. */

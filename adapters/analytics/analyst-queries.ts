@@ -270,4 +270,26 @@ ORDER BY day, channel, currency`,
 FROM events FINAL
 WHERE type = 'gift' AND ${window(p)}${inRoom(p)}`,
   },
+  game_rtp_daily: {
+    title: 'Games: measured return to player per day',
+    description: 'Per UTC day and game (wheel, duel, duel-bot): settled rounds, distinct players who staked, coins staked in those rounds, coins paid out to players, and the measured RTP (paid ÷ staked, percent) to compare with the configured one (docs/games.md). Host shares and the house margin are the rest.',
+    chart: { kind: 'line', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'rtp_pct', label: 'measured RTP %', unit: 'count' }], splitBy: 'game' },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, game, countIf(type = 'game_round') AS rounds, uniqExactIf(user, type = 'game_bet') AS players,
+  sumIf(coins, type = 'game_round') AS staked, sumIf(paid, type = 'game_round') AS paid, if(staked = 0, 0, round(100 * paid / staked, 2)) AS rtp_pct
+FROM events FINAL
+WHERE type IN ('game_round', 'game_bet') AND ${window(p)}${inRoom(p)}
+GROUP BY day, game
+ORDER BY day, game`,
+  },
+  game_flags: {
+    title: 'Games: flagged players',
+    description: 'Players with anomaly flags raised in the window (win_rate, chip_dumping, disputed_stake; docs/games.md § Anomaly flags), newest kinds first by count. Flags belong to players, not rooms: the room filter does not apply. Staff act on them at /v1/admin/games/flags.',
+    chart: { kind: 'table', users: ['user'] },
+    sql: (p) => `SELECT user, arrayStringConcat(arraySort(groupUniqArray(flag)), ', ') AS kinds, count() AS flags, max(toUInt32(ts)) AS last_flagged
+FROM events FINAL
+WHERE type = 'game_flag' AND ${window(p)}
+GROUP BY user
+ORDER BY flags DESC, user
+LIMIT 50`,
+  },
 };

@@ -5,7 +5,7 @@
  * hit, new events are refused and counted; the socket core is never slowed by an analytics outage.
  */
 export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute'
-  | 'game_round' | 'game_bet' | 'game_payout';
+  | 'game_round' | 'game_bet' | 'game_payout' | 'game_flag';
 
 /** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
 export type EndedBy = 'client' | 'server' | 'crash';
@@ -51,6 +51,8 @@ export interface AnalyticsEvent {
   readonly round?: string;
   /** game_round: coins paid out to players (`coins` is what they staked). */
   readonly paid?: number;
+  /** game_flag: the anomaly (win_rate, chip_dumping, disputed_stake). */
+  readonly flag?: string;
 }
 
 export interface SinkStats {

@@ -81,12 +81,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    name: 'games: the game and round of game_round, game_bet and game_payout events, coins paid per round',
+    name: 'games: the game and round of game events, coins paid per round, the kind of an anomaly flag',
     sql: [
       `ALTER TABLE events
         ADD COLUMN game String DEFAULT '',
         ADD COLUMN round String DEFAULT '',
-        ADD COLUMN paid UInt64 DEFAULT 0`,
+        ADD COLUMN paid UInt64 DEFAULT 0,
+        ADD COLUMN flag String DEFAULT ''`,
     ],
   },
 ];

@@ -36,7 +36,7 @@ export const gamesPlugin: FastifyPluginAsyncTypebox<GamesPluginOptions> = async 
       response: {
         200: Type.Object({
           round: Type.String(), game: Type.String(), settledAt: Type.Integer(), stakes: Type.Integer(),
-          payouts: Type.Array(Type.Tuple([Type.String(), Type.Integer()]), { description: '[user, coins] of every winner' }),
+          payouts: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()]), { minItems: 2, maxItems: 2 }), { description: '[user, coins] of every winner' }),
           hostShareBps: Type.Integer(),
           proof: Type.Record(Type.String(), Type.Unknown(), { description: 'wheel: serverSeed, serverSeedHash, clientSeed, nonce, landed, table; duel: rounds (commitments, moves, salts), winner, and for the bot serverSeed, serverSeedHash, clientSeed' }),
         }, { additionalProperties: true }),

@@ -66,6 +66,8 @@ export class ClusterRouter {
   private owned = new Map<string, Set<number>>();
   /** Partitions gained by the latest assignment whose REATTACH is not yet out. */
   private readonly toPrepare = new Set<string>();
+  /** Preparations under way (partition key → its promise), so the assignment and a command batch share one. */
+  private readonly preparing = new Map<string, Promise<void>>();
   private events: BusSubscription | null = null;
   private owners: BusSubscription | null = null;
   private stopped = false;
@@ -228,22 +230,37 @@ export class ClusterRouter {
       const lost = [...before].filter((p) => !after.has(p));
       const kind = topic === this.topics.roomCommands ? 'room' : 'user';
       if (lost.length > 0) void this.actors.evict(kind, lost, this.opts.partitions);
-      for (const p of after) if (!before.has(p)) this.toPrepare.add(`${topic}/${p}`);
+      for (const p of after) {
+        if (before.has(p)) continue;
+        this.toPrepare.add(`${topic}/${p}`);
+        // At once, not on the partition's next command: a room with a running game has deadlines to keep
+        // (a wheel round to settle) even when nobody sends anything; the re-join rebuilds it here.
+        this.prepare(topic, p).catch((err) => this.opts.log.warn({ err, topic, partition: p }, 'preparing a gained partition failed; retried on its next command'));
+      }
     }
     this.owned = next;
     this.opts.log.info({ event: 'cluster-assignment', owned: this.ownership() }, 'partition ownership changed');
   }
 
-  private async onCommands(batch: ConsumedBatch): Promise<void> {
-    const room = batch.topic === this.topics.roomCommands;
-    const key = `${batch.topic}/${batch.partition}`;
-    if (this.toPrepare.has(key) || !this.owned.get(batch.topic)?.has(batch.partition)) {
-      // Newly ours: forget anything held from an earlier ownership, then ask every node to re-join.
-      await this.actors.evict(room ? 'room' : 'user', [batch.partition], this.opts.partitions);
-      await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition: batch.partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', batch.partition]) }] }]);
+  /** Newly ours: forget anything held from an earlier ownership, then ask every node to re-join. */
+  private prepare(topic: string, partition: number): Promise<void> {
+    const key = `${topic}/${partition}`;
+    const running = this.preparing.get(key);
+    if (running) return running;
+    const room = topic === this.topics.roomCommands;
+    const work = (async () => {
+      await this.actors.evict(room ? 'room' : 'user', [partition], this.opts.partitions);
+      await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', partition]) }] }]);
       this.toPrepare.delete(key);
       this.opts.count('replayed_batches');
-    }
+    })().finally(() => this.preparing.delete(key));
+    this.preparing.set(key, work);
+    return work;
+  }
+
+  private async onCommands(batch: ConsumedBatch): Promise<void> {
+    const key = `${batch.topic}/${batch.partition}`;
+    if (this.toPrepare.has(key) || !this.owned.get(batch.topic)?.has(batch.partition)) await this.prepare(batch.topic, batch.partition);
     for (const r of batch.records) {
       let command: Command;
       try {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { LedgerEntry, LedgerOp } from '../../adapters/ledger/ledger';
 import { newCommitment } from './fairness';
+import { strayStakeRefunds } from './escrow';
 import { payoutOf, spin, type PayoutTable, type Segment } from './payout-table';
 
 export type WheelPhase = 'open' | 'locked' | 'settled' | 'cancelled';
@@ -118,10 +119,7 @@ export class WheelRound {
    * an old owner during a move): each is refunded, so nothing is left in the escrow.
    */
   strayStakeRefunds(entries: readonly LedgerEntry[]): LedgerOp[] {
-    const known = new Set(this.state.bets.map((b) => this.stakeOpId(b)));
-    return entries
-      .filter((e) => e.kind === 'stake' && !known.has(e.opId))
-      .map((e) => ({ kind: 'refund', opId: `refund:${createHash('sha256').update(e.opId).digest('base64url').slice(0, 32)}`, refundOf: e.opId, reason: 'stake arrived after the round locked' }));
+    return strayStakeRefunds(entries, new Set(this.state.bets.map((b) => this.stakeOpId(b))), 'stake arrived after the round locked');
   }
 
   private betOfEntry(e: LedgerEntry): WheelBet | null {
