@@ -8,7 +8,7 @@
  * for bad input (anything but 1009 for an oversized frame). Seeded: the same --seed sends the same bytes.
  */
 import WebSocket from 'ws';
-import { decode, encode } from '../protocol/codec';
+import { decodeServerFrame as decode, encode } from '../protocol/codec';
 import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, errorName } from '../protocol/codes';
 import { startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';

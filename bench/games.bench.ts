@@ -69,7 +69,7 @@ async function live(p: GamesParams): Promise<{ result: Record<string, unknown>; 
   const server = await startServer({
     ...gamesEnv({ windowMs: p.windowMs, pauseMs: 1000 }), HALOBUZZ_DEBUG_ENDPOINTS: '1', HALOBUZZ_WORKERS: String(p.workers),
     HALOBUZZ_GIFT_PER_SECOND: '100000', HALOBUZZ_GIFT_BURST: '100000', HALOBUZZ_FRAMES_PER_SECOND: '100000', HALOBUZZ_FRAMES_BURST: '100000',
-    HALOBUZZ_JOIN_PER_SECOND: '100000', HALOBUZZ_JOIN_BURST: '100000', HALOBUZZ_LOG_LEVEL: 'warn',
+    HALOBUZZ_JOIN_PER_SECOND: '100000', HALOBUZZ_JOIN_BURST: '100000',
   }, dataDir);
   try {
     const room = 'games-bench';

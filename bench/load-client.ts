@@ -3,7 +3,7 @@
  * reconnect logic, no per-event objects. Thousands fit in one process.
  */
 import WebSocket from 'ws';
-import { decode, encode } from '../protocol/codec';
+import { decodeServerFrame as decode, encode } from '../protocol/codec';
 import { ClientOp, PROTOCOL_VERSION, ServerOp } from '../protocol/codes';
 
 export type PushHandler = (frame: unknown[]) => void;

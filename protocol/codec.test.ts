@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame } from './codec';
+import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame, decodeServerFrame } from './codec';
 import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
@@ -186,4 +186,13 @@ t.test('text limits count Unicode code points, not UTF-16 units', async (t) => {
   t.equal(codePointLength('👋'.repeat(251)), 251, 'an emoji outside the BMP counts once');
   t.equal(codePointLength('e\u0301'), 2, 'combining marks count on their own');
   t.equal(codePointLength('नमस्ते'), 6, 'Devanagari: one per code point');
+});
+
+t.test('server frames larger than any request decode with the server-frame decoder', async (t) => {
+  const top = Array.from({ length: 100 }, (_, i) => [`fan${i}`, 100 - i] as [string, number]);
+  const board = roomLeaderboardFrame('room1', top);
+  t.throws(() => decode(board), 'the request decoder bounds arrays at 64');
+  t.same(decodeServerFrame(board), [85, 'room1', top], 'a 100-entry leaderboard (HALOBUZZ_LEADERBOARD_SIZE allows 100)');
+  const payouts = Array.from({ length: 100 }, (_, i) => [`p${i}`, i + 1]);
+  t.same((decodeServerFrame(roomGameFrame('room1', 5, 1, 'wheel', 'w1', 'settled', { payouts })) as unknown[])[7], { payouts }, 'a settled round listing 100 payouts');
 });

@@ -52,9 +52,21 @@ export function decodeClientFrame(bytes: ArrayBufferView | ArrayBuffer): Decoded
   return { value, invalidUtf8: clientDecoder.sawInvalidUtf8 };
 }
 
-/** Decodes a client-sized value (SDK, tests): strict limits, lenient strings. Throws on malformed input. */
+/** Decodes a client-sized value (tests of what clients send): strict limits, lenient strings. Throws on malformed input. */
 export function decode(bytes: ArrayBufferView | ArrayBuffer): unknown {
   return clientDecoder.decode(bytes as ArrayBufferLike);
+}
+
+/**
+ * Decoder for frames from the server (the SDK, load clients). Server frames are larger than requests (a
+ * leaderboard of 100, a settled round's payouts, the games listing), so the bounds are the server's own
+ * sizes with room to spare, not the request limits.
+ */
+const serverDecoder = new Decoder({ maxStrLength: 1024 * 1024, maxBinLength: 1024 * 1024, maxArrayLength: 100_000, maxMapLength: 10_000, maxExtLength: 0 });
+
+/** Decodes a frame the server sent. Throws on malformed input. */
+export function decodeServerFrame(bytes: ArrayBufferView | ArrayBuffer): unknown {
+  return serverDecoder.decode(bytes as ArrayBufferLike);
 }
 
 export function encode(value: unknown): Uint8Array {

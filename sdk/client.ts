@@ -6,7 +6,7 @@
  */
 import { Emitter } from './emitter';
 import { ClientOp, CloseCode, PROTOCOL_VERSION, Role, ServerOp, TERMINAL_CLOSE_CODES, errorName } from '../protocol/codes';
-import { decode, encode } from '../protocol/codec';
+import { decodeServerFrame as decode, encode } from '../protocol/codec';
 
 export interface WebSocketLike {
   binaryType: string;

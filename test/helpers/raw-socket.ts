@@ -2,7 +2,7 @@
  * A bare WebSocket client for feeding the server bytes the SDK would never send.
  */
 import WebSocket from 'ws';
-import { decode, encode } from '../../protocol/codec';
+import { decodeServerFrame as decode, encode } from '../../protocol/codec';
 
 export class RawSocket {
   readonly frames: unknown[][] = [];
