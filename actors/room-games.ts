@@ -58,6 +58,8 @@ type JobResult = LedgerResult | PlayRefusal | Error | { ok: true; refunds: numbe
 export type GameDone = [typeof GAME_DONE, Job, JobResult];
 
 type GameCommand = Extract<CommandView, { kind: 'game' }>;
+type Succeeded = Extract<LedgerResult, { ok: true }> | { ok: true; refunds: number };
+const succeeded = (r: JobResult): r is Succeeded => !(r instanceof Error) && typeof r !== 'string' && r.ok;
 
 const REFUSALS: Record<string, ErrorCode> = {
   ROUND_CLOSED: ErrorCode.ROUND_CLOSED, UNKNOWN_SEGMENT: ErrorCode.UNKNOWN_SEGMENT, BAD_STAKE: ErrorCode.BAD_STAKE, BET_ID_REUSED: ErrorCode.OP_ID_REUSED,
@@ -169,7 +171,7 @@ export class RoomGames {
         return this.duelStakeDone(job, result, turn);
       case 'wheelPaid':
         this.paying = false;
-        if (!(result instanceof Error) && typeof result !== 'string' && result.ok && this.round?.data.id === job.round) {
+        if (succeeded(result) && this.round?.data.id === job.round) {
           this.roundPaid = true;
           this.store(turn, 'wheel');
         }
@@ -178,7 +180,7 @@ export class RoomGames {
         const d = this.duels.get(job.duel);
         if (!d) return;
         d.paying = false;
-        if (!(result instanceof Error) && typeof result !== 'string' && result.ok) {
+        if (succeeded(result)) {
           const op = d.duel.data.phase === 'settled' ? d.duel.settlement().op : null;
           for (const [user, coins] of op?.kind === 'settle' ? parsePayouts(op.payouts) ?? [] : []) {
             this.room.track(turn, { type: 'game_payout', game: d.duel.againstBot ? 'duel-bot' : 'duel', round: job.duel, user, coins, id: `payout:${job.duel}:${user}` });
@@ -289,7 +291,7 @@ export class RoomGames {
   private betDone(job: Extract<Job, { kind: 'bet' }>, result: JobResult, turn: Turn): void {
     this.pendingStakes--;
     const r = this.round;
-    const ok = !(result instanceof Error) && typeof result !== 'string' && result.ok;
+    const ok = succeeded(result);
     if (!ok && r?.data.id === job.round && !job.replayed && (r.data.phase === 'open' || r.data.phase === 'cancelled')) {
       r.dropBet(job.user, job.betId);
       if (r.data.phase === 'cancelled') this.store(turn, 'wheel');
@@ -398,7 +400,7 @@ export class RoomGames {
 
   private duelStakeDone(job: Extract<Job, { kind: 'duelStake' }>, result: JobResult, turn: Turn): void {
     const d = this.duels.get(job.duel);
-    const ok = !(result instanceof Error) && typeof result !== 'string' && result.ok;
+    const ok = succeeded(result);
     if (!d) return;
     d.pending--;
     const duel = d.duel;
