@@ -1,0 +1,75 @@
+/**
+ * FollowStore on MongoDB (the official driver; FerretDB here). The sequence comes from a counter document
+ * (`$inc` on one document is atomic); a unique index on (follower, creator) makes a repeated follow a
+ * no-op. Counts are counted from the indexed follows, so they never drift (no multi-document transaction
+ * is needed, which FerretDB 1.x does not offer).
+ */
+import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { BadCursorError, decodeCursor, encodeCursor, type FollowCounts, type FollowPage, type FollowStore } from './follow-store';
+
+interface FollowDoc { _id: string; seq: number; follower: string; creator: string; since: number }
+
+export class MongoFollowStore implements FollowStore {
+  private constructor(private readonly client: MongoClient, private readonly follows: Collection<FollowDoc>, private readonly counters: Collection<{ _id: string; seq: number }>) {}
+
+  static async connect(url: string): Promise<MongoFollowStore> {
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+    await client.connect();
+    const db = client.db();
+    const follows = db.collection<FollowDoc>('follows');
+    await follows.createIndex({ creator: 1, seq: -1 });
+    await follows.createIndex({ follower: 1, seq: -1 });
+    return new MongoFollowStore(client, follows, db.collection('counters'));
+  }
+
+  async follow(follower: string, creator: string, now: number): Promise<boolean> {
+    // The pair is the document id: a second follow collides instead of duplicating.
+    const id = `${follower}\n${creator}`;
+    if (await this.follows.findOne({ _id: id }, { projection: { _id: 1 } })) return false;
+    const counter = await this.counters.findOneAndUpdate({ _id: 'follows' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+    try {
+      await this.follows.insertOne({ _id: id, seq: counter!.seq, follower, creator, since: now });
+      return true;
+    } catch (err) {
+      if (err instanceof MongoServerError && err.code === 11000) return false;
+      throw err;
+    }
+  }
+
+  async unfollow(follower: string, creator: string): Promise<boolean> {
+    return (await this.follows.deleteOne({ _id: `${follower}\n${creator}` })).deletedCount === 1;
+  }
+
+  async unlink(a: string, b: string): Promise<void> {
+    await this.follows.deleteMany({ _id: { $in: [`${a}\n${b}`, `${b}\n${a}`] } });
+  }
+
+  async isFollowing(follower: string, creator: string): Promise<boolean> {
+    return (await this.follows.findOne({ _id: `${follower}\n${creator}` }, { projection: { _id: 1 } })) !== null;
+  }
+
+  async followers(creator: string, page: { limit: number; after?: string }): Promise<FollowPage> {
+    return this.page({ creator }, 'follower', page);
+  }
+
+  async following(user: string, page: { limit: number; after?: string }): Promise<FollowPage> {
+    return this.page({ follower: user }, 'creator', page);
+  }
+
+  async counts(user: string): Promise<FollowCounts> {
+    const [followers, following] = await Promise.all([this.follows.countDocuments({ creator: user }), this.follows.countDocuments({ follower: user })]);
+    return { followers, following };
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private async page(filter: { creator: string } | { follower: string }, other: 'creator' | 'follower', page: { limit: number; after?: string }): Promise<FollowPage> {
+    const after = decodeCursor(page.after);
+    if (after === null) throw new BadCursorError();
+    const docs = await this.follows.find({ ...filter, ...(after !== undefined ? { seq: { $lt: after } } : {}) }).sort({ seq: -1 }).limit(page.limit + 1).toArray();
+    const items = docs.slice(0, page.limit);
+    return { items: items.map((d) => ({ user: d[other], since: d.since })), next: docs.length > page.limit ? encodeCursor(items.at(-1)!.seq) : null };
+  }
+}
