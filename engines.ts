@@ -40,6 +40,9 @@ import { AppStoreVerifier } from './adapters/payments/app-store-verifier';
 import { GooglePlayVerifier, type GooglePlaySettings } from './adapters/payments/google-play-verifier';
 import { readFileSync } from 'node:fs';
 import type { PayoutStore } from './adapters/payouts/payout-store';
+import { SqliteFollowStore } from './adapters/social/follow-store-sqlite';
+import { MongoFollowStore } from './adapters/social/follow-store-mongo';
+import type { FollowStore } from './adapters/social/follow-store';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
 import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
 
@@ -167,6 +170,8 @@ export interface ApiEngines {
   /** Stripe Connect (payouts); null unless STRIPE_SECRET_KEY and STRIPE_CONNECT_WEBHOOK_SECRET are set. */
   readonly connect: ConnectGateway | null;
   readonly rooms: RoomDirectory;
+  /** The follow graph: MongoDB when MONGODB_URL is set, else data/social.sqlite. */
+  readonly follows: FollowStore;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
   close(): Promise<void>;
@@ -175,6 +180,7 @@ export interface ApiEngines {
 export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  const follows = config.engines.mongodbUrl ? await MongoFollowStore.connect(config.engines.mongodbUrl) : new SqliteFollowStore(join(config.dataDir, 'social.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
   const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
@@ -209,9 +215,9 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
     : null;
   return {
-    accounts, rooms, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
+    accounts, rooms, follows, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
+      await Promise.all([accounts.close(), rooms.close(), follows.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
     },
   };
 }

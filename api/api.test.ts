@@ -15,6 +15,7 @@ import { GiftCatalog } from '../economy/gift-catalog';
 import { CoreMetrics } from '../core/metrics';
 import { Revocations } from '../core/auth/revocations';
 import { signAccessToken } from '../core/auth/jwt';
+import { SqliteFollowStore } from '../adapters/social/follow-store-sqlite';
 import { SqliteRoomDirectory } from '../adapters/rooms/room-directory-sqlite';
 import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
@@ -52,7 +53,9 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const roomOwners = { record: async (room: string, owner: string) => void owners.set(room, owner) };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
   const shop = shopDeps(ledger, join(dir, `purchases-${i}.sqlite`));
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, ...shop,
+  const follows = new SqliteFollowStore(join(dir, `social-${i}.sqlite`));
+  t.teardown(() => follows.close());
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();

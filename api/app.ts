@@ -29,6 +29,8 @@ import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
+import { socialPlugin } from './plugins/social';
+import type { FollowStore } from '../adapters/social/follow-store';
 import { creatorPlugin } from './plugins/creator';
 import type { PayoutService } from '../economy/payouts';
 import type { ConnectGateway } from '../adapters/payments/connect-gateway';
@@ -78,6 +80,8 @@ export interface ApiDeps {
   /** Creator payouts: earnings, payout accounts, withdrawals, the Connect webhook, admin oversight. */
   readonly payouts: PayoutService;
   readonly connect: ConnectGateway | null;
+  /** The follow graph (public profiles, followers, following). */
+  readonly follows?: FollowStore;
   /** Games: the ledger's round proofs are always served; the play store when games are on. */
   readonly games?: GamesPluginOptions['play'];
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
@@ -198,7 +202,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
   await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media });
-  await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts });
+  await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts, ...(deps.follows ? { follows: deps.follows } : {}) });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
   // Every provider webhook's outcome is counted; a refused one is also logged and written to the security log.
@@ -221,6 +225,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
   }
   await app.register(gamesPlugin, { ledger: deps.ledger, play: deps.games ?? null });
+  if (deps.follows) {
+    await app.register(socialPlugin, {
+      follows: deps.follows, accounts: deps.accounts, rooms: deps.rooms,
+      viewer: (header) => (header ? deps.auth.authenticate(header).then((c) => c.sub, () => null) : Promise.resolve(null)),
+    });
+  }
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

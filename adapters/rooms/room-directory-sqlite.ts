@@ -37,6 +37,11 @@ export class SqliteRoomDirectory implements RoomDirectory {
     return this.db.prepare('UPDATE rooms SET live = 0, ended_at = ? WHERE id = ? AND owner = ? AND live = 1').run(now, id, owner).changes === 1;
   }
 
+  async liveRoomOf(owner: string): Promise<RoomListing | null> {
+    const row = this.db.prepare('SELECT * FROM rooms WHERE owner = ? AND live = 1 LIMIT 1').get(owner) as Row | undefined;
+    return row ? toListing(row) : null;
+  }
+
   async live(f: { country?: string; locale?: string }): Promise<RoomListing[]> {
     return (this.db.prepare('SELECT * FROM rooms WHERE live = 1 AND (@country IS NULL OR country = @country) AND (@locale IS NULL OR locale = @locale)')
       .all({ country: f.country ?? null, locale: f.locale ?? null }) as Row[]).map(toListing);

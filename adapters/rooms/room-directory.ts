@@ -20,5 +20,7 @@ export interface RoomDirectory {
   /** Marks the room ended; false when it was not live or not owned by `owner`. */
   end(id: string, owner: string, now: number): Promise<boolean>;
   live(filter: { country?: string; locale?: string }): Promise<RoomListing[]>;
+  /** The owner's live room, if any (a public profile's "live now"). */
+  liveRoomOf(owner: string): Promise<RoomListing | null>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-/** The signed-in user's profile, blocked users, and MFA (TOTP enrolment, activation, disabling). */
+/** The signed-in user's profile, blocked users (a block also ends follows both ways), and MFA (TOTP enrolment, activation, disabling). */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -9,6 +9,7 @@ import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
 import { clientOf } from './auth';
 import { normaliseDisplayName } from '../display-name';
+import type { FollowStore } from '../../adapters/social/follow-store';
 
 const Profile = Type.Object({
   id: Type.String(), email: Type.String(), displayName: Type.String(), avatarUrl: Type.Union([Type.String(), Type.Null()]),
@@ -17,7 +18,7 @@ const Profile = Type.Object({
 const Code = Type.String({ pattern: '^([0-9]{6}|[0-9a-f]{12})$', description: 'a 6-digit TOTP code or a 12-character backup code' });
 const UserId = Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' });
 
-export const mePlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; accounts: AccountStore }> = async (app, opts) => {
+export const mePlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; accounts: AccountStore; follows?: FollowStore }> = async (app, opts) => {
   const { auth, accounts } = opts;
   const profile = async (u: User) => ({
     id: u.id, email: u.email, displayName: u.displayName, avatarUrl: u.avatarUrl ?? null, locale: u.locale ?? null, country: u.country ?? null,
@@ -68,6 +69,8 @@ export const mePlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; accounts: 
     if (target === user.id) throw new ApiError('HB_API_VALIDATION', 'you cannot block yourself');
     if (!(await accounts.userById(target))) throw new ApiError('HB_API_NOT_FOUND', 'no such user');
     await accounts.block(user.id, target, Date.now());
+    // A block ends follows both ways.
+    await opts.follows?.unlink(user.id, target);
     return reply.status(204).send(null);
   });
 
