@@ -1,0 +1,103 @@
+/** NotificationStore on an embedded SQLite file (data/notifications.sqlite). */
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open-sqlite';
+import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
+import type { NotificationSettings } from '../../notify/preferences';
+import type { Device, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS notifications (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, kind TEXT NOT NULL,
+  data TEXT NOT NULL, created_at INTEGER NOT NULL, read_at INTEGER);
+CREATE INDEX IF NOT EXISTS notifications_user ON notifications (user, seq);
+CREATE INDEX IF NOT EXISTS notifications_unread ON notifications (user, read_at);
+CREATE TABLE IF NOT EXISTS notification_settings (user TEXT PRIMARY KEY, settings TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (token TEXT PRIMARY KEY, user TEXT NOT NULL, sid TEXT NOT NULL, platform TEXT NOT NULL, app_version TEXT NOT NULL,
+  locale TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS devices_user ON devices (user);
+CREATE INDEX IF NOT EXISTS devices_sid ON devices (sid);
+CREATE TABLE IF NOT EXISTS push_outbox (id TEXT PRIMARY KEY, notification TEXT NOT NULL, user TEXT NOT NULL, token TEXT NOT NULL, platform TEXT NOT NULL,
+  collapse_key TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS push_outbox_due ON push_outbox (next_at);
+`;
+
+interface Row { seq: number; id: string; user: string; kind: StoredNotification['kind']; data: string; created_at: number; read_at: number | null }
+const toNotification = (r: Row): StoredNotification => ({ id: r.id, user: r.user, kind: r.kind, data: JSON.parse(r.data) as StoredNotification['data'], createdAt: r.created_at, readAt: r.read_at });
+
+export class SqliteNotificationStore implements NotificationStore {
+  private readonly db: Database.Database;
+  private readonly insert: (n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => boolean;
+
+  constructor(file: string) {
+    this.db = openSqlite(file, 'NORMAL');
+    this.db.exec(SCHEMA);
+    const note = this.db.prepare('INSERT OR IGNORE INTO notifications (id, user, kind, data, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const push = this.db.prepare(`INSERT OR IGNORE INTO push_outbox (id, notification, user, token, platform, collapse_key, title, body, next_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insert = this.db.transaction((n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => {
+      if (note.run(n.id, n.user, n.kind, JSON.stringify(n.data), n.createdAt, n.readAt).changes === 0) return false;
+      for (const p of pushes) push.run(`${n.id}>${p.token}`, n.id, n.user, p.token, p.platform, p.collapseKey, p.title, p.body, n.createdAt);
+      return true;
+    });
+  }
+
+  async add(n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]> = []): Promise<boolean> {
+    return this.insert(n, pushes);
+  }
+
+  async duePushes(now: number, limit: number): Promise<PendingPush[]> {
+    return this.db.prepare(`SELECT id, notification, user, token, platform, collapse_key AS collapseKey, title, body, attempts, next_at AS nextAt
+      FROM push_outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`).all(now, limit) as PendingPush[];
+  }
+
+  async list(user: string, page: { limit: number; after?: string }): Promise<NotificationPage> {
+    const after = decodeCursor(page.after);
+    if (after === null) throw new BadCursorError();
+    const rows = this.db.prepare('SELECT * FROM notifications WHERE user = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(user, after ?? Number.MAX_SAFE_INTEGER, page.limit + 1) as Row[];
+    const items = rows.slice(0, page.limit);
+    const unread = (this.db.prepare('SELECT count(*) AS n FROM notifications WHERE user = ? AND read_at IS NULL').get(user) as { n: number }).n;
+    return { items: items.map(toNotification), next: rows.length > page.limit ? encodeCursor(items.at(-1)!.seq) : null, unread };
+  }
+
+  async markRead(user: string, now: number, ids?: readonly string[]): Promise<number> {
+    if (ids === undefined) return this.db.prepare('UPDATE notifications SET read_at = ? WHERE user = ? AND read_at IS NULL').run(now, user).changes;
+    const mark = this.db.prepare('UPDATE notifications SET read_at = ? WHERE user = ? AND id = ? AND read_at IS NULL');
+    return this.db.transaction(() => ids.reduce((n, id) => n + mark.run(now, user, id).changes, 0))();
+  }
+
+  async settings(user: string): Promise<NotificationSettings | null> {
+    const row = this.db.prepare('SELECT settings FROM notification_settings WHERE user = ?').get(user) as { settings: string } | undefined;
+    return row ? (JSON.parse(row.settings) as NotificationSettings) : null;
+  }
+
+  async saveSettings(user: string, settings: NotificationSettings): Promise<void> {
+    this.db.prepare('INSERT INTO notification_settings (user, settings) VALUES (?, ?) ON CONFLICT(user) DO UPDATE SET settings = excluded.settings').run(user, JSON.stringify(settings));
+  }
+
+  async registerDevice(d: Device): Promise<void> {
+    this.db.prepare(`INSERT INTO devices (token, user, sid, platform, app_version, locale, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(token) DO UPDATE SET user = excluded.user, sid = excluded.sid, platform = excluded.platform, app_version = excluded.app_version,
+      locale = excluded.locale, created_at = excluded.created_at`).run(d.token, d.user, d.sid, d.platform, d.appVersion, d.locale, d.createdAt);
+  }
+
+  async removeDevice(user: string, token: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM devices WHERE user = ? AND token = ?').run(user, token).changes === 1;
+  }
+
+  async removeTokens(tokens: readonly string[]): Promise<number> {
+    const del = this.db.prepare('DELETE FROM devices WHERE token = ?');
+    return this.db.transaction(() => tokens.reduce((n, t) => n + del.run(t).changes, 0))();
+  }
+
+  async removeSessions(sids: readonly string[]): Promise<number> {
+    const del = this.db.prepare('DELETE FROM devices WHERE sid = ?');
+    return this.db.transaction(() => sids.reduce((n, s) => n + del.run(s).changes, 0))();
+  }
+
+  async devices(user: string): Promise<Device[]> {
+    return (this.db.prepare('SELECT token, user, sid, platform, app_version AS appVersion, locale, created_at AS createdAt FROM devices WHERE user = ? ORDER BY created_at').all(user) as Device[]);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * NotificationStore: each user's in-app notifications (newest first, read or not), their notification
+ * settings, and their registered push devices. What reaches a phone goes through the push outbox (later
+ * steps of #19); this is what the app lists and what preferences are read from.
+ */
+import type { NotificationKind, NotificationSettings } from '../../notify/preferences';
+
+export interface StoredNotification {
+  /** Stable per cause (`live:<stream>:<user>`, `dm:<user>:<inboxId>`…): adding one twice keeps one. */
+  readonly id: string;
+  readonly user: string;
+  readonly kind: NotificationKind;
+  /** What the templates fill in (creator, room, amounts…). */
+  readonly data: Record<string, string | number>;
+  readonly createdAt: number;
+  readonly readAt: number | null;
+}
+
+export interface NotificationPage {
+  readonly items: readonly StoredNotification[];
+  readonly next: string | null;
+  readonly unread: number;
+}
+
+export type DevicePlatform = 'fcm' | 'apns' | 'expo' | 'webpush';
+
+export interface Device {
+  readonly token: string;
+  readonly user: string;
+  /** The auth session that registered it: signing that session out removes the device. */
+  readonly sid: string;
+  readonly platform: DevicePlatform;
+  readonly appVersion: string;
+  readonly locale: string;
+  readonly createdAt: number;
+}
+
+/** A push waiting for its provider: one per device of the notification's user, written with the notification. */
+export interface PendingPush {
+  readonly id: string;
+  readonly notification: string;
+  readonly user: string;
+  readonly token: string;
+  readonly platform: DevicePlatform;
+  /** Repeated pushes with one key replace each other on the phone (a creator going live again). */
+  readonly collapseKey: string;
+  readonly title: string;
+  readonly body: string;
+  readonly attempts: number;
+  readonly nextAt: number;
+}
+
+export interface NotificationStore {
+  /**
+   * Adds a notification and, in the same transaction, a pending push for each given device (none while
+   * quiet hours hold it to the in-app list); false when one with its id exists (nothing is added).
+   */
+  add(n: StoredNotification, pushes?: readonly Omit<PendingPush, 'attempts' | 'nextAt' | 'id' | 'notification' | 'user'>[]): Promise<boolean>;
+  /** Pushes due at `now`, oldest first (what the senders take). */
+  duePushes(now: number, limit: number): Promise<PendingPush[]>;
+  list(user: string, page: { limit: number; after?: string }): Promise<NotificationPage>;
+  /** Marks the given ids (or every notification when `ids` is omitted) read; returns how many changed. */
+  markRead(user: string, now: number, ids?: readonly string[]): Promise<number>;
+  settings(user: string): Promise<NotificationSettings | null>;
+  saveSettings(user: string, settings: NotificationSettings): Promise<void>;
+  /** One device per token: registering a token again (even by another user) replaces its record. */
+  registerDevice(d: Device): Promise<void>;
+  removeDevice(user: string, token: string): Promise<boolean>;
+  /** Tokens the provider reported dead, and devices of signed-out sessions. */
+  removeTokens(tokens: readonly string[]): Promise<number>;
+  removeSessions(sids: readonly string[]): Promise<number>;
+  devices(user: string): Promise<Device[]>;
+  close(): Promise<void>;
+}

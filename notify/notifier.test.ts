@@ -1,0 +1,86 @@
+/**
+ * Preferences, templates and the Notifier on the SQLite store: quiet hours across midnight in the user's
+ * own zone, kinds off and muted creators make nothing, security cannot be switched off, pushes are written
+ * with the notification (one per device, in the device's locale), and a repeated id notifies once.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteNotificationStore } from '../adapters/notifications/notification-store-sqlite';
+import { DEFAULT_SETTINGS, decide, inQuietHours, localMinutes, validQuietHours } from './preferences';
+import { Templates } from './templates';
+import { Notifier } from './notifier';
+
+const dir = mkdtempSync(join(tmpdir(), 'hb-notify-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const EN = join(__dirname, '..', '..', 'config', 'notifications');
+// 2026-11-26 16:30 UTC = 22:15 in Kathmandu (UTC+5:45).
+const AT = Date.UTC(2026, 10, 26, 16, 30);
+
+t.test('quiet hours are read in the user\'s own time zone, across midnight', async (t) => {
+  t.equal(localMinutes(AT, 'Asia/Kathmandu'), 22 * 60 + 15);
+  const q = { start: '22:00', end: '07:00', timeZone: 'Asia/Kathmandu' };
+  t.ok(inQuietHours(q, AT), '22:15 is inside 22:00–07:00');
+  t.ok(inQuietHours(q, AT + 8 * 3_600_000), '06:15 the next morning is inside');
+  t.notOk(inQuietHours(q, AT + 9 * 3_600_000), '07:15 is outside');
+  t.notOk(inQuietHours({ ...q, timeZone: 'UTC' }, AT), '16:30 UTC is outside the same hours in UTC');
+  t.notOk(validQuietHours({ ...q, timeZone: 'Mars/Olympus' }), 'an unknown zone is refused');
+  t.notOk(validQuietHours({ ...q, start: '25:00' }));
+});
+
+t.test('decide: off, muted, quiet, and security always', async (t) => {
+  const quiet = { ...DEFAULT_SETTINGS, quietHours: { start: '22:00', end: '07:00', timeZone: 'Asia/Kathmandu' } };
+  t.equal(decide(DEFAULT_SETTINGS, 'went_live', 'c1', AT), 'push');
+  t.equal(decide(quiet, 'went_live', 'c1', AT), 'inbox', 'quiet hours: listed, not pushed');
+  t.equal(decide({ ...DEFAULT_SETTINGS, mutedCreators: ['c1'] }, 'went_live', 'c1', AT), 'none');
+  t.equal(decide({ ...DEFAULT_SETTINGS, kinds: { ...DEFAULT_SETTINGS.kinds, gift: false } }, 'gift', null, AT), 'none');
+  t.equal(decide({ ...DEFAULT_SETTINGS, enabled: false }, 'dm', null, AT), 'none');
+  t.equal(decide({ ...quiet, enabled: false }, 'security', null, AT), 'push', 'security cannot be switched off or delayed');
+});
+
+t.test('templates: placeholders filled, a missing locale falls back to English, texts live in files', async (t) => {
+  const tpl = Templates.fromDir(EN);
+  t.same(tpl.render('went_live', { creatorName: 'Asha', roomTitle: 'Morning songs' }, 'en'), { title: 'Asha is live', body: 'Morning songs' });
+  t.same(tpl.render('went_live', { creatorName: 'Asha', roomTitle: 'x' }, 'ne-NP'), { title: 'Asha is live', body: 'x' }, 'no ne file yet: English');
+  t.match(tpl.render('security', { event: 'new_sign_in', ip: '203.0.113.9' }).body, 'New sign-in to your account from 203.0.113.9');
+  const other = join(dir, 'tpl');
+  rmSync(other, { recursive: true, force: true });
+  require('node:fs').mkdirSync(other);
+  writeFileSync(join(other, 'en.json'), JSON.stringify({ locale: 'en', dm: { title: '{fromName}', body: 'hi' } }));
+  writeFileSync(join(other, 'ne.json'), JSON.stringify({ locale: 'ne', dm: { title: '{fromName} ले सन्देश पठाउनुभयो', body: 'नयाँ सन्देश' } }));
+  t.equal(Templates.fromDir(other).render('dm', { fromName: 'Ram' }, 'ne-NP').title, 'Ram ले सन्देश पठाउनुभयो', 'a language file is used by its language part');
+});
+
+t.test('the Notifier: what each setting makes, pushes per device in its locale, once per id', async (t) => {
+  const store = new SqliteNotificationStore(join(dir, 'n.sqlite'));
+  t.teardown(() => store.close());
+  let now = AT;
+  const online: string[] = [];
+  const n = new Notifier({ store, templates: Templates.fromDir(EN), now: () => now, online: (user, x) => online.push(`${user}:${x.title}`) });
+  await store.registerDevice({ token: 'tok-a', user: 'fan', sid: 's1', platform: 'fcm', appVersion: '1.0', locale: 'en', createdAt: 1 });
+  await store.registerDevice({ token: 'tok-b', user: 'fan', sid: 's2', platform: 'apns', appVersion: '1.0', locale: 'en-GB', createdAt: 2 });
+  const live = { id: 'live:s1:fan', user: 'fan', kind: 'went_live' as const, data: { creatorName: 'Asha', roomTitle: 'hi' }, creator: 'asha', collapseKey: 'live:asha' };
+  t.equal(await n.notify(live), 'push');
+  t.equal(await n.notify(live), 'none', 'the same id twice: once');
+  const due = await store.duePushes(now, 10);
+  t.same(due.map((p) => [p.token, p.platform, p.collapseKey, p.title]), [['tok-a', 'fcm', 'live:asha', 'Asha is live'], ['tok-b', 'apns', 'live:asha', 'Asha is live']]);
+  t.same(online, ['fan:Asha is live'], 'an online user also gets it on the socket');
+
+  await store.saveSettings('fan', { ...DEFAULT_SETTINGS, quietHours: { start: '22:00', end: '07:00', timeZone: 'Asia/Kathmandu' } });
+  t.equal(await n.notify({ ...live, id: 'live:s2:fan' }), 'inbox');
+  t.equal((await store.duePushes(now, 10)).length, 2, 'quiet hours: no new push');
+  await store.saveSettings('fan', { ...DEFAULT_SETTINGS, mutedCreators: ['asha'] });
+  t.equal(await n.notify({ ...live, id: 'live:s3:fan' }), 'none');
+  const page = await store.list('fan', { limit: 10 });
+  t.same(page.items.map((x) => x.id), ['live:s2:fan', 'live:s1:fan'], 'the in-app list: quiet-hours ones included, muted ones not');
+  t.equal(page.unread, 2);
+  now += 1000;
+  t.equal(await store.markRead('fan', now, ['live:s1:fan']), 1);
+  t.equal((await store.list('fan', { limit: 10 })).unread, 1);
+  t.equal(await store.markRead('fan', now), 1, 'mark all');
+  t.equal(await store.removeSessions(['s1']), 1, 'signing out a session removes its device');
+  t.same((await store.devices('fan')).map((d) => d.token), ['tok-b']);
+  await store.registerDevice({ token: 'tok-b', user: 'other', sid: 's9', platform: 'apns', appVersion: '2.0', locale: 'en', createdAt: 3 });
+  t.same((await store.devices('fan')).map((d) => d.token), [], 'one device per token: a token registered by another user moves to them');
+});

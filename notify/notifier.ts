@@ -1,0 +1,47 @@
+/**
+ * The Notifier turns an event for one user into what that user asked for (notify/preferences.ts): nothing;
+ * an in-app notification; or an in-app notification plus, in the same store transaction, a pending push to
+ * each of the user's devices in the device's own locale. Ids are stable per cause, so repeating an event
+ * (a retried fan-out chunk, a replayed webhook) notifies once. Users online also get it on their socket.
+ */
+import type { NotificationStore, StoredNotification } from '../adapters/notifications/notification-store';
+import { DEFAULT_SETTINGS, decide, type Delivery, type NotificationKind } from './preferences';
+import type { Templates } from './templates';
+
+export interface NotifyInput {
+  readonly id: string;
+  readonly user: string;
+  readonly kind: NotificationKind;
+  readonly data: Record<string, string | number>;
+  /** The creator it is about (mutes apply), if any. */
+  readonly creator?: string;
+  /** Pushes with the same key replace each other on the phone; defaults to the kind. */
+  readonly collapseKey?: string;
+}
+
+export interface NotifierDeps {
+  readonly store: NotificationStore;
+  readonly templates: Templates;
+  readonly now: () => number;
+  /** Delivers a new in-app notification to the user's open sockets (best effort). */
+  readonly online?: (user: string, n: StoredNotification & { title: string; body: string }) => void;
+}
+
+export class Notifier {
+  constructor(private readonly deps: NotifierDeps) {}
+
+  /** Returns how it was delivered, or 'none' (also when this id was already delivered). */
+  async notify(input: NotifyInput): Promise<Delivery> {
+    const { store, templates } = this.deps;
+    const now = this.deps.now();
+    const settings = (await store.settings(input.user)) ?? DEFAULT_SETTINGS;
+    const delivery = decide(settings, input.kind, input.creator ?? null, now);
+    if (delivery === 'none') return 'none';
+    const n: StoredNotification = { id: input.id, user: input.user, kind: input.kind, data: input.data, createdAt: now, readAt: null };
+    const devices = delivery === 'push' ? await store.devices(input.user) : [];
+    const pushes = devices.map((d) => ({ token: d.token, platform: d.platform, collapseKey: input.collapseKey ?? input.kind, ...templates.render(input.kind, input.data, d.locale) }));
+    if (!(await store.add(n, pushes))) return 'none';
+    this.deps.online?.(input.user, { ...n, ...templates.render(input.kind, input.data) });
+    return delivery;
+  }
+}
