@@ -43,6 +43,8 @@ import type { PayoutStore } from './adapters/payouts/payout-store';
 import { SqliteFollowStore } from './adapters/social/follow-store-sqlite';
 import { MongoFollowStore } from './adapters/social/follow-store-mongo';
 import type { FollowStore } from './adapters/social/follow-store';
+import { SqliteNotificationStore } from './adapters/notifications/notification-store-sqlite';
+import type { NotificationStore } from './adapters/notifications/notification-store';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
 import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
 
@@ -172,6 +174,8 @@ export interface ApiEngines {
   readonly rooms: RoomDirectory;
   /** The follow graph: MongoDB when MONGODB_URL is set, else data/social.sqlite. */
   readonly follows: FollowStore;
+  /** In-app notifications, settings, devices, pending pushes and fan-out jobs (data/notifications.sqlite). */
+  readonly notifications: NotificationStore;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
   close(): Promise<void>;
@@ -181,6 +185,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const follows = config.engines.mongodbUrl ? await MongoFollowStore.connect(config.engines.mongodbUrl) : new SqliteFollowStore(join(config.dataDir, 'social.sqlite'));
+  const notifications = new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
   const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
@@ -215,9 +220,9 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
     : null;
   return {
-    accounts, rooms, follows, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
+    accounts, rooms, follows, notifications, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), follows.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
+      await Promise.all([accounts.close(), rooms.close(), follows.close(), notifications.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
     },
   };
 }

@@ -25,6 +25,9 @@ import { join } from 'node:path';
 import { GiftCatalog } from './economy/gift-catalog';
 import { GameConfig } from './economy/games/game-config';
 import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
+import { Notifier } from './notify/notifier';
+import { Templates } from './notify/templates';
+import { LiveFanout } from './notify/live-fanout';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
 import { LocalBridge } from './adapters/bridge/local-bridge';
@@ -64,6 +67,8 @@ async function startApi(config: Config, log: Logger, deps: {
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
   }, (sids) => {
     for (const sid of sids) deps.revocations.add(sid);
+    // Signing out (or a revoked sign-in) removes the push devices that session registered.
+    engines.notifications.removeSessions(sids).catch((err) => log.error({ err }, 'could not remove the devices of revoked sessions'));
     deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
   }, (sid) => deps.revocations.has(sid));
   // The payout clock: real time, moved forward only by the test-only debug route (holds without sleeping).
@@ -92,10 +97,23 @@ async function startApi(config: Config, log: Logger, deps: {
   if (engines.connect) await resume();
   const payoutsTimer = engines.connect ? setInterval(() => void resume(), 60_000) : null;
   payoutsTimer?.unref();
+  const notifier = new Notifier({ store: engines.notifications, templates: Templates.fromDir(config.notificationTemplatesDir), now: Date.now });
+  const fanout = new LiveFanout(engines.notifications, engines.follows, notifier, {
+    chunk: 500, pollMs: 1000, onError: (err) => {
+      deps.metrics.backgroundErrors.labels('live_fanout').inc();
+      log.error({ err }, 'live fan-out failed; retried on the next poll');
+    },
+  });
+  const onLive = async (e: { room: string; creator: string; roomTitle: string; at: number }) => {
+    const creator = await accounts.userById(e.creator);
+    await fanout.wentLive({ ...e, creatorName: creator?.displayName ?? e.creator });
+  };
+  fanout.start();
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
+    notifications: { store: engines.notifications, templates: notifier.templates, onLive },
     ...(config.debugEndpoints ? { debugClock: (advanceMs: number) => (clockOffset += advanceMs) } : {}),
     ready: async () => {
       if (!deps.realtimeReady()) return false;
@@ -133,6 +151,7 @@ async function startApi(config: Config, log: Logger, deps: {
     if (voidedTimer) clearInterval(voidedTimer);
     if (payoutsTimer) clearInterval(payoutsTimer);
     await api.close();
+    await fanout.stop();
     await games?.store.close();
     await engines.close();
   };

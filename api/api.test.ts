@@ -16,6 +16,8 @@ import { CoreMetrics } from '../core/metrics';
 import { Revocations } from '../core/auth/revocations';
 import { signAccessToken } from '../core/auth/jwt';
 import { SqliteFollowStore } from '../adapters/social/follow-store-sqlite';
+import { SqliteNotificationStore } from '../adapters/notifications/notification-store-sqlite';
+import { Templates } from '../notify/templates';
 import { SqliteRoomDirectory } from '../adapters/rooms/room-directory-sqlite';
 import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
@@ -55,7 +57,10 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const shop = shopDeps(ledger, join(dir, `purchases-${i}.sqlite`));
   const follows = new SqliteFollowStore(join(dir, `social-${i}.sqlite`));
   t.teardown(() => follows.close());
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, ...shop,
+  const notificationStore = new SqliteNotificationStore(join(dir, `notifications-${i}.sqlite`));
+  t.teardown(() => notificationStore.close());
+  const notifications = { store: notificationStore, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications')), onLive: async () => undefined };
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();

@@ -30,6 +30,7 @@ import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { socialPlugin } from './plugins/social';
+import { notificationsPlugin, type NotificationsPluginOptions } from './plugins/notifications';
 import type { FollowStore } from '../adapters/social/follow-store';
 import { creatorPlugin } from './plugins/creator';
 import type { PayoutService } from '../economy/payouts';
@@ -82,6 +83,8 @@ export interface ApiDeps {
   readonly connect: ConnectGateway | null;
   /** The follow graph (public profiles, followers, following). */
   readonly follows?: FollowStore;
+  /** In-app notifications, settings and devices; `onLive` starts a room's "went live" fan-out. */
+  readonly notifications?: NotificationsPluginOptions & { readonly onLive: (e: { room: string; creator: string; roomTitle: string; at: number }) => Promise<void> };
   /** Games: the ledger's round proofs are always served; the play store when games are on. */
   readonly games?: GamesPluginOptions['play'];
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
@@ -201,7 +204,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { metrics: deps.settings.metrics ? deps.metrics : null, ready: deps.ready });
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
-  await app.register(roomsPlugin, { prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media });
+  await app.register(roomsPlugin, {
+    prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media,
+    ...(deps.notifications ? { onLive: deps.notifications.onLive } : {}),
+  });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts, ...(deps.follows ? { follows: deps.follows } : {}) });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
   await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
@@ -225,6 +231,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
   }
   await app.register(gamesPlugin, { ledger: deps.ledger, play: deps.games ?? null });
+  if (deps.notifications) await app.register(notificationsPlugin, { store: deps.notifications.store, templates: deps.notifications.templates });
   if (deps.follows) {
     await app.register(socialPlugin, {
       follows: deps.follows, accounts: deps.accounts, rooms: deps.rooms,

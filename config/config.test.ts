@@ -89,6 +89,7 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_GOOGLE_VOIDED_POLL_SEC: int((c) => c.payments.google?.voidedPollSec, 600, 60, 10, 86400, { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }),
   HALOBUZZ_GAMES: { read: (c) => c.games.enabled, byDefault: false, valid: 'on', expect: true, invalid: ['maybe'] },
   HALOBUZZ_GAMES_FILE: { read: (c) => c.games.file.endsWith('config/games.json'), byDefault: true, valid: '/tmp/other-games.json', expect: false, invalid: [] },
+  HALOBUZZ_NOTIFICATION_TEMPLATES: { read: (c) => c.notificationTemplatesDir.endsWith('config/notifications'), byDefault: true, valid: '/tmp/other-texts', expect: false, invalid: [] },
   HALOBUZZ_PAYOUTS: { read: (c) => c.payouts.policyFile.endsWith('config/payouts.json'), byDefault: true, valid: '/tmp/other-payouts.json', expect: false, invalid: [] },
   HALOBUZZ_CONNECT_RETURN_URL: { read: (c) => c.payouts.returnUrl, byDefault: 'https://halobuzz.app/creator/payouts', valid: 'http://127.0.0.1:3000/done', invalid: ['javascript:alert(1)'] },
   HALOBUZZ_DEBUG_CRASH_POINT: { read: (c) => c.payouts.crashPoint, byDefault: null, valid: 'withdraw:after-hold', invalid: ['rm -rf'], env: { HALOBUZZ_DEBUG_ENDPOINTS: '1' } },

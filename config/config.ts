@@ -187,6 +187,8 @@ export interface Config {
   readonly payments: PaymentsConfig;
   readonly payouts: PayoutsConfig;
   readonly games: GamesConfig;
+  /** Notification texts: a folder of one JSON file per locale (en.json required). */
+  readonly notificationTemplatesDir: string;
   readonly shutdownGraceMs: number;
 }
 
@@ -297,6 +299,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
   'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT', 'HALOBUZZ_GAMES', 'HALOBUZZ_GAMES_FILE',
+  'HALOBUZZ_NOTIFICATION_TEMPLATES',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -443,6 +446,7 @@ export function loadConfig(env: Env = process.env): Config {
       enabled: boolVar(env, 'HALOBUZZ_GAMES', false),
       file: resolve(strVar(env, 'HALOBUZZ_GAMES_FILE', join(__dirname, '..', '..', 'config', 'games.json'))),
     }),
+    notificationTemplatesDir: resolve(strVar(env, 'HALOBUZZ_NOTIFICATION_TEMPLATES', join(__dirname, '..', '..', 'config', 'notifications'))),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };
   if (config.cluster && config.engines.redisUrl === null) {

@@ -30,6 +30,10 @@ export interface NotifierDeps {
 export class Notifier {
   constructor(private readonly deps: NotifierDeps) {}
 
+  get templates(): Templates {
+    return this.deps.templates;
+  }
+
   /** Returns how it was delivered, or 'none' (also when this id was already delivered). */
   async notify(input: NotifyInput): Promise<Delivery> {
     const { store, templates } = this.deps;

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
-import type { Device, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
+import type { Device, FanoutJob, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, kind TEXT NOT NULL,
@@ -18,7 +18,13 @@ CREATE INDEX IF NOT EXISTS devices_sid ON devices (sid);
 CREATE TABLE IF NOT EXISTS push_outbox (id TEXT PRIMARY KEY, notification TEXT NOT NULL, user TEXT NOT NULL, token TEXT NOT NULL, platform TEXT NOT NULL,
   collapse_key TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS push_outbox_due ON push_outbox (next_at);
+CREATE TABLE IF NOT EXISTS fanout_jobs (id TEXT PRIMARY KEY, creator TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, cursor TEXT,
+  notified INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fanout_jobs_open ON fanout_jobs (done, created_at);
 `;
+
+interface JobRow { id: string; creator: string; kind: 'went_live'; data: string; cursor: string | null; notified: number; done: number; created_at: number }
+const toJob = (r: JobRow): FanoutJob => ({ id: r.id, creator: r.creator, kind: r.kind, data: JSON.parse(r.data) as FanoutJob['data'], cursor: r.cursor, notified: r.notified, done: r.done === 1, createdAt: r.created_at });
 
 interface Row { seq: number; id: string; user: string; kind: StoredNotification['kind']; data: string; created_at: number; read_at: number | null }
 const toNotification = (r: Row): StoredNotification => ({ id: r.id, user: r.user, kind: r.kind, data: JSON.parse(r.data) as StoredNotification['data'], createdAt: r.created_at, readAt: r.read_at });
@@ -42,6 +48,24 @@ export class SqliteNotificationStore implements NotificationStore {
 
   async add(n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]> = []): Promise<boolean> {
     return this.insert(n, pushes);
+  }
+
+  async addJob(job: Omit<FanoutJob, 'cursor' | 'notified' | 'done'>): Promise<boolean> {
+    return this.db.prepare('INSERT OR IGNORE INTO fanout_jobs (id, creator, kind, data, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(job.id, job.creator, job.kind, JSON.stringify(job.data), job.createdAt).changes === 1;
+  }
+
+  async openJobs(limit: number): Promise<FanoutJob[]> {
+    return (this.db.prepare('SELECT * FROM fanout_jobs WHERE done = 0 ORDER BY created_at, id LIMIT ?').all(limit) as JobRow[]).map(toJob);
+  }
+
+  async saveJob(id: string, cursor: string | null, notified: number, done: boolean): Promise<void> {
+    this.db.prepare('UPDATE fanout_jobs SET cursor = ?, notified = ?, done = ? WHERE id = ?').run(cursor, notified, done ? 1 : 0, id);
+  }
+
+  async job(id: string): Promise<FanoutJob | null> {
+    const row = this.db.prepare('SELECT * FROM fanout_jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? toJob(row) : null;
   }
 
   async duePushes(now: number, limit: number): Promise<PendingPush[]> {

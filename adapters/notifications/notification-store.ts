@@ -50,7 +50,28 @@ export interface PendingPush {
   readonly nextAt: number;
 }
 
+/** A fan-out of one event to a creator's followers, done in chunks; `cursor` is how far it got. */
+export interface FanoutJob {
+  /** The event (`live:<room>`): one job per event, however often it is enqueued. */
+  readonly id: string;
+  readonly creator: string;
+  readonly kind: 'went_live';
+  readonly data: Record<string, string | number>;
+  /** The follower-list cursor after the last finished chunk (null: from the start). */
+  readonly cursor: string | null;
+  readonly notified: number;
+  readonly done: boolean;
+  readonly createdAt: number;
+}
+
 export interface NotificationStore {
+  /** Adds a fan-out job; false when one with its id exists. */
+  addJob(job: Omit<FanoutJob, 'cursor' | 'notified' | 'done'>): Promise<boolean>;
+  /** Unfinished jobs, oldest first. */
+  openJobs(limit: number): Promise<FanoutJob[]>;
+  /** Records a finished chunk: the cursor after it, followers notified so far, whether the list ended. */
+  saveJob(id: string, cursor: string | null, notified: number, done: boolean): Promise<void>;
+  job(id: string): Promise<FanoutJob | null>;
   /**
    * Adds a notification and, in the same transaction, a pending push for each given device (none while
    * quiet hours hold it to the in-app list); false when one with its id exists (nothing is added).
