@@ -50,6 +50,14 @@ export class SqliteNotificationStore implements NotificationStore {
     return this.insert(n, pushes);
   }
 
+  async removePush(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM push_outbox WHERE id = ?').run(id);
+  }
+
+  async reschedulePush(id: string, attempts: number, nextAt: number): Promise<void> {
+    this.db.prepare('UPDATE push_outbox SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, nextAt, id);
+  }
+
   async addJob(job: Omit<FanoutJob, 'cursor' | 'notified' | 'done'>): Promise<boolean> {
     return this.db.prepare('INSERT OR IGNORE INTO fanout_jobs (id, creator, kind, data, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(job.id, job.creator, job.kind, JSON.stringify(job.data), job.createdAt).changes === 1;
@@ -107,14 +115,19 @@ export class SqliteNotificationStore implements NotificationStore {
     return this.db.prepare('DELETE FROM devices WHERE user = ? AND token = ?').run(user, token).changes === 1;
   }
 
+  /** Removing a device also drops the pushes still waiting for it. */
   async removeTokens(tokens: readonly string[]): Promise<number> {
     const del = this.db.prepare('DELETE FROM devices WHERE token = ?');
-    return this.db.transaction(() => tokens.reduce((n, t) => n + del.run(t).changes, 0))();
+    const pushes = this.db.prepare('DELETE FROM push_outbox WHERE token = ?');
+    return this.db.transaction(() => tokens.reduce((n, t) => {
+      pushes.run(t);
+      return n + del.run(t).changes;
+    }, 0))();
   }
 
   async removeSessions(sids: readonly string[]): Promise<number> {
-    const del = this.db.prepare('DELETE FROM devices WHERE sid = ?');
-    return this.db.transaction(() => sids.reduce((n, s) => n + del.run(s).changes, 0))();
+    const tokens = this.db.prepare('SELECT token FROM devices WHERE sid = ?');
+    return this.removeTokens(sids.flatMap((sid) => (tokens.all(sid) as { token: string }[]).map((r) => r.token)));
   }
 
   async devices(user: string): Promise<Device[]> {

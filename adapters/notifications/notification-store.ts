@@ -79,6 +79,10 @@ export interface NotificationStore {
   add(n: StoredNotification, pushes?: readonly Omit<PendingPush, 'attempts' | 'nextAt' | 'id' | 'notification' | 'user'>[]): Promise<boolean>;
   /** Pushes due at `now`, oldest first (what the senders take). */
   duePushes(now: number, limit: number): Promise<PendingPush[]>;
+  /** A push reached its provider, or will never be sent: it leaves the outbox. */
+  removePush(id: string): Promise<void>;
+  /** A push to try again at `nextAt` (`attempts` counts the failed tries). */
+  reschedulePush(id: string, attempts: number, nextAt: number): Promise<void>;
   list(user: string, page: { limit: number; after?: string }): Promise<NotificationPage>;
   /** Marks the given ids (or every notification when `ids` is omitted) read; returns how many changed. */
   markRead(user: string, now: number, ids?: readonly string[]): Promise<number>;
