@@ -28,6 +28,8 @@ import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
 import { Notifier } from './notify/notifier';
 import { Templates } from './notify/templates';
 import { LiveFanout } from './notify/live-fanout';
+import { PushDispatcher } from './notify/push-dispatcher';
+import { pushSenders } from './notify/push-senders';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
 import { LocalBridge } from './adapters/bridge/local-bridge';
@@ -109,11 +111,28 @@ async function startApi(config: Config, log: Logger, deps: {
     await fanout.wentLive({ ...e, creatorName: creator?.displayName ?? e.creator });
   };
   fanout.start();
+  const pushes = new PushDispatcher(engines.notifications, pushSenders(config), {
+    batch: 200, pollMs: 500, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 10 * 60_000, perDeviceMinute: 20, now: Date.now, random: Math.random,
+    onOutcome: (p, o) => {
+      deps.metrics.pushes.labels(p.platform, o.kind).inc();
+      if (o.kind === 'sent' || o.kind === 'gave_up' || o.kind === 'failed' || o.kind === 'dead_token') {
+        deps.analyticsSink?.record({ id: `push:${p.id}:${o.kind}`, ts: Date.now(), node: config.nodeId, type: o.kind === 'sent' ? 'push_sent' : 'push_failed', user: p.user, platform: p.platform, notification: p.kind });
+      }
+    },
+    onError: (err) => {
+      deps.metrics.backgroundErrors.labels('push_dispatch').inc();
+      log.error({ err }, 'push dispatch failed; retried on the next poll');
+    },
+  });
+  pushes.start();
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
-    notifications: { store: engines.notifications, templates: notifier.templates, onLive },
+    notifications: {
+      store: engines.notifications, templates: notifier.templates, onLive,
+      onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),
+    },
     ...(config.debugEndpoints ? { debugClock: (advanceMs: number) => (clockOffset += advanceMs) } : {}),
     ready: async () => {
       if (!deps.realtimeReady()) return false;
@@ -152,6 +171,7 @@ async function startApi(config: Config, log: Logger, deps: {
     if (payoutsTimer) clearInterval(payoutsTimer);
     await api.close();
     await fanout.stop();
+    await pushes.stop();
     await games?.store.close();
     await engines.close();
   };

@@ -231,7 +231,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     app.post('/debug/clock', { schema: { hide: true } }, async (req) => ({ offsetMs: advance(Number((req.body as { advanceMs?: number } | undefined)?.advanceMs ?? 0)) }));
   }
   await app.register(gamesPlugin, { ledger: deps.ledger, play: deps.games ?? null });
-  if (deps.notifications) await app.register(notificationsPlugin, { store: deps.notifications.store, templates: deps.notifications.templates });
+  if (deps.notifications) {
+    const n = deps.notifications;
+    await app.register(notificationsPlugin, { store: n.store, templates: n.templates, ...(n.onOpened ? { onOpened: n.onOpened } : {}) });
+  }
   if (deps.follows) {
     await app.register(socialPlugin, {
       follows: deps.follows, accounts: deps.accounts, rooms: deps.rooms,

@@ -108,6 +108,15 @@ export interface PayoutsConfig {
   readonly crashPoint: string | null;
 }
 
+export interface PushConfig {
+  /** FCM HTTP v1: the Firebase service account key file; another API root for a local fake. */
+  readonly fcm: { readonly credentialsFile: string; readonly apiUrl: string | null } | null;
+  /** APNs token auth: the .p8 key file, key id, team id, the app's bundle id; another host:port and CA for a fake. */
+  readonly apns: { readonly keyFile: string; readonly keyId: string; readonly teamId: string; readonly topic: string; readonly production: boolean; readonly address: string | null; readonly caFile: string | null } | null;
+  /** Expo push: an optional access token; another base URL for a fake. */
+  readonly expo: { readonly accessToken: string | null; readonly apiUrl: string | null } | null;
+}
+
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
 export interface EnginesConfig {
   readonly mongodbUrl: string | null;
@@ -189,6 +198,8 @@ export interface Config {
   readonly games: GamesConfig;
   /** Notification texts: a folder of one JSON file per locale (en.json required). */
   readonly notificationTemplatesDir: string;
+  /** Push providers; a provider left unconfigured drops its pushes (counted as no_sender). */
+  readonly push: PushConfig;
   readonly shutdownGraceMs: number;
 }
 
@@ -239,6 +250,34 @@ function urlVar(env: Env, name: string, pattern: RegExp): string | null {
   if (raw === undefined || raw === '') return null;
   if (!pattern.test(raw)) throw new ConfigError(name, `must match ${pattern}, got "${raw}"`);
   return raw;
+}
+
+/** Push providers: each one on once its key setting is given; its other settings need that one. */
+function pushVar(env: Env): PushConfig {
+  const needs = (names: string[], key: string) => {
+    for (const name of names) if (env[name]) throw new ConfigError(name, `needs ${key}`);
+  };
+  const fcmFile = env.HALOBUZZ_FCM_CREDENTIALS;
+  if (!fcmFile) needs(['HALOBUZZ_FCM_URL'], 'HALOBUZZ_FCM_CREDENTIALS');
+  const apnsKey = env.HALOBUZZ_APNS_KEY;
+  const apnsRest = ['HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC', 'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA'];
+  if (!apnsKey) needs(apnsRest, 'HALOBUZZ_APNS_KEY');
+  const expo = boolVar(env, 'HALOBUZZ_EXPO', false);
+  if (!expo) needs(['HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL'], 'HALOBUZZ_EXPO=on');
+  const required = (name: string, pattern: RegExp) => {
+    const v = urlVar(env, name, pattern);
+    if (v === null) throw new ConfigError(name, 'is required with HALOBUZZ_APNS_KEY');
+    return v;
+  };
+  return {
+    fcm: fcmFile ? { credentialsFile: resolve(fcmFile), apiUrl: urlVar(env, 'HALOBUZZ_FCM_URL', /^https?:\/\/[^\s]+$/) } : null,
+    apns: apnsKey ? {
+      keyFile: resolve(apnsKey), keyId: required('HALOBUZZ_APNS_KEY_ID', /^[A-Z0-9]{10}$/), teamId: required('HALOBUZZ_APNS_TEAM_ID', /^[A-Z0-9]{10}$/),
+      topic: required('HALOBUZZ_APNS_TOPIC', /^[A-Za-z0-9.-]+$/), production: boolVar(env, 'HALOBUZZ_APNS_PRODUCTION', false),
+      address: urlVar(env, 'HALOBUZZ_APNS_ADDRESS', /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/), caFile: env.HALOBUZZ_APNS_CA ? resolve(env.HALOBUZZ_APNS_CA) : null,
+    } : null,
+    expo: expo ? { accessToken: urlVar(env, 'HALOBUZZ_EXPO_ACCESS_TOKEN', /^\S{8,512}$/), apiUrl: urlVar(env, 'HALOBUZZ_EXPO_URL', /^https?:\/\/[^\s]+$/) } : null,
+  };
 }
 
 /** App Store settings: all of them once a bundle id is set; roots are required (no verification without them). */
@@ -300,6 +339,8 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
   'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT', 'HALOBUZZ_GAMES', 'HALOBUZZ_GAMES_FILE',
   'HALOBUZZ_NOTIFICATION_TEMPLATES',
+  'HALOBUZZ_FCM_CREDENTIALS', 'HALOBUZZ_FCM_URL', 'HALOBUZZ_APNS_KEY', 'HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC',
+  'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA', 'HALOBUZZ_EXPO', 'HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */
@@ -446,6 +487,7 @@ export function loadConfig(env: Env = process.env): Config {
       enabled: boolVar(env, 'HALOBUZZ_GAMES', false),
       file: resolve(strVar(env, 'HALOBUZZ_GAMES_FILE', join(__dirname, '..', '..', 'config', 'games.json'))),
     }),
+    push: pushVar(env),
     notificationTemplatesDir: resolve(strVar(env, 'HALOBUZZ_NOTIFICATION_TEMPLATES', join(__dirname, '..', '..', 'config', 'notifications'))),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

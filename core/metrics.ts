@@ -31,6 +31,8 @@ export class CoreMetrics {
   readonly backgroundErrors = new Counter({ name: 'halobuzz_background_errors_total', help: 'Failed runs of periodic jobs and bad internal messages, by job', labelNames: ['job'], registers: [this.registry] });
   /** Payment provider webhooks, by provider and outcome (credited, duplicate, ignored, refused_signature, refused_timestamp, retry, …). */
   readonly webhooks = new Counter({ name: 'halobuzz_webhooks_total', help: 'Payment webhooks by provider and outcome (refused_signature, refused_timestamp and refused_payload are refusals)', labelNames: ['provider', 'outcome'], registers: [this.registry] });
+  /** Pushes by provider and outcome (sent, retry, dead_token, failed, gave_up, no_sender, deferred). */
+  readonly pushes = new Counter({ name: 'halobuzz_pushes_total', help: 'Push notifications by platform (fcm, apns, expo, webpush) and outcome: sent (accepted by the provider), retry, dead_token (device removed), failed, gave_up, no_sender, deferred (device rate)', labelNames: ['platform', 'outcome'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();
   private readonly outSend = this.framesOut.labels('send');

@@ -72,6 +72,11 @@ export const FIXTURE_EVENTS: readonly AnalyticsEvent[] = [
   { id: 'flag:win_rate:v3:duel-bot', ts: ms(T + 320), node: 'n1', type: 'game_flag', user: 'v3', flag: 'win_rate' },
   { id: 'flag:chip_dumping:v3:v1', ts: ms(T + 330), node: 'n1', type: 'game_flag', user: 'v3', flag: 'chip_dumping' },
   { id: 'flag:chip_dumping:v1:v3', ts: ms(T + 340), node: 'n1', type: 'game_flag', user: 'v1', flag: 'chip_dumping' },
+  { id: 'push:live:ra:v1>t1:sent', ts: ms(T + 5), node: 'n1', type: 'push_sent', user: 'v1', platform: 'fcm', notification: 'went_live' },
+  { id: 'push:live:ra:v2>t2:sent', ts: ms(T + 6), node: 'n1', type: 'push_sent', user: 'v2', platform: 'apns', notification: 'went_live' },
+  { id: 'push:live:ra:v3>t3:dead_token', ts: ms(T + 7), node: 'n1', type: 'push_failed', user: 'v3', platform: 'fcm', notification: 'went_live' },
+  { id: 'opened:live:ra:v1', ts: ms(T + 60), node: 'n1', type: 'push_opened', user: 'v1', platform: 'fcm', notification: 'went_live' },
+  { id: 'push:dm:v4>t4:sent', ts: ms(T + DAY), node: 'n1', type: 'push_sent', user: 'v4', platform: 'expo', notification: 'dm' },
   // Delivered twice: each must still count once.
   giftV1,
   v2Visit[1]!,
@@ -126,6 +131,7 @@ export const FIXTURE_CASES: readonly QueryCase[] = [
   { query: 'revenue_summary', params: { ...day, room: 'ra' }, rows: [[23, 17, 6, 2, 2, 11.5]] },
   { query: 'game_rtp_daily', params: day, rows: [[D, 'duel-bot', 1, 1, 50, 95, 190], [D, 'wheel', 1, 2, 30, 20, 66.67]] },
   { query: 'game_rtp_daily', params: { from: D, to: D + 2 * DAY, room: 'rb' }, rows: [[D + DAY, 'wheel', 1, 0, 100, 0, 0]] },
+  { query: 'push_delivery', params: { from: D, to: D + 2 * DAY }, rows: [[D, 'went_live', 2, 1, 1, 0.5], [D + DAY, 'dm', 1, 0, 0, 0]] },
   { query: 'game_flags', params: day, rows: [['v3', 'chip_dumping, win_rate', 2, T + 330], ['v1', 'chip_dumping', 1, T + 340]] },
 ];
 

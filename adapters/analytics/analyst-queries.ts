@@ -292,4 +292,15 @@ GROUP BY user
 ORDER BY flags DESC, user
 LIMIT 50`,
   },
+  push_delivery: {
+    title: 'Push notifications: sent, failed, opened',
+    description: 'Per UTC day and kind of notification (went_live, dm…): pushes the providers accepted, pushes that failed for good (gave up after retries, refused, or a dead token), notifications users opened (the app reports it), and opens per sent push. Pushes belong to users, not rooms: the room filter does not apply.',
+    chart: { kind: 'bar', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'sent', label: 'sent', unit: 'count' }, { column: 'failed', label: 'failed', unit: 'count' }, { column: 'opened', label: 'opened', unit: 'count' }] },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, notification, countIf(type = 'push_sent') AS sent, countIf(type = 'push_failed') AS failed, countIf(type = 'push_opened') AS opened,
+  if(sent = 0, 0, round(opened / sent, 4)) AS open_rate
+FROM events FINAL
+WHERE type IN ('push_sent', 'push_failed', 'push_opened') AND ${window(p)}
+GROUP BY day, notification
+ORDER BY day, notification`,
+  },
 };

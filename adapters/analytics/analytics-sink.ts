@@ -5,7 +5,8 @@
  * hit, new events are refused and counted; the socket core is never slowed by an analytics outage.
  */
 export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute'
-  | 'game_round' | 'game_bet' | 'game_payout' | 'game_flag';
+  | 'game_round' | 'game_bet' | 'game_payout' | 'game_flag'
+  | 'push_sent' | 'push_failed' | 'push_opened';
 
 /** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
 export type EndedBy = 'client' | 'server' | 'crash';
@@ -53,6 +54,8 @@ export interface AnalyticsEvent {
   readonly paid?: number;
   /** game_flag: the anomaly (win_rate, chip_dumping, disputed_stake). */
   readonly flag?: string;
+  /** push_*: the notification's kind (went_live, dm…); `platform` is the push provider (fcm, apns, expo). */
+  readonly notification?: string;
 }
 
 export interface SinkStats {

@@ -90,6 +90,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN flag String DEFAULT ''`,
     ],
   },
+  {
+    version: 6,
+    name: 'push notifications: the kind of notification a push carried',
+    sql: [`ALTER TABLE events ADD COLUMN notification String DEFAULT ''`],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied DateTime) ENGINE = TinyLog`;

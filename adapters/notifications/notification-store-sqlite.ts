@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS devices (token TEXT PRIMARY KEY, user TEXT NOT NULL, 
   locale TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS devices_user ON devices (user);
 CREATE INDEX IF NOT EXISTS devices_sid ON devices (sid);
-CREATE TABLE IF NOT EXISTS push_outbox (id TEXT PRIMARY KEY, notification TEXT NOT NULL, user TEXT NOT NULL, token TEXT NOT NULL, platform TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS push_outbox (id TEXT PRIMARY KEY, notification TEXT NOT NULL, kind TEXT NOT NULL, user TEXT NOT NULL, token TEXT NOT NULL, platform TEXT NOT NULL,
   collapse_key TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS push_outbox_due ON push_outbox (next_at);
 CREATE TABLE IF NOT EXISTS fanout_jobs (id TEXT PRIMARY KEY, creator TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, cursor TEXT,
@@ -37,11 +37,11 @@ export class SqliteNotificationStore implements NotificationStore {
     this.db = openSqlite(file, 'NORMAL');
     this.db.exec(SCHEMA);
     const note = this.db.prepare('INSERT OR IGNORE INTO notifications (id, user, kind, data, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const push = this.db.prepare(`INSERT OR IGNORE INTO push_outbox (id, notification, user, token, platform, collapse_key, title, body, next_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const push = this.db.prepare(`INSERT OR IGNORE INTO push_outbox (id, notification, kind, user, token, platform, collapse_key, title, body, next_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insert = this.db.transaction((n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => {
       if (note.run(n.id, n.user, n.kind, JSON.stringify(n.data), n.createdAt, n.readAt).changes === 0) return false;
-      for (const p of pushes) push.run(`${n.id}>${p.token}`, n.id, n.user, p.token, p.platform, p.collapseKey, p.title, p.body, n.createdAt);
+      for (const p of pushes) push.run(`${n.id}>${p.token}`, n.id, n.kind, n.user, p.token, p.platform, p.collapseKey, p.title, p.body, n.createdAt);
       return true;
     });
   }
@@ -77,7 +77,7 @@ export class SqliteNotificationStore implements NotificationStore {
   }
 
   async duePushes(now: number, limit: number): Promise<PendingPush[]> {
-    return this.db.prepare(`SELECT id, notification, user, token, platform, collapse_key AS collapseKey, title, body, attempts, next_at AS nextAt
+    return this.db.prepare(`SELECT id, notification, kind, user, token, platform, collapse_key AS collapseKey, title, body, attempts, next_at AS nextAt
       FROM push_outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`).all(now, limit) as PendingPush[];
   }
 
@@ -88,6 +88,11 @@ export class SqliteNotificationStore implements NotificationStore {
     const items = rows.slice(0, page.limit);
     const unread = (this.db.prepare('SELECT count(*) AS n FROM notifications WHERE user = ? AND read_at IS NULL').get(user) as { n: number }).n;
     return { items: items.map(toNotification), next: rows.length > page.limit ? encodeCursor(items.at(-1)!.seq) : null, unread };
+  }
+
+  async get(user: string, id: string): Promise<StoredNotification | null> {
+    const row = this.db.prepare('SELECT * FROM notifications WHERE user = ? AND id = ?').get(user, id) as Row | undefined;
+    return row ? toNotification(row) : null;
   }
 
   async markRead(user: string, now: number, ids?: readonly string[]): Promise<number> {

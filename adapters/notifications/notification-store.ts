@@ -39,6 +39,7 @@ export interface Device {
 export interface PendingPush {
   readonly id: string;
   readonly notification: string;
+  readonly kind: NotificationKind;
   readonly user: string;
   readonly token: string;
   readonly platform: DevicePlatform;
@@ -76,7 +77,7 @@ export interface NotificationStore {
    * Adds a notification and, in the same transaction, a pending push for each given device (none while
    * quiet hours hold it to the in-app list); false when one with its id exists (nothing is added).
    */
-  add(n: StoredNotification, pushes?: readonly Omit<PendingPush, 'attempts' | 'nextAt' | 'id' | 'notification' | 'user'>[]): Promise<boolean>;
+  add(n: StoredNotification, pushes?: readonly Omit<PendingPush, 'attempts' | 'nextAt' | 'id' | 'notification' | 'user' | 'kind'>[]): Promise<boolean>;
   /** Pushes due at `now`, oldest first (what the senders take). */
   duePushes(now: number, limit: number): Promise<PendingPush[]>;
   /** A push reached its provider, or will never be sent: it leaves the outbox. */
@@ -84,6 +85,7 @@ export interface NotificationStore {
   /** A push to try again at `nextAt` (`attempts` counts the failed tries). */
   reschedulePush(id: string, attempts: number, nextAt: number): Promise<void>;
   list(user: string, page: { limit: number; after?: string }): Promise<NotificationPage>;
+  get(user: string, id: string): Promise<StoredNotification | null>;
   /** Marks the given ids (or every notification when `ids` is omitted) read; returns how many changed. */
   markRead(user: string, now: number, ids?: readonly string[]): Promise<number>;
   settings(user: string): Promise<NotificationSettings | null>;

@@ -17,6 +17,8 @@ import { claimsOf } from '../auth-hook';
 export interface NotificationsPluginOptions {
   readonly store: NotificationStore;
   readonly templates: Templates;
+  /** The app reports that the user opened a notification (analytics `push_opened`). */
+  readonly onOpened?: (e: { user: string; id: string; kind: string; platform: string | null }) => void;
   readonly now?: () => number;
 }
 
@@ -71,6 +73,22 @@ export const notificationsPlugin: FastifyPluginAsyncTypebox<NotificationsPluginO
       response: { 200: Type.Object({ marked: Type.Integer() }), ...errorResponses(400, 401) },
     },
   }, async (req) => ({ marked: await store.markRead(claimsOf(req).sub, now(), req.body.ids) }));
+
+  app.post('/v1/notifications/:id/opened', {
+    schema: {
+      tags: ['notifications'], summary: 'The app reports that you opened this notification (from a push or the list): it is marked read and counted', ...secured,
+      params: Type.Object({ id: Id }),
+      body: Type.Object({ platform: Type.Optional(Type.Union([Type.Literal('fcm'), Type.Literal('apns'), Type.Literal('expo'), Type.Literal('webpush'), Type.Literal('inapp')])) }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...errorResponses(400, 401, 404) },
+    },
+  }, async (req, reply) => {
+    const user = claimsOf(req).sub;
+    const n = await store.get(user, req.params.id);
+    if (!n) throw new ApiError('HB_API_NOT_FOUND', 'no such notification of yours');
+    await store.markRead(user, now(), [n.id]);
+    opts.onOpened?.({ user, id: n.id, kind: n.kind, platform: req.body.platform ?? null });
+    return reply.status(204).send(null);
+  });
 
   app.get('/v1/me/notification-settings', {
     schema: { tags: ['notifications'], summary: 'Your notification settings (defaults until you change them)', ...secured, response: { 200: Settings, ...errorResponses(401) } },

@@ -1,19 +1,44 @@
 /**
- * Notifications over HTTP on a running server: a creator goes live (POST /v1/rooms) and each follower is
- * told as they asked: listed and queued for push to each device; listed but not pushed in quiet hours; not
- * at all when muted. Settings are validated, read marks work, devices are one per token and signing the
- * session out removes them. (The pending pushes are read from the notification store itself: the senders
- * to FCM, APNs and Expo are the next step of #19.)
+ * Notifications on a running server with its push providers pointed at local fakes (FCM, APNs over HTTP/2
+ * TLS with a test CA, Expo): a creator goes live (POST /v1/rooms) and each follower is told as they asked.
+ * The plain follower's three devices each receive exactly one push, although FCM fails twice first; a
+ * token FCM calls unregistered is removed; the quiet-hours follower is listed but not pushed; the muted one
+ * gets nothing. Settings are validated, read marks and "opened" work, and signing out removes devices.
  */
 import t from 'tap';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../tools/server-process';
 import { apiUser, until } from '../helpers/games';
+import { startApnsFake, startExpoFake, startFcmFake } from '../helpers/push-fakes';
 import { SqliteNotificationStore } from '../../adapters/notifications/notification-store-sqlite';
 
-t.test('went live: listed and queued for push as each follower asked', async (t) => {
-  const server = await startServer();
+t.test('went live: pushed, listed or left out as each follower asked', async (t) => {
+  const [fcm, apns, expo] = [await startFcmFake(), await startApnsFake(), await startExpoFake()];
+  t.teardown(async () => {
+    await fcm.close();
+    await apns.close();
+    await expo.close();
+  });
+  const keys = mkdtempSync(join(tmpdir(), 'hb-push-keys-'));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(keys, name), text);
+    return join(keys, name);
+  };
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const p8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const server = await startServer({
+    HALOBUZZ_FCM_CREDENTIALS: file('fcm.json', JSON.stringify({ client_email: 'push@test.iam.gserviceaccount.com', private_key: rsa, project_id: 'halobuzz-test' })),
+    HALOBUZZ_FCM_URL: fcm.url,
+    HALOBUZZ_APNS_KEY: file('apns.p8', p8), HALOBUZZ_APNS_KEY_ID: 'ABC123DEFG', HALOBUZZ_APNS_TEAM_ID: 'TEAM123456', HALOBUZZ_APNS_TOPIC: 'app.halobuzz',
+    HALOBUZZ_APNS_ADDRESS: apns.address, HALOBUZZ_APNS_CA: file('ca.pem', apns.ca),
+    HALOBUZZ_EXPO: 'on', HALOBUZZ_EXPO_URL: expo.url,
+  });
   t.teardown(() => server.stop());
+  fcm.failNext = 2;
+  fcm.dead.add('fcm-token-plain-dead');
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${server.api}${path}`, {
       method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -36,10 +61,12 @@ t.test('went live: listed and queued for push as each follower asked', async (t)
   t.equal((await call('PUT', '/v1/me/notification-settings', muter!.token, { ...base, mutedCreators: [star.id] })).status, 200);
   t.equal((await call('PUT', '/v1/me/notification-settings', muter!.token, { ...base, quietHours: { ...quiet, timeZone: 'Mars/Olympus' } })).status, 400, 'an unknown time zone is refused');
 
-  for (const [f, token] of [[plain, 'fcm-token-plain-1'], [plain, 'apns-token-plain-2'], [sleepy, 'fcm-token-sleepy'], [muter, 'fcm-token-muter']] as const) {
-    t.equal((await call('POST', '/v1/me/devices', f!.token, { platform: token.startsWith('apns') ? 'apns' : 'fcm', token, appVersion: '1.0', locale: 'en' })).status, 201);
-  }
-  t.equal((await call('GET', '/v1/me/devices', plain!.token)).body.devices.length, 2);
+  const devices = [
+    [plain, 'fcm', 'fcm-token-plain-1'], [plain, 'fcm', 'fcm-token-plain-dead'], [plain, 'apns', 'a1b2c3d4e5f60718293a4b5c6d7e8f90'], [plain, 'expo', 'ExponentPushToken[plainPLAIN]'],
+    [sleepy, 'fcm', 'fcm-token-sleepy'], [muter, 'fcm', 'fcm-token-muter'],
+  ] as const;
+  for (const [f, platform, token] of devices) t.equal((await call('POST', '/v1/me/devices', f!.token, { platform, token, appVersion: '1.0', locale: 'en' })).status, 201);
+  t.equal((await call('GET', '/v1/me/devices', plain!.token)).body.devices.length, 4);
 
   const room = await call('POST', '/v1/rooms', star.token, { title: 'Morning songs' });
   t.equal(room.status, 201);
@@ -52,13 +79,25 @@ t.test('went live: listed and queued for push as each follower asked', async (t)
   t.match((await call('GET', '/v1/notifications', sleepy!.token)).body.items, [{ kind: 'went_live' }], 'quiet hours: still listed');
   t.same((await call('GET', '/v1/notifications', muter!.token)).body.items, [], 'muted: nothing');
 
+  await until('every live device pushed', () => fcm.received.length >= 1 && apns.received.length >= 1 && expo.received.length >= 1, 30_000);
+  await until('the dead token removed', async () => (await call('GET', '/v1/me/devices', plain!.token)).body.devices.length === 3, 30_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.same(fcm.received.map((r) => r.token), ['fcm-token-plain-1'], 'FCM: exactly one push to the plain follower, after two 503s; none to the quiet or muted ones');
+  t.same(apns.received.map((r) => r.token), ['a1b2c3d4e5f60718293a4b5c6d7e8f90'], 'APNs: exactly one');
+  t.same(expo.received.map((r) => r.token), ['ExponentPushToken[plainPLAIN]'], 'Expo: exactly one');
+  t.ok([...fcm.received, ...apns.received, ...expo.received].every((r) => r.title === 'Star is live' && r.collapseKey === `live:${star.id}`), 'rendered, and collapsed per creator');
+  t.same((await call('GET', '/v1/me/devices', plain!.token)).body.devices.map((d: { token: string }) => d.token).sort(),
+    ['ExponentPushToken[plainPLAIN]', 'a1b2c3d4e5f60718293a4b5c6d7e8f90', 'fcm-token-plain-1'], 'the token FCM called unregistered is gone');
+  const metrics = await (await fetch(`${server.http}/metrics`)).text();
+  t.match(metrics, /halobuzz_pushes_total\{platform="fcm",outcome="retry"\} [1-9]/, 'retries are counted');
+  t.match(metrics, /halobuzz_pushes_total\{platform="fcm",outcome="dead_token"\} 1/);
   const store = new SqliteNotificationStore(join(server.dataDir, 'notifications.sqlite'));
   t.teardown(() => store.close());
-  const pushes = await store.duePushes(Date.now() + 1000, 100);
-  t.same(pushes.map((p) => p.token).sort(), ['apns-token-plain-2', 'fcm-token-plain-1'], 'pushes only to the plain follower\'s two devices');
-  t.ok(pushes.every((p) => p.collapseKey === `live:${star.id}` && p.title === 'Star is live'), 'collapsed per creator, rendered in the device locale');
+  t.same(await store.duePushes(Date.now() + 3_600_000, 100), [], 'the outbox is empty');
 
-  t.match((await call('POST', '/v1/notifications/read', plain!.token, {})).body, { marked: 1 });
+  t.equal((await call('POST', `/v1/notifications/${encodeURIComponent(listed.items[0].id)}/opened`, plain!.token, { platform: 'fcm' })).status, 204, 'the app reports an open');
+  t.equal((await call('GET', '/v1/notifications', plain!.token)).body.unread, 0, 'opening marks it read');
+  t.match((await call('POST', '/v1/notifications/read', plain!.token, {})).body, { marked: 0 });
   t.equal((await call('GET', '/v1/notifications', plain!.token)).body.unread, 0);
   t.equal((await call('POST', '/v1/auth/logout', plain!.token)).status < 300, true);
   t.same((await store.devices(plain!.id)).map((d) => d.token), [], 'signing out removed the session\'s devices');
