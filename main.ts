@@ -26,9 +26,13 @@ import { GiftCatalog } from './economy/gift-catalog';
 import { GameConfig } from './economy/games/game-config';
 import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
 import { Notifier } from './notify/notifier';
+import { notificationFrame } from './protocol/codec';
 import { Templates } from './notify/templates';
 import { LiveFanout } from './notify/live-fanout';
 import { PushDispatcher } from './notify/push-dispatcher';
+import { OutboxRelay } from './notify/outbox-relay';
+import { withSecurityNotices } from './notify/security-notices';
+import { formatMinor, type ShopCurrency } from './economy/currencies';
 import { pushSenders } from './notify/push-senders';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
@@ -45,6 +49,11 @@ async function startApi(config: Config, log: Logger, deps: {
   const engines = await openApiEngines(config);
   const { accounts, rooms, owners, analytics } = engines;
   const coinCatalog = CoinCatalog.fromFile(config.payments.coinPackagesFile);
+  const notifier = new Notifier({
+    store: engines.notifications, templates: Templates.fromDir(config.notificationTemplatesDir), now: Date.now,
+    // Users online also get it on their sockets, wherever they are connected (best effort: the list has it).
+    online: (user, n) => void deps.bridge.deliver(user, notificationFrame(n)).catch((err) => log.warn({ err }, 'could not deliver a notification to a socket')),
+  });
   const security = log.child({ component: 'security' });
   /** Money refusals and decisions: logged, and kept in the accounts' security log. */
   const games = config.games.enabled
@@ -64,7 +73,7 @@ async function startApi(config: Config, log: Logger, deps: {
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
-  const auth = new AuthService(accounts, {
+  const auth = new AuthService(withSecurityNotices(accounts, notifier, (err) => log.error({ err }, 'could not notify a security event')), {
     secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
   }, (sids) => {
@@ -82,6 +91,8 @@ async function startApi(config: Config, log: Logger, deps: {
     hadReversal: (user, since) => engines.purchases.hadReversal(user, since),
     signInAddresses: async (user) => [...new Set((await accounts.sessionsOf(user)).map((s) => s.ip).filter(Boolean))],
     security: securityLog,
+    onPaid: (w) => void notifier.notify({ id: `payout:${w.id}`, user: w.user, kind: 'payout', data: { amount: formatMinor(w.amountMinor, w.currency as ShopCurrency), withdrawal: w.id } })
+      .catch((err) => log.error({ err }, 'could not notify a payout')),
     returnUrl: config.payouts.returnUrl, now,
     ...(crashPoint ? { crashPoint: (step: string) => {
       if (step === crashPoint) {
@@ -99,7 +110,6 @@ async function startApi(config: Config, log: Logger, deps: {
   if (engines.connect) await resume();
   const payoutsTimer = engines.connect ? setInterval(() => void resume(), 60_000) : null;
   payoutsTimer?.unref();
-  const notifier = new Notifier({ store: engines.notifications, templates: Templates.fromDir(config.notificationTemplatesDir), now: Date.now });
   const fanout = new LiveFanout(engines.notifications, engines.follows, notifier, {
     chunk: 500, pollMs: 1000, onError: (err) => {
       deps.metrics.backgroundErrors.labels('live_fanout').inc();
@@ -125,6 +135,15 @@ async function startApi(config: Config, log: Logger, deps: {
     },
   });
   pushes.start();
+  const relay = new OutboxRelay(owners.realtimeStore, notifier, {
+    batch: 200, pollMs: 250,
+    enrich: async (kind, data) => (kind === 'dm' && typeof data.from === 'string' ? { ...data, fromName: (await accounts.userById(data.from))?.displayName ?? data.from } : data),
+    onError: (err) => {
+      deps.metrics.backgroundErrors.labels('notify_relay').inc();
+      log.error({ err }, 'notification relay failed; retried on the next poll');
+    },
+  });
+  relay.start();
   const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
@@ -172,6 +191,7 @@ async function startApi(config: Config, log: Logger, deps: {
     await api.close();
     await fanout.stop();
     await pushes.stop();
+    await relay.stop();
     await games?.store.close();
     await engines.close();
   };

@@ -141,6 +141,8 @@ t.test('no effect leaves before its writes are durable', async (t) => {
   const slow: RealtimeStore = {
     loadRoom: (r, n) => inner.loadRoom(r, n),
     loadInbox: (u, n) => inner.loadInbox(u, n),
+    pendingNotifications: (n) => inner.pendingNotifications(n),
+    ackNotifications: (ids) => inner.ackNotifications(ids),
     commit: async (b: WriteBatch) => {
       if (b.roomEvents.length > 0) await gate;
       order.push('commit');

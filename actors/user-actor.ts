@@ -108,6 +108,9 @@ export class UserActor extends Actor<UserMessage> {
     if (this.conns.size > 0) {
       const frame = dmFrame(message.seq, message.ts, from, text);
       for (const conn of this.conns) turn.emit(eff.send(conn, frame));
+    } else {
+      // Offline: a push, written with the message (the notification outbox). Never the text: a lock screen shows it.
+      turn.writes.notify.push({ id: `dm:${this.id}:${message.seq}`, user: this.id, kind: 'dm', data: { from, inboxId: message.seq }, at: turn.now });
     }
     turn.emit(eff.send(senderConn, replyFrame(ref, { to: this.id, id: message.seq, ts: message.ts, online: this.conns.size > 0 })));
   }

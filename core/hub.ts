@@ -105,6 +105,18 @@ export class Hub {
     return this.users.get(user)!.chat;
   }
 
+  /** Sends a frame to every open connection of `user` on this node; returns how many got it. */
+  deliverToUser(user: string, frame: Uint8Array): number {
+    let sent = 0;
+    for (const s of this.users.get(user)?.sessions ?? []) {
+      if (s.closed) continue;
+      this.metrics.sent();
+      s.transport.send(frame);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Closes every socket opened with tokens of auth session `sid` (logout, refresh-token reuse). */
   revokeSession(sid: string): number {
     let closed = 0;

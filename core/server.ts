@@ -187,6 +187,7 @@ export class RealtimeServer {
       localViewerCounts: () => this.hub.viewerCounts(),
       revoke: (sids) => this.revoke(sids),
       endStream: (room, owner) => this.dispatch(cmd.roomEnd({ conn: 0, user: owner, room, ref: 0 })),
+      deliver: (user, frame) => void this.hub.deliverToUser(user, frame),
     };
   }
 

@@ -44,6 +44,8 @@ export interface PayoutDeps {
   /** Sign-in addresses of a user (risk: creator and gifter sharing a device or network). */
   readonly signInAddresses: (user: string) => Promise<string[]>;
   readonly security: (event: { type: string; userId: string | null; detail: string }) => void;
+  /** A withdrawal reached the creator's bank (Stripe's payout.paid): they are told. */
+  readonly onPaid?: (w: Withdrawal) => void;
   /** Where creators land after onboarding (and when a link expired). */
   readonly returnUrl: string;
   readonly now?: () => number;
@@ -283,6 +285,7 @@ export class PayoutService {
           if (event.type === 'payout.paid') {
             await this.settle(this.op('withdraw_paid', w));
             await this.deps.store.updateWithdrawal(w.id, { status: 'paid' }, this.now());
+            this.deps.onPaid?.(w);
             return 'paid';
           }
           // The money did not reach the creator: the coins come back (once, whichever event says so first).

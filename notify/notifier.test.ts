@@ -84,3 +84,23 @@ t.test('the Notifier: what each setting makes, pushes per device in its locale, 
   await store.registerDevice({ token: 'tok-b', user: 'other', sid: 's9', platform: 'apns', appVersion: '2.0', locale: 'en', createdAt: 3 });
   t.same((await store.devices('fan')).map((d) => d.token), [], 'one device per token: a token registered by another user moves to them');
 });
+
+t.test('security notices: a sign-in and MFA changes tell the user, even with everything switched off', async (t) => {
+  const { withSecurityNotices } = await import('./security-notices');
+  const store = new SqliteNotificationStore(join(dir, 'security.sqlite'));
+  t.teardown(() => store.close());
+  const logged: string[] = [];
+  const accounts = { logEvent: async (e: { type: string }) => void logged.push(e.type), userById: async () => null } as unknown as import('../adapters/accounts/account-store').AccountStore;
+  const notifier = new Notifier({ store, templates: Templates.fromDir(EN), now: () => AT });
+  await store.saveSettings('u1', { ...DEFAULT_SETTINGS, enabled: false });
+  const wrapped = withSecurityNotices(accounts, notifier, (e) => t.fail(String(e)));
+  await wrapped.logEvent({ ts: 1, userId: 'u1', type: 'login', ip: '203.0.113.9', detail: '' });
+  await wrapped.logEvent({ ts: 2, userId: 'u1', type: 'login_failed', ip: '203.0.113.9', detail: '' });
+  await wrapped.logEvent({ ts: 3, userId: 'u1', type: 'mfa_disabled', ip: '', detail: '' });
+  t.same(logged, ['login', 'login_failed', 'mfa_disabled'], 'the security log is written as before');
+  t.equal(await wrapped.userById('x'), null, 'other methods pass through');
+  await new Promise((r) => setTimeout(r, 20));
+  const items = (await store.list('u1', { limit: 10 })).items;
+  const tpl = Templates.fromDir(EN);
+  t.same(items.map((n) => tpl.render(n.kind, n.data).body), ['Two-step verification was turned off', 'New sign-in to your account from 203.0.113.9'], 'failed sign-ins are not notified; the rest are, though all else is off');
+});

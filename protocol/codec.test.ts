@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame, decodeServerFrame } from './codec';
+import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame, decodeServerFrame, notificationFrame } from './codec';
 import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
@@ -31,6 +31,7 @@ t.test('server frame builders produce the golden bytes', async (t) => {
   t.equal(hex(roomLiveFrame('room1', 1, 1700000000000, true, 'room1.1700000000000')), s.room_live!.hex);
   t.equal(hex(roomLeaderboardFrame('room1', [['fan', 30]])), s.room_leaderboard!.hex);
   t.equal(hex(roomGameFrame('room1', 9, 1700000000000, 'wheel', 'w1', 'locked', { bets: 2 })), s.room_game!.hex);
+  t.equal(hex(notificationFrame({ id: 'n1', kind: 'dm', title: 'bob', body: 'hi', data: {}, createdAt: 1 })), s.notification!.hex);
 });
 
 t.test('golden client frames parse into typed requests', async (t) => {

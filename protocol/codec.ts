@@ -129,6 +129,11 @@ export function roomGameFrame(room: string, seq: number, ts: number, game: strin
   return encode([ServerOp.ROOM_GAME, room, seq, ts, game, id, phase, data]);
 }
 
+/** [91, {id, kind, title, body, data, createdAt}]: a notification delivered to a connected user. */
+export function notificationFrame(n: { id: string; kind: string; title: string; body: string; data: Record<string, string | number>; createdAt: number }): Uint8Array {
+  return encode([ServerOp.NOTIFICATION, { id: n.id, kind: n.kind, title: n.title, body: n.body, data: n.data, createdAt: n.createdAt }]);
+}
+
 export function dmFrame(inboxSeq: number, ts: number, from: string, text: string): Uint8Array {
   return encode([ServerOp.DM, inboxSeq, ts, from, text]);
 }

@@ -44,6 +44,8 @@ export const ServerOp = {
   /** A game's state changed (sequenced: in the room's history, replayed on resume). */
   ROOM_GAME: 86,
   DM: 90,
+  /** A notification for you (docs/notifications.md), while you are connected. Not sequenced. */
+  NOTIFICATION: 91,
 } as const;
 export type ServerOp = (typeof ServerOp)[keyof typeof ServerOp];
 

@@ -73,6 +73,8 @@ export interface PresenceEvent { room: string; viewers: number }
 export interface DirectMessage { id: number; ts: number; from: string; text: string }
 /** A game's state changed (docs/games.md lists each game's phases and their data). */
 export interface GameEvent { room: string; seq: number; ts: number; game: string; id: string; phase: string; data: Record<string, unknown> }
+/** A notification pushed to a connected user (the same item GET /v1/notifications lists). */
+export interface NotificationEvent { id: string; kind: string; title: string; body: string; data: Record<string, string | number>; createdAt: number }
 export interface BetResult { round: string; betId: string; segment: string; coins: number; balance: number; replayed: boolean }
 export type DuelMove = 'rock' | 'paper' | 'scissors';
 
@@ -86,6 +88,7 @@ export interface ClientEvents extends Record<string, unknown> {
   presence: PresenceEvent;
   dm: DirectMessage;
   game: GameEvent;
+  notification: NotificationEvent;
   /** The server could not fill a gap in this room's history: reload the room's state. */
   resync: { room: string; seq: number };
   /** A room was resumed after a reconnect or a server-side recovery. */
@@ -447,6 +450,9 @@ export class HaloClient extends Emitter<ClientEvents> {
         if (joined) void this.resume(frame[1] as string, joined);
         return;
       }
+      case ServerOp.NOTIFICATION:
+        this.emit('notification', frame[1] as NotificationEvent);
+        return;
       case ServerOp.DM: {
         const [, id, ts, from, text] = frame as [number, number, number, string, string];
         if (id <= this.lastInboxId) return;

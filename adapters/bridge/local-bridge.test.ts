@@ -5,11 +5,13 @@ import type { RealtimeBridgeNode } from './realtime-bridge';
 t.test('the local bridge reaches the node in this process directly', async (t) => {
   const revoked: string[] = [];
   const ended: string[] = [];
+  const delivered: string[] = [];
   const node: RealtimeBridgeNode = {
     viewers: (room) => (room === 'busy' ? 7 : 0),
     localViewerCounts: () => new Map([['busy', 7]]),
     revoke: (sids) => void revoked.push(...sids),
     endStream: (room, owner) => void ended.push(`${room}/${owner}`),
+    deliver: (user, frame) => void delivered.push(`${user}:${frame.length}`),
   };
   const bridge = new LocalBridge(node);
   t.same([...(await bridge.viewerCounts(['busy', 'quiet']))], [['busy', 7], ['quiet', 0]]);
@@ -17,4 +19,6 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
   await bridge.endStream('busy', 'host');
   t.same(revoked, ['s1', 's2']);
   t.same(ended, ['busy/host']);
+  await bridge.deliver('ann', new Uint8Array(3));
+  t.same(delivered, ['ann:3']);
 });

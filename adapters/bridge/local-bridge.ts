@@ -15,4 +15,8 @@ export class LocalBridge implements RealtimeBridge {
   async endStream(room: string, owner: string): Promise<void> {
     this.node.endStream(room, owner);
   }
+
+  async deliver(user: string, frame: Uint8Array): Promise<void> {
+    this.node.deliver(user, frame);
+  }
 }

@@ -11,6 +11,8 @@ export interface RealtimeBridge {
   revokeSessions(sids: readonly string[]): Promise<void>;
   /** The room actor ends the live stream. */
   endStream(room: string, owner: string): Promise<void>;
+  /** Sends an encoded server frame to every connection of `user`, on whichever node holds it. */
+  deliver(user: string, frame: Uint8Array): Promise<void>;
 }
 
 /** A socket node's end of the bridge: what a bridge delivers into this process. */
@@ -20,4 +22,6 @@ export interface RealtimeBridgeNode {
   localViewerCounts(): Map<string, number>;
   revoke(sids: readonly string[]): void;
   endStream(room: string, owner: string): void;
+  /** Sends a frame to this node's connections of `user`. */
+  deliver(user: string, frame: Uint8Array): void;
 }

@@ -10,12 +10,14 @@ if (url) {
   t.test('a revocation of hundreds of sessions reaches the socket node whole; bad messages are reported', async (t) => {
     const revoked: string[] = [];
     const ended: [string, string][] = [];
+    const delivered: [string, number[]][] = [];
     const errors: string[] = [];
     const node: RealtimeBridgeNode = {
       viewers: () => 0,
       localViewerCounts: () => new Map([['room-a', 3]]),
       revoke: (sids) => void revoked.push(...sids),
       endStream: (room, owner) => void ended.push([room, owner]),
+      deliver: (user, frame) => void delivered.push([user, [...frame]]),
     };
     const socketSide = await RedisBridge.connect(url);
     const apiSide = await RedisBridge.connect(url);
@@ -27,7 +29,9 @@ if (url) {
     const sids = Array.from({ length: 300 }, (_, i) => `sid-${i}`);
     await apiSide.revokeSessions(sids);
     await apiSide.endStream('room-a', 'owner-a');
-    await waitFor('revocations and the stream end arrive', () => revoked.length === 300 && ended.length === 1, 5000);
+    await apiSide.deliver('user-a', new Uint8Array([0x92, 0x5b, 0x01]));
+    await waitFor('revocations, the stream end and the delivery arrive', () => revoked.length === 300 && ended.length === 1 && delivered.length === 1, 5000);
+    t.same(delivered, [['user-a', [0x92, 0x5b, 0x01]]], 'a frame for a user crosses byte for byte');
     t.same(revoked, sids, 'all 300 session ids, in order');
     t.same(ended, [['room-a', 'owner-a']]);
     t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');

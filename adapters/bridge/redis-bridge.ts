@@ -16,6 +16,7 @@ import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
 const VIEWERS = 'halobuzz:viewers:';
 const REVOKED = 'halobuzz:revoked';
 const ROOM_END = 'halobuzz:room-end';
+const DELIVER = 'halobuzz:deliver';
 
 export class RedisBridge implements RealtimeBridge {
   private subscriber: Redis | null = null;
@@ -53,6 +54,11 @@ export class RedisBridge implements RealtimeBridge {
     await this.redis.publish(ROOM_END, Buffer.from(encode([room, owner])));
   }
 
+  /** Every node hears it; only the node holding the user's connections has anyone to send it to. */
+  async deliver(user: string, frame: Uint8Array): Promise<void> {
+    await this.redis.publish(DELIVER, Buffer.from(encode([user, frame])));
+  }
+
   /**
    * Socket-node side: publish this node's viewer counts and apply revocations and stream ends. Internal
    * messages are decoded without the client frame limits (a revocation list may hold thousands of ids);
@@ -61,13 +67,16 @@ export class RedisBridge implements RealtimeBridge {
   async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
     const sub = this.redis.duplicate();
     this.subscriber = sub;
-    await sub.subscribe(REVOKED, ROOM_END);
+    await sub.subscribe(REVOKED, ROOM_END, DELIVER);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
         const value = decodeInternal(message);
         if (!Array.isArray(value)) throw new Error(`${channel.toString()}: not an array`);
         if (channel.toString() === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
-        else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);
+        else if (channel.toString() === DELIVER) {
+          if (typeof value[0] !== 'string' || !(value[1] instanceof Uint8Array)) throw new Error(`${DELIVER}: expected [user, frame]`);
+          node.deliver(value[0], value[1]);
+        } else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);
         else throw new Error(`${channel.toString()}: expected [room, owner]`);
       } catch (err) {
         // A malformed message from another process must not take this node down.

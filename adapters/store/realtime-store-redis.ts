@@ -8,6 +8,8 @@
  *   rt:room:<id>:history  zset   score seq, member msgpack [seq, frame]  (the resume window)
  *   rt:room:<id>:gifts    hash   ledger op id → seq, for the live stream's gift events
  *   rt:room:<id>:games    hash   game key → msgpack [rev, state] (state '' once the game finished)
+ *   rt:notify             hash   notification id → msgpack [user, kind, data, at]  (the notification outbox)
+ *   rt:notify:at          zset   score at, member id
  *   rt:inbox:<user>       hash   lastSeq, ackedSeq, applied
  *   rt:inbox:<user>:msgs  zset   score seq, member msgpack [seq, ts, from, text]
  *
@@ -21,7 +23,7 @@
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
 import { decodeInternal as decode, encodeInternal as encode } from '../../common/internal-codec';
-import type { InboxSnapshot, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
+import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
 
 const COMMIT = `
 local P = ARGV[1]
@@ -74,6 +76,11 @@ while i <= #ARGV do
     end
     rooms[ARGV[i + 1]] = true
     i = i + 5
+  elseif op == 'N' then
+    if redis.call('HSETNX', P .. 'rt:notify', ARGV[i + 1], ARGV[i + 3]) == 1 then
+      redis.call('ZADD', P .. 'rt:notify:at', tonumber(ARGV[i + 2]), ARGV[i + 1])
+    end
+    i = i + 4
   elseif op == 'I' then
     local k = P .. 'rt:inbox:' .. ARGV[i + 1]
     local seq = tonumber(ARGV[i + 2])
@@ -194,10 +201,29 @@ export class RedisRealtimeStore implements RealtimeStore {
     for (const p of batch.roomPrunes) args.push('P', p.room, p.belowSeq);
     for (const a of batch.roomApplied) args.push('A', a.room, a.position);
     for (const g of batch.roomGames) args.push('G', g.room, g.key, g.rev, g.state ?? '');
+    for (const n of batch.notify) args.push('N', n.id, n.at, Buffer.from(encode([n.user, n.kind, n.data, n.at])));
     for (const m of batch.inbox) args.push('I', m.user, m.seq, Buffer.from(encode([m.seq, m.ts, m.from, m.text])));
     for (const a of batch.inboxAcks) args.push('K', a.user, a.upTo);
     for (const a of batch.inboxApplied) args.push('U', a.user, a.position);
     if (args.length > 3) await this.redis.hbCommit(...args);
+  }
+
+  async pendingNotifications(limit: number): Promise<OutboxNotification[]> {
+    const ids = await this.redis.zrange(`${this.prefix}rt:notify:at`, '0', String(limit - 1));
+    if (ids.length === 0) return [];
+    const values = await this.redis.hmgetBuffer(`${this.prefix}rt:notify`, ...ids);
+    const out: OutboxNotification[] = [];
+    values.forEach((v, i) => {
+      if (!v) return;
+      const [user, kind, data, at] = decode(v) as [string, string, OutboxNotification['data'], number];
+      out.push({ id: ids[i]!, user, kind, data, at });
+    });
+    return out;
+  }
+
+  async ackNotifications(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.multi().zrem(`${this.prefix}rt:notify:at`, ...ids).hdel(`${this.prefix}rt:notify`, ...ids).exec();
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { InboxSnapshot, RealtimeStore, RoomSnapshot, StoredGame, WriteBatch } from './realtime-store';
+import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, StoredGame, WriteBatch } from './realtime-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_events (
@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS room_state (
   applied INTEGER NOT NULL DEFAULT -1) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS room_games (
   room TEXT NOT NULL, key TEXT NOT NULL, rev INTEGER NOT NULL, state TEXT, PRIMARY KEY (room, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS notify_outbox (
+  id TEXT PRIMARY KEY, user TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS notify_outbox_at ON notify_outbox (at);
 CREATE TABLE IF NOT EXISTS inbox (
   user TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL,
   PRIMARY KEY (user, seq)) WITHOUT ROWID;
@@ -49,6 +52,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       setGame: db.prepare(`INSERT INTO room_games (room, key, rev, state) VALUES (?, ?, ?, ?)
         ON CONFLICT(room, key) DO UPDATE SET rev = excluded.rev, state = excluded.state WHERE excluded.rev > room_games.rev`),
       games: db.prepare('SELECT key, rev, state FROM room_games WHERE room = ? AND state IS NOT NULL ORDER BY key'),
+      addNotify: db.prepare('INSERT OR IGNORE INTO notify_outbox (id, user, kind, data, at) VALUES (?, ?, ?, ?, ?)'),
       prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ? AND op_id IS NULL'),
       roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq, applied FROM room_state WHERE room = ?'),
       history: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? ORDER BY seq DESC LIMIT ?'),
@@ -73,6 +77,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       for (const p of batch.roomPrunes) s.prune.run(p.room, p.belowSeq);
       for (const a of batch.roomApplied) s.setApplied.run(a.room, a.position);
       for (const g of batch.roomGames) s.setGame.run(g.room, g.key, g.rev, g.state);
+      for (const n of batch.notify) s.addNotify.run(n.id, n.user, n.kind, JSON.stringify(n.data), n.at);
       for (const m of batch.inbox) {
         s.insertInbox.run(m.user, m.seq, m.ts, m.from, m.text);
         s.bumpInboxSeq.run(m.user, m.seq);
@@ -118,6 +123,18 @@ export class SqliteRealtimeStore implements RealtimeStore {
 
   async commit(batch: WriteBatch): Promise<void> {
     this.applyBatch(batch);
+  }
+
+  async pendingNotifications(limit: number): Promise<OutboxNotification[]> {
+    return (this.db.prepare('SELECT id, user, kind, data, at FROM notify_outbox ORDER BY at, id LIMIT ?').all(limit) as (Omit<OutboxNotification, 'data'> & { data: string })[])
+      .map((r) => ({ ...r, data: JSON.parse(r.data) as OutboxNotification['data'] }));
+  }
+
+  async ackNotifications(ids: readonly string[]): Promise<void> {
+    const del = this.db.prepare('DELETE FROM notify_outbox WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) del.run(id);
+    })();
   }
 
   async close(): Promise<void> {

@@ -138,4 +138,21 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     await store.commit(again);
     t.same((await store.loadRoom('r6', 10)).games, [{ key: 'wheel', rev: 3, state: '{"v":3}' }], 'a finished game stays removed');
   });
+
+  t.test(`${name}: the notification outbox keeps each id once, oldest first, until acknowledged`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.notify.push({ id: 'dm:bob:2', user: 'bob', kind: 'dm', data: { from: 'ann' }, at: 20 }, { id: 'dm:bob:1', user: 'bob', kind: 'dm', data: { from: 'ann' }, at: 10 });
+    await store.commit(b);
+    await store.commit(b);
+    const pending = await store.pendingNotifications(10);
+    t.same(pending.filter((n) => n.id.startsWith('dm:bob:')), [
+      { id: 'dm:bob:1', user: 'bob', kind: 'dm', data: { from: 'ann' }, at: 10 },
+      { id: 'dm:bob:2', user: 'bob', kind: 'dm', data: { from: 'ann' }, at: 20 },
+    ], 'a replayed batch adds nothing');
+    await store.ackNotifications(['dm:bob:1']);
+    t.same((await store.pendingNotifications(10)).filter((n) => n.id.startsWith('dm:bob:')).map((n) => n.id), ['dm:bob:2']);
+    await store.ackNotifications(['dm:bob:2']);
+  });
 }

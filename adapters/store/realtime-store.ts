@@ -77,19 +77,33 @@ export interface WriteBatch {
   readonly inboxApplied: { user: string; position: number }[];
   /** A game's new state (null: finished, removed); a write whose rev is not above the stored one changes nothing. */
   readonly roomGames: { room: string; key: string; rev: number; state: string | null }[];
+  /** Notifications the turn's events cause (a DM to someone offline), written with them: the notification outbox. */
+  readonly notify: OutboxNotification[];
+}
+
+/** A notification an actor's turn caused, waiting for the API's notifier (written once per id). */
+export interface OutboxNotification {
+  readonly id: string;
+  readonly user: string;
+  readonly kind: string;
+  readonly data: Record<string, string | number>;
+  readonly at: number;
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [], roomGames: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [], roomGames: [], notify: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length + b.roomGames.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length + b.roomGames.length + b.notify.length === 0;
 }
 
 export interface RealtimeStore {
   loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot>;
   loadInbox(user: string, limit: number): Promise<InboxSnapshot>;
   commit(batch: WriteBatch): Promise<void>;
+  /** The oldest notifications in the outbox (the relay hands them to the notifier, then acknowledges). */
+  pendingNotifications(limit: number): Promise<OutboxNotification[]>;
+  ackNotifications(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

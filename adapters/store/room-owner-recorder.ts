@@ -13,6 +13,11 @@ export class RoomOwnerRecorder {
     return new RoomOwnerRecorder(await openRealtimeStore(settings));
   }
 
+  /** The store handle it writes through (the API also drains the notification outbox with it). */
+  get realtimeStore(): RealtimeStore {
+    return this.store;
+  }
+
   async record(room: string, owner: string): Promise<void> {
     const batch = emptyBatch();
     batch.roomOwners.push({ room, owner });

@@ -5,7 +5,7 @@
  * token FCM calls unregistered is removed; the quiet-hours follower is listed but not pushed; the muted one
  * gets nothing. Settings are validated, read marks and "opened" work, and signing out removes devices.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,8 @@ import { apiUser, until } from '../helpers/games';
 import { startApnsFake, startExpoFake, startFcmFake } from '../helpers/push-fakes';
 import { SqliteNotificationStore } from '../../adapters/notifications/notification-store-sqlite';
 
-t.test('went live: pushed, listed or left out as each follower asked', async (t) => {
+/** A server whose push providers are local fakes; its `call` helper talks to the API. */
+async function serverWithFakes(t: Test) {
   const [fcm, apns, expo] = [await startFcmFake(), await startApnsFake(), await startExpoFake()];
   t.teardown(async () => {
     await fcm.close();
@@ -37,8 +38,6 @@ t.test('went live: pushed, listed or left out as each follower asked', async (t)
     HALOBUZZ_EXPO: 'on', HALOBUZZ_EXPO_URL: expo.url,
   });
   t.teardown(() => server.stop());
-  fcm.failNext = 2;
-  fcm.dead.add('fcm-token-plain-dead');
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${server.api}${path}`, {
       method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -47,6 +46,14 @@ t.test('went live: pushed, listed or left out as each follower asked', async (t)
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
   };
+  return { server, fcm, apns, expo, call };
+}
+
+t.test('went live: pushed, listed or left out as each follower asked', async (t) => {
+  const { server, fcm, apns, expo, call } = await serverWithFakes(t);
+  fcm.failNext = 2;
+  fcm.dead.add('fcm-token-plain-dead');
+
   const star = await apiUser(server, 'Star');
   const [plain, sleepy, muter] = [await apiUser(server, 'plain'), await apiUser(server, 'sleepy'), await apiUser(server, 'muter')];
   for (const f of [plain, sleepy, muter]) t.equal((await call('PUT', `/v1/me/following/${star.id}`, f!.token)).status, 200);
@@ -101,4 +108,33 @@ t.test('went live: pushed, listed or left out as each follower asked', async (t)
   t.equal((await call('GET', '/v1/notifications', plain!.token)).body.unread, 0);
   t.equal((await call('POST', '/v1/auth/logout', plain!.token)).status < 300, true);
   t.same((await store.devices(plain!.id)).map((d) => d.token), [], 'signing out removed the session\'s devices');
+});
+
+t.test('a DM to someone offline is pushed (never its text); online, it is not; a notification reaches an open socket', async (t) => {
+  const { server, fcm, call } = await serverWithFakes(t);
+  const [ann, bob] = [await apiUser(server, 'Ann'), await apiUser(server, 'Bob')];
+  t.equal((await call('POST', '/v1/me/devices', bob.token, { platform: 'fcm', token: 'fcm-token-bob-1', appVersion: '1.0', locale: 'en' })).status, 201);
+  const annSocket = server.client(ann.id);
+  await annSocket.connect();
+  const sent = await annSocket.dm(bob.id, 'secret plans for tonight');
+  t.equal(sent.online, false, 'bob is offline');
+  await until('the offline DM is pushed', () => fcm.received.length === 1, 15_000);
+  t.match(fcm.received[0], { token: 'fcm-token-bob-1', title: 'Ann', body: 'sent you a message' });
+  t.notOk(JSON.stringify(fcm.received).includes('secret'), 'the message text never goes into a push');
+  t.match((await call('GET', '/v1/notifications', bob.token)).body.items, [{ kind: 'dm', title: 'Ann' }]);
+
+  const bobSocket = server.client(bob.id);
+  const pushed: { kind: string; title: string }[] = [];
+  bobSocket.on('notification', (n) => pushed.push(n));
+  await bobSocket.connect();
+  t.equal((await annSocket.dm(bob.id, 'are you there?')).online, true);
+  t.equal((await call('PUT', `/v1/me/following/${ann.id}`, bob.token)).status, 200);
+  t.equal((await call('POST', '/v1/rooms', ann.token, { title: 'Live now' })).status, 201);
+  await until('the went-live notification reaches bob\'s socket', () => pushed.length > 0, 15_000);
+  t.match(pushed[0], { kind: 'went_live', title: 'Ann is live', body: 'Live now' });
+  await until('and his phone', () => fcm.received.length === 2, 15_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same(fcm.received.map((r) => r.title), ['Ann', 'Ann is live'], 'the online DM made no push');
+  annSocket.close();
+  bobSocket.close();
 });

@@ -1,0 +1,55 @@
+/**
+ * Moves notifications the realtime side wrote into its outbox (a DM to someone offline, written in the same
+ * store transaction as the message) to the Notifier, then acknowledges them. At least once: a crash
+ * between notifying and acknowledging hands them over again, and notification ids make that a no-op.
+ */
+import type { RealtimeStore } from '../adapters/store/realtime-store';
+import type { NotificationKind } from './preferences';
+import type { Notifier } from './notifier';
+
+export interface OutboxRelayOptions {
+  readonly batch: number;
+  readonly pollMs: number;
+  /** Fills in what the texts need and the actor did not know (display names). */
+  readonly enrich: (kind: string, data: Record<string, string | number>) => Promise<Record<string, string | number>>;
+  readonly onError: (err: unknown) => void;
+}
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly outbox: Pick<RealtimeStore, 'pendingNotifications' | 'ackNotifications'>, private readonly notifier: Notifier, private readonly opts: OutboxRelayOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.kick(), this.opts.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  kick(): Promise<void> {
+    this.running ??= this.drain().catch(this.opts.onError).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const pending = await this.outbox.pendingNotifications(this.opts.batch);
+      if (pending.length === 0) return;
+      for (const n of pending) {
+        await this.notifier.notify({
+          id: n.id, user: n.user, kind: n.kind as NotificationKind, data: await this.opts.enrich(n.kind, n.data),
+          ...(typeof n.data.creator === 'string' ? { creator: n.data.creator } : {}),
+        });
+      }
+      await this.outbox.ackNotifications(pending.map((n) => n.id));
+      if (pending.length < this.opts.batch) return;
+    }
+  }
+}
