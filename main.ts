@@ -137,7 +137,12 @@ async function startApi(config: Config, log: Logger, deps: {
   pushes.start();
   const relay = new OutboxRelay(owners.realtimeStore, notifier, {
     batch: 200, pollMs: 250,
-    enrich: async (kind, data) => (kind === 'dm' && typeof data.from === 'string' ? { ...data, fromName: (await accounts.userById(data.from))?.displayName ?? data.from } : data),
+    // The actors know ids; the texts want names.
+    enrich: async (_kind, data) => ({
+      ...data,
+      ...(typeof data.from === 'string' ? { fromName: (await accounts.userById(data.from))?.displayName ?? data.from } : {}),
+      ...(typeof data.giftId === 'string' ? { giftName: deps.catalog.get(data.giftId)?.name ?? data.giftId } : {}),
+    }),
     onError: (err) => {
       deps.metrics.backgroundErrors.labels('notify_relay').inc();
       log.error({ err }, 'notification relay failed; retried on the next poll');

@@ -348,6 +348,8 @@ export class RoomActor extends Actor<RoomMessage> {
     }
     const known = this.giftSeq.get(op.opId);
     if (known === undefined && !result.replayed) {
+      // The creator hears about it (written with the gift's event: the notification outbox).
+      turn.writes.notify.push({ id: `gift:${op.opId}`, user: op.creator, kind: 'gift', data: { from: op.sender, giftId: op.giftId, count: op.count, coins: op.count * op.unitPrice }, at: turn.now });
       const coins = op.count * op.unitPrice;
       this.track(turn, { type: 'gift', user: op.sender, creator: op.creator, giftId: op.giftId, count: op.count, coins, id: `gift:${op.opId}`,
         creatorCoins: creditOf(postingsFor(op), op.creator), stream: op.stream });
@@ -368,6 +370,7 @@ export class RoomActor extends Actor<RoomMessage> {
       const creatorCoins = creditOf(e.postings, m.creator as string);
       this.track(turn, { type: 'gift', user: m.sender as string, creator: m.creator as string, giftId: m.giftId as string, count: m.count as number, coins, id: `gift:${e.opId}`,
         creatorCoins, stream: m.stream as string, ts: e.ts });
+      turn.writes.notify.push({ id: `gift:${e.opId}`, user: m.creator as string, kind: 'gift', data: { from: m.sender as string, giftId: m.giftId as string, count: m.count as number, coins }, at: e.ts });
       this.sequenceGift(e.opId, m.sender as string, m.giftId as string, m.count as number, coins, m.stream as string, e.ts, false, turn);
     }
   }
