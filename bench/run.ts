@@ -15,6 +15,7 @@ import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams }
 import { fuzzDefaults, fuzzQuick, runFuzz, type FuzzParams } from './fuzz.bench';
 import { purchasesDefaults, purchasesQuick, runPurchases, type PurchasesParams } from './purchases.bench';
 import { gamesDefaults, gamesQuick, runGames, type GamesParams } from './games.bench';
+import { notificationsDefaults, notificationsQuick, runNotifications, type NotificationsParams } from './notifications.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -74,6 +75,10 @@ async function main(): Promise<void> {
     await runGames(parseParams<GamesParams>(quick ? gamesQuick : gamesDefaults, rest));
     return;
   }
+  if (name === 'notifications') {
+    await runNotifications(parseParams<NotificationsParams>(quick ? notificationsQuick : notificationsDefaults, rest));
+    return;
+  }
   if (name === 'purchases') {
     await runPurchases(parseParams<PurchasesParams>(quick ? purchasesQuick : purchasesDefaults, rest), process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL);
     return;
@@ -84,7 +89,7 @@ async function main(): Promise<void> {
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

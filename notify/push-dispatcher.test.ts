@@ -14,7 +14,7 @@ import { FcmSender } from '../adapters/push/fcm-sender';
 import { ApnsSender } from '../adapters/push/apns-sender';
 import { ExpoSender } from '../adapters/push/expo-sender';
 import type { PushSender } from '../adapters/push/push-sender';
-import { startApnsFake, startExpoFake, startFcmFake } from '../test/helpers/push-fakes';
+import { startApnsFake, startExpoFake, startFcmFake } from '../tools/push-fakes';
 import { Templates } from './templates';
 import { Notifier } from './notifier';
 import { PushDispatcher } from './push-dispatcher';

@@ -67,7 +67,8 @@ export class PushDispatcher {
         list.push(p);
         byPlatform.set(p.platform, list);
       }
-      for (const [platform, pushes] of byPlatform) await this.sendAll(platform, pushes);
+      // Providers in parallel: a slow one does not hold the others back.
+      await Promise.all([...byPlatform].map(([platform, pushes]) => this.sendAll(platform, pushes)));
       handled += due.length;
       if (due.length < this.opts.batch) return handled;
     }

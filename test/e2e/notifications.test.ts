@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../tools/server-process';
 import { apiUser, until } from '../helpers/games';
-import { startApnsFake, startExpoFake, startFcmFake } from '../helpers/push-fakes';
+import { startApnsFake, startExpoFake, startFcmFake } from '../../tools/push-fakes';
 import { SqliteNotificationStore } from '../../adapters/notifications/notification-store-sqlite';
 
 /** A server whose push providers are local fakes; its `call` helper talks to the API. */

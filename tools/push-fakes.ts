@@ -4,7 +4,8 @@
  * made with openssl). Each records what it received and can answer "unregistered" for chosen tokens or
  * fail the next N requests with a 503/500.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -24,11 +25,16 @@ export interface PushFake {
   close(): Promise<void>;
 }
 
-function body(req: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => resolve(text));
+/** The request body as text; a gzip-encoded one (Expo's SDK compresses large batches) is inflated. */
+function body(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      resolve((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString());
+    });
   });
 }
 
