@@ -115,6 +115,8 @@ export interface PushConfig {
   readonly apns: { readonly keyFile: string; readonly keyId: string; readonly teamId: string; readonly topic: string; readonly production: boolean; readonly address: string | null; readonly caFile: string | null } | null;
   /** Expo push: an optional access token; another base URL for a fake. */
   readonly expo: { readonly accessToken: string | null; readonly apiUrl: string | null } | null;
+  /** Web Push: the VAPID key pair and contact; an extra CA to trust (a fake's, in tests). */
+  readonly webpush: { readonly subject: string; readonly publicKey: string; readonly privateKey: string; readonly caFile: string | null } | null;
 }
 
 /** Real engines. Unset means the embedded default; set means that engine, and unreachable is fatal. */
@@ -263,6 +265,13 @@ function pushVar(env: Env): PushConfig {
   const apnsRest = ['HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC', 'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA'];
   if (!apnsKey) needs(apnsRest, 'HALOBUZZ_APNS_KEY');
   const expo = boolVar(env, 'HALOBUZZ_EXPO', false);
+  const webKey = env.HALOBUZZ_WEBPUSH_PRIVATE_KEY;
+  if (!webKey) needs(['HALOBUZZ_WEBPUSH_PUBLIC_KEY', 'HALOBUZZ_WEBPUSH_SUBJECT', 'HALOBUZZ_WEBPUSH_CA'], 'HALOBUZZ_WEBPUSH_PRIVATE_KEY');
+  const webRequired = (name: string, pattern: RegExp) => {
+    const v = urlVar(env, name, pattern);
+    if (v === null) throw new ConfigError(name, 'is required with HALOBUZZ_WEBPUSH_PRIVATE_KEY');
+    return v;
+  };
   if (!expo) needs(['HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL'], 'HALOBUZZ_EXPO=on');
   const required = (name: string, pattern: RegExp) => {
     const v = urlVar(env, name, pattern);
@@ -277,6 +286,10 @@ function pushVar(env: Env): PushConfig {
       address: urlVar(env, 'HALOBUZZ_APNS_ADDRESS', /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/), caFile: env.HALOBUZZ_APNS_CA ? resolve(env.HALOBUZZ_APNS_CA) : null,
     } : null,
     expo: expo ? { accessToken: urlVar(env, 'HALOBUZZ_EXPO_ACCESS_TOKEN', /^\S{8,512}$/), apiUrl: urlVar(env, 'HALOBUZZ_EXPO_URL', /^https?:\/\/[^\s]+$/) } : null,
+    webpush: webKey ? {
+      privateKey: webRequired('HALOBUZZ_WEBPUSH_PRIVATE_KEY', /^[A-Za-z0-9_-]{43}$/), publicKey: webRequired('HALOBUZZ_WEBPUSH_PUBLIC_KEY', /^[A-Za-z0-9_-]{87}$/),
+      subject: webRequired('HALOBUZZ_WEBPUSH_SUBJECT', /^(mailto:|https:\/\/)\S+$/), caFile: env.HALOBUZZ_WEBPUSH_CA ? resolve(env.HALOBUZZ_WEBPUSH_CA) : null,
+    } : null,
   };
 }
 
@@ -341,6 +354,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_NOTIFICATION_TEMPLATES',
   'HALOBUZZ_FCM_CREDENTIALS', 'HALOBUZZ_FCM_URL', 'HALOBUZZ_APNS_KEY', 'HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC',
   'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA', 'HALOBUZZ_EXPO', 'HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL',
+  'HALOBUZZ_WEBPUSH_PRIVATE_KEY', 'HALOBUZZ_WEBPUSH_PUBLIC_KEY', 'HALOBUZZ_WEBPUSH_SUBJECT', 'HALOBUZZ_WEBPUSH_CA',
 ]);
 
 /** HALOBUZZ_API_TRUSTED_PROXIES: comma-separated IPv4/IPv6 addresses or CIDRs (no names, no "true"). */

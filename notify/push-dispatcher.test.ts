@@ -104,3 +104,29 @@ t.test('a device over its rate waits for its next slot; a provider that keeps fa
   t.same(await store.duePushes(now + 3_600_000, 10), [], 'nothing left');
   await d.stop();
 });
+
+t.test('Web Push: VAPID-signed, encrypted, one push per subscription; an expired subscription (410) is removed', async (t) => {
+  const { startWebPushFake } = await import('../tools/push-fakes');
+  const { WebPushSender } = await import('../adapters/push/webpush-sender');
+  const webpush = (await import('web-push')).default;
+  const fake = await startWebPushFake();
+  t.teardown(() => fake.close());
+  const vapid = webpush.generateVAPIDKeys();
+  const sender = new WebPushSender({ subject: 'mailto:ops@halobuzz.test', publicKey: vapid.publicKey, privateKey: vapid.privateKey, ca: fake.ca });
+  const store = new SqliteNotificationStore(join(dir, 'webpush.sqlite'));
+  t.teardown(() => store.close());
+  await store.registerDevice({ token: fake.subscription('browser-1'), user: 'w', sid: 's', platform: 'webpush', appVersion: 'web', locale: 'en', createdAt: 1 });
+  await store.registerDevice({ token: fake.subscription('browser-gone'), user: 'w', sid: 's', platform: 'webpush', appVersion: 'web', locale: 'en', createdAt: 2 });
+  fake.dead.add('browser-gone');
+  const notifier = new Notifier({ store, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications')), now: () => Date.now() });
+  await notifier.notify({ id: 'live:r9:w', user: 'w', kind: 'went_live', data: { creatorName: 'A', roomTitle: 'b' }, creator: 'a', collapseKey: 'live:a' });
+  const d = new PushDispatcher(store, new Map([['webpush', sender]]), {
+    batch: 10, pollMs: 60_000, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10, perDeviceMinute: 10, now: () => Date.now(), random: () => 0,
+    onOutcome: () => undefined, onError: (e) => t.fail(String(e)),
+  });
+  await d.kick();
+  await d.stop();
+  t.same(fake.received.map((r) => [r.token, r.collapseKey]), [['browser-1', 'live_a']], 'one push, with the collapse key as its Topic');
+  t.match(fake.received[0]!.auth, /^vapid t=ey.*, k=/, 'signed with the VAPID key');
+  t.same((await store.devices('w')).map((x) => JSON.parse(x.token).endpoint.split('/').pop()), ['browser-1'], 'the expired subscription is gone');
+});

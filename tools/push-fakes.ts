@@ -1,12 +1,14 @@
 /**
  * Local fakes of the push providers, started by the tests and pointed at by configuration: FCM HTTP v1
- * (plain HTTP, any bearer), Expo's push API, and APNs (HTTP/2 over TLS with a certificate from a test CA
- * made with openssl). Each records what it received and can answer "unregistered" for chosen tokens or
+ * (plain HTTP, any bearer), Expo's push API, APNs (HTTP/2 over TLS with a certificate from a test CA
+ * made with openssl) and a Web Push service (HTTPS, same kind of test CA). Each records what it received and can answer "unregistered" for chosen tokens or
  * fail the next N requests with a 503/500.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createECDH, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -38,7 +40,7 @@ function body(req: IncomingMessage): Promise<string> {
   });
 }
 
-function listen(server: Server | Http2SecureServer): Promise<number> {
+function listen(server: Server | Http2SecureServer | HttpsServer): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
@@ -95,16 +97,22 @@ function openssl(dir: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
-export async function startApnsFake(): Promise<ApnsFake> {
-  const dir = mkdtempSync(join(tmpdir(), 'hb-apns-'));
+/** A test CA and a certificate it signed for localhost (openssl), for the TLS fakes. */
+function testCertificate(name: string): { key: Buffer; cert: Buffer; ca: string } {
+  const dir = mkdtempSync(join(tmpdir(), `hb-${name}-`));
   openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key');
-  openssl(dir, 'req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=HaloBuzz Test APNs CA', '-days', '30', '-out', 'ca.pem');
+  openssl(dir, 'req', '-x509', '-new', '-key', 'ca.key', '-subj', `/CN=HaloBuzz Test ${name} CA`, '-days', '30', '-out', 'ca.pem');
   openssl(dir, 'ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'server.key');
   openssl(dir, 'req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'server.csr');
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', 'server.pem', '-extfile', 'server.ext');
+  return { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')), ca: readFileSync(join(dir, 'ca.pem'), 'utf8') };
+}
+
+export async function startApnsFake(): Promise<ApnsFake> {
+  const tls = testCertificate('apns');
   const fake = { received: [] as Received[], dead: new Set<string>(), failNext: 0 };
-  const server = createSecureServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) });
+  const server = createSecureServer({ key: tls.key, cert: tls.cert });
   server.on('stream', (stream, headers) => {
     let text = '';
     stream.on('data', (c: Buffer) => (text += c.toString()));
@@ -128,7 +136,44 @@ export async function startApnsFake(): Promise<ApnsFake> {
   });
   const port = await listen(server);
   return Object.assign(fake, {
-    url: `https://localhost:${port}`, address: `localhost:${port}`, ca: readFileSync(join(dir, 'ca.pem'), 'utf8'),
+    url: `https://localhost:${port}`, address: `localhost:${port}`, ca: tls.ca,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  });
+}
+
+export interface WebPushFake extends PushFake {
+  /** A browser subscription (the device token, as JSON) whose endpoint is this fake. */
+  subscription(id: string): string;
+  readonly ca: string;
+}
+
+/**
+ * A browser vendor's push service: POST /push/<id> with an encrypted body and a VAPID Authorization; the
+ * fake records the subscription id, the Topic (collapse) header and the VAPID scheme. 410 for dead ids.
+ */
+export async function startWebPushFake(): Promise<WebPushFake> {
+  const tls = testCertificate('webpush');
+  const fake = { received: [] as Received[], dead: new Set<string>(), failNext: 0 };
+  const server = createHttpsServer({ key: tls.key, cert: tls.cert }, async (req, res) => {
+    await body(req);
+    const id = /^\/push\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
+    if (req.method !== 'POST' || !id) return res.writeHead(404).end();
+    if (fake.failNext > 0) {
+      fake.failNext--;
+      return res.writeHead(503).end();
+    }
+    if (fake.dead.has(id)) return res.writeHead(410).end();
+    if (req.headers['content-encoding'] !== 'aes128gcm' || !String(req.headers.authorization ?? '').startsWith('vapid ')) return res.writeHead(400).end();
+    fake.received.push({ token: id, title: '(encrypted)', body: '', collapseKey: String(req.headers.topic ?? ''), auth: String(req.headers.authorization) });
+    res.writeHead(201).end();
+  });
+  const port = await listen(server);
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const keys = { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+  return Object.assign(fake, {
+    url: `https://localhost:${port}`, ca: tls.ca,
+    subscription: (id: string) => JSON.stringify({ endpoint: `https://localhost:${port}/push/${id}`, keys }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   });
 }
