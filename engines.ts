@@ -44,6 +44,7 @@ import { SqliteFollowStore } from './adapters/social/follow-store-sqlite';
 import { MongoFollowStore } from './adapters/social/follow-store-mongo';
 import type { FollowStore } from './adapters/social/follow-store';
 import { SqliteNotificationStore } from './adapters/notifications/notification-store-sqlite';
+import { MongoNotificationStore } from './adapters/notifications/notification-store-mongo';
 import type { NotificationStore } from './adapters/notifications/notification-store';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
 import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
@@ -174,7 +175,7 @@ export interface ApiEngines {
   readonly rooms: RoomDirectory;
   /** The follow graph: MongoDB when MONGODB_URL is set, else data/social.sqlite. */
   readonly follows: FollowStore;
-  /** In-app notifications, settings, devices, pending pushes and fan-out jobs (data/notifications.sqlite). */
+  /** In-app notifications, settings, devices, pending pushes and fan-out jobs: MongoDB when MONGODB_URL is set, else data/notifications.sqlite. */
   readonly notifications: NotificationStore;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
@@ -185,7 +186,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const follows = config.engines.mongodbUrl ? await MongoFollowStore.connect(config.engines.mongodbUrl) : new SqliteFollowStore(join(config.dataDir, 'social.sqlite'));
-  const notifications = new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
+  const notifications = config.engines.mongodbUrl ? await MongoNotificationStore.connect(config.engines.mongodbUrl) : new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
   const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));

@@ -111,7 +111,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const payoutsTimer = engines.connect ? setInterval(() => void resume(), 60_000) : null;
   payoutsTimer?.unref();
   const fanout = new LiveFanout(engines.notifications, engines.follows, notifier, {
-    chunk: 500, pollMs: 1000,
+    node: config.nodeId, chunk: 500, pollMs: 1000, leaseMs: 15_000,
     ...(crashPoint === 'fanout:after_chunk' ? { afterChunk: () => {
       log.fatal({ step: crashPoint }, 'HALOBUZZ_DEBUG_CRASH_POINT reached: killing the process');
       process.kill(process.pid, 'SIGKILL');

@@ -1,7 +1,8 @@
 /**
  * The "went live" fan-out on real SQLite stores: 2,000 followers in chunks of 100, a crash after the fifth
- * chunk, a new runner (a restart) finishing the job from its stored cursor: every follower is notified
- * exactly once, muted followers not at all, and the job's count is exact.
+ * chunk, a new runner (a restart) finishing the job from its stored cursor and unfinished chunks: every
+ * follower is notified exactly once, muted followers not at all, and the job's count is exact. Then two
+ * runners (two nodes) share one job's chunks.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +31,7 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
   const errors: unknown[] = [];
   let chunks = 0;
   const crashing = new LiveFanout(store, follows, notifier, {
-    chunk: 100, pollMs: 60_000, onError: (e) => errors.push(e),
+    node: 'n1', chunk: 100, pollMs: 60_000, leaseMs: 60_000, onError: (e) => errors.push(e),
     afterChunk: () => {
       if (++chunks === 5) throw new Error('simulated crash after the fifth chunk');
     },
@@ -43,7 +44,7 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
   t.equal(half.done, false);
   t.equal(half.notified, 495, '5 chunks of 100, five muted followers in them');
 
-  const restarted = new LiveFanout(store, follows, notifier, { chunk: 100, pollMs: 60_000, onError: (e) => errors.push(e) });
+  const restarted = new LiveFanout(store, follows, notifier, { node: 'n1', chunk: 100, pollMs: 60_000, leaseMs: 60_000, onError: (e) => errors.push(e) });
   await restarted.wentLive({ room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
   await restarted.kick();
   await restarted.stop();
@@ -58,4 +59,28 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
   t.same((await store.list('f100', { limit: 10 })).items, [], 'a muted follower gets nothing');
   await restarted.wentLive({ room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
   t.equal((await store.job('live:r1'))!.notified, 1980, 'the same room going live again is the same job');
+});
+
+t.test('two nodes share one fan-out: chunks split between them, every follower once', async (t) => {
+  const follows = new SqliteFollowStore(join(dir, 'social2.sqlite'));
+  const store = new SqliteNotificationStore(join(dir, 'notifications2.sqlite'));
+  t.teardown(async () => {
+    await follows.close();
+    await store.close();
+  });
+  for (let i = 0; i < 1000; i++) await follows.follow(`g${i}`, 'big', i);
+  const notifier = new Notifier({ store, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications')), now: () => 1_000 });
+  const worked = new Map<string, number>();
+  const runner = (node: string) => new LiveFanout(store, follows, notifier, {
+    node, chunk: 50, pollMs: 60_000, leaseMs: 60_000, onError: (e) => t.fail(String(e)), afterChunk: () => worked.set(node, (worked.get(node) ?? 0) + 1),
+  });
+  const [a, b] = [runner('node-a'), runner('node-b')];
+  await a.wentLive({ room: 'r2', creator: 'big', creatorName: 'Big', roomTitle: 't', at: 1 });
+  await Promise.all([a.kick(), b.kick()]);
+  while (!(await store.job('live:r2'))!.done) await Promise.all([a.kick(), b.kick()]);
+  await a.stop();
+  await b.stop();
+  t.equal((await store.job('live:r2'))!.notified, 1000);
+  t.equal((worked.get('node-a') ?? 0) + (worked.get('node-b') ?? 0), 20, '20 chunks of 50, each worked once');
+  t.ok((worked.get('node-b') ?? 0) > 0 && (worked.get('node-a') ?? 0) > 0, `both nodes worked chunks (${[...worked].join(', ')})`);
 });

@@ -1,21 +1,29 @@
 /**
- * "Went live" to every follower, in chunks. Starting a live room enqueues one job per room (its id makes a
- * repeat harmless); a runner takes open jobs, pages the creator's followers by cursor (`chunk` at a time),
- * notifies each (the Notifier applies their settings; ids `live:<room>:<follower>` make a redone chunk
- * notify nobody twice) and stores the cursor after every chunk. A crash redoes at most the chunk in
- * progress, and that without duplicates. The runner yields between chunks, so the API stays responsive,
- * and never holds more than one chunk of followers in memory.
+ * "Went live" to every follower, as work any node can share. Starting a live room enqueues one job per room
+ * (its id makes a repeat harmless). Then two kinds of work, both taken by lease from the shared store:
+ * - planning (one node at a time per job): page the creator's followers by cursor, `chunk` at a time, and
+ *   enqueue each page as a chunk, storing the cursor with it;
+ * - chunks (any node): notify each follower of a chunk through their settings (ids `live:<room>:<follower>`
+ *   make a redone chunk notify nobody twice) and finish it once.
+ * A node that dies loses its leases after `leaseMs`; another node (or itself restarted: leases are per node
+ * id) continues from the stored cursor and the unfinished chunks. No node holds more than one chunk of
+ * followers; the runner yields between pieces of work, so the API stays responsive.
  */
 import type { FollowStore } from '../adapters/social/follow-store';
 import type { NotificationStore } from '../adapters/notifications/notification-store';
 import type { Notifier } from './notifier';
 
 export interface LiveFanoutOptions {
+  /** This node's id: the owner of the leases it takes. */
+  readonly node: string;
   readonly chunk: number;
-  /** How often open jobs are looked for when nothing woke the runner. */
+  /** How often open work is looked for when nothing woke the runner. */
   readonly pollMs: number;
+  /** A lease not renewed for this long is free for another node. */
+  readonly leaseMs: number;
+  readonly now?: () => number;
   readonly onError: (err: unknown) => void;
-  /** Test hook: called after each stored chunk (a crash test kills the process here). */
+  /** Test hook: called after each finished chunk (a crash test kills the process here). */
   readonly afterChunk?: (jobId: string, notified: number) => void;
 }
 
@@ -28,9 +36,9 @@ export class LiveFanout {
   constructor(private readonly store: NotificationStore, private readonly follows: FollowStore, private readonly notifier: Notifier, private readonly opts: LiveFanoutOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.opts.pollMs);
+    this.timer = setInterval(() => void this.kick(), this.opts.pollMs);
     this.timer.unref();
-    this.kick();
+    void this.kick();
   }
 
   async stop(): Promise<void> {
@@ -42,10 +50,10 @@ export class LiveFanout {
   /** A creator went live in `room`: their followers are told (once per room). */
   async wentLive(e: { room: string; creator: string; creatorName: string; roomTitle: string; at: number }): Promise<void> {
     await this.store.addJob({ id: `live:${e.room}`, creator: e.creator, kind: 'went_live', data: { room: e.room, creator: e.creator, creatorName: e.creatorName, roomTitle: e.roomTitle }, createdAt: e.at });
-    this.kick();
+    void this.kick();
   }
 
-  /** Runs open jobs now (or right after the current run). Resolves when the queue was empty once. */
+  /** Does the work there is now (or right after the current run). Resolves when none was left once. */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.running) {
@@ -62,27 +70,42 @@ export class LiveFanout {
     return this.running;
   }
 
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
   private async drain(): Promise<void> {
     for (;;) {
-      const jobs = await this.store.openJobs(10);
-      if (jobs.length === 0 || this.stopped) return;
-      for (const job of jobs) {
-        let cursor = job.cursor;
-        let notified = job.notified;
-        for (;;) {
-          if (this.stopped) return;
-          const page = await this.follows.followers(job.creator, { limit: this.opts.chunk, ...(cursor ? { after: cursor } : {}) });
-          for (const f of page.items) {
-            const d = await this.notifier.notify({ id: `${job.id}:${f.user}`, user: f.user, kind: job.kind, data: job.data, creator: job.creator, collapseKey: `live:${job.creator}` });
-            if (d !== 'none') notified++;
-          }
-          cursor = page.next ?? cursor;
-          await this.store.saveJob(job.id, cursor, notified, page.next === null);
-          this.opts.afterChunk?.(job.id, notified);
-          if (page.next === null) break;
-          await new Promise((r) => setImmediate(r));
-        }
+      if (this.stopped) return;
+      const planned = await this.planOnePage();
+      const worked = await this.workOneChunk();
+      if (!planned && !worked) return;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Enqueues the next page of followers of a job this node holds the planning lease of. */
+  private async planOnePage(): Promise<boolean> {
+    const job = await this.store.leaseJob(this.opts.node, this.now(), this.opts.leaseMs);
+    if (!job) return false;
+    const page = await this.follows.followers(job.creator, { limit: this.opts.chunk, ...(job.cursor ? { after: job.cursor } : {}) });
+    await this.store.addChunk(job.id, job.chunks, page.items.map((f) => f.user), page.next ?? job.cursor, page.next === null);
+    return true;
+  }
+
+  private async workOneChunk(): Promise<boolean> {
+    const chunk = await this.store.leaseChunk(this.opts.node, this.now(), this.opts.leaseMs);
+    if (!chunk) return false;
+    const job = await this.store.job(chunk.job);
+    let notified = 0;
+    if (job) {
+      for (const user of chunk.users) {
+        const d = await this.notifier.notify({ id: `${job.id}:${user}`, user, kind: job.kind, data: job.data, creator: job.creator, collapseKey: `live:${job.creator}` });
+        if (d !== 'none') notified++;
       }
     }
+    await this.store.finishChunk(chunk.id, notified);
+    this.opts.afterChunk?.(chunk.job, notified);
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
-import type { Device, FanoutJob, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
+import type { Device, FanoutChunk, FanoutJob, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, user TEXT NOT NULL, kind TEXT NOT NULL,
@@ -19,12 +19,19 @@ CREATE TABLE IF NOT EXISTS push_outbox (id TEXT PRIMARY KEY, notification TEXT N
   collapse_key TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS push_outbox_due ON push_outbox (next_at);
 CREATE TABLE IF NOT EXISTS fanout_jobs (id TEXT PRIMARY KEY, creator TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, cursor TEXT,
-  notified INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) WITHOUT ROWID;
+  chunks INTEGER NOT NULL DEFAULT 0, planned INTEGER NOT NULL DEFAULT 0, notified INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fanout_jobs_open ON fanout_jobs (done, created_at);
+CREATE TABLE IF NOT EXISTS fanout_chunks (id TEXT PRIMARY KEY, job TEXT NOT NULL, idx INTEGER NOT NULL, users TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fanout_chunks_open ON fanout_chunks (done, job, idx);
 `;
 
-interface JobRow { id: string; creator: string; kind: 'went_live'; data: string; cursor: string | null; notified: number; done: number; created_at: number }
-const toJob = (r: JobRow): FanoutJob => ({ id: r.id, creator: r.creator, kind: r.kind, data: JSON.parse(r.data) as FanoutJob['data'], cursor: r.cursor, notified: r.notified, done: r.done === 1, createdAt: r.created_at });
+interface JobRow { id: string; creator: string; kind: 'went_live'; data: string; cursor: string | null; chunks: number; planned: number; notified: number; done: number; created_at: number }
+const toJob = (r: JobRow): FanoutJob => ({
+  id: r.id, creator: r.creator, kind: r.kind, data: JSON.parse(r.data) as FanoutJob['data'], cursor: r.cursor, chunks: r.chunks, planned: r.planned === 1,
+  notified: r.notified, done: r.done === 1, createdAt: r.created_at,
+});
 
 interface Row { seq: number; id: string; user: string; kind: StoredNotification['kind']; data: string; created_at: number; read_at: number | null }
 const toNotification = (r: Row): StoredNotification => ({ id: r.id, user: r.user, kind: r.kind, data: JSON.parse(r.data) as StoredNotification['data'], createdAt: r.created_at, readAt: r.read_at });
@@ -58,7 +65,7 @@ export class SqliteNotificationStore implements NotificationStore {
     this.db.prepare('UPDATE push_outbox SET attempts = ?, next_at = ? WHERE id = ?').run(attempts, nextAt, id);
   }
 
-  async addJob(job: Omit<FanoutJob, 'cursor' | 'notified' | 'done'>): Promise<boolean> {
+  async addJob(job: Pick<FanoutJob, 'id' | 'creator' | 'kind' | 'data' | 'createdAt'>): Promise<boolean> {
     return this.db.prepare('INSERT OR IGNORE INTO fanout_jobs (id, creator, kind, data, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(job.id, job.creator, job.kind, JSON.stringify(job.data), job.createdAt).changes === 1;
   }
@@ -67,8 +74,51 @@ export class SqliteNotificationStore implements NotificationStore {
     return (this.db.prepare('SELECT * FROM fanout_jobs WHERE done = 0 ORDER BY created_at, id LIMIT ?').all(limit) as JobRow[]).map(toJob);
   }
 
-  async saveJob(id: string, cursor: string | null, notified: number, done: boolean): Promise<void> {
-    this.db.prepare('UPDATE fanout_jobs SET cursor = ?, notified = ?, done = ? WHERE id = ?').run(cursor, notified, done ? 1 : 0, id);
+  async leaseJob(owner: string, now: number, leaseMs: number): Promise<FanoutJob | null> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare(`SELECT * FROM fanout_jobs WHERE done = 0 AND planned = 0 AND (lease_until <= ? OR lease_owner = ?)
+        ORDER BY created_at, id LIMIT 1`).get(now, owner) as JobRow | undefined;
+      if (!row) return null;
+      this.db.prepare('UPDATE fanout_jobs SET lease_owner = ?, lease_until = ? WHERE id = ?').run(owner, now + leaseMs, row.id);
+      return toJob(row);
+    })();
+  }
+
+  async addChunk(job: string, index: number, users: readonly string[], cursor: string | null, planned: boolean): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO fanout_chunks (id, job, idx, users) VALUES (?, ?, ?, ?)').run(`${job}#${index}`, job, index, JSON.stringify(users));
+      this.db.prepare('UPDATE fanout_jobs SET cursor = ?, chunks = max(chunks, ?), planned = ? WHERE id = ?').run(cursor, index + 1, planned ? 1 : 0, job);
+      this.completeIfDone(job);
+    })();
+  }
+
+  async leaseChunk(owner: string, now: number, leaseMs: number): Promise<FanoutChunk | null> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare(`SELECT id, job, users FROM fanout_chunks WHERE done = 0 AND (lease_until <= ? OR lease_owner = ?)
+        ORDER BY job, idx LIMIT 1`).get(now, owner) as { id: string; job: string; users: string } | undefined;
+      if (!row) return null;
+      this.db.prepare('UPDATE fanout_chunks SET lease_owner = ?, lease_until = ? WHERE id = ?').run(owner, now + leaseMs, row.id);
+      return { id: row.id, job: row.job, users: JSON.parse(row.users) as string[] };
+    })();
+  }
+
+  async finishChunk(id: string, notified: number): Promise<void> {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT job FROM fanout_chunks WHERE id = ? AND done = 0').get(id) as { job: string } | undefined;
+      if (!row) return;
+      this.db.prepare('UPDATE fanout_chunks SET done = 1 WHERE id = ?').run(id);
+      this.db.prepare('UPDATE fanout_jobs SET notified = notified + ? WHERE id = ?').run(notified, row.job);
+      this.completeIfDone(row.job);
+    })();
+  }
+
+  /** A planned job whose chunks are all finished is done (its chunks are no longer needed). */
+  private completeIfDone(job: string): void {
+    const open = this.db.prepare('SELECT count(*) AS n FROM fanout_chunks WHERE job = ? AND done = 0').get(job) as { n: number };
+    if (open.n > 0) return;
+    if (this.db.prepare('UPDATE fanout_jobs SET done = 1 WHERE id = ? AND planned = 1').run(job).changes === 1) {
+      this.db.prepare('DELETE FROM fanout_chunks WHERE job = ?').run(job);
+    }
   }
 
   async job(id: string): Promise<FanoutJob | null> {

@@ -51,28 +51,46 @@ export interface PendingPush {
   readonly nextAt: number;
 }
 
-/** A fan-out of one event to a creator's followers, done in chunks; `cursor` is how far it got. */
+/**
+ * A fan-out of one event to a creator's followers. One node at a time (holding the job's lease) plans it:
+ * pages the followers by cursor and enqueues each page as a chunk; any node works chunks. `cursor` and
+ * `chunks` say how far planning got; `planned` that it is complete; `done` that every chunk is worked.
+ */
 export interface FanoutJob {
   /** The event (`live:<room>`): one job per event, however often it is enqueued. */
   readonly id: string;
   readonly creator: string;
   readonly kind: 'went_live';
   readonly data: Record<string, string | number>;
-  /** The follower-list cursor after the last finished chunk (null: from the start). */
   readonly cursor: string | null;
+  readonly chunks: number;
+  readonly planned: boolean;
   readonly notified: number;
   readonly done: boolean;
   readonly createdAt: number;
 }
 
+/** A page of a job's followers: the unit of work any node may take (by lease) and finish once. */
+export interface FanoutChunk {
+  readonly id: string;
+  readonly job: string;
+  readonly users: readonly string[];
+}
+
 export interface NotificationStore {
   /** Adds a fan-out job; false when one with its id exists. */
-  addJob(job: Omit<FanoutJob, 'cursor' | 'notified' | 'done'>): Promise<boolean>;
+  addJob(job: Pick<FanoutJob, 'id' | 'creator' | 'kind' | 'data' | 'createdAt'>): Promise<boolean>;
   /** Unfinished jobs, oldest first. */
   openJobs(limit: number): Promise<FanoutJob[]>;
-  /** Records a finished chunk: the cursor after it, followers notified so far, whether the list ended. */
-  saveJob(id: string, cursor: string | null, notified: number, done: boolean): Promise<void>;
   job(id: string): Promise<FanoutJob | null>;
+  /** Takes (or renews) the planning lease of the oldest unplanned job whose lease is free or already `owner`'s. */
+  leaseJob(owner: string, now: number, leaseMs: number): Promise<FanoutJob | null>;
+  /** Enqueues chunk number `index` of a job (once per index) and records the cursor after it and whether planning ended. */
+  addChunk(job: string, index: number, users: readonly string[], cursor: string | null, planned: boolean): Promise<void>;
+  /** Takes the oldest unfinished chunk whose lease is free (or `owner`'s). */
+  leaseChunk(owner: string, now: number, leaseMs: number): Promise<FanoutChunk | null>;
+  /** Finishes a chunk once (a repeat changes nothing), adding `notified` to its job; the job is done when planned and every chunk is. */
+  finishChunk(id: string, notified: number): Promise<void>;
   /**
    * Adds a notification and, in the same transaction, a pending push for each given device (none while
    * quiet hours hold it to the in-app list); false when one with its id exists (nothing is added).
