@@ -121,10 +121,7 @@ async function startApi(config: Config, log: Logger, deps: {
       log.error({ err }, 'live fan-out failed; retried on the next poll');
     },
   });
-  const onLive = async (e: { room: string; creator: string; roomTitle: string; at: number }) => {
-    const creator = await accounts.userById(e.creator);
-    await fanout.wentLive({ ...e, creatorName: creator?.displayName ?? e.creator });
-  };
+
   fanout.start();
   const pushes = new PushDispatcher(engines.notifications, pushSenders(config), {
     batch: 200, pollMs: 500, maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 10 * 60_000, perDeviceMinute: 20, now: Date.now, random: Math.random,
@@ -148,6 +145,11 @@ async function startApi(config: Config, log: Logger, deps: {
       ...(typeof data.from === 'string' ? { fromName: (await accounts.userById(data.from))?.displayName ?? data.from } : {}),
       ...(typeof data.giftId === 'string' ? { giftName: deps.catalog.get(data.giftId)?.name ?? data.giftId } : {}),
     }),
+    wentLive: async (n) => {
+      const room = String(n.data.room);
+      const [creator, listing] = await Promise.all([accounts.userById(n.user), rooms.get(room)]);
+      await fanout.wentLive({ id: n.id, room, creator: n.user, creatorName: creator?.displayName ?? n.user, roomTitle: listing?.title ?? '', at: n.at });
+    },
     onError: (err) => {
       deps.metrics.backgroundErrors.labels('notify_relay').inc();
       log.error({ err }, 'notification relay failed; retried on the next poll');
@@ -159,7 +161,7 @@ async function startApi(config: Config, log: Logger, deps: {
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
     notifications: {
-      store: engines.notifications, templates: notifier.templates, onLive,
+      store: engines.notifications, templates: notifier.templates,
       onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),
     },
     ...(config.debugEndpoints ? { debugClock: (advanceMs: number) => (clockOffset += advanceMs) } : {}),

@@ -301,6 +301,8 @@ export class RoomActor extends Actor<RoomMessage> {
     const frame = roomLiveFrame(this.id, seq, turn.now, true, stream);
     this.track(turn, { type: 'room_start', user: this.owner ?? '', stream });
     turn.writes.roomStreams.push({ room: this.id, stream, startSeq: seq });
+    // The host's followers are told, once per stream: a fan-out job, written with the stream's start.
+    if (this.owner) turn.writes.notify.push({ id: `live:${stream}`, user: this.owner, kind: 'went_live', data: { room: this.id, stream, creator: this.owner }, at: turn.now });
     this.remember(seq, frame, this.owner ?? '', turn);
     turn.emit(eff.publish(this.id, frame));
   }

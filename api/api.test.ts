@@ -60,7 +60,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   t.teardown(() => follows.close());
   const notificationStore = new SqliteNotificationStore(join(dir, `notifications-${i}.sqlite`));
   t.teardown(() => notificationStore.close());
-  const notifications = { store: notificationStore, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications')), onLive: async () => undefined };
+  const notifications = { store: notificationStore, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications'))};
   const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {

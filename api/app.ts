@@ -83,8 +83,8 @@ export interface ApiDeps {
   readonly connect: ConnectGateway | null;
   /** The follow graph (public profiles, followers, following). */
   readonly follows?: FollowStore;
-  /** In-app notifications, settings and devices; `onLive` starts a room's "went live" fan-out. */
-  readonly notifications?: NotificationsPluginOptions & { readonly onLive: (e: { room: string; creator: string; roomTitle: string; at: number }) => Promise<void> };
+  /** In-app notifications, settings and devices. */
+  readonly notifications?: NotificationsPluginOptions;
   /** Games: the ledger's round proofs are always served; the play store when games are on. */
   readonly games?: GamesPluginOptions['play'];
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
@@ -206,7 +206,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
   await app.register(roomsPlugin, {
     prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media,
-    ...(deps.notifications ? { onLive: deps.notifications.onLive } : {}),
   });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts, ...(deps.follows ? { follows: deps.follows } : {}) });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });

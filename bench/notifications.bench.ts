@@ -87,7 +87,7 @@ export async function runNotifications(p: NotificationsParams): Promise<unknown>
       onOutcome: () => undefined, onError: (err) => console.error(err),
     });
     dispatcher.start();
-    await fanout.wentLive({ room: 'bench-room', creator: 'bench-star', creatorName: 'Bench Star', roomTitle: 'bench', at: Date.now() });
+    await fanout.wentLive({ id: 'live:bench', room: 'bench-room', creator: 'bench-star', creatorName: 'Bench Star', roomTitle: 'bench', at: Date.now() });
     while (received() < devices) {
       await new Promise((r) => setTimeout(r, 200));
       const seconds = (performance.now() - t0) / 1000;

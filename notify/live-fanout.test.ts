@@ -36,7 +36,7 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
       if (++chunks === 5) throw new Error('simulated crash after the fifth chunk');
     },
   });
-  await crashing.wentLive({ room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
+  await crashing.wentLive({ id: 'live:r1', room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
   while (errors.length === 0) await new Promise((r) => setTimeout(r, 5));
   await crashing.stop();
   t.equal(errors.length, 1, 'the first runner died');
@@ -45,7 +45,7 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
   t.equal(half.notified, 495, '5 chunks of 100, five muted followers in them');
 
   const restarted = new LiveFanout(store, follows, notifier, { node: 'n1', chunk: 100, pollMs: 60_000, leaseMs: 60_000, onError: (e) => errors.push(e) });
-  await restarted.wentLive({ room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
+  await restarted.wentLive({ id: 'live:r1', room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
   await restarted.kick();
   await restarted.stop();
   const job = (await store.job('live:r1'))!;
@@ -57,7 +57,7 @@ t.test('a fan-out interrupted after five chunks finishes after a restart, notify
     t.match(page.items[0]!.data, { creatorName: 'Star', roomTitle: 'hello' });
   }
   t.same((await store.list('f100', { limit: 10 })).items, [], 'a muted follower gets nothing');
-  await restarted.wentLive({ room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
+  await restarted.wentLive({ id: 'live:r1', room: 'r1', creator: 'star', creatorName: 'Star', roomTitle: 'hello', at: 1 });
   t.equal((await store.job('live:r1'))!.notified, 1980, 'the same room going live again is the same job');
 });
 
@@ -75,7 +75,7 @@ t.test('two nodes share one fan-out: chunks split between them, every follower o
     node, chunk: 50, pollMs: 60_000, leaseMs: 60_000, onError: (e) => t.fail(String(e)), afterChunk: () => worked.set(node, (worked.get(node) ?? 0) + 1),
   });
   const [a, b] = [runner('node-a'), runner('node-b')];
-  await a.wentLive({ room: 'r2', creator: 'big', creatorName: 'Big', roomTitle: 't', at: 1 });
+  await a.wentLive({ id: 'live:r2', room: 'r2', creator: 'big', creatorName: 'Big', roomTitle: 't', at: 1 });
   await Promise.all([a.kick(), b.kick()]);
   while (!(await store.job('live:r2'))!.done) await Promise.all([a.kick(), b.kick()]);
   await a.stop();

@@ -1,9 +1,9 @@
 /**
- * "Went live" to every follower, as work any node can share. Starting a live room enqueues one job per room
- * (its id makes a repeat harmless). Then two kinds of work, both taken by lease from the shared store:
+ * "Went live" to every follower, as work any node can share. A live stream's start enqueues one job (its id,
+ * `live:<stream>`, makes a repeat harmless). Then two kinds of work, both taken by lease from the shared store:
  * - planning (one node at a time per job): page the creator's followers by cursor, `chunk` at a time, and
  *   enqueue each page as a chunk, storing the cursor with it;
- * - chunks (any node): notify each follower of a chunk through their settings (ids `live:<room>:<follower>`
+ * - chunks (any node): notify each follower of a chunk through their settings (ids `live:<stream>:<follower>`
  *   make a redone chunk notify nobody twice) and finish it once.
  * A node that dies loses its leases after `leaseMs`; another node (or itself restarted: leases are per node
  * id) continues from the stored cursor and the unfinished chunks. No node holds more than one chunk of
@@ -47,9 +47,9 @@ export class LiveFanout {
     await this.running;
   }
 
-  /** A creator went live in `room`: their followers are told (once per room). */
-  async wentLive(e: { room: string; creator: string; creatorName: string; roomTitle: string; at: number }): Promise<void> {
-    await this.store.addJob({ id: `live:${e.room}`, creator: e.creator, kind: 'went_live', data: { room: e.room, creator: e.creator, creatorName: e.creatorName, roomTitle: e.roomTitle }, createdAt: e.at });
+  /** A creator's live stream started in `room`: their followers are told (once per job id: `live:<stream>`). */
+  async wentLive(e: { id: string; room: string; creator: string; creatorName: string; roomTitle: string; at: number }): Promise<void> {
+    await this.store.addJob({ id: e.id, creator: e.creator, kind: 'went_live', data: { room: e.room, creator: e.creator, creatorName: e.creatorName, roomTitle: e.roomTitle }, createdAt: e.at });
     void this.kick();
   }
 

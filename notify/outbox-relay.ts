@@ -1,9 +1,10 @@
 /**
- * Moves notifications the realtime side wrote into its outbox (a DM to someone offline, written in the same
- * store transaction as the message) to the Notifier, then acknowledges them. At least once: a crash
+ * Moves notifications the realtime side wrote into its outbox (a DM to someone offline, a gift, a stream's
+ * start: each written in the same store transaction as its event) to the Notifier (or, for a stream's
+ * start, to the followers' fan-out), then acknowledges them. At least once: a crash
  * between notifying and acknowledging hands them over again, and notification ids make that a no-op.
  */
-import type { RealtimeStore } from '../adapters/store/realtime-store';
+import type { OutboxNotification, RealtimeStore } from '../adapters/store/realtime-store';
 import type { NotificationKind } from './preferences';
 import type { Notifier } from './notifier';
 
@@ -12,6 +13,8 @@ export interface OutboxRelayOptions {
   readonly pollMs: number;
   /** Fills in what the texts need and the actor did not know (display names). */
   readonly enrich: (kind: string, data: Record<string, string | number>) => Promise<Record<string, string | number>>;
+  /** A stream started (`went_live` items are about the host's followers, not the host): enqueue its fan-out. */
+  readonly wentLive: (n: OutboxNotification) => Promise<void>;
   readonly onError: (err: unknown) => void;
 }
 
@@ -43,6 +46,10 @@ export class OutboxRelay {
       const pending = await this.outbox.pendingNotifications(this.opts.batch);
       if (pending.length === 0) return;
       for (const n of pending) {
+        if (n.kind === 'went_live') {
+          await this.opts.wentLive(n);
+          continue;
+        }
         await this.notifier.notify({
           id: n.id, user: n.user, kind: n.kind as NotificationKind, data: await this.opts.enrich(n.kind, n.data),
           ...(typeof n.data.creator === 'string' ? { creator: n.data.creator } : {}),

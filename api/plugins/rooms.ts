@@ -24,8 +24,6 @@ const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: '
 
 export const roomsPlugin: FastifyPluginAsyncTypebox<{
   directory: RoomDirectory; realtime: RealtimeBridge; owners: { record(room: string, owner: string): Promise<void> }; accounts: AccountStore; media: MediaTokenIssuer | null;
-  /** A room went live (followers are told: notify/live-fanout.ts). */
-  onLive?: (e: { room: string; creator: string; roomTitle: string; at: number }) => Promise<void>;
 }> = async (app, opts) => {
   const withViewers = async (rooms: RoomListing[]) => {
     const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
@@ -49,8 +47,6 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
     const created = await opts.directory.create(room);
     if (created !== 'created') throw new ApiError('HB_API_ALREADY_LIVE', `you already have a live room (${created.liveRoom}); end it first`);
     await opts.owners.record(room.id, room.owner);
-    // Enqueued before the reply (a durable job; the fan-out itself runs in the background).
-    await opts.onLive?.({ room: room.id, creator: room.owner, roomTitle: room.title, at: room.startedAt });
     return reply.status(201).send(await view(room));
   });
 

@@ -1,6 +1,7 @@
 /**
  * Notifications on a running server with its push providers pointed at local fakes (FCM, APNs over HTTP/2
- * TLS with a test CA, Expo): a creator goes live (POST /v1/rooms) and each follower is told as they asked.
+ * TLS with a test CA, Expo): a creator goes live (POST /v1/rooms, then joining as host: the stream's
+ * start) and each follower is told as they asked.
  * The plain follower's three devices each receive exactly one push, although FCM fails twice first; a
  * token FCM calls unregistered is removed; the quiet-hours follower is listed but not pushed; the muted one
  * gets nothing. Settings are validated, read marks and "opened" work, and signing out removes devices.
@@ -11,6 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../tools/server-process';
+import { Role } from '../../protocol/codes';
 import { apiUser, until } from '../helpers/games';
 import { startApnsFake, startExpoFake, startFcmFake } from '../../tools/push-fakes';
 import { SqliteNotificationStore } from '../../adapters/notifications/notification-store-sqlite';
@@ -77,11 +79,16 @@ t.test('went live: pushed, listed or left out as each follower asked', async (t)
 
   const room = await call('POST', '/v1/rooms', star.token, { title: 'Morning songs' });
   t.equal(room.status, 201);
+  // The stream starts when the host joins over the socket: that is when followers are told.
+  const host = server.client(star.id);
+  t.teardown(() => host.close());
+  await host.connect();
+  const joined = await host.join(room.body.id, Role.HOST);
   const listed = await until('plain is told', async () => {
     const page = await call('GET', '/v1/notifications', plain!.token);
     return page.body.items.length > 0 ? page.body : null;
   });
-  t.match(listed.items[0], { id: `live:${room.body.id}:${plain!.id}`, kind: 'went_live', title: 'Star is live', body: 'Morning songs', readAt: null });
+  t.match(listed.items[0], { id: `live:${joined.stream}:${plain!.id}`, kind: 'went_live', title: 'Star is live', body: 'Morning songs', readAt: null });
   t.equal(listed.unread, 1);
   t.match((await call('GET', '/v1/notifications', sleepy!.token)).body.items, [{ kind: 'went_live' }], 'quiet hours: still listed');
   t.same((await call('GET', '/v1/notifications', muter!.token)).body.items, [], 'muted: nothing');
@@ -129,7 +136,9 @@ t.test('a DM to someone offline is pushed (never its text); online, it is not; a
   await bobSocket.connect();
   t.equal((await annSocket.dm(bob.id, 'are you there?')).online, true);
   t.equal((await call('PUT', `/v1/me/following/${ann.id}`, bob.token)).status, 200);
-  t.equal((await call('POST', '/v1/rooms', ann.token, { title: 'Live now' })).status, 201);
+  const room = await call('POST', '/v1/rooms', ann.token, { title: 'Live now' });
+  t.equal(room.status, 201);
+  await annSocket.join(room.body.id, Role.HOST);
   await until('the went-live notification reaches bob\'s socket', () => pushed.length > 0, 15_000);
   t.match(pushed[0], { kind: 'went_live', title: 'Ann is live', body: 'Live now' });
   await until('and his phone', () => fcm.received.length === 2, 15_000);
