@@ -81,6 +81,10 @@ if (kafka && redis && mongodb) {
 
     const ledger = await MongoLedger.connect({ url: cluster.env.MONGODB_URL!, leaseMs: 500 });
     t.teardown(() => ledger.close());
+    // The MongoDB ledger moves the balances before it marks the operation applied: wait for the mark.
+    await until('the round is settled (or refunded) in the ledger', async () => (end.phase === 'settled'
+      ? (await ledger.entry(`settle:${open.id}`)) !== null
+      : (await ledger.balance(roundAccount(open.id))) === 0), 60_000);
     await until('the escrow is empty', async () => (await ledger.balance(roundAccount(open.id))) === 0, 60_000);
     const settle = await ledger.entry(`settle:${open.id}`);
     let paid = new Map<string, number>();
