@@ -66,8 +66,6 @@ export class ClusterRouter {
   private owned = new Map<string, Set<number>>();
   /** Partitions gained by the latest assignment whose REATTACH is not yet out. */
   private readonly toPrepare = new Set<string>();
-  /** Preparations under way (partition key → its promise), so the assignment and a command batch share one. */
-  private readonly preparing = new Map<string, Promise<void>>();
   private events: BusSubscription | null = null;
   private owners: BusSubscription | null = null;
   private stopped = false;
@@ -232,30 +230,29 @@ export class ClusterRouter {
       if (lost.length > 0) void this.actors.evict(kind, lost, this.opts.partitions);
       for (const p of after) {
         if (before.has(p)) continue;
-        this.toPrepare.add(`${topic}/${p}`);
-        // At once, not on the partition's next command: a room with a running game has deadlines to keep
-        // (a wheel round to settle) even when nobody sends anything; the re-join rebuilds it here.
-        this.prepare(topic, p).catch((err) => this.opts.log.warn({ err, topic, partition: p }, 'preparing a gained partition failed; retried on its next command'));
+        const key = `${topic}/${p}`;
+        this.toPrepare.add(key);
+        // Also at once, not only on the partition's next command: a room with a running game has deadlines
+        // to keep (a wheel round to settle) even when nobody sends anything; the re-join rebuilds it here.
+        // Best effort and never awaited by the command path (which prepares itself if this has not yet), so
+        // a publish stuck while the broker recovers holds nothing up.
+        setImmediate(() => {
+          if (!this.toPrepare.has(key)) return;
+          this.prepare(topic, p).catch((err) => this.opts.log.warn({ err, topic, partition: p }, 'preparing a gained partition failed; done again on its next command'));
+        });
       }
     }
     this.owned = next;
     this.opts.log.info({ event: 'cluster-assignment', owned: this.ownership() }, 'partition ownership changed');
   }
 
-  /** Newly ours: forget anything held from an earlier ownership, then ask every node to re-join. */
-  private prepare(topic: string, partition: number): Promise<void> {
-    const key = `${topic}/${partition}`;
-    const running = this.preparing.get(key);
-    if (running) return running;
+  /** Newly ours: forget anything held from an earlier ownership, then ask every node to re-join (twice is harmless). */
+  private async prepare(topic: string, partition: number): Promise<void> {
     const room = topic === this.topics.roomCommands;
-    const work = (async () => {
-      await this.actors.evict(room ? 'room' : 'user', [partition], this.opts.partitions);
-      await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', partition]) }] }]);
-      this.toPrepare.delete(key);
-      this.opts.count('replayed_batches');
-    })().finally(() => this.preparing.delete(key));
-    this.preparing.set(key, work);
-    return work;
+    await this.actors.evict(room ? 'room' : 'user', [partition], this.opts.partitions);
+    await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', partition]) }] }]);
+    this.toPrepare.delete(`${topic}/${partition}`);
+    this.opts.count('replayed_batches');
   }
 
   private async onCommands(batch: ConsumedBatch): Promise<void> {
