@@ -12,6 +12,7 @@
 import type { FollowStore } from '../adapters/social/follow-store';
 import type { NotificationStore } from '../adapters/notifications/notification-store';
 import type { Notifier } from './notifier';
+import { PollLoop } from './poll-loop';
 
 export interface LiveFanoutOptions {
   /** This node's id: the owner of the leases it takes. */
@@ -28,23 +29,18 @@ export interface LiveFanoutOptions {
 }
 
 export class LiveFanout {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly loop: PollLoop<void>;
 
-  constructor(private readonly store: NotificationStore, private readonly follows: FollowStore, private readonly notifier: Notifier, private readonly opts: LiveFanoutOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.kick(), this.opts.pollMs);
-    this.timer.unref();
-    void this.kick();
+  constructor(private readonly store: NotificationStore, private readonly follows: FollowStore, private readonly notifier: Notifier, private readonly opts: LiveFanoutOptions) {
+    this.loop = new PollLoop(() => this.drain(), opts.pollMs, opts.onError);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.loop.start(true);
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A creator's live stream started in `room`: their followers are told (once per job id: `live:<stream>`). */
@@ -53,21 +49,9 @@ export class LiveFanout {
     void this.kick();
   }
 
-  /** Does the work there is now (or right after the current run). Resolves when none was left once. */
-  kick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.drain().catch(this.opts.onError).finally(() => {
-      this.running = null;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        void this.kick();
-      }
-    });
-    return this.running;
+  /** Does the work there is now (or once more right after the current run). */
+  async kick(): Promise<void> {
+    await this.loop.kick();
   }
 
   private now(): number {
@@ -76,7 +60,7 @@ export class LiveFanout {
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (this.stopped) return;
+      if (this.loop.stopping) return;
       const planned = await this.planOnePage();
       const worked = await this.workOneChunk();
       if (!planned && !worked) return;

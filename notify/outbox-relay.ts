@@ -7,6 +7,7 @@
 import type { OutboxNotification, RealtimeStore } from '../adapters/store/realtime-store';
 import type { NotificationKind } from './preferences';
 import type { Notifier } from './notifier';
+import { PollLoop } from './poll-loop';
 
 export interface OutboxRelayOptions {
   readonly batch: number;
@@ -19,26 +20,22 @@ export interface OutboxRelayOptions {
 }
 
 export class OutboxRelay {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: PollLoop<void>;
 
-  constructor(private readonly outbox: Pick<RealtimeStore, 'pendingNotifications' | 'ackNotifications'>, private readonly notifier: Notifier, private readonly opts: OutboxRelayOptions) {}
+  constructor(private readonly outbox: Pick<RealtimeStore, 'pendingNotifications' | 'ackNotifications'>, private readonly notifier: Notifier, private readonly opts: OutboxRelayOptions) {
+    this.loop = new PollLoop(() => this.drain(), opts.pollMs, opts.onError);
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.kick(), this.opts.pollMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  kick(): Promise<void> {
-    this.running ??= this.drain().catch(this.opts.onError).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+  kick(): Promise<void | undefined> {
+    return this.loop.kick();
   }
 
   private async drain(): Promise<void> {

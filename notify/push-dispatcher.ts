@@ -11,6 +11,7 @@
  */
 import type { NotificationStore, PendingPush } from '../adapters/notifications/notification-store';
 import type { PushOutcome, PushSender } from '../adapters/push/push-sender';
+import { PollLoop } from './poll-loop';
 
 export interface PushDispatcherOptions {
   readonly batch: number;
@@ -26,33 +27,26 @@ export interface PushDispatcherOptions {
 }
 
 export class PushDispatcher {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly loop: PollLoop<number>;
   /** Recent send times per device token (the per-device rate). */
   private readonly recent = new Map<string, number[]>();
 
-  constructor(private readonly store: NotificationStore, private readonly senders: ReadonlyMap<string, PushSender>, private readonly opts: PushDispatcherOptions) {}
+  constructor(private readonly store: NotificationStore, private readonly senders: ReadonlyMap<string, PushSender>, private readonly opts: PushDispatcherOptions) {
+    this.loop = new PollLoop(() => this.drain(), opts.pollMs, opts.onError);
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.kick(), this.opts.pollMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.loop.stop();
     await Promise.all([...this.senders.values()].map((s) => s.close()));
   }
 
   /** Sends what is due now (one run at a time); resolves with how many pushes were handled. */
-  kick(): Promise<number> {
-    this.running ??= this.drain().catch((err) => {
-      this.opts.onError(err);
-      return 0;
-    }).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+  kick(): Promise<number | undefined> {
+    return this.loop.kick();
   }
 
   private async drain(): Promise<number> {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../tools/server-process';
 import { Role } from '../../protocol/codes';
-import { apiUser, until } from '../helpers/games';
+import { apiCaller, apiUser, until } from '../helpers/games';
 import { startApnsFake, startExpoFake, startFcmFake } from '../../tools/push-fakes';
 import { SqliteNotificationStore } from '../../adapters/notifications/notification-store-sqlite';
 
@@ -40,14 +40,7 @@ async function serverWithFakes(t: Test) {
     HALOBUZZ_EXPO: 'on', HALOBUZZ_EXPO_URL: expo.url,
   });
   t.teardown(() => server.stop());
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${server.api}${path}`, {
-      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-  };
+  const call = apiCaller(server);
   return { server, fcm, apns, expo, call };
 }
 

@@ -5,19 +5,12 @@
  */
 import t from 'tap';
 import { startServer } from '../../tools/server-process';
-import { apiUser } from '../helpers/games';
+import { apiCaller, apiUser } from '../helpers/games';
 
 t.test('follow, profiles, paging, blocks', async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${server.api}${path}`, {
-      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-  };
+  const call = apiCaller(server);
   const creator = await apiUser(server, 'creator');
   const fans = [];
   for (let i = 0; i < 12; i++) fans.push(await apiUser(server, `fan${i}`));

@@ -1,4 +1,4 @@
-/** Helpers for the games' end-to-end tests. */
+/** Helpers for end-to-end tests: a games configuration, polling, API users and calls. */
 import { join } from 'node:path';
 
 export { gamesEnv } from '../../tools/games-env';
@@ -26,4 +26,16 @@ export async function apiUser(server: { api: string; dataDir: string }, name: st
   await store.setRoles(r.user.id, ['user', 'admin']);
   await store.close();
   return { id: r.user.id, token: (await post('/v1/auth/login', { email, password })).tokens.accessToken };
+}
+
+/** A JSON call to the server's HTTP API: status and parsed body (null when empty). */
+export function apiCaller(server: { api: string }) {
+  return async (method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> => {
+    const res = await fetch(`${server.api}${path}`, {
+      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
+  };
 }

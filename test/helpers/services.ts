@@ -36,3 +36,26 @@ export function engineUrl(t: Test, engine: Engine): string | null {
   t.plan(0, `not run: ${engine} integration needs ${variable}; start them with deploy/local/services up && eval "$(deploy/local/services env)"`);
   return null;
 }
+
+/**
+ * A maker of fresh MongoDB databases on `base` (one per call, named after `prefix`, this process and the
+ * time), all dropped when `t` ends: suites that must never see each other's leftovers call it per test.
+ */
+export function freshMongoDatabases(t: Test, base: string, prefix: string): () => string {
+  const created: string[] = [];
+  t.teardown(async () => {
+    const { MongoClient } = await import('mongodb');
+    const c = new MongoClient(base);
+    await c.connect();
+    for (const name of created) await c.db(name).dropDatabase();
+    await c.close();
+  });
+  const stem = `${prefix}_${process.pid}_${Date.now()}`;
+  let n = 0;
+  return () => {
+    const url = new URL(base);
+    url.pathname = `/${stem}_${n++}`;
+    created.push(url.pathname.slice(1));
+    return url.toString();
+  };
+}
