@@ -40,8 +40,7 @@ import { AppStoreVerifier } from './adapters/payments/app-store-verifier';
 import { GooglePlayVerifier, type GooglePlaySettings } from './adapters/payments/google-play-verifier';
 import { readFileSync } from 'node:fs';
 import type { PayoutStore } from './adapters/payouts/payout-store';
-import { SqliteFollowStore } from './adapters/social/follow-store-sqlite';
-import { MongoFollowStore } from './adapters/social/follow-store-mongo';
+import { followStoreSettings, openFollowStore } from './adapters/social/open-follow-store';
 import type { FollowStore } from './adapters/social/follow-store';
 import { SqliteNotificationStore } from './adapters/notifications/notification-store-sqlite';
 import { MongoNotificationStore } from './adapters/notifications/notification-store-mongo';
@@ -185,7 +184,7 @@ export interface ApiEngines {
 export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
-  const follows = config.engines.mongodbUrl ? await MongoFollowStore.connect(config.engines.mongodbUrl) : new SqliteFollowStore(join(config.dataDir, 'social.sqlite'));
+  const follows = await openFollowStore(followStoreSettings(config));
   const notifications = config.engines.mongodbUrl ? await MongoNotificationStore.connect(config.engines.mongodbUrl) : new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;

@@ -32,6 +32,9 @@ export interface ActorHostDeps {
   readonly catalog: GiftCatalog;
   /** The games' config and play guard (config null: games off). */
   readonly games?: RoomActorDeps['games'];
+  readonly filter?: RoomActorDeps['filter'];
+  readonly follows?: RoomActorDeps['follows'];
+  readonly onFilter?: RoomActorDeps['onFilter'];
 }
 
 class TurnBuffer implements Turn {
@@ -81,6 +84,8 @@ export class ActorHost {
     private readonly onFatal: (error: unknown) => void,
     /** Async work an actor deferred failed (its actor still gets the Error as a message). */
     private readonly onDeferredError: (error: Error) => void = () => undefined,
+    /** The turns' clock (tests move it to pass mutes, bans and slow mode). */
+    private readonly now: () => number = Date.now,
   ) {
     this.store = deps.store;
   }
@@ -162,6 +167,8 @@ export class ActorHost {
     if (!actor) {
       const created = new RoomActor(id, this.opts.room, {
         ledger: this.deps.ledger, catalog: this.deps.catalog, isNodeDead: (n) => this.deadNodes.has(n), ...(this.deps.games ? { games: this.deps.games } : {}),
+        ...(this.deps.filter ? { filter: this.deps.filter } : {}), ...(this.deps.follows ? { follows: this.deps.follows } : {}),
+        ...(this.deps.onFilter ? { onFilter: this.deps.onFilter } : {}),
       });
       actor = created;
       this.rooms.set(id, created);
@@ -251,7 +258,7 @@ export class ActorHost {
   }
 
   private newTurn(): TurnBuffer {
-    return new TurnBuffer(Date.now(), (actor, work, toMessage) => this.defer(actor, work, toMessage), this.opts.tagOrigins === true);
+    return new TurnBuffer(this.now(), (actor, work, toMessage) => this.defer(actor, work, toMessage), this.opts.tagOrigins === true);
   }
 
   private presenceTurn(): void {
@@ -276,7 +283,7 @@ export class ActorHost {
   }
 
   private passivate(): void {
-    const cutoff = Date.now() - this.opts.passivateAfterMs;
+    const cutoff = this.now() - this.opts.passivateAfterMs;
     for (const [id, a] of this.rooms) if (a.ready && !a.scheduled && a.isIdle() && !a.presenceDirty && a.lastActive < cutoff) this.rooms.delete(id);
     for (const [id, a] of this.users) if (a.ready && !a.scheduled && a.isIdle() && a.lastActive < cutoff) this.users.delete(id);
   }

@@ -21,14 +21,24 @@ export const Cmd = {
   PURGE_NODE: 11,
   /** A game action in a room (list, start, stop, bet, challenge, accept, commit, reveal, forfeit). */
   GAME: 12,
+  /** A room moderation action (host, moderator, staff or the platform through the API). */
+  MOD: 13,
 } as const;
 
-/** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart) */
-export type JoinCmd = [typeof Cmd.JOIN, number, string, string, Role, number, number, 0 | 1];
+/** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart), device ('' unknown) */
+export type JoinCmd = [typeof Cmd.JOIN, number, string, string, Role, number, number, 0 | 1, string];
 /** conn, user, room, ref (0: the connection closed, no reply) */
 export type LeaveCmd = [typeof Cmd.LEAVE, number, string, string, number];
-/** conn, user, room, ref, text */
-export type ChatCmd = [typeof Cmd.CHAT, number, string, string, number, string];
+/** conn, user, room, ref, text, flags (ChatFlag bits) */
+export type ChatCmd = [typeof Cmd.CHAT, number, string, string, number, string, number];
+
+/** What the core knows about a chat's sender that the room does not: bits of ChatCmd's flags. */
+export const ChatFlag = {
+  /** Staff shadow-muted the sender: the message reaches only the sender's own connections. */
+  SHADOW_MUTED: 1,
+  /** The sender is staff (role admin): room chat limits (slow mode, followers-only) do not apply. */
+  STAFF: 2,
+} as const;
 /** conn, user, reattach */
 export type OnlineCmd = [typeof Cmd.ONLINE, number, string, 0 | 1];
 /** conn, user */
@@ -51,10 +61,13 @@ export type WalletCmd = [typeof Cmd.WALLET, number, string, number];
  */
 export type GameCmd = [typeof Cmd.GAME, number, string, string, number, string, unknown[], [string, number]];
 
+/** conn (0: the platform), user (who acts), room, ref, action, args (as the protocol gave them), staff (1: role admin or the platform) */
+export type ModCmd = [typeof Cmd.MOD, number, string, string, number, string, unknown[], 0 | 1];
+
 /** node number whose connections are gone */
 export type PurgeNodeCmd = [typeof Cmd.PURGE_NODE, number];
 
-export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd | GameCmd;
+export type RoomCommand = JoinCmd | LeaveCmd | ChatCmd | GiftCmd | RoomEndCmd | GameCmd | ModCmd;
 export type UserCommand = OnlineCmd | OfflineCmd | DmCmd | InboxAckCmd | WalletCmd;
 export type Command = RoomCommand | UserCommand;
 /** Commands for every actor of a worker (not routed by id). */
@@ -71,7 +84,7 @@ export function nodeOfConn(conn: number): number {
 
 /** Tuple length of each command; a cluster appends the command's log position after it. */
 const COMMAND_LENGTH: Record<number, number> = {
-  [Cmd.JOIN]: 8, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 6, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5, [Cmd.GAME]: 8,
+  [Cmd.JOIN]: 9, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 7, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5, [Cmd.GAME]: 8, [Cmd.MOD]: 8,
   [Cmd.ONLINE]: 4, [Cmd.OFFLINE]: 3, [Cmd.DM]: 6, [Cmd.INBOX_ACK]: 5, [Cmd.WALLET]: 4,
 };
 
@@ -108,6 +121,7 @@ export function commandTarget(c: Command): { kind: 'room' | 'user'; id: string }
     case Cmd.GIFT:
     case Cmd.ROOM_END:
     case Cmd.GAME:
+    case Cmd.MOD:
       return { kind: 'room', id: c[3] };
     case Cmd.DM:
       return { kind: 'user', id: c[3] };
@@ -137,6 +151,7 @@ export function refOf(c: Command): number {
     case Cmd.GIFT:
     case Cmd.ROOM_END:
     case Cmd.GAME:
+    case Cmd.MOD:
       return c[4];
     case Cmd.INBOX_ACK:
     case Cmd.WALLET:
@@ -148,11 +163,11 @@ export function refOf(c: Command): number {
 
 /** Builds each command from named fields (the tuple layout stays here). */
 export const cmd = {
-  join: (c: { conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean }): JoinCmd =>
-    [Cmd.JOIN, c.conn, c.user, c.room, c.role, c.ref, c.sinceSeq, c.reattach ? 1 : 0],
+  join: (c: { conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device?: string | null }): JoinCmd =>
+    [Cmd.JOIN, c.conn, c.user, c.room, c.role, c.ref, c.sinceSeq, c.reattach ? 1 : 0, c.device ?? ''],
   /** ref 0: the connection closed (no reply). */
   leave: (c: { conn: number; user: string; room: string; ref: number }): LeaveCmd => [Cmd.LEAVE, c.conn, c.user, c.room, c.ref],
-  chat: (c: { conn: number; user: string; room: string; ref: number; text: string }): ChatCmd => [Cmd.CHAT, c.conn, c.user, c.room, c.ref, c.text],
+  chat: (c: { conn: number; user: string; room: string; ref: number; text: string; flags?: number }): ChatCmd => [Cmd.CHAT, c.conn, c.user, c.room, c.ref, c.text, c.flags ?? 0],
   online: (c: { conn: number; user: string; reattach: boolean }): OnlineCmd => [Cmd.ONLINE, c.conn, c.user, c.reattach ? 1 : 0],
   offline: (c: { conn: number; user: string }): OfflineCmd => [Cmd.OFFLINE, c.conn, c.user],
   dm: (c: { conn: number; from: string; to: string; ref: number; text: string }): DmCmd => [Cmd.DM, c.conn, c.from, c.to, c.ref, c.text],
@@ -164,14 +179,17 @@ export const cmd = {
   wallet: (c: { conn: number; user: string; ref: number }): WalletCmd => [Cmd.WALLET, c.conn, c.user, c.ref],
   game: (c: { conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; country: string | null; accountSince: number | null }): GameCmd =>
     [Cmd.GAME, c.conn, c.user, c.room, c.ref, c.action, c.args, [c.country ?? '', c.accountSince ?? 0]],
+  /** conn 0 and ref 0: the platform (staff through the API). */
+  mod: (c: { conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; staff: boolean }): ModCmd =>
+    [Cmd.MOD, c.conn, c.user, c.room, c.ref, c.action, c.args, c.staff ? 1 : 0],
   purgeNode: (node: number): PurgeNodeCmd => [Cmd.PURGE_NODE, node],
 };
 
 /** A command with named fields: what actors switch on (positions stay in this module). */
 export type CommandView =
-  | { kind: 'join'; conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean }
+  | { kind: 'join'; conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device: string }
   | { kind: 'leave'; conn: number; user: string; room: string; ref: number }
-  | { kind: 'chat'; conn: number; user: string; room: string; ref: number; text: string }
+  | { kind: 'chat'; conn: number; user: string; room: string; ref: number; text: string; flags: number }
   | { kind: 'online'; conn: number; user: string; reattach: boolean }
   | { kind: 'offline'; conn: number; user: string }
   | { kind: 'dm'; conn: number; from: string; to: string; ref: number; text: string }
@@ -180,21 +198,22 @@ export type CommandView =
   | { kind: 'roomEnd'; conn: number; user: string; room: string; ref: number }
   | { kind: 'wallet'; conn: number; user: string; ref: number }
   | { kind: 'game'; conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; ctx: [string, number] }
+  | { kind: 'mod'; conn: number; user: string; room: string; ref: number; action: string; args: unknown[]; staff: boolean }
   | { kind: 'purgeNode'; node: number };
 
 export function readCommand(c: Command | BroadcastCommand): CommandView {
   switch (c[0]) {
     case Cmd.JOIN: {
-      const [, conn, user, room, role, ref, sinceSeq, reattach] = c;
-      return { kind: 'join', conn, user, room, role, ref, sinceSeq, reattach: reattach === 1 };
+      const [, conn, user, room, role, ref, sinceSeq, reattach, device] = c;
+      return { kind: 'join', conn, user, room, role, ref, sinceSeq, reattach: reattach === 1, device: device ?? '' };
     }
     case Cmd.LEAVE: {
       const [, conn, user, room, ref] = c;
       return { kind: 'leave', conn, user, room, ref };
     }
     case Cmd.CHAT: {
-      const [, conn, user, room, ref, text] = c;
-      return { kind: 'chat', conn, user, room, ref, text };
+      const [, conn, user, room, ref, text, flags] = c;
+      return { kind: 'chat', conn, user, room, ref, text, flags: flags ?? 0 };
     }
     case Cmd.ONLINE: {
       const [, conn, user, reattach] = c;
@@ -227,6 +246,10 @@ export function readCommand(c: Command | BroadcastCommand): CommandView {
     case Cmd.GAME: {
       const [, conn, user, room, ref, action, args, ctx] = c;
       return { kind: 'game', conn, user, room, ref, action, args, ctx };
+    }
+    case Cmd.MOD: {
+      const [, conn, user, room, ref, action, args, staff] = c;
+      return { kind: 'mod', conn, user, room, ref, action, args, staff: staff === 1 };
     }
     case Cmd.PURGE_NODE:
       return { kind: 'purgeNode', node: c[1] };
@@ -280,7 +303,8 @@ export const eff = {
 /** Control messages (plain objects, rare) from a worker to its supervisor. */
 export type WorkerStatus =
   | { type: 'ready'; worker: number }
-  | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number }
+  /** `filtered`: chat filter decisions since the last stats, as [rule, action, count]. */
+  | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number; filtered?: [string, string, number][] }
   | { type: 'drained'; worker: number }
   | { type: 'quiesced'; worker: number; id: number };
 

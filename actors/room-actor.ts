@@ -12,21 +12,27 @@
  * committed gift is never lost from the room, even if the worker died between the two.
  */
 import { Actor, type Turn } from './actor';
-import { eff, nodeOfConn, positionOf, readCommand, type Command, type PurgeNodeCmd, type RoomCommand } from './messages';
+import { ChatFlag, eff, nodeOfConn, positionOf, readCommand, type Command, type CommandView, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from '../economy/gift-catalog';
-import { ErrorCode, Role } from '../protocol/codes';
-import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame } from '../protocol/codec';
+import { ErrorCode, Role, ServerOp } from '../protocol/codes';
+import { codePointLength, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomModFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame } from '../protocol/codec';
 import type { RoomSnapshot } from '../adapters/store/realtime-store';
 import { postingsFor, userAccount, type Ledger, type LedgerEntry, type LedgerOp, type LedgerResult, type Posting } from '../adapters/ledger/ledger';
 import { ledgerErrorCode } from './ledger-errors';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 import { GAME_DONE, RoomGames, type GameDone, type RoomGamesDeps } from './room-games';
+import { RoomModeration, type ModRefusal } from './room-moderation';
+import { SpamTracker, type ChatFilter, type FilterAction } from '../moderation/chat-filter';
+import type { ModAction } from '../protocol/requests';
+import { decodeInternal } from '../common/internal-codec';
 
 interface Member {
   readonly user: string;
   readonly role: Role;
   readonly joinedAt: number;
+  /** The install id the connection's hello gave ('' none). */
+  readonly device: string;
 }
 
 export interface RoomActorOptions {
@@ -46,15 +52,25 @@ export interface RoomActorDeps {
   readonly isNodeDead?: (node: number) => boolean;
   /** Games (off when its config is null). */
   readonly games?: Omit<RoomGamesDeps, 'ledger'>;
+  /** The chat filter (config/moderation.json); without it chat is not filtered. */
+  readonly filter?: ChatFilter;
+  /** Followers-only chat asks the follow store (without it, followers-only refuses every viewer). */
+  readonly follows?: { isFollowing(follower: string, creator: string): Promise<boolean> };
+  /** Counts a filter decision (the worker reports them to /metrics). */
+  readonly onFilter?: (rule: string, action: FilterAction) => void;
 }
 
 const GIFT_SETTLED = 101;
 const RECONCILE = 102;
+/** (103 is the games' GAME_DONE.) */
+const FOLLOW_CHECKED = 104;
 type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
 /** conn, ref, op, ledger result */
 type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
 type Reconcile = [typeof RECONCILE];
-export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd | GameDone;
+/** A followers-only chat waited for the follow store: the chat, and whether its sender follows the host. */
+type FollowChecked = [typeof FOLLOW_CHECKED, Extract<CommandView, { kind: 'chat' }>, boolean | Error];
+export type RoomMessage = RoomCommand | GiftSettled | Reconcile | PurgeNodeCmd | GameDone | FollowChecked;
 
 /** What a user's account received in a set of postings (a creator's part of a gift). */
 function creditOf(postings: readonly Posting[], user: string): number {
@@ -84,6 +100,12 @@ export class RoomActor extends Actor<RoomMessage> {
   private fromLog = false;
 
   private readonly games: RoomGames;
+  private readonly mod: RoomModeration;
+  private readonly spam: SpamTracker | null;
+  /** Install ids seen on each user's joins (bounded), for bans that cover devices. */
+  private readonly devices = new Map<string, Set<string>>();
+  /** Followers-only: who follows the host, as the follow store said (for this actor's life). */
+  private readonly followers = new Map<string, boolean>();
 
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
@@ -101,6 +123,10 @@ export class RoomActor extends Actor<RoomMessage> {
       },
       track: (turn, e) => this.track(turn, e),
     }, { ledger: deps.ledger, config: deps.games?.config ?? null, guard: deps.games?.guard ?? null });
+    this.mod = new RoomModeration({ id: room, owner: () => this.owner, devicesOf: (user) => [...(this.devices.get(user) ?? [])] },
+      deps.filter?.config.defaultStrictness ?? 'standard');
+    const repeat = deps.filter?.config.repeat;
+    this.spam = repeat ? new SpamTracker(repeat.windowSec * 1000, repeat.max) : null;
   }
 
   /**
@@ -120,7 +146,8 @@ export class RoomActor extends Actor<RoomMessage> {
       if (!this.giftSeq.has(entry.opId)) this.unsequenced.push(entry);
     }
     if (this.unsequenced.length > 0) this.mailbox.offerSystem([RECONCILE]);
-    this.games.restore(snapshot.games);
+    this.games.restore(snapshot.state);
+    this.mod.restore(snapshot.state);
     await this.games.prepare();
     this.ready = true;
   }
@@ -151,21 +178,29 @@ export class RoomActor extends Actor<RoomMessage> {
         return this.reconcile(turn);
       case GAME_DONE:
         return this.games.done(msg[1], msg[2], turn);
+      case FOLLOW_CHECKED: {
+        const [, chat, result] = msg;
+        if (result instanceof Error) return void turn.emit(eff.send(chat.conn, errorFrame(chat.ref, ErrorCode.INTERNAL, 'could not check followers-only chat; retry')));
+        this.followers.set(chat.user, result);
+        return this.chat(chat, turn);
+      }
     }
     const c = readCommand(msg);
     switch (c.kind) {
       case 'join':
-        return this.join(c.conn, c.user, c.role, c.ref, c.sinceSeq, c.reattach, turn);
+        return this.join(c.conn, c.user, c.role, c.ref, c.sinceSeq, c.reattach, c.device, turn);
       case 'leave':
         return this.leave(c.conn, c.ref, turn);
       case 'chat':
-        return this.chat(c.conn, c.user, c.ref, c.text, turn);
+        return this.chat(c, turn);
       case 'gift':
         return this.gift(c.conn, c.user, c.ref, c.giftId, c.count, c.opId, turn);
       case 'roomEnd':
         return this.end(c.conn, c.user, c.ref, turn);
       case 'game':
         return this.games.handle(c, turn);
+      case 'mod':
+        return this.moderate(c, turn);
       case 'purgeNode':
         return this.purgeNode(c.node);
       default:
@@ -197,7 +232,22 @@ export class RoomActor extends Actor<RoomMessage> {
     }
   }
 
-  private join(conn: number, user: string, role: Role, ref: number, sinceSeq: number, reattach: boolean, turn: Turn): void {
+  private join(conn: number, user: string, role: Role, ref: number, sinceSeq: number, reattach: boolean, device: string, turn: Turn): void {
+    if (device) this.sawDevice(user, device);
+    const banned = this.mod.joinRefusal(user, device, turn.now);
+    if (banned) {
+      // Same settling as a refused host join; a member re-attaching after a restart is let go too.
+      if (this.members.delete(conn)) this.presenceDirty = true;
+      turn.emit(eff.unsubscribe(conn, this.id));
+      if (ref) turn.emit(eff.send(conn, errorFrame(ref, banned.code, banned.message, banned.detail)));
+      // A new account on a device banned with another one: staff review it (docs/moderation.md § Devices).
+      if (banned.evading) {
+        turn.writes.notify.push({ id: `evasion:${this.id}:${user}:${device}`, user, kind: 'mod_flag', at: turn.now,
+          data: { reason: 'ban_evasion', room: this.id, banned: banned.evading, device } });
+        this.track(turn, { type: 'filter_hit', user, rule: 'ban_evasion', action: 'flag' });
+      }
+      return;
+    }
     if (role === Role.HOST) {
       if (this.owner !== null && this.owner !== user) {
         // UNSUBSCRIBE settles the core's pending join so it stops counting against the room limit.
@@ -214,7 +264,7 @@ export class RoomActor extends Actor<RoomMessage> {
     // Joins and leaves reach analytics from the connection's node (core/session.ts), which sees them end
     // even when this room's worker or node does not.
     if (!already) this.presenceDirty = true;
-    this.members.set(conn, { user, role, joinedAt: already?.joinedAt ?? turn.now });
+    this.members.set(conn, { user, role, joinedAt: already?.joinedAt ?? turn.now, device });
 
     if (reattach) {
       // The worker that held this room restarted: the client learns the recovered seq and resumes from
@@ -245,6 +295,7 @@ export class RoomActor extends Actor<RoomMessage> {
     turn.emit(eff.send(conn, replyFrame(ref, {
       room: this.id, seq: this.seq, viewers: this.members.size, owner: this.owner, role, missed, resync,
       live: this.stream !== null, stream: this.stream, giftTotal: this.streamTotal, top: this.leaderboard(),
+      ...this.mod.summary(user, false, turn.now),
     })));
   }
 
@@ -271,26 +322,159 @@ export class RoomActor extends Actor<RoomMessage> {
   private isMember(conn: number, user: string, now: number): boolean {
     if (this.members.has(conn)) return true;
     if (!this.fromLog || this.deps.isNodeDead?.(nodeOfConn(conn))) return false;
-    this.members.set(conn, { user, role: Role.VIEWER, joinedAt: now });
+    this.members.set(conn, { user, role: Role.VIEWER, joinedAt: now, device: '' });
     this.presenceDirty = true;
     return true;
   }
 
-  private chat(conn: number, user: string, ref: number, text: string, turn: Turn): void {
-    if (!this.isMember(conn, user, turn.now)) {
-      turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.NOT_IN_ROOM, 'join the room before chatting')));
+  /**
+   * A chat message, through the room's rules before it gets a seq: membership and length, mute and slow
+   * mode, followers-only (asking the follow store once per user), the same message repeated, then the
+   * filter at the room's strictness (block, mask, or flag for review). A shadow-muted sender's message is
+   * answered as usual but echoed only to their own connections, unsequenced (seq 0).
+   */
+  private chat(c: Extract<CommandView, { kind: 'chat' }>, turn: Turn): void {
+    const { conn, user, ref, flags } = c;
+    const refuse = (r: ModRefusal) => void turn.emit(eff.send(conn, errorFrame(ref, r.code, r.message, r.detail)));
+    if (!this.isMember(conn, user, turn.now)) return refuse({ code: ErrorCode.NOT_IN_ROOM, message: 'join the room before chatting' });
+    if (codePointLength(c.text) > this.opts.maxChatChars) {
+      return refuse({ code: ErrorCode.MESSAGE_TOO_LONG, message: `chat is limited to ${this.opts.maxChatChars} characters` });
+    }
+    const role = this.mod.roleOf(user, (flags & ChatFlag.STAFF) !== 0);
+    const refusal = this.mod.chatRefusal(user, role, turn.now);
+    if (refusal) return refuse(refusal);
+    if (this.mod.needsFollow(role)) {
+      const follows = this.followers.get(user);
+      if (follows === undefined && this.deps.follows && this.owner) {
+        turn.defer(this.deps.follows.isFollowing(user, this.owner), (result): FollowChecked => [FOLLOW_CHECKED, c, result]);
+        return;
+      }
+      if (follows !== true) return refuse({ code: ErrorCode.FOLLOWERS_ONLY, message: 'only followers of the host may chat here now' });
+    }
+    const verdict = this.filterChat(user, c.text, turn);
+    if ('code' in verdict) return refuse(verdict);
+    const text = verdict.text;
+    if ((flags & ChatFlag.SHADOW_MUTED) !== 0) {
+      const echo = roomChatFrame(this.id, 0, turn.now, user, text);
+      for (const [other, m] of this.members) if (m.user === user) turn.emit(eff.send(other, echo));
+      turn.emit(eff.send(conn, replyFrame(ref, { seq: this.seq, ts: turn.now })));
       return;
     }
-    if (codePointLength(text) > this.opts.maxChatChars) {
-      turn.emit(eff.send(conn, errorFrame(ref, ErrorCode.MESSAGE_TOO_LONG, `chat is limited to ${this.opts.maxChatChars} characters`)));
-      return;
-    }
+    this.mod.chatted(user, turn.now);
     this.track(turn, { type: 'chat', user, ...(this.stream ? { stream: this.stream } : {}) });
     const seq = ++this.seq;
     const frame = roomChatFrame(this.id, seq, turn.now, user, text);
     this.remember(seq, frame, user, turn);
     turn.emit(eff.publish(this.id, frame));
     turn.emit(eff.send(conn, replyFrame(ref, { seq, ts: turn.now })));
+    if (verdict.flagged) {
+      // Sent, and queued for review with what was written (docs/moderation.md § Filters).
+      turn.writes.notify.push({ id: `flag:${this.id}:${seq}`, user, kind: 'mod_flag', at: turn.now,
+        data: { reason: verdict.flagged, room: this.id, seq, text: c.text } });
+    }
+  }
+
+  /** The filter's and the repeat rule's verdict on one message; every decision is counted. */
+  private filterChat(user: string, text: string, turn: Turn): ModRefusal | { text: string; flagged: string | null } {
+    const filter = this.deps.filter;
+    if (!filter) return { text, flagged: null };
+    const level = this.mod.filterStrictness;
+    const hit = (rule: string, action: FilterAction) => {
+      this.deps.onFilter?.(rule, action);
+      this.track(turn, { type: 'filter_hit', user, rule, action });
+    };
+    const repeatAction = filter.config.repeat.actions[level];
+    if (repeatAction !== 'allow' && this.spam?.repeated(user, text, turn.now)) {
+      hit('repeat', repeatAction);
+      if (repeatAction === 'block') return { code: ErrorCode.SPAM, message: 'the same message again: wait a little', detail: { rule: 'repeat' } };
+    }
+    const v = filter.check(text, level);
+    for (const h of v.hits) hit(h.rule, h.action);
+    if (v.action === 'block') {
+      return v.spam ? { code: ErrorCode.SPAM, message: `refused as spam (${v.rule})`, detail: { rule: v.rule } }
+        : { code: ErrorCode.MESSAGE_BLOCKED, message: `this message breaks the room's rules (${v.rule})`, detail: { rule: v.rule } };
+    }
+    return { text: v.text, flagged: v.action === 'flag' ? v.rule : null };
+  }
+
+  /**
+   * A moderation action (docs/moderation.md § Room roles). Each change is one sequenced ROOM_MOD event,
+   * stored with the new state; a kick or ban then takes the user's connections out of the room, and the
+   * action is written to the outbox for the audit log.
+   */
+  private moderate(c: Extract<CommandView, { kind: 'mod' }>, turn: Turn): void {
+    const fail = (r: ModRefusal) => void (c.ref && turn.emit(eff.send(c.conn, errorFrame(c.ref, r.code, r.message, r.detail))));
+    if (!c.staff && !this.isMember(c.conn, c.user, turn.now)) return fail({ code: ErrorCode.NOT_IN_ROOM, message: 'join the room before moderating it' });
+    const role = this.mod.roleOf(c.user, c.staff);
+    const action = c.action as ModAction;
+    if (role === 'viewer') return fail({ code: ErrorCode.NOT_MODERATOR, message: 'only the host, its moderators and staff moderate this room' });
+    if (action === 'state') return void (c.ref && turn.emit(eff.send(c.conn, replyFrame(c.ref, { seq: 0, action, ...this.mod.snapshot(turn.now) }))));
+    if (action === 'delete') return this.deleteMessage(c.conn, c.ref, c.user, role === 'moderator', c.args[0] as number, turn);
+    if (action === 'kick' && ![...this.members.values()].some((m) => m.user === c.args[0])) {
+      return fail({ code: ErrorCode.NOT_IN_ROOM, message: `${String(c.args[0])} is not in this room` });
+    }
+    const change = this.mod.apply(action, c.args, c.user, role, turn.now);
+    if ('code' in change) return fail(change);
+    this.mod.persist(turn);
+    const seq = this.sequenceMod(turn, c.user, change.action, change.data);
+    if (change.remove) this.removeUser(change.remove, turn);
+    this.audit(turn, seq, c.user, change.action, change.data);
+    if (c.ref) turn.emit(eff.send(c.conn, replyFrame(c.ref, { seq, action, ...change.data })));
+  }
+
+  /**
+   * Deletes a chat message still in the room's history: its stored frame becomes a `removed` tombstone at
+   * the same seq (so a resume has no gap and never shows it again), and a `delete` event tells live
+   * viewers to take it off their screens. Moderators cannot delete the host's messages.
+   */
+  private deleteMessage(conn: number, ref: number, by: string, isModerator: boolean, target: number, turn: Turn): void {
+    const fail = (code: ErrorCode, message: string) => void (ref && turn.emit(eff.send(conn, errorFrame(ref, code, message))));
+    const i = this.historySeqs.indexOf(target);
+    const frame = i < 0 ? null : decodeInternal(this.historyFrames[i]!) as unknown[];
+    if (!frame || frame[0] !== ServerOp.ROOM_CHAT) return fail(ErrorCode.UNKNOWN_MESSAGE, `no chat message ${target} in this room's history`);
+    const author = frame[4] as string;
+    if (isModerator && author === this.owner) return fail(ErrorCode.CANNOT_MODERATE, "moderators cannot delete the host's messages");
+    const tombstone = roomModFrame(this.id, target, frame[3] as number, by, 'removed', { user: author });
+    this.historyFrames[i] = tombstone;
+    turn.writes.roomRedactions.push({ room: this.id, seq: target, frame: tombstone });
+    const data = { message: target, user: author };
+    const seq = this.sequenceMod(turn, by, 'delete', data);
+    this.audit(turn, seq, by, 'delete', data);
+    if (ref) turn.emit(eff.send(conn, replyFrame(ref, { seq, action: 'delete', ...data })));
+  }
+
+  private sequenceMod(turn: Turn, by: string, action: string, data: Record<string, unknown>): number {
+    const seq = ++this.seq;
+    const frame = roomModFrame(this.id, seq, turn.now, by, action, data);
+    this.remember(seq, frame, by, turn);
+    turn.emit(eff.publish(this.id, frame));
+    return seq;
+  }
+
+  /** Every connection of `user` leaves the room now (after the event that says why was published). */
+  private removeUser(user: string, turn: Turn): void {
+    for (const [conn, m] of this.members) {
+      if (m.user !== user) continue;
+      this.members.delete(conn);
+      this.presenceDirty = true;
+      turn.emit(eff.unsubscribe(conn, this.id));
+    }
+  }
+
+  /** The audit log hears of every room action (through the outbox, with the event), and analytics too. */
+  private audit(turn: Turn, seq: number, by: string, action: string, data: Record<string, unknown>): void {
+    const target = typeof data.user === 'string' ? data.user : '';
+    turn.writes.notify.push({ id: `modact:${this.id}:${seq}`, user: by, kind: 'mod_action', at: turn.now,
+      data: { room: this.id, action, target, detail: JSON.stringify(data) } });
+    this.track(turn, { type: 'mod_action', user: by, action, ...(target ? { target } : {}) });
+  }
+
+  private sawDevice(user: string, device: string): void {
+    const set = this.devices.get(user) ?? new Set<string>();
+    set.add(device);
+    if (set.size > 8) set.delete(set.values().next().value as string);
+    this.devices.set(user, set);
+    if (this.devices.size > 50_000) this.devices.delete(this.devices.keys().next().value as string);
   }
 
   private startStream(turn: Turn): void {

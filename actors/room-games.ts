@@ -24,7 +24,7 @@ import { Duel, type DuelData, type DuelEvent } from '../economy/games/duel';
 import type { GameConfig } from '../economy/games/game-config';
 import type { PlayGuard, PlayRefusal } from '../economy/games/play-guard';
 import type { PlayResult } from '../adapters/games/play-store';
-import type { StoredGame } from '../adapters/store/realtime-store';
+import type { StoredRoomState } from '../adapters/store/realtime-store';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 import { rtpOf } from '../economy/games/payout-table';
 import { strayStakeRefunds } from '../economy/games/escrow';
@@ -109,7 +109,7 @@ export class RoomGames {
   constructor(private readonly room: GameRoom, private readonly deps: RoomGamesDeps) {}
 
   /** Loads the stored games of a rebuilt room. */
-  restore(games: readonly StoredGame[]): void {
+  restore(games: readonly StoredRoomState[]): void {
     const config = this.deps.config;
     for (const g of games) {
       this.rev = Math.max(this.rev, g.rev);
@@ -527,7 +527,7 @@ export class RoomGames {
   }
 
   private write(turn: Turn, key: string, state: string | null): void {
-    turn.writes.roomGames.push({ room: this.room.id, key, rev: ++this.rev, state });
+    turn.writes.roomState.push({ room: this.room.id, key, rev: ++this.rev, state });
   }
 }
 

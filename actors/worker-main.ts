@@ -14,6 +14,8 @@ import { GameConfig, type GameConfigData } from '../economy/games/game-config';
 import { SqlitePlayStore } from '../adapters/games/play-store-sqlite';
 import { PlayGuard } from '../economy/games/play-guard';
 import type { PlayFlag } from '../adapters/games/play-store';
+import { ChatFilter, type FilterConfigData } from '../moderation/chat-filter';
+import { openFollowStore, type FollowStoreSettings } from '../adapters/social/open-follow-store';
 
 export interface WorkerInit {
   readonly index: number;
@@ -26,6 +28,8 @@ export interface WorkerInit {
   readonly catalog: GiftCatalogData;
   /** Games: their config and the play store file (null: games off). */
   readonly games: { readonly config: GameConfigData; readonly playStoreFile: string } | null;
+  /** Moderation: the chat filter's config, and where followers-only chat looks up follows. */
+  readonly moderation: { readonly filter: FilterConfigData; readonly follows: FollowStoreSettings };
 }
 
 async function main(): Promise<void> {
@@ -47,6 +51,14 @@ async function main(): Promise<void> {
     const bytes = codec.encode([eff.analytics({ id: `flag:${flag.id}`, ts: flag.at, type: 'game_flag', user: flag.user, flag: flag.kind })]);
     port.postMessage(bytes, [bytes.buffer]);
   };
+  const filter = new ChatFilter(init.moderation.filter);
+  const follows = await openFollowStore(init.moderation.follows);
+  // Filter decisions, counted here and reported with the stats (the main thread owns /metrics).
+  const filterCounts = new Map<string, number>();
+  const onFilter = (rule: string, action: string) => {
+    const key = `${rule}\u0000${action}`;
+    filterCounts.set(key, (filterCounts.get(key) ?? 0) + 1);
+  };
   const games = gameConfig && playStore ? { config: gameConfig, guard: new PlayGuard(playStore, gameConfig.data.play, gameConfig.data.antiCheat, onFlag) } : undefined;
   const status = (s: WorkerStatus) => port.postMessage(s);
   const fatal = (error: unknown) => {
@@ -55,7 +67,7 @@ async function main(): Promise<void> {
     log.flush();
     process.exit(1);
   };
-  const host = new ActorHost({ store, ledger, catalog, ...(games ? { games } : {}) }, init.host, (effects: Effect[]) => {
+  const host = new ActorHost({ store, ledger, catalog, filter, follows, onFilter, ...(games ? { games } : {}) }, init.host, (effects: Effect[]) => {
     const bytes = codec.encode(effects);
     port.postMessage(bytes, [bytes.buffer]);
   }, fatal, (error) => {
@@ -78,6 +90,7 @@ async function main(): Promise<void> {
           await store.close();
           await ledger.close();
           await playStore?.close();
+          await follows.close();
           status({ type: 'drained', worker: init.index });
         }, fatal);
         return;
@@ -101,7 +114,11 @@ async function main(): Promise<void> {
     }
   });
 
-  const timer = setInterval(() => status({ type: 'stats', worker: init.index, ...host.stats() }), init.statsIntervalMs);
+  const timer = setInterval(() => {
+    const filtered = [...filterCounts].map(([key, n]) => [...key.split('\u0000'), n] as [string, string, number]);
+    filterCounts.clear();
+    status({ type: 'stats', worker: init.index, ...host.stats(), filtered });
+  }, init.statsIntervalMs);
   timer.unref();
   status({ type: 'ready', worker: init.index });
 }

@@ -52,6 +52,8 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     revokeSessions: async () => undefined,
     endStream: async (room: string) => void ended.push(room),
     deliver: async () => undefined,
+    moderate: async () => undefined,
+    shadowMute: async () => undefined,
   };
   const roomOwners = { record: async (room: string, owner: string) => void owners.set(room, owner) };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);

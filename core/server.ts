@@ -15,6 +15,9 @@ import type { HttpReply, HttpRoute, SocketServer, SocketServerOptions, Transport
 import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
+import { ShadowMutes } from './shadow-mutes';
+import { ChatFilter } from '../moderation/chat-filter';
+import { followStoreSettings } from '../adapters/social/open-follow-store';
 import { CloseCode, closeName } from '../protocol/codes';
 import { join } from 'node:path';
 import { GiftCatalog } from '../economy/gift-catalog';
@@ -34,6 +37,7 @@ export class RealtimeServer {
   readonly catalog: GiftCatalog;
   /** Revoked auth sessions: the socket hello refuses their tokens; see revoke(). */
   readonly revocations: Revocations;
+  readonly shadowMutes = new ShadowMutes();
   /** The WebSocket and operational HTTP server (uWS or ws, see core/transport). */
   private readonly sockets: SocketServer;
   readonly transport: TransportName;
@@ -63,6 +67,7 @@ export class RealtimeServer {
         ledger: engines.workerLedger,
         catalog: catalog.data,
         games: config.games.enabled ? { config: GameConfig.fromFile(config.games.file).data, playStoreFile: join(config.dataDir, 'games.sqlite') } : null,
+        moderation: { filter: ChatFilter.fromFile(config.moderationFile).config, follows: followStoreSettings(config) },
         host: {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,
@@ -88,6 +93,7 @@ export class RealtimeServer {
         this.metrics.actors.labels(w, 'room').set(s.rooms);
         this.metrics.actors.labels(w, 'user').set(s.users);
         this.metrics.mailboxRejected.labels(w).set(s.dropped);
+        for (const [rule, action, n] of s.filtered ?? []) this.metrics.filterDecisions.labels(rule, action).inc(n);
       },
       onCrash: (index, code) => {
         this.metrics.workerRestarts.inc();
@@ -187,6 +193,8 @@ export class RealtimeServer {
       localViewerCounts: () => this.hub.viewerCounts(),
       revoke: (sids) => this.revoke(sids),
       endStream: (room, owner) => this.dispatch(cmd.roomEnd({ conn: 0, user: owner, room, ref: 0 })),
+      moderate: (room, by, action, args) => this.dispatch(cmd.mod({ conn: 0, user: by, room, ref: 0, action, args: [...args], staff: true })),
+      shadowMute: (user, until) => this.shadowMutes.set(user, until),
       deliver: (user, frame) => void this.hub.deliverToUser(user, frame),
     };
   }
@@ -283,6 +291,7 @@ export class RealtimeServer {
           metrics: this.metrics,
           verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
           isRevoked: (sid) => this.revocations.has(sid),
+          isShadowMuted: (user) => this.shadowMutes.has(user),
           dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),

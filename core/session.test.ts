@@ -25,6 +25,7 @@ function setup(now = { t: 1_000_000 }) {
     metrics,
     verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }),
     isRevoked: (sid) => sid === 'revoked-sid',
+    isShadowMuted: () => false,
     dispatch: (c) => commands.push(c),
     userChatBucket: () => userBucket,
     onAuthenticated: () => undefined,
@@ -99,13 +100,13 @@ t.test('join, chat and leave become actor commands; chat needs a confirmed join'
   send([ClientOp.CHAT, 2, 'room1', 'too early']);
   t.equal(transport.last?.[2], ErrorCode.NOT_IN_ROOM);
   send([ClientOp.JOIN, 3, 'room1', Role.HOST]);
-  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.HOST, 3, -1, 0]);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.HOST, 3, -1, 0, '']);
   session.subscribed('room1', Role.HOST);
   t.ok(transport.topics.has('room1'));
   send([ClientOp.CHAT, 4, 'room1', 'hello']);
-  t.same(commands.at(-1), [Cmd.CHAT, 7, 'alice', 'room1', 4, 'hello']);
+  t.same(commands.at(-1), [Cmd.CHAT, 7, 'alice', 'room1', 4, 'hello', 0]);
   send([ClientOp.RESUME, 5, 'room1', 10]);
-  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 5, 10, 0]);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 5, 10, 0, '']);
   send([ClientOp.LEAVE, 6, 'room1']);
   t.same(commands.at(-1), [Cmd.LEAVE, 7, 'alice', 'room1', 6]);
   session.unsubscribed('room1');

@@ -7,7 +7,7 @@ import type { LimitsConfig } from '../config/config';
 import { randomUUID } from 'node:crypto';
 import type { ActorAnalyticsEvent, Command } from '../actors/messages';
 import type { EndedBy } from '../adapters/analytics/analytics-sink';
-import { cmd } from '../actors/messages';
+import { ChatFlag, cmd } from '../actors/messages';
 import type { AccessClaims, VerifyResult } from './auth/jwt';
 import { ClientOp, CloseCode, ErrorCode, PROTOCOL_VERSION, Role } from '../protocol/codes';
 import { codePointLength, decodeClientFrame, errorFrame, replyFrame } from '../protocol/codec';
@@ -33,6 +33,8 @@ export interface SessionDeps {
   verifyToken(token: string): VerifyResult;
   /** True when the auth session `sid` was revoked (logout, refresh-token reuse). */
   isRevoked(sid: string): boolean;
+  /** True while staff shadow-mute `user` (their chat reaches only their own connections). */
+  isShadowMuted(user: string): boolean;
   /** Hands a command to the actor that owns its room or user. */
   dispatch(command: Command): void;
   /** Per-user chat bucket, shared by all connections of that user on this node. */
@@ -68,6 +70,8 @@ export class Session {
   readonly analyticsId = randomUUID();
   /** What the hello's client map said (platform, app version, country), copied onto its analytics events. */
   private client: { platform?: string; appVersion?: string; country?: string } = {};
+  /** The app's install id from the hello (room device bans; docs/moderation.md § Devices), or null. */
+  private device: string | null = null;
   /** Open room visits: the join event's id and when the room accepted the join. */
   private readonly visits = new Map<string, { id: string; at: number }>();
   /** The server closed this socket (shutdown, limits, revocation) rather than the client. */
@@ -181,7 +185,7 @@ export class Session {
     const out: Command[] = [];
     if (select('user', user)) out.push(cmd.online({ conn: this.id, user, reattach: true }));
     for (const [room, role] of this.rooms) {
-      if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true }));
+      if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true, device: this.device }));
     }
     return out;
   }
@@ -219,6 +223,7 @@ export class Session {
     this.authenticatedAt = this.deps.now();
     this.client = { ...(req.client.platform ? { platform: req.client.platform } : {}), ...(req.client.app ? { appVersion: req.client.app } : {}),
       ...(req.client.country ? { country: req.client.country } : {}) };
+    this.device = req.client.device ?? null;
     this.deps.track({ id: `connect:${this.analyticsId}`, ts: this.authenticatedAt, type: 'connect', user: this.user, session: this.analyticsId, ...this.client });
     this.deps.dispatch(cmd.online({ conn: this.id, user: this.user, reattach: false }));
     const l = this.deps.limits;
@@ -247,7 +252,7 @@ export class Session {
         this.leaving.delete(req.room);
         if (!this.rooms.has(req.room)) this.pendingJoins.add(req.room);
         const since = req.op === ClientOp.RESUME ? req.lastSeq : -1;
-        return this.deps.dispatch(cmd.join({ conn: this.id, user, room: req.room, role: req.role, ref: req.ref, sinceSeq: since, reattach: false }));
+        return this.deps.dispatch(cmd.join({ conn: this.id, user, room: req.room, role: req.role, ref: req.ref, sinceSeq: since, reattach: false, device: this.device }));
       }
       case ClientOp.LEAVE:
         if (!this.rooms.has(req.room) && !this.pendingJoins.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
@@ -263,7 +268,8 @@ export class Session {
           const shared = this.deps.userChatBucket(user);
           if (!shared.take(now)) return this.limited(req.ref, shared, now);
         }
-        return this.deps.dispatch(cmd.chat({ conn: this.id, user, room: req.room, ref: req.ref, text: req.text }));
+        return this.deps.dispatch(cmd.chat({ conn: this.id, user, room: req.room, ref: req.ref, text: req.text,
+          flags: (this.deps.isShadowMuted(user) ? ChatFlag.SHADOW_MUTED : 0) | (this.isStaff() ? ChatFlag.STAFF : 0) }));
       case ClientOp.DM:
         if (req.to === user) return this.fail(req.ref, ErrorCode.INVALID_RECIPIENT, 'cannot message yourself');
         if (codePointLength(req.text) > this.deps.limits.maxDmChars) {
@@ -291,6 +297,11 @@ export class Session {
         return this.game(req.ref, req.room, user, 'bet', [req.round, req.segment, req.coins, req.betId, req.clientSeed], now, true);
       case ClientOp.DUEL:
         return this.game(req.ref, req.room, user, req.action, req.args, now, true);
+      case ClientOp.MOD:
+        // Staff act in any room without joining it; everyone else must be in the room.
+        if (!this.rooms.has(req.room) && !this.isStaff()) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'join the room before moderating it');
+        if (req.action !== 'state' && !this.joins.take(now)) return this.limited(req.ref, this.joins, now);
+        return this.deps.dispatch(cmd.mod({ conn: this.id, user, room: req.room, ref: req.ref, action: req.action, args: req.args, staff: this.isStaff() }));
       case ClientOp.HELLO:
         return; // handled before routing
     }
@@ -305,6 +316,11 @@ export class Session {
     if (limited && !this.gifts.take(now)) return this.limited(ref, this.gifts, now);
     const since = this.claims?.since;
     this.deps.dispatch(cmd.game({ conn: this.id, user, room, ref, action, args, country: this.client.country ?? null, accountSince: since === undefined ? null : since * 1000 }));
+  }
+
+  /** Platform staff (the admin role in the token). */
+  private isStaff(): boolean {
+    return this.claims?.roles?.includes('admin') === true;
   }
 
   /** Rooms joined or being joined, less those being left: what `maxRooms` limits. */

@@ -129,6 +129,14 @@ export function roomGameFrame(room: string, seq: number, ts: number, game: strin
   return encode([ServerOp.ROOM_GAME, room, seq, ts, game, id, phase, data]);
 }
 
+/**
+ * A moderation action in a room: [87, room, seq, ts, by, action, data] (docs/protocol.md § Moderation lists
+ * each action's data). `removed` marks, at its own seq, a chat message that was deleted.
+ */
+export function roomModFrame(room: string, seq: number, ts: number, by: string, action: string, data: Record<string, unknown>): Uint8Array {
+  return encode([ServerOp.ROOM_MOD, room, seq, ts, by, action, data]);
+}
+
 /** [91, {id, kind, title, body, data, createdAt}]: a notification delivered to a connected user. */
 export function notificationFrame(n: { id: string; kind: string; title: string; body: string; data: Record<string, string | number>; createdAt: number }): Uint8Array {
   return encode([ServerOp.NOTIFICATION, { id: n.id, kind: n.kind, title: n.title, body: n.body, data: n.data, createdAt: n.createdAt }]);

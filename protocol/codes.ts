@@ -28,6 +28,8 @@ export const ClientOp = {
   BET: 15,
   /** A duel action: challenge, accept, commit, reveal, forfeit. */
   DUEL: 16,
+  /** A room moderation action by the host, a moderator or staff (docs/moderation.md). */
+  MOD: 17,
 } as const;
 export type ClientOp = (typeof ClientOp)[keyof typeof ClientOp];
 
@@ -43,6 +45,8 @@ export const ServerOp = {
   ROOM_LEADERBOARD: 85,
   /** A game's state changed (sequenced: in the room's history, replayed on resume). */
   ROOM_GAME: 86,
+  /** A moderation action in the room (sequenced): mute, kick, ban, a deleted message, slow mode… */
+  ROOM_MOD: 87,
   DM: 90,
   /** A notification for you (docs/notifications.md), while you are connected. Not sequenced. */
   NOTIFICATION: 91,
@@ -54,7 +58,7 @@ export type Role = (typeof Role)[keyof typeof Role];
 
 /**
  * Reply errors (100–999): the request failed, the connection stays open.
- * 1xx: protocol and session, 2xx: reserved for money (gifts, ledger), 3xx: reserved for games.
+ * 1xx: protocol and session, 2xx: money (gifts, ledger), 3xx: games, 4xx: moderation.
  */
 export const ErrorCode = {
   BAD_FRAME: 100,
@@ -99,6 +103,15 @@ export const ErrorCode = {
   DAILY_STAKE_LIMIT: 313,
   COUNTRY_BLOCKED: 314,
   ACCOUNT_TOO_NEW: 315,
+  NOT_MODERATOR: 400,
+  BANNED: 401,
+  MUTED: 402,
+  SLOW_MODE: 403,
+  FOLLOWERS_ONLY: 404,
+  MESSAGE_BLOCKED: 405,
+  CANNOT_MODERATE: 406,
+  UNKNOWN_MESSAGE: 407,
+  SPAM: 408,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -19,16 +19,33 @@ export type Request =
   | { op: typeof ClientOp.GAMES; ref: number; room: string }
   | { op: typeof ClientOp.GAME_START | typeof ClientOp.GAME_STOP; ref: number; room: string; game: string }
   | { op: typeof ClientOp.BET; ref: number; room: string; round: string; segment: string; coins: number; betId: string; clientSeed: string }
-  | { op: typeof ClientOp.DUEL; ref: number; room: string; action: DuelAction; args: unknown[] };
+  | { op: typeof ClientOp.DUEL; ref: number; room: string; action: DuelAction; args: unknown[] }
+  | { op: typeof ClientOp.MOD; ref: number; room: string; action: ModAction; args: unknown[] };
 
 export type DuelAction = 'challenge' | 'accept' | 'commit' | 'reveal' | 'forfeit';
 
-/** What a client says about itself in hello (all optional), for analytics. */
+/** Room moderation actions (docs/moderation.md § Room roles). */
+export const MOD_ACTIONS = ['state', 'appoint', 'dismiss', 'mute', 'unmute', 'kick', 'ban', 'unban', 'delete', 'slow', 'followers', 'filter'] as const;
+export type ModAction = (typeof MOD_ACTIONS)[number];
+/** Per-room filter strictness (config/moderation.json gives each rule an action per level). */
+export const STRICTNESS = ['relaxed', 'standard', 'strict'] as const;
+export type Strictness = (typeof STRICTNESS)[number];
+/** Longest mute (7 days) and timed ban (365 days), seconds; a ban of 0 seconds is permanent. */
+export const MAX_MUTE_SEC = 7 * 86_400;
+export const MAX_BAN_SEC = 365 * 86_400;
+/** Slow mode: at most one message per this many seconds per viewer (0: off). */
+export const MAX_SLOW_SEC = 300;
+
+/** What a client says about itself in hello (all optional): analytics, and the install id for device bans. */
 export interface ClientInfo {
   readonly platform?: string;
   readonly app?: string;
   readonly country?: string;
+  /** The app's install id (docs/moderation.md § Devices): 8–64 of `A–Z a–z 0–9 _ . : -`. */
+  readonly device?: string;
 }
+
+const DEVICE = /^[A-Za-z0-9_.:-]{8,64}$/;
 
 function clientInfo(v: unknown): ClientInfo | null {
   if (v === undefined) return {};
@@ -39,6 +56,10 @@ function clientInfo(v: unknown): ClientInfo | null {
     if (o[key] === undefined) continue;
     if (typeof o[key] !== 'string' || !/^[A-Za-z0-9_. -]{1,32}$/.test(o[key])) return null;
     out[key] = o[key];
+  }
+  if (o.device !== undefined) {
+    if (typeof o.device !== 'string' || !DEVICE.test(o.device)) return null;
+    out.device = o.device;
   }
   return out;
 }
@@ -105,7 +126,7 @@ function parseHello(a: unknown[], ref: number, invalidUtf8: boolean): Request | 
   }
   const client = clientInfo(a[4]);
   if (!client) {
-    return helloFailure(ref, ErrorCode.BAD_ARGUMENTS, 'hello: client info must be a map of platform, app, country (short strings)', CloseCode.AUTH_FAILED);
+    return helloFailure(ref, ErrorCode.BAD_ARGUMENTS, 'hello: client info must be a map of platform, app, country (short strings) and device (an install id)', CloseCode.AUTH_FAILED);
   }
   return { op: ClientOp.HELLO, ref, version: PROTOCOL_VERSION, token: a[3], client };
 }
@@ -180,6 +201,8 @@ export function parseRequest(frame: unknown, invalidUtf8 = false): Request | Req
       return parseBet(a, ref);
     case ClientOp.DUEL:
       return parseDuel(a, ref);
+    case ClientOp.MOD:
+      return parseMod(a, ref);
     default:
       return { ref, code: ErrorCode.UNKNOWN_OP, message: `unknown op ${op}` };
   }
@@ -225,6 +248,50 @@ function parseDuel(a: unknown[], ref: number): Request | RequestError {
       return done([a[5], a[6]]);
     default:
       return bad(ref, 'duel: action must be challenge, accept, commit, reveal or forfeit');
+  }
+}
+
+function isWholeIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+}
+
+/** [17, ref, room, action, …]: see docs/protocol.md § Moderation for each action's arguments. */
+function parseMod(a: unknown[], ref: number): Request | RequestError {
+  if (!isId(a[2])) return bad(ref, 'mod: room must be an id');
+  const action = a[3];
+  if (typeof action !== 'string' || !(MOD_ACTIONS as readonly string[]).includes(action)) return bad(ref, `mod: action must be one of ${MOD_ACTIONS.join(', ')}`);
+  const done = (args: unknown[]): Request => ({ op: ClientOp.MOD, ref, room: a[2] as string, action: action as ModAction, args });
+  switch (action as ModAction) {
+    case 'state':
+      return done([]);
+    case 'appoint':
+    case 'dismiss':
+    case 'unmute':
+    case 'kick':
+    case 'unban':
+      if (!isId(a[4])) return bad(ref, `mod ${action}: user must be a user id`);
+      return done([a[4]]);
+    case 'mute':
+      if (!isId(a[4])) return bad(ref, 'mod mute: user must be a user id');
+      if (!isWholeIn(a[5], 1, MAX_MUTE_SEC)) return bad(ref, `mod mute: seconds must be a whole number from 1 to ${MAX_MUTE_SEC}`);
+      return done([a[4], a[5]]);
+    case 'ban':
+      if (!isId(a[4])) return bad(ref, 'mod ban: user must be a user id');
+      if (!isWholeIn(a[5], 0, MAX_BAN_SEC)) return bad(ref, `mod ban: seconds must be a whole number from 0 (permanent) to ${MAX_BAN_SEC}`);
+      if (a[6] !== undefined && typeof a[6] !== 'boolean') return bad(ref, 'mod ban: devices must be true or false');
+      return done([a[4], a[5], a[6] === true]);
+    case 'delete':
+      if (!isWholeIn(a[4], 1, Number.MAX_SAFE_INTEGER)) return bad(ref, 'mod delete: seq must be a positive integer');
+      return done([a[4]]);
+    case 'slow':
+      if (!isWholeIn(a[4], 0, MAX_SLOW_SEC)) return bad(ref, `mod slow: seconds must be a whole number from 0 (off) to ${MAX_SLOW_SEC}`);
+      return done([a[4]]);
+    case 'followers':
+      if (typeof a[4] !== 'boolean') return bad(ref, 'mod followers: on must be true or false');
+      return done([a[4]]);
+    case 'filter':
+      if (typeof a[4] !== 'string' || !(STRICTNESS as readonly string[]).includes(a[4])) return bad(ref, `mod filter: level must be one of ${STRICTNESS.join(', ')}`);
+      return done([a[4]]);
   }
 }
 

@@ -6,7 +6,8 @@
  */
 export type AnalyticsEventType = 'connect' | 'disconnect' | 'room_start' | 'room_end' | 'join' | 'leave' | 'chat' | 'gift' | 'purchase' | 'refund' | 'dispute'
   | 'game_round' | 'game_bet' | 'game_payout' | 'game_flag'
-  | 'push_sent' | 'push_failed' | 'push_opened';
+  | 'push_sent' | 'push_failed' | 'push_opened'
+  | 'mod_action' | 'filter_hit' | 'report' | 'report_resolved';
 
 /** Who ended a connection or a room visit: the client, the server (shutdown, limits), or a crash found at restart. */
 export type EndedBy = 'client' | 'server' | 'crash';
@@ -56,6 +57,12 @@ export interface AnalyticsEvent {
   readonly flag?: string;
   /** push_*: the notification's kind (went_live, dm…); `platform` is the push provider (fcm, apns, expo). */
   readonly notification?: string;
+  /** mod_action, filter_hit, report_resolved: what was done (mute, kick…; block, mask, flag; the resolution). */
+  readonly action?: string;
+  /** filter_hit: the filter rule (profanity, links, repeat…); report, report_resolved: the report's reason. */
+  readonly rule?: string;
+  /** mod_action, report: whom it was about. */
+  readonly target?: string;
 }
 
 export interface SinkStats {

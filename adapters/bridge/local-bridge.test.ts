@@ -6,7 +6,10 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
   const revoked: string[] = [];
   const ended: string[] = [];
   const delivered: string[] = [];
+  const moderated: string[] = [];
   const node: RealtimeBridgeNode = {
+    moderate: (room, by, action, args) => void moderated.push(`${room}/${by}/${action}/${args.join(',')}`),
+    shadowMute: (user, until) => void moderated.push(`shadow ${user} ${until}`),
     viewers: (room) => (room === 'busy' ? 7 : 0),
     localViewerCounts: () => new Map([['busy', 7]]),
     revoke: (sids) => void revoked.push(...sids),
@@ -21,4 +24,7 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
   t.same(ended, ['busy/host']);
   await bridge.deliver('ann', new Uint8Array(3));
   t.same(delivered, ['ann:3']);
+  await bridge.moderate('busy', 'staff', 'kick', ['bob']);
+  await bridge.shadowMute('eve', null);
+  t.same(moderated, ['busy/staff/kick/bob', 'shadow eve null']);
 });

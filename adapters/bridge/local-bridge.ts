@@ -19,4 +19,12 @@ export class LocalBridge implements RealtimeBridge {
   async deliver(user: string, frame: Uint8Array): Promise<void> {
     this.node.deliver(user, frame);
   }
+
+  async moderate(room: string, by: string, action: string, args: readonly unknown[]): Promise<void> {
+    this.node.moderate(room, by, action, args);
+  }
+
+  async shadowMute(user: string, until: number | null): Promise<void> {
+    this.node.shadowMute(user, until);
+  }
 }

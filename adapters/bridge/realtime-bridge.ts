@@ -13,6 +13,10 @@ export interface RealtimeBridge {
   endStream(room: string, owner: string): Promise<void>;
   /** Sends an encoded server frame to every connection of `user`, on whichever node holds it. */
   deliver(user: string, frame: Uint8Array): Promise<void>;
+  /** A room moderation action by staff (`by`), applied by the room's actor as a MOD request would be. */
+  moderate(room: string, by: string, action: string, args: readonly unknown[]): Promise<void>;
+  /** Every socket node shadow-mutes `user` until `until` (ms; null lifts it). */
+  shadowMute(user: string, until: number | null): Promise<void>;
 }
 
 /** A socket node's end of the bridge: what a bridge delivers into this process. */
@@ -24,4 +28,6 @@ export interface RealtimeBridgeNode {
   endStream(room: string, owner: string): void;
   /** Sends a frame to this node's connections of `user`. */
   deliver(user: string, frame: Uint8Array): void;
+  moderate(room: string, by: string, action: string, args: readonly unknown[]): void;
+  shadowMute(user: string, until: number | null): void;
 }

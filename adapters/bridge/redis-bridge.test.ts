@@ -12,7 +12,11 @@ if (url) {
     const ended: [string, string][] = [];
     const delivered: [string, number[]][] = [];
     const errors: string[] = [];
+    const moderated: unknown[][] = [];
+    const shadow: [string, number | null][] = [];
     const node: RealtimeBridgeNode = {
+      moderate: (room, by, action, args) => void moderated.push([room, by, action, args]),
+      shadowMute: (user, until) => void shadow.push([user, until]),
       viewers: () => 0,
       localViewerCounts: () => new Map([['room-a', 3]]),
       revoke: (sids) => void revoked.push(...sids),
@@ -34,6 +38,16 @@ if (url) {
     t.same(delivered, [['user-a', [0x92, 0x5b, 0x01]]], 'a frame for a user crosses byte for byte');
     t.same(revoked, sids, 'all 300 session ids, in order');
     t.same(ended, [['room-a', 'owner-a']]);
+    // A second socket node: a moderation action is dispatched by one node only; a shadow mute reaches both.
+    const other = await RedisBridge.connect(url);
+    t.teardown(() => other.close());
+    await other.serve(`bridge-test-other-${process.pid}`, node, 200, (job, err) => void errors.push(`${job}: ${err.message}`));
+    await apiSide.moderate('room-a', 'staff-1', 'kick', ['user-b']);
+    await apiSide.shadowMute('user-c', 1234);
+    await waitFor('both nodes hear the shadow mute', () => shadow.length === 2, 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    t.same(moderated, [['room-a', 'staff-1', 'kick', ['user-b']]], 'one of the two nodes took the moderation action');
+    t.same(shadow, [['user-c', 1234], ['user-c', 1234]]);
     t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');
 
     const raw = new Redis(url);

@@ -7,8 +7,13 @@
  * - Revocations and stream ends: published on `halobuzz:revoked` / `halobuzz:room-end` (MessagePack);
  *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
  *   safe for revocation because a restarted node reloads revoked sessions from the account store.
+ * - Shadow mutes: published on `halobuzz:shadow-mute`; every node applies them (the API reloads the list
+ *   into its own node at start).
+ * - Room moderation by staff: published on `halobuzz:moderate` with an id; the first node to claim the id
+ *   (`SET NX`) dispatches it, so the room's actor gets it once whichever node owns the room.
  */
 import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { openRedis } from '../redis/open-redis';
 import { decodeInternal, encodeInternal as encode } from '../../common/internal-codec';
 import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
@@ -17,6 +22,8 @@ const VIEWERS = 'halobuzz:viewers:';
 const REVOKED = 'halobuzz:revoked';
 const ROOM_END = 'halobuzz:room-end';
 const DELIVER = 'halobuzz:deliver';
+const SHADOW_MUTE = 'halobuzz:shadow-mute';
+const MODERATE = 'halobuzz:moderate';
 
 export class RedisBridge implements RealtimeBridge {
   private subscriber: Redis | null = null;
@@ -59,6 +66,19 @@ export class RedisBridge implements RealtimeBridge {
     await this.redis.publish(DELIVER, Buffer.from(encode([user, frame])));
   }
 
+  async moderate(room: string, by: string, action: string, args: readonly unknown[]): Promise<void> {
+    await this.redis.publish(MODERATE, Buffer.from(encode([randomUUID(), room, by, action, [...args]])));
+  }
+
+  async shadowMute(user: string, until: number | null): Promise<void> {
+    await this.redis.publish(SHADOW_MUTE, Buffer.from(encode([user, until])));
+  }
+
+  /** One node takes a published moderation action (the others see the claim and skip it). */
+  private async claim(id: string, nodeId: string): Promise<boolean> {
+    return (await this.redis.set(`halobuzz:moderate:${id}`, nodeId, 'PX', 60_000, 'NX')) === 'OK';
+  }
+
   /**
    * Socket-node side: publish this node's viewer counts and apply revocations and stream ends. Internal
    * messages are decoded without the client frame limits (a revocation list may hold thousands of ids);
@@ -67,13 +87,23 @@ export class RedisBridge implements RealtimeBridge {
   async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
     const sub = this.redis.duplicate();
     this.subscriber = sub;
-    await sub.subscribe(REVOKED, ROOM_END, DELIVER);
+    await sub.subscribe(REVOKED, ROOM_END, DELIVER, SHADOW_MUTE, MODERATE);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
         const value = decodeInternal(message);
         if (!Array.isArray(value)) throw new Error(`${channel.toString()}: not an array`);
-        if (channel.toString() === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
-        else if (channel.toString() === DELIVER) {
+        const name = channel.toString();
+        if (name === REVOKED) node.revoke(value.filter((s): s is string => typeof s === 'string'));
+        else if (name === SHADOW_MUTE) {
+          if (typeof value[0] !== 'string' || (value[1] !== null && typeof value[1] !== 'number')) throw new Error(`${SHADOW_MUTE}: expected [user, until]`);
+          node.shadowMute(value[0], value[1]);
+        } else if (name === MODERATE) {
+          const [id, room, by, action, args] = value as [unknown, unknown, unknown, unknown, unknown];
+          if (typeof id !== 'string' || typeof room !== 'string' || typeof by !== 'string' || typeof action !== 'string' || !Array.isArray(args)) {
+            throw new Error(`${MODERATE}: expected [id, room, by, action, args]`);
+          }
+          this.claim(id, nodeId).then((mine) => mine && node.moderate(room, by, action, args), (err: Error) => onError('bridge_message', err));
+        } else if (channel.toString() === DELIVER) {
           if (typeof value[0] !== 'string' || !(value[1] instanceof Uint8Array)) throw new Error(`${DELIVER}: expected [user, frame]`);
           node.deliver(value[0], value[1]);
         } else if (typeof value[0] === 'string' && typeof value[1] === 'string') node.endStream(value[0], value[1]);

@@ -60,6 +60,14 @@ while i <= #ARGV do
     raise(k, 'seq', seq)
     rooms[ARGV[i + 1]] = true
     i = i + 5
+  elseif op == 'R' then
+    local k = P .. 'rt:room:' .. ARGV[i + 1] .. ':history'
+    local seq = tonumber(ARGV[i + 2])
+    if redis.call('ZCOUNT', k, seq, seq) > 0 then
+      redis.call('ZREMRANGEBYSCORE', k, seq, seq)
+      redis.call('ZADD', k, seq, ARGV[i + 3])
+    end
+    i = i + 4
   elseif op == 'P' then
     redis.call('ZREMRANGEBYSCORE', P .. 'rt:room:' .. ARGV[i + 1] .. ':history', '-inf', '(' .. ARGV[i + 2])
     i = i + 3
@@ -171,7 +179,7 @@ export class RedisRealtimeStore implements RealtimeStore {
         .sort((a, b) => a.seq - b.seq),
       history,
       applied: Number(state.applied ?? -1),
-      games: Object.keys(games)
+      state: Object.keys(games)
         .filter((key) => !key.endsWith(':rev') && games[key] !== '')
         .sort()
         .map((key) => ({ key, rev: Number(games[`${key}:rev`] ?? 0), state: games[key]! })),
@@ -198,14 +206,22 @@ export class RedisRealtimeStore implements RealtimeStore {
     for (const o of batch.roomOwners) args.push('O', o.room, o.owner);
     for (const s of batch.roomStreams) args.push('S', s.room, s.stream ?? '', s.startSeq);
     for (const e of batch.roomEvents) args.push('E', e.room, e.seq, Buffer.from(encode([e.seq, e.frame])), e.opId ?? '');
+    for (const r of batch.roomRedactions) args.push('R', r.room, r.seq, Buffer.from(encode([r.seq, r.frame])));
     for (const p of batch.roomPrunes) args.push('P', p.room, p.belowSeq);
     for (const a of batch.roomApplied) args.push('A', a.room, a.position);
-    for (const g of batch.roomGames) args.push('G', g.room, g.key, g.rev, g.state ?? '');
+    for (const g of batch.roomState) args.push('G', g.room, g.key, g.rev, g.state ?? '');
     for (const n of batch.notify) args.push('N', n.id, n.at, Buffer.from(encode([n.user, n.kind, n.data, n.at])));
     for (const m of batch.inbox) args.push('I', m.user, m.seq, Buffer.from(encode([m.seq, m.ts, m.from, m.text])));
     for (const a of batch.inboxAcks) args.push('K', a.user, a.upTo);
     for (const a of batch.inboxApplied) args.push('U', a.user, a.position);
     if (args.length > 3) await this.redis.hbCommit(...args);
+  }
+
+  async roomEvent(room: string, seq: number): Promise<{ seq: number; frame: Uint8Array } | null> {
+    const [member] = await this.redis.zrangebyscoreBuffer(`${this.prefix}rt:room:${room}:history`, seq, seq);
+    if (!member) return null;
+    const [at, frame] = decode(member) as [number, Uint8Array];
+    return { seq: at, frame: new Uint8Array(frame) };
   }
 
   async pendingNotifications(limit: number): Promise<OutboxNotification[]> {

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, StoredGame, WriteBatch } from './realtime-store';
+import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, StoredRoomState, WriteBatch } from './realtime-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_events (
@@ -54,6 +54,8 @@ export class SqliteRealtimeStore implements RealtimeStore {
       games: db.prepare('SELECT key, rev, state FROM room_games WHERE room = ? AND state IS NOT NULL ORDER BY key'),
       addNotify: db.prepare('INSERT OR IGNORE INTO notify_outbox (id, user, kind, data, at) VALUES (?, ?, ?, ?, ?)'),
       prune: db.prepare('DELETE FROM room_events WHERE room = ? AND seq < ? AND op_id IS NULL'),
+      redact: db.prepare('UPDATE room_events SET frame = ? WHERE room = ? AND seq = ?'),
+      event: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? AND seq = ?'),
       roomState: db.prepare('SELECT owner, last_seq AS lastSeq, stream, stream_seq AS streamSeq, applied FROM room_state WHERE room = ?'),
       history: db.prepare('SELECT seq, frame FROM room_events WHERE room = ? ORDER BY seq DESC LIMIT ?'),
       insertInbox: db.prepare('INSERT OR IGNORE INTO inbox (user, seq, ts, sender, text) VALUES (?, ?, ?, ?, ?)'),
@@ -74,9 +76,10 @@ export class SqliteRealtimeStore implements RealtimeStore {
         s.insertEvent.run(e.room, e.seq, e.ts, e.sender, e.frame, e.opId ?? null);
         s.bumpRoomSeq.run(e.room, e.seq);
       }
+      for (const r of batch.roomRedactions) s.redact.run(r.frame, r.room, r.seq);
       for (const p of batch.roomPrunes) s.prune.run(p.room, p.belowSeq);
       for (const a of batch.roomApplied) s.setApplied.run(a.room, a.position);
-      for (const g of batch.roomGames) s.setGame.run(g.room, g.key, g.rev, g.state);
+      for (const g of batch.roomState) s.setGame.run(g.room, g.key, g.rev, g.state);
       for (const n of batch.notify) s.addNotify.run(n.id, n.user, n.kind, JSON.stringify(n.data), n.at);
       for (const m of batch.inbox) {
         s.insertInbox.run(m.user, m.seq, m.ts, m.from, m.text);
@@ -98,6 +101,11 @@ export class SqliteRealtimeStore implements RealtimeStore {
     if (!has('inbox_state', 'applied')) this.db.exec('ALTER TABLE inbox_state ADD COLUMN applied INTEGER NOT NULL DEFAULT -1');
   }
 
+  async roomEvent(room: string, seq: number): Promise<{ seq: number; frame: Uint8Array } | null> {
+    const row = this.stmts.event.get(room, seq) as { seq: number; frame: Buffer } | undefined;
+    return row ? { seq: row.seq, frame: new Uint8Array(row.frame) } : null;
+  }
+
   async loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot> {
     const state = this.stmts.roomState.get(room) as { owner: string | null; lastSeq: number; stream: string | null; streamSeq: number; applied: number } | undefined;
     const rows = this.stmts.history.all(room, historyLimit) as { seq: number; frame: Buffer }[];
@@ -110,7 +118,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       streamGifts: stream === null ? [] : (this.stmts.streamGifts.all(room, state!.streamSeq) as { opId: string; seq: number }[]),
       history: rows.map((r) => ({ seq: r.seq, frame: new Uint8Array(r.frame) })),
       applied: state?.applied ?? -1,
-      games: this.stmts.games.all(room) as StoredGame[],
+      state: this.stmts.games.all(room) as StoredRoomState[],
     };
   }
 

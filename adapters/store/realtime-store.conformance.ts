@@ -47,7 +47,7 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     const snap = await store.loadRoom('r3', 10);
     t.equal(snap.seq, 4);
     t.same(snap.history.map((h) => h.seq), [4]);
-    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [], applied: -1, games: [] });
+    t.same(await store.loadRoom('nope', 10), { owner: null, seq: 0, stream: null, streamGifts: [], history: [], applied: -1, state: [] });
   });
 
   t.test(`${name}: a live stream and its gift events survive pruning`, async (t) => {
@@ -119,24 +119,43 @@ export function realtimeStoreConformance(t: Test, name: string, open: () => Prom
     t.equal((await store.loadInbox('nobody', 10)).applied, -1);
   });
 
-  t.test(`${name}: a game's state keeps its newest rev; a null state removes it`, async (t) => {
+  t.test(`${name}: a redaction replaces a stored event's frame at its seq; one event reads back by seq`, async (t) => {
     const store = await open();
     t.teardown(() => store.close());
     const b = emptyBatch();
-    b.roomGames.push({ room: 'r6', key: 'wheel', rev: 1, state: '{"v":1}' }, { room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
-    b.roomGames.push({ room: 'r6', key: 'wheel', rev: 3, state: '{"v":3}' });
+    for (let seq = 1; seq <= 3; seq++) b.roomEvents.push({ room: 'r7', seq, ts: seq, sender: 'ann', frame: new Uint8Array([seq]) });
+    await store.commit(b);
+    const redact = emptyBatch();
+    redact.roomRedactions.push({ room: 'r7', seq: 2, frame: new Uint8Array([9, 9]) }, { room: 'r7', seq: 40, frame: new Uint8Array([9]) });
+    await store.commit(redact);
+    await store.commit(redact);
+    const snap = await store.loadRoom('r7', 10);
+    t.same(snap.history.map((h) => [h.seq, [...h.frame]]), [[1, [1]], [2, [9, 9]], [3, [3]]], 'same seqs, the redacted one holds its tombstone');
+    t.equal(snap.seq, 3, 'a redaction of a seq never stored adds nothing');
+    t.same(await store.roomEvent('r7', 2), { seq: 2, frame: new Uint8Array([9, 9]) });
+    t.same(await store.roomEvent('r7', 3), { seq: 3, frame: new Uint8Array([3]) });
+    t.equal(await store.roomEvent('r7', 40), null);
+    t.equal(await store.roomEvent('nope', 1), null);
+  });
+
+  t.test(`${name}: keyed room state (games, moderation) keeps its newest rev; a null state removes it`, async (t) => {
+    const store = await open();
+    t.teardown(() => store.close());
+    const b = emptyBatch();
+    b.roomState.push({ room: 'r6', key: 'wheel', rev: 1, state: '{"v":1}' }, { room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
+    b.roomState.push({ room: 'r6', key: 'wheel', rev: 3, state: '{"v":3}' });
     await store.commit(b);
     const older = emptyBatch();
-    older.roomGames.push({ room: 'r6', key: 'wheel', rev: 2, state: '{"v":2}' });
+    older.roomState.push({ room: 'r6', key: 'wheel', rev: 2, state: '{"v":2}' });
     await store.commit(older);
-    t.same((await store.loadRoom('r6', 10)).games, [{ key: 'duel:d1', rev: 2, state: '{"d":1}' }, { key: 'wheel', rev: 3, state: '{"v":3}' }], 'a replayed older write changes nothing');
+    t.same((await store.loadRoom('r6', 10)).state, [{ key: 'duel:d1', rev: 2, state: '{"d":1}' }, { key: 'wheel', rev: 3, state: '{"v":3}' }], 'a replayed older write changes nothing');
     const done = emptyBatch();
-    done.roomGames.push({ room: 'r6', key: 'duel:d1', rev: 4, state: null });
+    done.roomState.push({ room: 'r6', key: 'duel:d1', rev: 4, state: null });
     await store.commit(done);
     const again = emptyBatch();
-    again.roomGames.push({ room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
+    again.roomState.push({ room: 'r6', key: 'duel:d1', rev: 2, state: '{"d":1}' });
     await store.commit(again);
-    t.same((await store.loadRoom('r6', 10)).games, [{ key: 'wheel', rev: 3, state: '{"v":3}' }], 'a finished game stays removed');
+    t.same((await store.loadRoom('r6', 10)).state, [{ key: 'wheel', rev: 3, state: '{"v":3}' }], 'a finished game stays removed');
   });
 
   t.test(`${name}: the notification outbox keeps each id once, oldest first, until acknowledged`, async (t) => {

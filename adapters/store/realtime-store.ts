@@ -42,12 +42,15 @@ export interface RoomSnapshot {
   readonly history: readonly { seq: number; frame: Uint8Array }[];
   /** Cluster: log position of the last room command applied (-1: none); replays at or below it are skipped. */
   readonly applied: number;
-  /** The room's games (a wheel, open duels): each game's stored state, by key. */
-  readonly games: readonly StoredGame[];
+  /** The room's keyed state: its games (a wheel, open duels) and its moderation (`mod`), by key. */
+  readonly state: readonly StoredRoomState[];
 }
 
-/** A game's state as a room stores it: JSON under a key (`wheel`, `duel:<id>`); `rev` only grows, null state removes it. */
-export interface StoredGame {
+/**
+ * A piece of room state as a room stores it: JSON under a key (`wheel`, `duel:<id>`, `mod`); `rev` only
+ * grows per key, null state removes it. (Stored as `room_games` / `:games`, named for their first use.)
+ */
+export interface StoredRoomState {
   readonly key: string;
   readonly rev: number;
   readonly state: string;
@@ -67,6 +70,11 @@ export interface WriteBatch {
   readonly roomOwners: { room: string; owner: string }[];
   /** Start (stream id) or end (null) of a room's live stream; `startSeq` is the seq of its ROOM_LIVE event. */
   readonly roomStreams: { room: string; stream: string | null; startSeq: number }[];
+  /**
+   * Replace the frame of an event the room already stored (a deleted chat message becomes its tombstone, at
+   * the same seq so resume has no gap); nothing happens when that seq is not stored (pruned or never).
+   */
+  readonly roomRedactions: { room: string; seq: number; frame: Uint8Array }[];
   /** Drop events of `room` with seq below `belowSeq` (history retention); gift events are kept. */
   readonly roomPrunes: { room: string; belowSeq: number }[];
   readonly inbox: InboxMessage[];
@@ -75,8 +83,8 @@ export interface WriteBatch {
   readonly roomApplied: { room: string; position: number }[];
   /** Cluster: the newest command position a user's inbox applied (kept as a maximum). */
   readonly inboxApplied: { user: string; position: number }[];
-  /** A game's new state (null: finished, removed); a write whose rev is not above the stored one changes nothing. */
-  readonly roomGames: { room: string; key: string; rev: number; state: string | null }[];
+  /** A new state under a key (null: finished, removed); a write whose rev is not above the stored one changes nothing. */
+  readonly roomState: { room: string; key: string; rev: number; state: string | null }[];
   /** Notifications the turn's events cause (a DM to someone offline), written with them: the notification outbox. */
   readonly notify: OutboxNotification[];
 }
@@ -91,17 +99,19 @@ export interface OutboxNotification {
 }
 
 export function emptyBatch(): WriteBatch {
-  return { roomEvents: [], roomOwners: [], roomStreams: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [], roomGames: [], notify: [] };
+  return { roomEvents: [], roomOwners: [], roomStreams: [], roomRedactions: [], roomPrunes: [], inbox: [], inboxAcks: [], roomApplied: [], inboxApplied: [], roomState: [], notify: [] };
 }
 
 export function isBatchEmpty(b: WriteBatch): boolean {
-  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length + b.roomGames.length + b.notify.length === 0;
+  return b.roomEvents.length + b.roomOwners.length + b.roomStreams.length + b.roomRedactions.length + b.roomPrunes.length + b.inbox.length + b.inboxAcks.length + b.roomApplied.length + b.inboxApplied.length + b.roomState.length + b.notify.length === 0;
 }
 
 export interface RealtimeStore {
   loadRoom(room: string, historyLimit: number): Promise<RoomSnapshot>;
   loadInbox(user: string, limit: number): Promise<InboxSnapshot>;
   commit(batch: WriteBatch): Promise<void>;
+  /** One stored room event's frame (a report snapshots the chat message it names), or null when not stored. */
+  roomEvent(room: string, seq: number): Promise<{ seq: number; frame: Uint8Array } | null>;
   /** The oldest notifications in the outbox (the relay hands them to the notifier, then acknowledges). */
   pendingNotifications(limit: number): Promise<OutboxNotification[]>;
   ackNotifications(ids: readonly string[]): Promise<void>;
