@@ -13,7 +13,7 @@ import { Cmd, type Command } from '../actors/messages';
 const config = loadConfig({ HALOBUZZ_JWT_SECRET: 's'.repeat(40), HALOBUZZ_MAX_ROOMS_PER_CONNECTION: '2', HALOBUZZ_CHAT_BURST: '3', HALOBUZZ_ABUSE_ERROR_LIMIT: '5' });
 const auth = config.auth;
 
-function setup(now = { t: 1_000_000 }) {
+function setup(now = { t: 1_000_000 }, shadowMuted: readonly string[] = []) {
   const transport = new FakeTransport();
   const commands: Command[] = [];
   const tracked: ActorAnalyticsEvent[] = [];
@@ -25,7 +25,7 @@ function setup(now = { t: 1_000_000 }) {
     metrics,
     verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }),
     isRevoked: (sid) => sid === 'revoked-sid',
-    isShadowMuted: () => false,
+    isShadowMuted: (user) => shadowMuted.includes(user),
     dispatch: (c) => commands.push(c),
     userChatBucket: () => userBucket,
     onAuthenticated: () => undefined,
@@ -34,7 +34,7 @@ function setup(now = { t: 1_000_000 }) {
     now: () => now.t,
   });
   const send = (frame: unknown[]) => session.handleFrame(encode(frame), true);
-  const token = (sub = 'alice', ttlSec = 3600, sid = 'sid-1') => signAccessToken({ sub, sid, ttlSec, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
+  const token = (sub = 'alice', ttlSec = 3600, sid = 'sid-1', roles?: string[]) => signAccessToken({ sub, sid, ttlSec, ...(roles ? { roles } : {}), issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }, auth.jwtSecret);
   return { session, transport, commands, metrics, send, token, now, tracked };
 }
 
@@ -269,4 +269,26 @@ t.test('chat and DM limits count code points', async (t) => {
   t.same(transport.last?.slice(0, 3), [ServerOp.ERROR, 4, ErrorCode.MESSAGE_TOO_LONG]);
   send([ClientOp.DM, 5, 'bob', 'é'.repeat(config.limits.maxDmChars)]);
   t.equal(commands.at(-1)?.[0], Cmd.DM);
+});
+
+t.test('moderation: the hello device id reaches the room; members moderate, staff anywhere; chat carries the shadow-mute and staff flags', async (t) => {
+  const a = setup(undefined, ['alice']);
+  a.send([ClientOp.HELLO, 1, 1, a.token(), { device: 'inst-0001-abcd' }]);
+  a.send([ClientOp.MOD, 2, 'room1', 'kick', 'bob']);
+  t.same(a.transport.last, [ServerOp.ERROR, 2, ErrorCode.NOT_IN_ROOM, 'join the room before moderating it']);
+  a.send([ClientOp.JOIN, 3, 'room1', 0]);
+  t.same(a.commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 3, -1, 0, 'inst-0001-abcd'], 'the join carries the install id');
+  a.session.subscribed('room1', Role.VIEWER);
+  a.send([ClientOp.MOD, 4, 'room1', 'mute', 'bob', 60]);
+  t.same(a.commands.at(-1), [Cmd.MOD, 7, 'alice', 'room1', 4, 'mute', ['bob', 60], 0]);
+  a.send([ClientOp.CHAT, 5, 'room1', 'hi']);
+  t.same(a.commands.at(-1), [Cmd.CHAT, 7, 'alice', 'room1', 5, 'hi', 1], 'shadow-muted');
+  const staff = setup();
+  staff.send([ClientOp.HELLO, 1, 1, staff.token('root', 3600, 'sid-9', ['admin'])]);
+  staff.send([ClientOp.MOD, 2, 'elsewhere', 'ban', 'bob', 0, true]);
+  t.same(staff.commands.at(-1), [Cmd.MOD, 7, 'root', 'elsewhere', 2, 'ban', ['bob', 0, true], 1], 'staff need not join');
+  staff.send([ClientOp.JOIN, 3, 'elsewhere', 0]);
+  staff.session.subscribed('elsewhere', Role.VIEWER);
+  staff.send([ClientOp.CHAT, 4, 'elsewhere', 'staff here']);
+  t.same(staff.commands.at(-1), [Cmd.CHAT, 7, 'root', 'elsewhere', 4, 'staff here', 2]);
 });

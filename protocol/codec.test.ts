@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame, decodeServerFrame, notificationFrame } from './codec';
+import { codePointLength, decode, decodeClientFrame, encode, dmFrame, errorFrame, replyFrame, roomChatFrame, roomGiftFrame, roomLeaderboardFrame, roomLiveFrame, roomPresenceFrame, roomResyncFrame, roomGameFrame, roomModFrame, decodeServerFrame, notificationFrame } from './codec';
 import { ClientOp, CloseCode, ErrorCode, Role } from './codes';
 import { isRequestError, parseRequest } from './requests';
 
@@ -32,6 +32,9 @@ t.test('server frame builders produce the golden bytes', async (t) => {
   t.equal(hex(roomLeaderboardFrame('room1', [['fan', 30]])), s.room_leaderboard!.hex);
   t.equal(hex(roomGameFrame('room1', 9, 1700000000000, 'wheel', 'w1', 'locked', { bets: 2 })), s.room_game!.hex);
   t.equal(hex(notificationFrame({ id: 'n1', kind: 'dm', title: 'bob', body: 'hi', data: {}, createdAt: 1 })), s.notification!.hex);
+  t.equal(hex(roomModFrame('room1', 42, 1700000000000, 'mod1', 'mute', { user: 'troll', until: 1700000600000 })), s.room_mod!.hex);
+  t.equal(hex(roomModFrame('room1', 41, 1700000000000, 'mod1', 'removed', { user: 'troll' })), s.room_mod_removed!.hex);
+  t.equal(hex(errorFrame(5, ErrorCode.BANNED, 'you are banned from this room', { until: 0 })), s.error_banned!.hex);
 });
 
 t.test('golden client frames parse into typed requests', async (t) => {
@@ -56,6 +59,32 @@ t.test('golden client frames parse into typed requests', async (t) => {
   t.same(parse('duel_challenge'), { op: ClientOp.DUEL, ref: 22, room: 'room1', action: 'challenge', args: ['my-duel-01', 50, '@bot', 's'] });
   t.same(parse('duel_commit'), { op: ClientOp.DUEL, ref: 23, room: 'room1', action: 'commit', args: ['d1', 'ab'.repeat(32)] });
   t.same(parse('duel_reveal'), { op: ClientOp.DUEL, ref: 21, room: 'room1', action: 'reveal', args: ['d1', 'rock', 'salt-123'] });
+  t.same(parse('hello_device'), { op: ClientOp.HELLO, ref: 1, version: 1, token: 'tok', client: { platform: 'android', device: 'inst-7f3a9c21' } });
+  t.same(parse('mod_mute'), { op: ClientOp.MOD, ref: 30, room: 'room1', action: 'mute', args: ['troll', 600] });
+  t.same(parse('mod_ban'), { op: ClientOp.MOD, ref: 31, room: 'room1', action: 'ban', args: ['troll', 0, true] });
+  t.same(parse('mod_delete'), { op: ClientOp.MOD, ref: 32, room: 'room1', action: 'delete', args: [41] });
+  t.same(parse('mod_slow'), { op: ClientOp.MOD, ref: 33, room: 'room1', action: 'slow', args: [10] });
+  t.same(parse('mod_followers'), { op: ClientOp.MOD, ref: 34, room: 'room1', action: 'followers', args: [true] });
+});
+
+t.test('moderation requests with bad arguments are refused, naming what was wrong', async (t) => {
+  const message = (frame: unknown[]) => {
+    const r = parseRequest(frame);
+    return 'message' in r && 'code' in r ? `${r.code} ${r.message}` : 'ok';
+  };
+  t.match(message([17, 1, 'r', 'nuke', 'x']), /^102 mod: action must be one of state, appoint/);
+  t.match(message([17, 1, 'r', 'mute', 'x', 0]), /^102 mod mute: seconds/);
+  t.match(message([17, 1, 'r', 'mute', 'x', 7 * 86_400 + 1]), /^102 mod mute: seconds/);
+  t.match(message([17, 1, 'r', 'mute', 'x', 2.5]), /^102 mod mute: seconds/);
+  t.match(message([17, 1, 'r', 'ban', 'x', 10, 'yes']), /^102 mod ban: devices/);
+  t.match(message([17, 1, 'r', 'ban', 'x']), /^102 mod ban: seconds/);
+  t.match(message([17, 1, 'r', 'kick', { user: 'x' }]), /^102 mod kick: user/);
+  t.match(message([17, 1, 'r', 'delete', 0]), /^102 mod delete: seq/);
+  t.match(message([17, 1, 'r', 'slow', 301]), /^102 mod slow/);
+  t.match(message([17, 1, 'r', 'followers', 1]), /^102 mod followers/);
+  t.match(message([17, 1, 'r', 'filter', 'max']), /^102 mod filter: level must be one of relaxed, standard, strict/);
+  t.equal(message([17, 1, 'r', 'ban', 'x', 0]), 'ok', 'devices is optional');
+  t.match(message([1, 1, 1, 'tok', { device: 'short' }]), /^102 hello: client info/, 'a device id shorter than 8 characters fails the hello');
 });
 
 t.test('game requests with bad arguments are refused with their codes', async (t) => {

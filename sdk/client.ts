@@ -38,7 +38,7 @@ export interface ClientOptions {
   /** Acknowledge direct messages automatically once they were emitted (default true). */
   readonly autoAckInbox?: boolean;
   /** What the app says about itself in HELLO, for analytics (docs/protocol.md § The client map). */
-  readonly client?: { readonly platform?: string; readonly app?: string; readonly country?: string };
+  readonly client?: { readonly platform?: string; readonly app?: string; readonly country?: string; readonly device?: string };
 }
 
 export interface HelloResult {
@@ -63,9 +63,23 @@ export interface JoinResult {
   readonly stream: string | null;
   readonly giftTotal: number;
   readonly top: [string, number][];
+  /** The room's rules (docs/moderation.md): slow mode seconds, followers-only, filter level, your role, your mute's end (0: none). */
+  readonly slowSec: number;
+  readonly followersOnly: boolean;
+  readonly filter: 'relaxed' | 'standard' | 'strict';
+  readonly modRole: 'host' | 'staff' | 'moderator' | 'viewer';
+  readonly mutedUntil: number;
 }
 
+/** `seq` 0: your own message while staff have shadow-muted you (only you see it; not in the room's sequence). */
 export interface ChatEvent { room: string; seq: number; ts: number; from: string; text: string }
+/**
+ * A moderation action in a room (docs/moderation.md lists each action's data). `removed` marks a deleted
+ * chat message at its own seq (replayed on resume); `delete` tells live viewers to remove message `data.message`.
+ */
+export interface ModEvent { room: string; seq: number; ts: number; by: string; action: string; data: Record<string, unknown> }
+/** The reply to a moderation action: the ROOM_MOD event's seq and the action's data. */
+export interface ModResult { seq: number; action: string; [key: string]: unknown }
 export interface GiftEvent { room: string; seq: number; ts: number; from: string; giftId: string; count: number; coins: number; creatorTotal: number }
 export interface LiveEvent { room: string; seq: number; ts: number; live: boolean; stream: string | null }
 export interface GiftResult { seq: number; opId: string; coins: number; balance: number; replayed: boolean }
@@ -88,6 +102,7 @@ export interface ClientEvents extends Record<string, unknown> {
   presence: PresenceEvent;
   dm: DirectMessage;
   game: GameEvent;
+  mod: ModEvent;
   notification: NotificationEvent;
   /** The server could not fill a gap in this room's history: reload the room's state. */
   resync: { room: string; seq: number };
@@ -262,6 +277,61 @@ export class HaloClient extends Emitter<ClientEvents> {
     return this.request(ClientOp.DUEL, room, 'forfeit', duel) as Promise<{ duel: Record<string, unknown> }>;
   }
 
+  /** The room's moderators, mutes, bans and settings (host, moderators and staff). */
+  moderation(room: string): Promise<ModResult> {
+    return this.mod(room, 'state');
+  }
+
+  appointModerator(room: string, user: string): Promise<ModResult> {
+    return this.mod(room, 'appoint', user);
+  }
+
+  dismissModerator(room: string, user: string): Promise<ModResult> {
+    return this.mod(room, 'dismiss', user);
+  }
+
+  mute(room: string, user: string, seconds: number): Promise<ModResult> {
+    return this.mod(room, 'mute', user, seconds);
+  }
+
+  unmute(room: string, user: string): Promise<ModResult> {
+    return this.mod(room, 'unmute', user);
+  }
+
+  kick(room: string, user: string): Promise<ModResult> {
+    return this.mod(room, 'kick', user);
+  }
+
+  /** `seconds` 0 bans for good; `devices` also bans the install ids the user joined with. */
+  ban(room: string, user: string, opts: { seconds?: number; devices?: boolean } = {}): Promise<ModResult> {
+    return this.mod(room, 'ban', user, opts.seconds ?? 0, opts.devices ?? false);
+  }
+
+  unban(room: string, user: string): Promise<ModResult> {
+    return this.mod(room, 'unban', user);
+  }
+
+  deleteMessage(room: string, seq: number): Promise<ModResult> {
+    return this.mod(room, 'delete', seq);
+  }
+
+  /** At most one message per `seconds` per viewer (0: off). */
+  setSlowMode(room: string, seconds: number): Promise<ModResult> {
+    return this.mod(room, 'slow', seconds);
+  }
+
+  setFollowersOnly(room: string, on: boolean): Promise<ModResult> {
+    return this.mod(room, 'followers', on);
+  }
+
+  setFilter(room: string, level: 'relaxed' | 'standard' | 'strict'): Promise<ModResult> {
+    return this.mod(room, 'filter', level);
+  }
+
+  private mod(room: string, action: string, ...args: unknown[]): Promise<ModResult> {
+    return this.request(ClientOp.MOD, room, action, ...args) as Promise<ModResult>;
+  }
+
   endStream(room: string): Promise<{ seq: number; stream: string; giftTotal: number }> {
     return this.request(ClientOp.ROOM_END, room) as Promise<{ seq: number; stream: string; giftTotal: number }>;
   }
@@ -416,8 +486,17 @@ export class HaloClient extends Emitter<ClientEvents> {
       }
       case ServerOp.ROOM_CHAT: {
         const [, room, seq, ts, from, text] = frame as [number, string, number, number, string, string];
-        if (!this.accept(room, seq)) return;
+        // seq 0 is outside the room's sequence (your own message while shadow-muted): shown, never counted.
+        if (seq !== 0 && !this.accept(room, seq)) return;
         this.emit('chat', { room, seq, ts, from, text });
+        return;
+      }
+      case ServerOp.ROOM_MOD: {
+        const [, room, seq, ts, by, action, data] = frame as [number, string, number, number, string, string, Record<string, unknown>];
+        if (!this.accept(room, seq)) return;
+        this.emit('mod', { room, seq, ts, by, action, data });
+        // A kick or ban of this user takes the room away (the server already unsubscribed us).
+        if ((action === 'kick' || action === 'ban') && data.user === this.hello?.user) this.rooms.delete(room);
         return;
       }
       case ServerOp.ROOM_GIFT: {
