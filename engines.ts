@@ -45,6 +45,9 @@ import type { FollowStore } from './adapters/social/follow-store';
 import { SqliteNotificationStore } from './adapters/notifications/notification-store-sqlite';
 import { MongoNotificationStore } from './adapters/notifications/notification-store-mongo';
 import type { NotificationStore } from './adapters/notifications/notification-store';
+import type { ModerationStore } from './adapters/moderation/moderation-store';
+import { SqliteModerationStore } from './adapters/moderation/moderation-store-sqlite';
+import { MongoModerationStore } from './adapters/moderation/moderation-store-mongo';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
 import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
 
@@ -176,6 +179,8 @@ export interface ApiEngines {
   readonly follows: FollowStore;
   /** In-app notifications, settings, devices, pending pushes and fan-out jobs: MongoDB when MONGODB_URL is set, else data/notifications.sqlite. */
   readonly notifications: NotificationStore;
+  /** Reports, audit log, suspensions, shadow mutes, devices: MongoDB when MONGODB_URL is set, else data/moderation.sqlite. */
+  readonly moderation: ModerationStore;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
   close(): Promise<void>;
@@ -186,6 +191,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const follows = await openFollowStore(followStoreSettings(config));
   const notifications = config.engines.mongodbUrl ? await MongoNotificationStore.connect(config.engines.mongodbUrl) : new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
+  const moderation = config.engines.mongodbUrl ? await MongoModerationStore.connect(config.engines.mongodbUrl) : new SqliteModerationStore(join(config.dataDir, 'moderation.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
   const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
@@ -220,9 +226,9 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
     : null;
   return {
-    accounts, rooms, follows, notifications, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
+    accounts, rooms, follows, notifications, moderation, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), follows.close(), notifications.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
+      await Promise.all([accounts.close(), rooms.close(), follows.close(), notifications.close(), moderation.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
     },
   };
 }

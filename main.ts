@@ -22,6 +22,7 @@ import { AgoraTokenIssuer } from './adapters/media/media-token-issuer';
 import { RedisBridge } from './adapters/bridge/redis-bridge';
 import type { RealtimeBridge } from './adapters/bridge/realtime-bridge';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { GiftCatalog } from './economy/gift-catalog';
 import { GameConfig } from './economy/games/game-config';
 import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
@@ -37,6 +38,10 @@ import { pushSenders } from './notify/push-senders';
 import type { Ledger } from './adapters/ledger/ledger';
 import type { Logger } from 'pino';
 import { LocalBridge } from './adapters/bridge/local-bridge';
+import { ModerationService } from './moderation/moderation-service';
+import { ChatFilter } from './moderation/chat-filter';
+import { ReportRules } from './moderation/report-rules';
+import { LoginThrottle } from './api/login-throttle';
 
 type Stop = () => Promise<unknown>;
 
@@ -70,18 +75,27 @@ async function startApi(config: Config, log: Logger, deps: {
     analytics: (e) => deps.analyticsSink?.record({ ...e, node: config.nodeId }),
     security: securityLog,
   });
+  const revokeSessions = (sids: readonly string[]) => {
+    for (const sid of sids) deps.revocations.add(sid);
+    // Signing out (or a revoked sign-in) removes the push devices that session registered.
+    engines.notifications.removeSessions(sids).catch((err) => log.error({ err }, 'could not remove the devices of revoked sessions'));
+    deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
+  };
+  const moderation = new ModerationService({
+    store: engines.moderation, accounts, rooms, realtime: owners.realtimeStore, bridge: deps.bridge, revoke: revokeSessions,
+    filter: ChatFilter.fromFile(config.moderationFile), rules: ReportRules.fromFile(config.moderationFile), now: Date.now,
+    analytics: (e) => deps.analyticsSink?.record({ ...e, id: randomUUID(), ts: Date.now(), node: config.nodeId }),
+    count: (outcome) => deps.metrics.reports.labels(outcome).inc(),
+  });
+  // Every socket node this API reaches learns the shadow mutes in force (a node started later gets them from its own API).
+  await moderation.loadShadowMutes();
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
   const auth = new AuthService(withSecurityNotices(accounts, notifier, (err) => log.error({ err }, 'could not notify a security event')), {
     secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
-  }, (sids) => {
-    for (const sid of sids) deps.revocations.add(sid);
-    // Signing out (or a revoked sign-in) removes the push devices that session registered.
-    engines.notifications.removeSessions(sids).catch((err) => log.error({ err }, 'could not remove the devices of revoked sessions'));
-    deps.bridge.revokeSessions(sids).catch((err) => log.error({ err }, 'could not deliver a session revocation'));
-  }, (sid) => deps.revocations.has(sid));
+  }, revokeSessions, (sid) => deps.revocations.has(sid), new LoginThrottle(), moderation);
   // The payout clock: real time, moved forward only by the test-only debug route (holds without sleeping).
   let clockOffset = 0;
   const now = () => Date.now() + clockOffset;
@@ -145,6 +159,8 @@ async function startApi(config: Config, log: Logger, deps: {
       ...(typeof data.from === 'string' ? { fromName: (await accounts.userById(data.from))?.displayName ?? data.from } : {}),
       ...(typeof data.giftId === 'string' ? { giftName: deps.catalog.get(data.giftId)?.name ?? data.giftId } : {}),
     }),
+    // Filter flags and ban evasion go to the review queue; room moderators' actions to the audit log.
+    moderation: (n) => (n.kind === 'mod_flag' ? moderation.flagged(n) : moderation.roomAction(n)),
     wentLive: async (n) => {
       const room = String(n.data.room);
       const [creator, listing] = await Promise.all([accounts.userById(n.user), rooms.get(room)]);
@@ -160,6 +176,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const api = await buildApi({
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
+    moderation: { service: moderation, store: engines.moderation },
     notifications: {
       store: engines.notifications, templates: notifier.templates,
       onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),

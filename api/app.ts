@@ -28,6 +28,7 @@ import { mePlugin } from './plugins/me';
 import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
+import { moderationPlugin, type ModerationPluginOptions } from './plugins/moderation';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { socialPlugin } from './plugins/social';
 import { notificationsPlugin, type NotificationsPluginOptions } from './plugins/notifications';
@@ -87,6 +88,8 @@ export interface ApiDeps {
   readonly notifications?: NotificationsPluginOptions;
   /** Games: the ledger's round proofs are always served; the play store when games are on. */
   readonly games?: GamesPluginOptions['play'];
+  /** Reports, the review queue, platform actions and the audit log. */
+  readonly moderation?: ModerationPluginOptions;
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
   readonly debugClock?: (advanceMs: number) => number;
 }
@@ -240,6 +243,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       viewer: (header) => (header ? deps.auth.authenticate(header).then((c) => c.sub, () => null) : Promise.resolve(null)),
     });
   }
+  if (deps.moderation) await app.register(moderationPlugin, deps.moderation);
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

@@ -42,6 +42,19 @@ export interface TokenPair {
 export interface ClientInfo {
   readonly ip: string;
   readonly userAgent: string;
+  /** The app's install id (the X-Device-Id header; docs/moderation.md § Devices), if sent. */
+  readonly device?: string | null;
+}
+
+/**
+ * What moderation decides about signing in and names (ModerationService): a suspended account is refused
+ * before any session starts, the install id is remembered (and checked against suspended devices), and a
+ * display name goes through the filter.
+ */
+export interface AuthHooks {
+  beforeSession(userId: string, device: string | null, isNew: boolean): Promise<void>;
+  displayName(name: string): { ok: true; flagged: string | null } | { ok: false; rule: string };
+  flagName(userId: string, name: string, rule: string): Promise<void>;
 }
 
 /** Called with every sid that was revoked: closes its sockets and refuses its access tokens from now on. */
@@ -63,8 +76,25 @@ export class AuthService {
   private readonly dummyHash = argonHash(randomBytes(16).toString('hex'));
 
   constructor(private readonly store: AccountStore, private readonly s: AuthSettings, private readonly onRevoke: RevokeSink,
-    private readonly isRevoked: (sid: string) => boolean, throttle = new LoginThrottle()) {
+    private readonly isRevoked: (sid: string) => boolean, throttle = new LoginThrottle(), private readonly hooks: AuthHooks | null = null) {
     this.throttle = throttle;
+  }
+
+  /**
+   * A display name, normalised (display-name.ts) and through the moderation filter: refused with the rule's
+   * name, or accepted (`flagged` names the rule that wants a review).
+   */
+  checkDisplayName(raw: string): { name: string; flagged: string | null } {
+    const name = normaliseDisplayName(raw);
+    if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
+    const verdict = this.hooks?.displayName(name.name) ?? { ok: true as const, flagged: null };
+    if (!verdict.ok) throw new ApiError('HB_API_NAME_REJECTED', `this display name breaks the community rules (${verdict.rule})`, {}, { rule: verdict.rule });
+    return { name: name.name, flagged: verdict.flagged };
+  }
+
+  /** Reports a display name the filter flagged (after the account or the change exists). */
+  async nameChanged(userId: string, name: { name: string; flagged: string | null }): Promise<void> {
+    if (name.flagged) await this.hooks?.flagName(userId, name.name, name.flagged);
   }
 
   /**
@@ -76,8 +106,7 @@ export class AuthService {
     const now = Date.now();
     const wait = this.throttle.ipBlockedFor(client.ip, now);
     if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
-    const name = normaliseDisplayName(input.displayName);
-    if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
+    const name = this.checkDisplayName(input.displayName);
     const email = input.email.trim().toLowerCase();
     const weakness = this.passwords.weakness(input.password, [email, email.split('@')[0] ?? '', name.name]);
     if (weakness) throw new ApiError('HB_API_WEAK_PASSWORD', weakness);
@@ -94,7 +123,8 @@ export class AuthService {
       throw new ApiError('HB_API_EMAIL_TAKEN');
     }
     await this.store.logEvent({ ts: Date.now(), userId: user.id, type: 'register', ip: client.ip, detail: '' });
-    return { user, tokens: await this.startSession(user, client) };
+    await this.nameChanged(user.id, name);
+    return { user, tokens: await this.startSession(user, client, true) };
   }
 
   async login(input: { email: string; password: string }, client: ClientInfo): Promise<LoginResult> {
@@ -265,7 +295,8 @@ export class AuthService {
     await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'session_revoked', ip: client.ip, detail: sid });
   }
 
-  private async startSession(user: User, client: ClientInfo): Promise<TokenPair> {
+  private async startSession(user: User, client: ClientInfo, isNew = false): Promise<TokenPair> {
+    await this.hooks?.beforeSession(user.id, client.device ?? null, isNew);
     const now = Date.now();
     const refresh = randomBytes(32).toString('base64url');
     const sid = randomUUID();

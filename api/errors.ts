@@ -40,6 +40,10 @@ export const ApiErrors = {
   HB_API_NOT_WITHDRAWABLE: { status: 409, message: 'not that many coins are available to withdraw' },
   HB_API_WITHDRAWAL_STATE: { status: 409, message: 'the withdrawal is not in a state that allows this' },
   HB_API_GAMES_DISABLED: { status: 503, message: 'games are switched off on this server' },
+  HB_API_ACCOUNT_SUSPENDED: { status: 403, message: 'this account is suspended' },
+  HB_API_NAME_REJECTED: { status: 400, message: 'this display name breaks the community rules' },
+  HB_API_REPORT_LIMIT: { status: 429, message: 'too many reports in the last hour; try again later' },
+  HB_API_REPORT_STATE: { status: 409, message: 'the report is not in a state that allows this' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

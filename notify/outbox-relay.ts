@@ -1,7 +1,8 @@
 /**
  * Moves notifications the realtime side wrote into its outbox (a DM to someone offline, a gift, a stream's
- * start: each written in the same store transaction as its event) to the Notifier (or, for a stream's
- * start, to the followers' fan-out), then acknowledges them. At least once: a crash
+ * start, a moderation flag or action: each written in the same store transaction as its event) to the
+ * Notifier (a stream's start to the followers' fan-out, moderation items to the ModerationService), then
+ * acknowledges them. At least once: a crash
  * between notifying and acknowledging hands them over again, and notification ids make that a no-op.
  */
 import type { OutboxNotification, RealtimeStore } from '../adapters/store/realtime-store';
@@ -16,6 +17,8 @@ export interface OutboxRelayOptions {
   readonly enrich: (kind: string, data: Record<string, string | number>) => Promise<Record<string, string | number>>;
   /** A stream started (`went_live` items are about the host's followers, not the host): enqueue its fan-out. */
   readonly wentLive: (n: OutboxNotification) => Promise<void>;
+  /** Moderation items (`mod_flag`: for the review queue; `mod_action`: for the audit log); nobody is notified. */
+  readonly moderation: (n: OutboxNotification) => Promise<void>;
   readonly onError: (err: unknown) => void;
 }
 
@@ -45,6 +48,10 @@ export class OutboxRelay {
       for (const n of pending) {
         if (n.kind === 'went_live') {
           await this.opts.wentLive(n);
+          continue;
+        }
+        if (n.kind === 'mod_flag' || n.kind === 'mod_action') {
+          await this.opts.moderation(n);
           continue;
         }
         await this.notifier.notify({

@@ -77,6 +77,19 @@ export const FIXTURE_EVENTS: readonly AnalyticsEvent[] = [
   { id: 'push:live:ra:v3>t3:dead_token', ts: ms(T + 7), node: 'n1', type: 'push_failed', user: 'v3', platform: 'fcm', notification: 'went_live' },
   { id: 'opened:live:ra:v1', ts: ms(T + 60), node: 'n1', type: 'push_opened', user: 'v1', platform: 'fcm', notification: 'went_live' },
   { id: 'push:dm:v4>t4:sent', ts: ms(T + DAY), node: 'n1', type: 'push_sent', user: 'v4', platform: 'expo', notification: 'dm' },
+  { id: 'report:1', ts: ms(T + 400), node: 'n1', type: 'report', user: 'v1', rule: 'spam', target: 'v3', room: 'ra' },
+  { id: 'report:2', ts: ms(T + 410), node: 'n1', type: 'report', user: 'v2', rule: 'spam', target: 'v3', room: 'ra' },
+  { id: 'report:3', ts: ms(T + 420), node: 'n1', type: 'report', user: 'v2', rule: 'harassment', target: 'v4' },
+  { id: 'report:4', ts: ms(T + DAY), node: 'n1', type: 'report', user: 'v1', rule: 'hate', target: 'v4', room: 'rb' },
+  { id: 'resolved:1', ts: ms(T + 1000), node: 'n1', type: 'report_resolved', user: 'staff', action: 'suspend', rule: 'spam', target: 'v3', durationMs: 600_000 },
+  { id: 'resolved:2', ts: ms(T + 2000), node: 'n1', type: 'report_resolved', user: 'staff', action: 'dismiss', rule: 'harassment', target: 'v4', durationMs: 1_800_000 },
+  { id: 'resolved:3', ts: ms(T + 2100), node: 'n1', type: 'report_resolved', user: 'staff', action: 'shadow_mute', rule: 'spam', target: 'v3', durationMs: 3_600_000 },
+  { id: 'modact:ra:9', ts: ms(T + 500), node: 'n1', type: 'mod_action', user: 'hA', room: 'ra', action: 'mute', target: 'v3' },
+  { id: 'modact:ra:10', ts: ms(T + 510), node: 'n1', type: 'mod_action', user: 'hA', room: 'ra', action: 'mute', target: 'v2' },
+  { id: 'audit:1', ts: ms(T + 1000), node: 'n1', type: 'mod_action', user: 'staff', action: 'suspend', target: 'v3' },
+  { id: 'fh:1', ts: ms(T + 30), node: 'n1', type: 'filter_hit', user: 'v3', room: 'ra', rule: 'profanity', action: 'mask' },
+  { id: 'fh:2', ts: ms(T + 31), node: 'n1', type: 'filter_hit', user: 'v3', room: 'ra', rule: 'profanity', action: 'mask' },
+  { id: 'fh:3', ts: ms(T + 32), node: 'n1', type: 'filter_hit', user: 'v2', room: 'rb', rule: 'links', action: 'block' },
   // Delivered twice: each must still count once.
   giftV1,
   v2Visit[1]!,
@@ -133,6 +146,11 @@ export const FIXTURE_CASES: readonly QueryCase[] = [
   { query: 'game_rtp_daily', params: { from: D, to: D + 2 * DAY, room: 'rb' }, rows: [[D + DAY, 'wheel', 1, 0, 100, 0, 0]] },
   { query: 'push_delivery', params: { from: D, to: D + 2 * DAY }, rows: [[D, 'went_live', 2, 1, 1, 0.5], [D + DAY, 'dm', 1, 0, 0, 0]] },
   { query: 'game_flags', params: day, rows: [['v3', 'chip_dumping, win_rate', 2, T + 330], ['v1', 'chip_dumping', 1, T + 340]] },
+  { query: 'reports_daily', params: { from: D, to: D + 2 * DAY }, rows: [[D, 'harassment', 1], [D, 'spam', 2], [D + DAY, 'hate', 1]] },
+  { query: 'reports_daily', params: { from: D, to: D + 2 * DAY, room: 'ra' }, rows: [[D, 'spam', 2]] },
+  { query: 'report_resolution', params: day, rows: [[D, 3, 2, 30, 60]] },
+  { query: 'moderation_actions', params: day, rows: [['filter profanity: mask', 2, 1], ['mute', 2, 1], ['filter links: block', 1, 1], ['suspend', 1, 1]] },
+  { query: 'moderation_actions', params: { ...day, room: 'ra' }, rows: [['filter profanity: mask', 2, 1], ['mute', 2, 1]] },
 ];
 
 /** ClickHouse JSON writes 64-bit integers as strings: compare as numbers where a value is numeric. */

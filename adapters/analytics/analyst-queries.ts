@@ -303,4 +303,36 @@ WHERE type IN ('push_sent', 'push_failed', 'push_opened') AND ${window(p)}
 GROUP BY day, notification
 ORDER BY day, notification`,
   },
+  reports_daily: {
+    title: 'Moderation: reports per day by reason',
+    description: 'Reports users filed per UTC day, by reason (docs/moderation.md § Reports); a report joining an open one on the same target counts too, since each is a person asking. Reports of users have no room: the room filter keeps reports of that room and its messages.',
+    chart: { kind: 'bar', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'reports', label: 'reports', unit: 'count' }], splitBy: 'reason' },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, rule AS reason, count() AS reports
+FROM events FINAL
+WHERE type = 'report' AND ${window(p)}${inRoom(p)}
+GROUP BY day, reason
+ORDER BY day, reason`,
+  },
+  report_resolution: {
+    title: 'Moderation: time to resolution',
+    description: 'Reports staff resolved per UTC day: how many, how many with an action (not dismissed), and the median and 90th percentile time from the first report to the decision, in minutes.',
+    chart: { kind: 'line', x: { column: 'day', time: true, label: 'day', day: true }, series: [{ column: 'p50_min', label: 'median minutes', unit: 'count' }, { column: 'p90_min', label: '90th percentile minutes', unit: 'count' }] },
+    sql: (p) => `SELECT ${bucket(86_400)} AS day, count() AS resolved, countIf(action != 'dismiss') AS actioned,
+  round(quantileExact(0.5)(duration_ms) / 60000, 1) AS p50_min, round(quantileExact(0.9)(duration_ms) / 60000, 1) AS p90_min
+FROM events FINAL
+WHERE type = 'report_resolved' AND ${window(p)}
+GROUP BY day
+ORDER BY day`,
+  },
+  moderation_actions: {
+    title: 'Moderation: actions and filter decisions',
+    description: 'What was done in the window: room moderators\' and staff actions (mute, kick, ban, delete, suspend, shadow_mute…) and the chat filter\'s decisions (rule: action, e.g. profanity: mask), most frequent first.',
+    chart: { kind: 'table' },
+    sql: (p) => `SELECT if(type = 'filter_hit', concat('filter ', rule, ': ', action), action) AS what, count() AS times, uniqExact(user) AS users
+FROM events FINAL
+WHERE type IN ('mod_action', 'filter_hit') AND ${window(p)}${inRoom(p)}
+GROUP BY what
+ORDER BY times DESC, what
+LIMIT 50`,
+  },
 };

@@ -95,6 +95,16 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'push notifications: the kind of notification a push carried',
     sql: [`ALTER TABLE events ADD COLUMN notification String DEFAULT ''`],
   },
+  {
+    version: 7,
+    name: 'moderation: what was done (action), the rule or report reason, and whom it concerned (target)',
+    sql: [
+      `ALTER TABLE events
+        ADD COLUMN action String DEFAULT '',
+        ADD COLUMN rule String DEFAULT '',
+        ADD COLUMN target String DEFAULT ''`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied DateTime) ENGINE = TinyLog`;

@@ -17,6 +17,7 @@ export function toRow(e: AnalyticsEvent): Record<string, string | number> {
     creator_coins: e.creatorCoins ?? 0, session: e.session ?? '', role: e.role ?? '', visit: e.visit ?? '', stream: e.stream ?? '',
     ended_by: e.endedBy ?? '', amount_minor: e.amountMinor ?? 0, currency: e.currency ?? '', base_amount_minor: e.baseAmountMinor ?? 0, channel: e.channel ?? '',
     game: e.game ?? '', round: e.round ?? '', paid: e.paid ?? 0, flag: e.flag ?? '', notification: e.notification ?? '',
+    action: e.action ?? '', rule: e.rule ?? '', target: e.target ?? '',
   };
 }
 

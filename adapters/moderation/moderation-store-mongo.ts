@@ -12,7 +12,7 @@
  * FerretDB 1.x): two reports sent in the same instant may both pass the last free slot.
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
-import type { Appeal, AuditEntry, FileResult, ModerationStore, NewReport, Report, ReportStatus, Resolution, Suspension } from './moderation-store';
+import { mergedPriority, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
 
 type ReportDoc = Omit<Report, 'id'> & { _id: string; open: boolean };
 type AuditDoc = Omit<AuditEntry, 'id'> & { _id: string };
@@ -72,7 +72,7 @@ export class MongoModerationStore implements ModerationStore {
     return store;
   }
 
-  async file(r: NewReport, limit: { perHour: number; system: boolean }): Promise<FileResult> {
+  async file(r: NewReport, limit: FileLimits): Promise<FileResult> {
     if (!limit.system && (await this.filings.countDocuments({ reporter: r.reporter, at: { $gt: r.createdAt - HOUR } })) >= limit.perHour) return { kind: 'rate_limited' };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -87,8 +87,9 @@ export class MongoModerationStore implements ModerationStore {
           continue;
         }
         if (open.reporters.includes(r.reporter)) return { kind: 'merged', report: toReport(open) };
+        const priority = mergedPriority(open.priority, r.priority, open.reporters.length + 1, limit.escalateAt);
         const merged = await this.reportsCol.findOneAndUpdate({ _id: open._id, open: true },
-          { $addToSet: { reporters: r.reporter }, $min: { priority: r.priority }, $set: { updatedAt: r.createdAt } }, { returnDocument: 'after' });
+          { $addToSet: { reporters: r.reporter }, $min: { priority }, $set: { updatedAt: r.createdAt } }, { returnDocument: 'after' });
         if (!merged) continue;
         if (!limit.system) await this.filings.insertOne({ reporter: r.reporter, at: r.createdAt, report: merged._id });
         return { kind: 'merged', report: toReport(merged) };

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { Appeal, AuditEntry, FileResult, ModerationStore, NewReport, Report, ReportStatus, Resolution, Suspension } from './moderation-store';
+import { mergedPriority, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS reports (id TEXT PRIMARY KEY, target_key TEXT NOT NULL, target_user TEXT, status TEXT NOT NULL, priority INTEGER NOT NULL,
@@ -38,7 +38,7 @@ const inForce = (r: { until: number }, now: number) => r.until === 0 || r.until 
 export class SqliteModerationStore implements ModerationStore {
   private readonly db: Database.Database;
   private readonly stmts;
-  private readonly fileTx: (r: NewReport, limit: { perHour: number; system: boolean }) => FileResult;
+  private readonly fileTx: (r: NewReport, limit: FileLimits) => FileResult;
   private readonly changeTx: (id: string, change: (r: Report) => Report | null) => Report | null;
 
   constructor(file: string) {
@@ -73,13 +73,14 @@ export class SqliteModerationStore implements ModerationStore {
       devicesOf: db.prepare('SELECT device FROM user_devices WHERE user = ? ORDER BY last_at DESC LIMIT 50'),
     };
     const s = this.stmts;
-    this.fileTx = db.transaction((r: NewReport, limit: { perHour: number; system: boolean }): FileResult => {
+    this.fileTx = db.transaction((r: NewReport, limit: FileLimits): FileResult => {
       if (!limit.system && (s.filings.get(r.reporter, r.createdAt - HOUR) as { n: number }).n >= limit.perHour) return { kind: 'rate_limited' };
       const existing = s.openFor.get(r.targetKey) as { doc: string } | undefined;
       if (existing) {
         const open = JSON.parse(existing.doc) as Report;
         if (open.reporters.includes(r.reporter)) return { kind: 'merged', report: open };
-        const merged: Report = { ...open, reporters: [...open.reporters, r.reporter], priority: Math.min(open.priority, r.priority), updatedAt: r.createdAt };
+        const reporters = [...open.reporters, r.reporter];
+        const merged: Report = { ...open, reporters, priority: mergedPriority(open.priority, r.priority, reporters.length, limit.escalateAt), updatedAt: r.createdAt };
         s.update.run(merged.status, merged.priority, 1, JSON.stringify(merged), merged.id);
         if (!limit.system) s.addFiling.run(r.reporter, r.createdAt, merged.id);
         return { kind: 'merged', report: merged };
@@ -102,7 +103,7 @@ export class SqliteModerationStore implements ModerationStore {
     });
   }
 
-  async file(report: NewReport, limit: { perHour: number; system: boolean }): Promise<FileResult> {
+  async file(report: NewReport, limit: FileLimits): Promise<FileResult> {
     return this.fileTx(report, limit);
   }
 

@@ -28,6 +28,9 @@ export function moderationStoreConformance(t: Test, name: string, open: () => Pr
     t.match(await s.file(report('r6', { createdAt: 1000 + 3_600_001 }), limit), { kind: 'filed' }, 'an hour later it is allowed again');
     t.match(await s.file(report('r7', { createdAt: 2100, reporter: 'system' }), { perHour: 0, system: true }), { kind: 'filed' }, 'system reports have no limit');
     t.equal(await s.report('nope'), null);
+    const crowd = { perHour: 10, system: false, escalateAt: 3 };
+    for (let i = 0; i < 4; i++) await s.file(report(`c${i}`, { targetKey: 'room:busy', target: { kind: 'room', user: 'host', room: 'busy' }, priority: 3, reporter: `crowd-${i}`, createdAt: 3000 + i }), crowd);
+    t.match(await s.report('c0'), { reporters: ['crowd-0', 'crowd-1', 'crowd-2', 'crowd-3'], priority: 2 }, 'the third reporter makes it one step more urgent, once');
   });
 
   t.test(`${name}: the queue runs by priority then age, pages by keyset; a claim wins once; status moves forward only`, async (t) => {

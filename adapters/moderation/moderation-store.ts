@@ -95,8 +95,20 @@ export interface Suspension {
   readonly devices: readonly string[];
 }
 
+/** Filing rules: the reporter's hourly limit (none for system reports), and how many reporters make a report one step more urgent. */
+export interface FileLimits {
+  readonly perHour: number;
+  readonly system: boolean;
+  readonly escalateAt?: number;
+}
+
+/** A merged report's priority: the most urgent of the two, one step more urgent (never above 1) once enough people reported it. */
+export function mergedPriority(current: number, incoming: number, reporters: number, escalateAt = Infinity): number {
+  return Math.min(current, reporters >= escalateAt ? Math.max(1, incoming - 1) : incoming);
+}
+
 export interface ModerationStore {
-  file(report: NewReport, limit: { perHour: number; system: boolean }): Promise<FileResult>;
+  file(report: NewReport, limit: FileLimits): Promise<FileResult>;
   report(id: string): Promise<Report | null>;
   /** By priority, then oldest first; `after` is the last id of the previous page. */
   reports(filter: { status: ReportStatus; limit: number; after?: string }): Promise<Report[]>;

@@ -12,7 +12,12 @@ import { claimsOf } from '../auth-hook';
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Password = Type.String({ minLength: 10, maxLength: 200 });
 
-export const clientOf = (req: FastifyRequest): ClientInfo => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
+/** The install id an app sends as X-Device-Id (docs/moderation.md § Devices); anything malformed is ignored. */
+const DEVICE = /^[A-Za-z0-9_.:-]{8,64}$/;
+export const clientOf = (req: FastifyRequest): ClientInfo => {
+  const device = req.headers['x-device-id'];
+  return { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? ''), device: typeof device === 'string' && DEVICE.test(device) ? device : null };
+};
 
 export const authPlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; signInPerMinute: number }> = async (app, opts) => {
   const auth = opts.auth;

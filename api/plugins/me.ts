@@ -8,7 +8,6 @@ import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
 import { clientOf } from './auth';
-import { normaliseDisplayName } from '../display-name';
 import type { FollowStore } from '../../adapters/social/follow-store';
 
 const Profile = Type.Object({
@@ -48,13 +47,13 @@ export const mePlugin: FastifyPluginAsyncTypebox<{ auth: AuthService; accounts: 
     },
   }, async (req) => {
     const { user } = await me(req);
+    // (HB_API_NAME_REJECTED is a 400 too: the filter refused the name.)
     const body = { ...req.body };
-    if (body.displayName !== undefined) {
-      const name = normaliseDisplayName(body.displayName);
-      if (!name.ok) throw new ApiError('HB_API_VALIDATION', name.reason);
-      body.displayName = name.name;
-    }
-    return profile((await accounts.updateProfile(user.id, body))!);
+    const name = body.displayName === undefined ? null : opts.auth.checkDisplayName(body.displayName);
+    if (name) body.displayName = name.name;
+    const updated = profile((await accounts.updateProfile(user.id, body))!);
+    if (name) await opts.auth.nameChanged(user.id, name);
+    return updated;
   });
 
   app.get('/blocks', {
