@@ -64,6 +64,8 @@ const GIFT_SETTLED = 101;
 const RECONCILE = 102;
 /** (103 is the games' GAME_DONE.) */
 const FOLLOW_CHECKED = 104;
+/** How long a "does not follow the host" answer is believed before the follow store is asked again. */
+const FOLLOW_RECHECK_MS = 5000;
 type GiftOp = Extract<LedgerOp, { kind: 'gift' }>;
 /** conn, ref, op, ledger result */
 type GiftSettled = [typeof GIFT_SETTLED, number, number, GiftOp, LedgerResult | Error];
@@ -104,8 +106,11 @@ export class RoomActor extends Actor<RoomMessage> {
   private readonly spam: SpamTracker | null;
   /** Install ids seen on each user's joins (bounded), for bans that cover devices. */
   private readonly devices = new Map<string, Set<string>>();
-  /** Followers-only: who follows the host, as the follow store said (for this actor's life). */
-  private readonly followers = new Map<string, boolean>();
+  /**
+   * Followers-only: who follows the host, as the follow store said. A yes is kept for the actor's life; a no
+   * for FOLLOW_RECHECK_MS, so someone who follows after being refused can chat soon after.
+   */
+  private readonly followers = new Map<string, { follows: boolean; at: number }>();
 
   constructor(room: string, private readonly opts: RoomActorOptions, private readonly deps: RoomActorDeps) {
     super(room, opts.mailboxCapacity);
@@ -181,7 +186,8 @@ export class RoomActor extends Actor<RoomMessage> {
       case FOLLOW_CHECKED: {
         const [, chat, result] = msg;
         if (result instanceof Error) return void turn.emit(eff.send(chat.conn, errorFrame(chat.ref, ErrorCode.INTERNAL, 'could not check followers-only chat; retry')));
-        this.followers.set(chat.user, result);
+        this.followers.set(chat.user, { follows: result, at: turn.now });
+        if (this.followers.size > 100_000) this.followers.delete(this.followers.keys().next().value as string);
         return this.chat(chat, turn);
       }
     }
@@ -344,12 +350,13 @@ export class RoomActor extends Actor<RoomMessage> {
     const refusal = this.mod.chatRefusal(user, role, turn.now);
     if (refusal) return refuse(refusal);
     if (this.mod.needsFollow(role)) {
-      const follows = this.followers.get(user);
-      if (follows === undefined && this.deps.follows && this.owner) {
+      const known = this.followers.get(user);
+      const stale = known === undefined || (!known.follows && turn.now - known.at >= FOLLOW_RECHECK_MS);
+      if (stale && this.deps.follows && this.owner) {
         turn.defer(this.deps.follows.isFollowing(user, this.owner), (result): FollowChecked => [FOLLOW_CHECKED, c, result]);
         return;
       }
-      if (follows !== true) return refuse({ code: ErrorCode.FOLLOWERS_ONLY, message: 'only followers of the host may chat here now' });
+      if (known?.follows !== true) return refuse({ code: ErrorCode.FOLLOWERS_ONLY, message: 'only followers of the host may chat here now' });
     }
     const verdict = this.filterChat(user, c.text, turn);
     if ('code' in verdict) return refuse(verdict);

@@ -155,7 +155,8 @@ t.test('a deleted message leaves live screens and resumed history, at the same s
 
 t.test('slow mode, followers-only, the filter before sequencing, and shadow mutes', async (t) => {
   const clock = { now: 4_000_000 };
-  const h = harness('chat.sqlite', clock, new Set(['fan']));
+  const fans = new Set(['fan']);
+  const h = harness('chat.sqlite', clock, fans);
   t.teardown(() => h.host.stop());
   await h.join(1, 'host', Role.HOST);
   await h.join(2, 'fan');
@@ -176,6 +177,13 @@ t.test('slow mode, followers-only, the filter before sequencing, and shadow mute
   t.equal(errorCode(h.last(3)), ErrorCode.FOLLOWERS_ONLY);
   await h.chat(2, 'fan', 'I follow');
   t.equal(errorCode(h.last(2)), 'reply', 'a follower chats');
+  fans.add('stranger');
+  await h.chat(3, 'stranger', 'I just followed');
+  t.equal(errorCode(h.last(3)), ErrorCode.FOLLOWERS_ONLY, 'a refusal is believed for a few seconds');
+  clock.now += 5000;
+  await h.chat(3, 'stranger', 'I just followed');
+  t.equal(errorCode(h.last(3)), 'reply', 'then the follow store is asked again');
+  fans.delete('stranger');
   await h.mod(1, 'host', 'followers', [false]);
 
   const before = h.published().length;

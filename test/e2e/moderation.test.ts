@@ -67,6 +67,16 @@ t.test('room moderation, the filter, reports, staff review, suspension and appea
   t.match(muted, { code: ErrorCode.MUTED, detail: { until: Number } });
   await mo.unmute(room, troll.id);
 
+  // Followers-only, asked of the real follow store from the actor's worker.
+  await mo.setFollowersOnly(room, true);
+  const first = await trollClient.chat(room, 'hello?').catch((e: HaloError) => e);
+  t.match(first, { code: ErrorCode.FOLLOWERS_ONLY }, String(first));
+  t.match(await api('PUT', `/v1/me/following/${host.id}`, troll.token), { status: 200, body: { following: true } });
+  // A refusal is believed for 5 s (actors/room-actor.ts FOLLOW_RECHECK_MS), then the follow store is asked again.
+  await new Promise((r) => setTimeout(r, 5200));
+  t.equal(await code(trollClient.chat(room, 'now I follow')), 'ok', 'a new follower may chat within seconds');
+  await mo.setFollowersOnly(room, false);
+
   // The filter, several languages; false positives pass.
   const said = async (text: string) => {
     const r = await trollClient.chat(room, text).catch((e: HaloError) => e);
@@ -187,8 +197,12 @@ t.test('room moderation, the filter, reports, staff review, suspension and appea
   const rude = await api('POST', '/v1/auth/register', undefined, { email: `rude-${Date.now()}@example.com`, password: 'correct horse battery staple', displayName: 'Big Shit' });
   t.match(rude, { status: 400, body: { error: { code: 'HB_API_NAME_REJECTED' } } });
 
-  const metrics = await (await fetch(`${server.http}/metrics`)).text();
-  t.match(metrics, /halobuzz_moderation_filter_total\{rule="profanity",action="mask"\} [1-9]/, 'filter decisions are counted');
+  // Workers report filter decisions with their stats, once a second.
+  const metrics = await until('the filter decisions reach /metrics', async () => {
+    const text = await (await fetch(`${server.http}/metrics`)).text();
+    return /halobuzz_moderation_filter_total\{rule="profanity",action="mask"\} [1-9]/.test(text) ? text : null;
+  });
+  t.match(metrics, /halobuzz_moderation_filter_total\{rule="links",action="block"\} [1-9]/, 'filter decisions are counted');
   t.match(metrics, /halobuzz_moderation_reports_total\{outcome="filed"\} [1-9]/);
   t.match(metrics, /halobuzz_errors_total\{code="401",name="BANNED"\} [1-9]/, 'refusals are counted with their codes');
 });
