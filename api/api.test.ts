@@ -23,6 +23,11 @@ import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
 import Redis from 'ioredis';
 import { engineUrl } from '../test/helpers/services';
+import { SqliteModerationStore } from '../adapters/moderation/moderation-store-sqlite';
+import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
+import { ModerationService } from '../moderation/moderation-service';
+import { ChatFilter } from '../moderation/chat-filter';
+import { ReportRules } from '../moderation/report-rules';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
@@ -40,7 +45,12 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     (sids) => {
       revoked.push(...sids);
       for (const s of sids) revocations.add(s);
-    }, (sid) => revocations.has(sid), over.throttle);
+    }, (sid) => revocations.has(sid), over.throttle, {
+      // The moderation service is built below (it needs the stores); the hooks reach it when called.
+      beforeSession: (user, device, isNew) => moderation.service.beforeSession(user, device, isNew),
+      displayName: (name) => moderation.service.displayName(name),
+      flagName: (user, name, rule) => moderation.service.flagName(user, name, rule),
+    });
   const catalog = new GiftCatalog({ version: 2, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] });
   const metrics = new CoreMetrics(false);
   const viewers = new Map<string, number>();
@@ -63,7 +73,19 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const notificationStore = new SqliteNotificationStore(join(dir, `notifications-${i}.sqlite`));
   t.teardown(() => notificationStore.close());
   const notifications = { store: notificationStore, templates: Templates.fromDir(join(__dirname, '..', '..', 'config', 'notifications'))};
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, ...shop,
+  const moderationStore = new SqliteModerationStore(join(dir, `moderation-${i}.sqlite`));
+  const realtimeStore = new SqliteRealtimeStore(join(dir, `realtime-${i}.sqlite`));
+  t.teardown(async () => {
+    await moderationStore.close();
+    await realtimeStore.close();
+  });
+  const moderationFile = join(__dirname, '..', '..', 'config', 'moderation.json');
+  const moderation = {
+    store: moderationStore,
+    service: new ModerationService({ store: moderationStore, accounts, rooms, realtime: realtimeStore, bridge: realtime, revoke: () => undefined,
+      filter: ChatFilter.fromFile(moderationFile), rules: ReportRules.fromFile(moderationFile), now: Date.now }),
+  };
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, moderation, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
@@ -437,4 +459,49 @@ t.test('the coin shop: prices in the user\'s currency; unconfigured payment chan
   t.equal(code(hook), 'HB_API_PAYMENTS_UNAVAILABLE');
   t.equal((await json(app, 'POST', '/v1/purchases', { package: 'coins_100' })).statusCode, 401, 'buying needs a session');
   t.same((await json(app, 'GET', '/v1/purchases', undefined, tokens.accessToken)).json(), { purchases: [], next: null });
+});
+
+t.test('reports: the reasons list, body validation, staff-only queue routes', async (t) => {
+  const { app, accounts } = await setup();
+  const reg = async (email: string) => (await json(app, 'POST', '/v1/auth/register', { email, password: 'correct horse battery staple', displayName: email.split('@')[0] })).json() as { user: { id: string }; tokens: { accessToken: string } };
+  const ann = await reg('ann-mod@example.com');
+  const bob = await reg('bob-mod@example.com');
+  const reasons = await json(app, 'GET', '/v1/reports/reasons');
+  t.equal(reasons.statusCode, 200);
+  t.match(reasons.json(), { reasons: [{ id: 'child_safety', priority: 1 }] });
+  const post = (body: unknown, token = ann.tokens.accessToken) => json(app, 'POST', '/v1/reports', body, token);
+  t.equal((await post({ target: { kind: 'user', user: bob.user.id }, reason: 'spam' }, '')).statusCode, 401);
+  for (const bad of [
+    { target: { kind: 'user' }, reason: 'spam' },
+    { target: { kind: 'message', room: 'r1', seq: 0 }, reason: 'spam' },
+    { target: { kind: 'planet', user: bob.user.id }, reason: 'spam' },
+    { target: { kind: 'user', user: bob.user.id }, reason: 'SPAM!' },
+    { target: { kind: 'user', user: bob.user.id }, reason: 'spam', extra: 1 },
+  ]) t.equal(code(await post(bad)), 'HB_API_VALIDATION', JSON.stringify(bad));
+  const filed = await post({ target: { kind: 'user', user: bob.user.id }, reason: 'impersonation', text: 'pretends to be me' });
+  t.equal(filed.statusCode, 201);
+  t.match(filed.json(), { status: 'open', merged: false });
+  t.equal(code(await post({ target: { kind: 'user', user: 'u_nobody' }, reason: 'spam' })), 'HB_API_NOT_FOUND');
+  t.equal((await json(app, 'GET', '/v1/admin/reports', undefined, ann.tokens.accessToken)).statusCode, 403);
+  t.equal((await json(app, 'GET', '/v1/admin/audit', undefined, ann.tokens.accessToken)).statusCode, 403);
+  await accounts.setRoles(ann.user.id, ['user', 'admin']);
+  const staff = (await json(app, 'POST', '/v1/auth/login', { email: 'ann-mod@example.com', password: 'correct horse battery staple' })).json() as { tokens: { accessToken: string } };
+  const queue = await json(app, 'GET', '/v1/admin/reports?status=open&limit=10', undefined, staff.tokens.accessToken);
+  t.match(queue.json(), { reports: [{ reason: 'impersonation', reporters: 1, priority: 3, snapshot: { displayName: 'bob-mod' } }], next: null });
+  const id = (filed.json() as { id: string }).id;
+  const wrong = await json(app, 'POST', `/v1/admin/reports/${id}/resolve`, { action: 'end_room', reason: 'x' }, staff.tokens.accessToken);
+  t.match([wrong.statusCode, code(wrong)], [400, 'HB_API_VALIDATION'], 'end_room does not apply to a user report');
+  t.equal(code(await json(app, 'POST', '/v1/admin/reports/nope/claim', undefined, staff.tokens.accessToken)), 'HB_API_NOT_FOUND');
+  const dismissed = await json(app, 'POST', `/v1/admin/reports/${id}/resolve`, { action: 'dismiss', reason: 'parody account' }, staff.tokens.accessToken);
+  t.match(dismissed.json(), { status: 'resolved', resolution: { action: 'dismiss', reason: 'parody account' } });
+  const appeal = await json(app, 'POST', `/v1/reports/${id}/appeal`, { text: 'why?' }, bob.tokens.accessToken);
+  t.match([appeal.statusCode, code(appeal)], [409, 'HB_API_REPORT_STATE'], 'nothing to appeal in a dismissal');
+  const audit = await json(app, 'GET', `/v1/admin/audit?target=report:${id}`, undefined, staff.tokens.accessToken);
+  t.match(audit.json(), { entries: [{ action: 'report_resolve', actor: ann.user.id, reason: 'parody account' }] });
+  const rude = await json(app, 'PATCH', '/v1/me', { displayName: 'fuck this' }, bob.tokens.accessToken);
+  t.match([rude.statusCode, code(rude)], [400, 'HB_API_NAME_REJECTED']);
+  const contact = await json(app, 'PATCH', '/v1/me', { displayName: 'call me 555 010 9999' }, bob.tokens.accessToken);
+  t.equal(contact.statusCode, 200, 'a flagged name is accepted…');
+  const flagged = await json(app, 'GET', '/v1/admin/reports?status=open', undefined, staff.tokens.accessToken);
+  t.match(flagged.json(), { reports: [{ reason: 'filter:contact', target: { kind: 'user', user: bob.user.id }, snapshot: { displayName: 'call me 555 010 9999' } }] }, '…and queued for review');
 });
