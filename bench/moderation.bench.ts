@@ -18,7 +18,7 @@ import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
 export interface ModerationParams { checks: number; senders: number; messagesPerSender: number; viewers: number; ratePerSender: number }
-export const moderationDefaults: ModerationParams = { checks: 200_000, senders: 40, messagesPerSender: 100, viewers: 200, ratePerSender: 4 };
+export const moderationDefaults: ModerationParams = { checks: 200_000, senders: 50, messagesPerSender: 200, viewers: 100, ratePerSender: 20 };
 export const moderationQuick: ModerationParams = { checks: 20_000, senders: 5, messagesPerSender: 10, viewers: 10, ratePerSender: 5 };
 
 const root = join(__dirname, '..', '..');
