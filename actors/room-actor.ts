@@ -22,7 +22,7 @@ import { ledgerErrorCode } from './ledger-errors';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 import { GAME_DONE, RoomGames, type GameDone, type RoomGamesDeps } from './room-games';
-import { RoomModeration, type ModRefusal } from './room-moderation';
+import { RoomModeration, type ModRefusal, type ModRole } from './room-moderation';
 import { SpamTracker, type ChatFilter, type FilterAction } from '../moderation/chat-filter';
 import type { ModAction } from '../protocol/requests';
 import { decodeInternal } from '../common/internal-codec';
@@ -358,7 +358,7 @@ export class RoomActor extends Actor<RoomMessage> {
       }
       if (known?.follows !== true) return refuse({ code: ErrorCode.FOLLOWERS_ONLY, message: 'only followers of the host may chat here now' });
     }
-    const verdict = this.filterChat(user, c.text, turn);
+    const verdict = this.filterChat(user, role, c.text, turn);
     if ('code' in verdict) return refuse(verdict);
     const text = verdict.text;
     if ((flags & ChatFlag.SHADOW_MUTED) !== 0) {
@@ -381,8 +381,11 @@ export class RoomActor extends Actor<RoomMessage> {
     }
   }
 
-  /** The filter's and the repeat rule's verdict on one message; every decision is counted. */
-  private filterChat(user: string, text: string, turn: Turn): ModRefusal | { text: string; flagged: string | null } {
+  /**
+   * The filter's and the repeat rule's verdict on one message; every decision is counted. The repeat rule
+   * is for viewers: a host thanking gifters again and again is hosting, not spam.
+   */
+  private filterChat(user: string, role: ModRole, text: string, turn: Turn): ModRefusal | { text: string; flagged: string | null } {
     const filter = this.deps.filter;
     if (!filter) return { text, flagged: null };
     const level = this.mod.filterStrictness;
@@ -391,7 +394,7 @@ export class RoomActor extends Actor<RoomMessage> {
       this.track(turn, { type: 'filter_hit', user, rule, action });
     };
     const repeatAction = filter.config.repeat.actions[level];
-    if (repeatAction !== 'allow' && this.spam?.repeated(user, text, turn.now)) {
+    if (repeatAction !== 'allow' && role === 'viewer' && this.spam?.repeated(user, text, turn.now)) {
       hit('repeat', repeatAction);
       if (repeatAction === 'block') return { code: ErrorCode.SPAM, message: 'the same message again: wait a little', detail: { rule: 'repeat' } };
     }
@@ -422,7 +425,8 @@ export class RoomActor extends Actor<RoomMessage> {
     }
     const change = this.mod.apply(action, c.args, c.user, role, turn.now);
     if ('code' in change) return fail(change);
-    this.mod.persist(turn);
+    // A kick changes who is present, not the room's stored rules.
+    if (change.action !== 'kick') this.mod.persist(turn);
     const seq = this.sequenceMod(turn, c.user, change.action, change.data);
     if (change.remove) this.removeUser(change.remove, turn);
     this.audit(turn, seq, c.user, change.action, change.data);

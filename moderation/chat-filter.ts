@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { WordMatcher } from './word-matcher';
-import { loadWordList, type WordListSource } from './word-lists';
+import { unambiguousWords, type WordListSource } from './word-lists';
 import type { Strictness } from '../protocol/requests';
 
 export type FilterAction = 'allow' | 'mask' | 'flag' | 'block';
@@ -61,7 +61,7 @@ export class ChatFilter {
 
   constructor(readonly config: FilterConfigData) {
     const lists = new Map<string, string[]>();
-    for (const [name, source] of Object.entries(config.lists)) lists.set(name, [...loadWordList(source).values()].flat());
+    for (const [name, source] of Object.entries(config.lists)) lists.set(name, unambiguousWords(source));
     this.compiled = config.rules.map((rule) => compile(rule, lists, config.allow));
   }
 

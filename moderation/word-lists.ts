@@ -13,6 +13,41 @@ export interface WordListSource {
 
 const load = createRequire(__filename);
 
+/**
+ * List entries that are everyday words somewhere: a stop word (stopwords-iso, 58 languages) of any
+ * language, the list's own included. Swedish "mes" is French "my", Turkish "am" is English "am", French
+ * "con" is Spanish and Italian "with", Polish "suka" is Indonesian "like", and the Swedish list's "sex" is
+ * Swedish and Danish "six": matched across a 61-language union they would mask ordinary chat, so they are
+ * left out. (An entry a server still wants goes in the rule's own `words`.)
+ */
+export function everydayWords(lists: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const stop = load('stopwords-iso') as Record<string, string[]>;
+  const langsOf = new Map<string, Set<string>>();
+  for (const [lang, words] of Object.entries(stop)) {
+    for (const w of words) {
+      const key = w.toLowerCase();
+      const set = langsOf.get(key) ?? new Set<string>();
+      set.add(lang);
+      langsOf.set(key, set);
+    }
+  }
+  const out = new Set<string>();
+  for (const [lang, words] of lists) {
+    for (const w of words) {
+      const langs = langsOf.get(w.toLowerCase());
+      if (langs) out.add(`${lang}:${w.toLowerCase()}`);
+    }
+  }
+  return out;
+}
+
+/** The words of one source without the entries that are everyday words of another language (above). */
+export function unambiguousWords(source: WordListSource): string[] {
+  const lists = loadWordList(source);
+  const ambiguous = everydayWords(lists);
+  return [...lists].flatMap(([lang, words]) => words.filter((w) => !ambiguous.has(`${lang}:${w.toLowerCase()}`)));
+}
+
 /** The words of one source, by language. An unknown language is an error (a typo must not disable a list). */
 export function loadWordList(source: WordListSource): Map<string, readonly string[]> {
   const out = new Map<string, readonly string[]>();

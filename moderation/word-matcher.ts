@@ -1,7 +1,8 @@
 /**
  * Finds listed words in chat text. Words are matched whole (so "Scunthorpe", "assassin" and "classic" pass a
  * list holding their insides), after normalizing each token: NFKC, lower case, zero-width characters gone,
- * common look-alike digits and symbols read as letters ("sh1t", "$hit"), and a letter stretched three times
+ * common look-alike digits and symbols read as letters ("sh1t", "$hit"; a word of fewer than four letters
+ * is not decoded that way, so "a55" stays a phone model), and a letter stretched three times
  * or more read once ("fuuuck"). Letters spelled out one by one ("f u c k") are read as one word. Phrases
  * match as token sequences. Entries in scripts written without spaces (Han, kana, Thai) match as substrings,
  * since there are no word boundaries to wait for; so do Hangul entries, whose particles attach to them.
@@ -49,7 +50,12 @@ interface Token {
   readonly start: number;
   readonly end: number;
   readonly norm: string;
+  /** Look-alikes were read as letters to make `norm` ("a55" → "ass"). */
+  readonly decoded: boolean;
 }
+
+/** A word only look-alikes made (no letter of it written as such) must be this long: "a55" is a phone model, "sh1t" is not. */
+const MIN_DECODED = 4;
 
 export class WordMatcher {
   private readonly words = new Set<string>();
@@ -100,7 +106,7 @@ export class WordMatcher {
         i += phrase.length - 1;
         continue;
       }
-      const entry = this.wordOf(t.norm);
+      const entry = t.decoded && [...t.norm].length < MIN_DECODED ? null : this.wordOf(t.norm);
       if (entry) {
         hits.push({ start: t.start, end: t.end, entry });
         continue;
@@ -167,7 +173,8 @@ function tokenize(text: string): Token[] {
       start++;
     }
     if (!raw) continue;
-    out.push({ start, end: start + raw.length, norm: normalizeWord(raw) });
+    const norm = normalizeWord(raw);
+    out.push({ start, end: start + raw.length, norm, decoded: norm !== raw.normalize('NFKC').toLowerCase().replace(ZERO_WIDTH, '') });
   }
   return out;
 }

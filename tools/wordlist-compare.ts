@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WordMatcher } from '../moderation/word-matcher';
-import { allLanguages, type WordListSource } from '../moderation/word-lists';
+import { allLanguages, everydayWords, type WordListSource } from '../moderation/word-lists';
 
 interface Sample { lang: string; abusive: boolean; text: string }
 
@@ -19,10 +19,12 @@ const samples = (JSON.parse(readFileSync(join(root, 'config', 'moderation', 'sam
 const config = JSON.parse(readFileSync(join(root, 'config', 'moderation.json'), 'utf8')) as { filter: { allow: string[] } };
 
 const packages: WordListSource['package'][] = ['naughty-words', '@2toad/profanity', 'washyourmouthoutwithsoap'];
-const candidates: { name: string; packages: WordListSource['package'][] }[] = [
+const candidates: { name: string; packages: WordListSource['package'][]; dropEveryday?: boolean }[] = [
   ...packages.map((p) => ({ name: p, packages: [p] })),
   { name: 'naughty-words + @2toad/profanity', packages: ['naughty-words', '@2toad/profanity'] },
   { name: 'naughty-words + washyourmouth…', packages: ['naughty-words', 'washyourmouthoutwithsoap'] },
+  // What the server loads: the chosen pair without entries that are everyday words somewhere (word-lists.ts).
+  { name: 'the same, everyday words dropped', packages: ['naughty-words', 'washyourmouthoutwithsoap'], dropEveryday: true },
 ];
 
 export interface CandidateResult {
@@ -36,12 +38,16 @@ export interface CandidateResult {
   recallByLanguage: Record<string, string>;
 }
 
-function evaluate(c: { name: string; packages: WordListSource['package'][] }, allow: readonly string[]): CandidateResult {
+function evaluate(c: { name: string; packages: WordListSource['package'][]; dropEveryday?: boolean }, allow: readonly string[]): CandidateResult {
   const langs = new Set<string>();
   const entries: string[] = [];
-  for (const p of c.packages) for (const [lang, words] of allLanguages(p)) {
-    langs.add(lang);
-    entries.push(...words);
+  for (const p of c.packages) {
+    const lists = allLanguages(p);
+    const everyday = c.dropEveryday ? everydayWords(lists) : new Set<string>();
+    for (const [lang, words] of lists) {
+      langs.add(lang);
+      entries.push(...words.filter((w) => !everyday.has(`${lang}:${w.toLowerCase()}`)));
+    }
   }
   const matcher = new WordMatcher(entries, allow);
   const byLang = new Map<string, [number, number]>();

@@ -40,12 +40,12 @@ if (url) {
     t.same(ended, [['room-a', 'owner-a']]);
     // A second socket node: a moderation action is dispatched by one node only; a shadow mute reaches both.
     const other = await RedisBridge.connect(url);
-    t.teardown(() => other.close());
-    await other.serve(`bridge-test-other-${process.pid}`, node, 200, (job, err) => void errors.push(`${job}: ${err.message}`));
+    await other.serve(`bridge-test-other-${process.pid}`, { ...node, localViewerCounts: () => new Map() }, 200, (job, err) => void errors.push(`other ${job}: ${err.message}`));
     await apiSide.moderate('room-a', 'staff-1', 'kick', ['user-b']);
     await apiSide.shadowMute('user-c', 1234);
     await waitFor('both nodes hear the shadow mute', () => shadow.length === 2, 5000);
     await new Promise((r) => setTimeout(r, 200));
+    await other.close();
     t.same(moderated, [['room-a', 'staff-1', 'kick', ['user-b']]], 'one of the two nodes took the moderation action');
     t.same(shadow, [['user-c', 1234], ['user-c', 1234]]);
     t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');

@@ -64,7 +64,7 @@ t.test('commands reach the owner with positions; effects reach the node of each 
   const connOnB = 2 * CONN_SPACE + 7;
   b.router.dispatch(cmd.chat({ conn: connOnB, user: 'bob', room: 'r1', ref: 3, text: 'hi' }));
   await waitFor('the owner received it', () => a.received.length === 1);
-  t.same(a.received[0]!.slice(0, 6), cmd.chat({ conn: connOnB, user: 'bob', room: 'r1', ref: 3, text: 'hi' }));
+  t.same(a.received[0]!.slice(0, 7), cmd.chat({ conn: connOnB, user: 'bob', room: 'r1', ref: 3, text: 'hi' }));
   t.ok(positionOf(a.received[0]!) >= 0, 'stamped with its log position');
   t.equal(b.received.length, 0, 'the non-owner runs no actor');
 
