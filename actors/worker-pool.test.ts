@@ -12,7 +12,7 @@ import { Eff, cmd, type Command, type Effect } from './messages';
 import { Role, ServerOp } from '../protocol/codes';
 import { decode } from '../protocol/codec';
 import { waitFor } from '../tools/server-process';
-import { ChatFilter } from '../moderation/chat-filter';
+import { readFilterConfig } from '../moderation/chat-filter';
 
 function pool(budget: number, handlers: Partial<WorkerPoolHandlers> & { effects: Effect[] }) {
   const dir = mkdtempSync(join(tmpdir(), 'hb-pool-'));
@@ -24,7 +24,7 @@ function pool(budget: number, handlers: Partial<WorkerPoolHandlers> & { effects:
       ledger: { mongodbUrl: null, dataDir: dir, leaseMs: 1000 },
       catalog: { version: 1, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] },
       games: null,
-      moderation: { filter: ChatFilter.fromFile(join(__dirname, '..', '..', 'config', 'moderation.json')).config, follows: { kind: 'sqlite', file: join(dir, 'social.sqlite') } },
+      moderation: { filter: readFilterConfig(join(__dirname, '..', '..', 'config', 'moderation.json')), follows: { kind: 'sqlite', file: join(dir, 'social.sqlite') } },
       statsIntervalMs: 100,
       log: { level: 'silent', pretty: false, base: {} },
       host: {

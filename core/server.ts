@@ -16,7 +16,7 @@ import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { ShadowMutes } from './shadow-mutes';
-import { ChatFilter } from '../moderation/chat-filter';
+import { readFilterConfig } from '../moderation/chat-filter';
 import { followStoreSettings } from '../adapters/social/open-follow-store';
 import { CloseCode, closeName } from '../protocol/codes';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ export class RealtimeServer {
         ledger: engines.workerLedger,
         catalog: catalog.data,
         games: config.games.enabled ? { config: GameConfig.fromFile(config.games.file).data, playStoreFile: join(config.dataDir, 'games.sqlite') } : null,
-        moderation: { filter: ChatFilter.fromFile(config.moderationFile).config, follows: followStoreSettings(config) },
+        moderation: { filter: readFilterConfig(config.moderationFile), follows: followStoreSettings(config) },
         host: {
           throughputPerTurn: a.throughputPerTurn,
           presenceIntervalMs: a.presenceIntervalMs,

@@ -66,7 +66,7 @@ export class ChatFilter {
   }
 
   static fromFile(file: string): ChatFilter {
-    return new ChatFilter(parseFilterConfig(JSON.parse(readFileSync(file, 'utf8')) as unknown, file));
+    return new ChatFilter(readFilterConfig(file));
   }
 
   /** Checks `text` at `strictness`; a `flag` also needs the repeat rule's verdict from the room (see SpamTracker). */
@@ -165,6 +165,11 @@ export class SpamTracker {
 
 const STRICT = ['relaxed', 'standard', 'strict'];
 const ACTIONS = ['allow', 'mask', 'flag', 'block'];
+
+/** Reads and validates the filter section of a moderation config file (without loading the word lists). */
+export function readFilterConfig(file: string): FilterConfigData {
+  return parseFilterConfig(JSON.parse(readFileSync(file, 'utf8')) as unknown, file);
+}
 
 /** Validates the filter section of config/moderation.json; errors name the file and the field. */
 export function parseFilterConfig(raw: unknown, file: string): FilterConfigData {
