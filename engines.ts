@@ -46,6 +46,11 @@ import { SqliteNotificationStore } from './adapters/notifications/notification-s
 import { MongoNotificationStore } from './adapters/notifications/notification-store-mongo';
 import type { NotificationStore } from './adapters/notifications/notification-store';
 import type { ModerationStore } from './adapters/moderation/moderation-store';
+import { ConsentSink } from './adapters/analytics/consent-sink';
+import type { AnalyticsOptOuts } from './privacy/analytics-opt-outs';
+import type { ConsentStore } from './adapters/privacy/consent-store';
+import { SqliteConsentStore } from './adapters/privacy/consent-store-sqlite';
+import { MongoConsentStore } from './adapters/privacy/consent-store-mongo';
 import { SqliteModerationStore } from './adapters/moderation/moderation-store-sqlite';
 import { MongoModerationStore } from './adapters/moderation/moderation-store-mongo';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
@@ -59,8 +64,10 @@ export interface RealtimeEngines {
   /** Where the actor workers open their own connections. */
   readonly workerLedger: LedgerSettings;
   readonly workerStore: StoreSettings;
-  /** Where product events go: ClickHouse, NDJSON files, or nowhere. */
+  /** Where product events go: ClickHouse, NDJSON files, or nowhere (behind the consent check). */
   readonly analytics: AnalyticsSink | null;
+  /** Who declined analytics (the sink drops their events); the realtime bridge keeps it current. */
+  readonly analyticsOptOuts: AnalyticsOptOuts;
   /**
    * Routing through a log: the cluster (KAFKA_BROKERS: Kafka and the Redis registry), or one node through
    * the in-process bus (HALOBUZZ_ONE_NODE_ROUTING=log); null: commands go straight to the local workers.
@@ -100,11 +107,11 @@ export async function openRedisBridge(config: Config): Promise<RedisBridge | nul
   }
 }
 
-export async function openRealtimeEngines(config: Config, log: Logger, metrics: CoreMetrics): Promise<RealtimeEngines> {
+export async function openRealtimeEngines(config: Config, log: Logger, metrics: CoreMetrics, analyticsOptOuts: AnalyticsOptOuts): Promise<RealtimeEngines> {
   const workerLedger = ledgerSettingsOf(config);
   const ledgerEngine = ledgerEngineName(workerLedger);
   const ledger = await openLedgerFor(config);
-  const analytics = await openAnalyticsSink(config, log, metrics);
+  const analytics = await openAnalyticsSink(config, log, metrics, analyticsOptOuts);
   const c = config.cluster;
   let cluster: ClusterEngines | null = null;
   if (c) {
@@ -120,11 +127,14 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
     const bus = new InProcessBus();
     cluster = { registry: new InMemoryNodeRegistry(10_000), connectBus: async () => bus, topicPrefix: 'halobuzz', partitions: 12, nodeTtlMs: 10_000 };
   }
-  return { ledger, ledgerEngine, workerLedger, workerStore: realtimeStoreSettings(config), analytics, cluster };
+  return { ledger, ledgerEngine, workerLedger, workerStore: realtimeStoreSettings(config), analytics, analyticsOptOuts, cluster };
 }
 
-/** The analytics sink the configuration asks for (null when off); `outboxName` keeps two processes of one node apart. */
-export async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics, outboxName = `outbox-${config.nodeId}`): Promise<AnalyticsSink | null> {
+/**
+ * The analytics sink the configuration asks for (null when off), behind the consent check: events of users
+ * in `optOuts` never reach its outbox. `outboxName` keeps two processes of one node apart.
+ */
+export async function openAnalyticsSink(config: Config, log: Logger, metrics: CoreMetrics, optOuts: AnalyticsOptOuts, outboxName = `outbox-${config.nodeId}`): Promise<AnalyticsSink | null> {
   const e = config.engines;
   if (!e.clickhouseUrl && e.embeddedAnalytics === 'off') return null;
   let sink: BatchingSink | null = null;
@@ -156,7 +166,7 @@ export async function openAnalyticsSink(config: Config, log: Logger, metrics: Co
   const closed = sink.recoverInterrupted();
   if (closed.length > 0) log.warn({ intervals: closed.length, waiting: sink.stats().queued }, 'analytics: closed the connections and room visits a crash left open');
   metrics.analyticsQueued.set(sink.stats().queued);
-  return sink;
+  return new ConsentSink(sink, (user) => optOuts.has(user));
 }
 
 /** What the HTTP API runs on, besides what it shares with the socket node (ledger, bridge). */
@@ -181,6 +191,8 @@ export interface ApiEngines {
   readonly notifications: NotificationStore;
   /** Reports, audit log, suspensions, shadow mutes, devices: MongoDB when MONGODB_URL is set, else data/moderation.sqlite. */
   readonly moderation: ModerationStore;
+  /** Consent records: MongoDB when MONGODB_URL is set, else data/privacy.sqlite. */
+  readonly consents: ConsentStore;
   readonly owners: RoomOwnerRecorder;
   readonly analytics: AnalyticsReader | null;
   close(): Promise<void>;
@@ -192,6 +204,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const follows = await openFollowStore(followStoreSettings(config));
   const notifications = config.engines.mongodbUrl ? await MongoNotificationStore.connect(config.engines.mongodbUrl) : new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
   const moderation = config.engines.mongodbUrl ? await MongoModerationStore.connect(config.engines.mongodbUrl) : new SqliteModerationStore(join(config.dataDir, 'moderation.sqlite'));
+  const consents = config.engines.mongodbUrl ? await MongoConsentStore.connect(config.engines.mongodbUrl) : new SqliteConsentStore(join(config.dataDir, 'privacy.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
   const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
@@ -226,9 +239,9 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
     : null;
   return {
-    accounts, rooms, follows, notifications, moderation, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
+    accounts, rooms, follows, notifications, moderation, consents, owners, analytics, purchases, stripe, appStore, googlePlay, payouts, connect,
     close: async () => {
-      await Promise.all([accounts.close(), rooms.close(), follows.close(), notifications.close(), moderation.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
+      await Promise.all([accounts.close(), rooms.close(), follows.close(), notifications.close(), moderation.close(), consents.close(), owners.close(), analytics?.close(), purchases.close(), payouts.close()]);
     },
   };
 }

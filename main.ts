@@ -42,6 +42,9 @@ import { ModerationService } from './moderation/moderation-service';
 import { ChatFilter } from './moderation/chat-filter';
 import { ReportRules } from './moderation/report-rules';
 import { LoginThrottle } from './api/login-throttle';
+import { AnalyticsOptOuts } from './privacy/analytics-opt-outs';
+import { ConsentService } from './privacy/consent-service';
+import { PrivacyDocuments } from './privacy/privacy-documents';
 
 type Stop = () => Promise<unknown>;
 
@@ -50,6 +53,8 @@ async function startApi(config: Config, log: Logger, deps: {
   realtimeReady: () => boolean; redis: RedisBridge | null;
   /** Where purchase, refund and dispute events go (the socket node's sink, or the API's own). */
   analyticsSink: AnalyticsSink | null;
+  /** This process's list of users who declined analytics (its sink's consent check). */
+  analyticsOptOuts: AnalyticsOptOuts;
 }): Promise<Stop> {
   const engines = await openApiEngines(config);
   const { accounts, rooms, owners, analytics } = engines;
@@ -89,6 +94,15 @@ async function startApi(config: Config, log: Logger, deps: {
   });
   // Every socket node this API reaches learns the shadow mutes in force (a node started later gets them from its own API).
   await moderation.loadShadowMutes();
+  const consents = new ConsentService({
+    store: engines.consents, documents: PrivacyDocuments.fromFile(config.privacyFile), now: Date.now,
+    analyticsOptOut: (user, declined) => {
+      deps.analyticsOptOuts.set(user, declined);
+      deps.bridge.analyticsOptOut(user, declined).catch((err) => log.error({ err }, 'could not spread an analytics opt-out'));
+    },
+  });
+  // This process and every socket node it reaches drop the events of users who declined analytics.
+  await consents.loadOptOuts();
   // Sessions revoked while their access tokens may still be valid survive a restart.
   const horizon = Date.now() - config.api.accessTtlSec * 1000 - 60_000;
   for (const sid of await accounts.revokedSince(horizon)) deps.revocations.add(sid);
@@ -177,6 +191,7 @@ async function startApi(config: Config, log: Logger, deps: {
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
     moderation: { service: moderation, store: engines.moderation },
+    privacy: { consents },
     notifications: {
       store: engines.notifications, templates: notifier.templates,
       onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),
@@ -242,15 +257,17 @@ async function main(): Promise<void> {
   if (config.auth.usingDevSecret) log.warn('HALOBUZZ_JWT_SECRET is not set: using the development secret (never do this in production)');
   const redis = await openRedisBridge(config);
   const stops: Stop[] = [];
+  // Who declined analytics: this process's sink drops their events (filled by the API, kept current by the bridge).
+  const analyticsOptOuts = new AnalyticsOptOuts(!PrivacyDocuments.fromFile(config.privacyFile).data.defaults.analytics);
 
   if (config.role === 'api') {
     // The API alone: its own ledger handle and catalog; socket nodes are reached through Redis.
     const ledger = await openLedgerFor(config);
     const metrics = new CoreMetrics();
-    const analyticsSink = await openAnalyticsSink(config, log, metrics, `outbox-${config.nodeId}-api`);
+    const analyticsSink = await openAnalyticsSink(config, log, metrics, analyticsOptOuts, `outbox-${config.nodeId}-api`);
     stops.push(await startApi(config, log, {
       bridge: redis!, revocations: new Revocations(config.api.accessTtlSec * 1000 + 60_000), ledger,
-      catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics, realtimeReady: () => true, redis, analyticsSink,
+      catalog: GiftCatalog.fromFile(config.economy.giftCatalogFile), metrics, realtimeReady: () => true, redis, analyticsSink, analyticsOptOuts,
     }));
     stops.push(() => ledger.close());
     if (analyticsSink) stops.push(async () => {
@@ -259,7 +276,7 @@ async function main(): Promise<void> {
     });
   } else {
     const metrics = new CoreMetrics();
-    const engines = await openRealtimeEngines(config, log, metrics);
+    const engines = await openRealtimeEngines(config, log, metrics, analyticsOptOuts);
     let server: RealtimeServer;
     try {
       server = new RealtimeServer(config, log, engines, { logging, metrics });
@@ -286,7 +303,7 @@ async function main(): Promise<void> {
       const local = new LocalBridge(node);
       stops.push(await startApi(config, log, {
         bridge: redis ?? local, revocations: server.revocations, ledger: server.ledgerHandle, catalog: server.catalog,
-        metrics: server.metrics, realtimeReady: () => server.ready, redis, analyticsSink: engines.analytics,
+        metrics: server.metrics, realtimeReady: () => server.ready, redis, analyticsSink: engines.analytics, analyticsOptOuts,
       }));
     }
     stops.push(() => server.shutdown());

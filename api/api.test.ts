@@ -28,6 +28,9 @@ import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
 import { ModerationService } from '../moderation/moderation-service';
 import { ChatFilter } from '../moderation/chat-filter';
 import { ReportRules } from '../moderation/report-rules';
+import { SqliteConsentStore } from '../adapters/privacy/consent-store-sqlite';
+import { ConsentService } from '../privacy/consent-service';
+import { PrivacyDocuments } from '../privacy/privacy-documents';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
@@ -64,7 +67,9 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     deliver: async () => undefined,
     moderate: async () => undefined,
     shadowMute: async () => undefined,
+    analyticsOptOut: async (user: string, declined: boolean) => void optOuts.push(`${user}:${declined}`),
   };
+  const optOuts: string[] = [];
   const roomOwners = { record: async (room: string, owner: string) => void owners.set(room, owner) };
   const media = over.media === false ? null : new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600);
   const shop = shopDeps(ledger, join(dir, `purchases-${i}.sqlite`));
@@ -85,7 +90,11 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     service: new ModerationService({ store: moderationStore, accounts, rooms, realtime: realtimeStore, bridge: realtime, revoke: () => undefined,
       filter: ChatFilter.fromFile(moderationFile), rules: ReportRules.fromFile(moderationFile), now: Date.now }),
   };
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, moderation, ...shop,
+  const consentStore = new SqliteConsentStore(join(dir, `privacy-${i}.sqlite`));
+  t.teardown(() => consentStore.close());
+  const privacy = { consents: new ConsentService({ store: consentStore, documents: PrivacyDocuments.fromFile(join(__dirname, '..', '..', 'config', 'privacy.json')), now: Date.now,
+    analyticsOptOut: (user, declined) => void optOuts.push(`${user}:${declined}`) }) };
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, moderation, privacy, ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
@@ -94,10 +103,10 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
     await rooms.close();
     await shop.store.close();
   });
-  return { app, ledger, accounts, revoked, metrics, viewers, owners, ended };
+  return { app, ledger, accounts, revoked, metrics, viewers, owners, ended, optOuts };
 }
 
-const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE' | 'PATCH', url: string, body?: unknown, token?: string) =>
+const json = (app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH', url: string, body?: unknown, token?: string) =>
   app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }), headers: token ? { authorization: `Bearer ${token}` } : {} });
 const code = (res: { json(): unknown }) => (res.json() as { error?: { code: string } }).error?.code;
 const register = async (app: FastifyInstance, email = 'alice@example.com', password = 'correct horse battery') => {
@@ -504,4 +513,20 @@ t.test('reports: the reasons list, body validation, staff-only queue routes', as
   t.equal(contact.statusCode, 200, 'a flagged name is accepted…');
   const flagged = await json(app, 'GET', '/v1/admin/reports?status=open', undefined, staff.tokens.accessToken);
   t.match(flagged.json(), { reports: [{ reason: 'filter:contact', target: { kind: 'user', user: bob.user.id }, snapshot: { displayName: 'call me 555 010 9999' } }] }, '…and queued for review');
+});
+
+t.test('consents: defaults, changes, the analytics opt-out reaches the sink check, validation', async (t) => {
+  const { app, optOuts } = await setup();
+  const reg = (await json(app, 'POST', '/v1/auth/register', { email: 'consent@example.com', password: 'correct horse battery staple', displayName: 'Consent' })).json() as { user: { id: string }; tokens: { accessToken: string } };
+  const token = reg.tokens.accessToken;
+  t.equal((await json(app, 'GET', '/v1/me/consents')).statusCode, 401);
+  t.match((await json(app, 'GET', '/v1/me/consents', undefined, token)).json(), { choices: { analytics: { granted: true, at: null }, marketing: { granted: false } }, needsAcceptance: ['terms', 'privacy'] });
+  t.equal(code(await json(app, 'PUT', '/v1/me/consents', {}, token)), 'HB_API_VALIDATION', 'an empty change');
+  t.equal(code(await json(app, 'PUT', '/v1/me/consents', { analytics: 'no' }, token)), 'HB_API_VALIDATION');
+  t.equal(code(await json(app, 'PUT', '/v1/me/consents', { shareWithPartners: true }, token)), 'HB_API_VALIDATION', 'unknown kinds are refused');
+  const changed = await json(app, 'PUT', '/v1/me/consents', { analytics: false, marketing: true }, token);
+  t.match(changed.json(), { choices: { analytics: { granted: false }, marketing: { granted: true } } });
+  t.same(optOuts, [`${reg.user.id}:true`], 'the opt-out is spread');
+  await json(app, 'PUT', '/v1/me/consents', { marketing: true }, token);
+  t.same(optOuts.length, 1, 'a change that is not about analytics spreads nothing');
 });

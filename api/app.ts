@@ -29,6 +29,7 @@ import { adminPlugin } from './plugins/admin';
 import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
 import { moderationPlugin, type ModerationPluginOptions } from './plugins/moderation';
+import { privacyPlugin, type PrivacyPluginOptions } from './plugins/privacy';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { socialPlugin } from './plugins/social';
 import { notificationsPlugin, type NotificationsPluginOptions } from './plugins/notifications';
@@ -90,6 +91,8 @@ export interface ApiDeps {
   readonly games?: GamesPluginOptions['play'];
   /** Reports, the review queue, platform actions and the audit log. */
   readonly moderation?: ModerationPluginOptions;
+  /** Consents (privacy). */
+  readonly privacy?: PrivacyPluginOptions;
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
   readonly debugClock?: (advanceMs: number) => number;
 }
@@ -244,6 +247,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
   if (deps.moderation) await app.register(moderationPlugin, deps.moderation);
+  if (deps.privacy) await app.register(privacyPlugin, deps.privacy);
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

@@ -195,6 +195,7 @@ export class RealtimeServer {
       endStream: (room, owner) => this.dispatch(cmd.roomEnd({ conn: 0, user: owner, room, ref: 0 })),
       moderate: (room, by, action, args) => this.dispatch(cmd.mod({ conn: 0, user: by, room, ref: 0, action, args: [...args], staff: true })),
       shadowMute: (user, until) => this.shadowMutes.set(user, until),
+      analyticsOptOut: (user, declined) => this.engines.analyticsOptOuts.set(user, declined),
       deliver: (user, frame) => void this.hub.deliverToUser(user, frame),
     };
   }

@@ -10,6 +10,7 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
   const node: RealtimeBridgeNode = {
     moderate: (room, by, action, args) => void moderated.push(`${room}/${by}/${action}/${args.join(',')}`),
     shadowMute: (user, until) => void moderated.push(`shadow ${user} ${until}`),
+    analyticsOptOut: (user, declined) => void moderated.push(`analytics ${user} ${declined}`),
     viewers: (room) => (room === 'busy' ? 7 : 0),
     localViewerCounts: () => new Map([['busy', 7]]),
     revoke: (sids) => void revoked.push(...sids),
@@ -26,5 +27,6 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
   t.same(delivered, ['ann:3']);
   await bridge.moderate('busy', 'staff', 'kick', ['bob']);
   await bridge.shadowMute('eve', null);
-  t.same(moderated, ['busy/staff/kick/bob', 'shadow eve null']);
+  await bridge.analyticsOptOut('eve', true);
+  t.same(moderated, ['busy/staff/kick/bob', 'shadow eve null', 'analytics eve true']);
 });

@@ -27,4 +27,8 @@ export class LocalBridge implements RealtimeBridge {
   async shadowMute(user: string, until: number | null): Promise<void> {
     this.node.shadowMute(user, until);
   }
+
+  async analyticsOptOut(user: string, declined: boolean): Promise<void> {
+    this.node.analyticsOptOut(user, declined);
+  }
 }

@@ -17,6 +17,8 @@ export interface RealtimeBridge {
   moderate(room: string, by: string, action: string, args: readonly unknown[]): Promise<void>;
   /** Every socket node shadow-mutes `user` until `until` (ms; null lifts it). */
   shadowMute(user: string, until: number | null): Promise<void>;
+  /** Every socket node drops (or again records) `user`'s analytics events. */
+  analyticsOptOut(user: string, declined: boolean): Promise<void>;
 }
 
 /** A socket node's end of the bridge: what a bridge delivers into this process. */
@@ -30,4 +32,5 @@ export interface RealtimeBridgeNode {
   deliver(user: string, frame: Uint8Array): void;
   moderate(room: string, by: string, action: string, args: readonly unknown[]): void;
   shadowMute(user: string, until: number | null): void;
+  analyticsOptOut(user: string, declined: boolean): void;
 }

@@ -14,7 +14,9 @@ if (url) {
     const errors: string[] = [];
     const moderated: unknown[][] = [];
     const shadow: [string, number | null][] = [];
+    const optOuts: [string, boolean][] = [];
     const node: RealtimeBridgeNode = {
+      analyticsOptOut: (user, declined) => void optOuts.push([user, declined]),
       moderate: (room, by, action, args) => void moderated.push([room, by, action, args]),
       shadowMute: (user, until) => void shadow.push([user, until]),
       viewers: () => 0,
@@ -43,11 +45,13 @@ if (url) {
     await other.serve(`bridge-test-other-${process.pid}`, { ...node, localViewerCounts: () => new Map() }, 200, (job, err) => void errors.push(`other ${job}: ${err.message}`));
     await apiSide.moderate('room-a', 'staff-1', 'kick', ['user-b']);
     await apiSide.shadowMute('user-c', 1234);
-    await waitFor('both nodes hear the shadow mute', () => shadow.length === 2, 5000);
+    await apiSide.analyticsOptOut('user-d', true);
+    await waitFor('both nodes hear the shadow mute and the opt-out', () => shadow.length === 2 && optOuts.length === 2, 5000);
     await new Promise((r) => setTimeout(r, 200));
     await other.close();
     t.same(moderated, [['room-a', 'staff-1', 'kick', ['user-b']]], 'one of the two nodes took the moderation action');
     t.same(shadow, [['user-c', 1234], ['user-c', 1234]]);
+    t.same(optOuts, [['user-d', true], ['user-d', true]]);
     t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');
 
     const raw = new Redis(url);

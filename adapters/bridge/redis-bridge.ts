@@ -7,8 +7,8 @@
  * - Revocations and stream ends: published on `halobuzz:revoked` / `halobuzz:room-end` (MessagePack);
  *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
  *   safe for revocation because a restarted node reloads revoked sessions from the account store.
- * - Shadow mutes: published on `halobuzz:shadow-mute`; every node applies them (the API reloads the list
- *   into its own node at start).
+ * - Shadow mutes and analytics opt-outs: published on `halobuzz:shadow-mute` / `halobuzz:analytics-opt-out`;
+ *   every node applies them (the API reloads both lists into its own node at start).
  * - Room moderation by staff: published on `halobuzz:moderate` with an id; the first node to claim the id
  *   (`SET NX`) dispatches it, so the room's actor gets it once whichever node owns the room.
  */
@@ -24,6 +24,7 @@ const ROOM_END = 'halobuzz:room-end';
 const DELIVER = 'halobuzz:deliver';
 const SHADOW_MUTE = 'halobuzz:shadow-mute';
 const MODERATE = 'halobuzz:moderate';
+const ANALYTICS_OPT_OUT = 'halobuzz:analytics-opt-out';
 
 export class RedisBridge implements RealtimeBridge {
   private subscriber: Redis | null = null;
@@ -74,6 +75,10 @@ export class RedisBridge implements RealtimeBridge {
     await this.redis.publish(SHADOW_MUTE, Buffer.from(encode([user, until])));
   }
 
+  async analyticsOptOut(user: string, declined: boolean): Promise<void> {
+    await this.redis.publish(ANALYTICS_OPT_OUT, Buffer.from(encode([user, declined])));
+  }
+
   /** One node takes a published moderation action (the others see the claim and skip it). */
   private async claim(id: string, nodeId: string): Promise<boolean> {
     return (await this.redis.set(`halobuzz:moderate:${id}`, nodeId, 'PX', 60_000, 'NX')) === 'OK';
@@ -87,7 +92,7 @@ export class RedisBridge implements RealtimeBridge {
   async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
     const sub = this.redis.duplicate();
     this.subscriber = sub;
-    await sub.subscribe(REVOKED, ROOM_END, DELIVER, SHADOW_MUTE, MODERATE);
+    await sub.subscribe(REVOKED, ROOM_END, DELIVER, SHADOW_MUTE, MODERATE, ANALYTICS_OPT_OUT);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
         const value = decodeInternal(message);
@@ -97,6 +102,9 @@ export class RedisBridge implements RealtimeBridge {
         else if (name === SHADOW_MUTE) {
           if (typeof value[0] !== 'string' || (value[1] !== null && typeof value[1] !== 'number')) throw new Error(`${SHADOW_MUTE}: expected [user, until]`);
           node.shadowMute(value[0], value[1]);
+        } else if (name === ANALYTICS_OPT_OUT) {
+          if (typeof value[0] !== 'string' || typeof value[1] !== 'boolean') throw new Error(`${ANALYTICS_OPT_OUT}: expected [user, declined]`);
+          node.analyticsOptOut(value[0], value[1]);
         } else if (name === MODERATE) {
           const [id, room, by, action, args] = value as [unknown, unknown, unknown, unknown, unknown];
           if (typeof id !== 'string' || typeof room !== 'string' || typeof by !== 'string' || typeof action !== 'string' || !Array.isArray(args)) {
