@@ -45,6 +45,7 @@ import { LoginThrottle } from './api/login-throttle';
 import { AnalyticsOptOuts } from './privacy/analytics-opt-outs';
 import { ConsentService } from './privacy/consent-service';
 import { PrivacyDocuments } from './privacy/privacy-documents';
+import { MessageCatalog } from './i18n/message-catalog';
 
 type Stop = () => Promise<unknown>;
 
@@ -192,6 +193,7 @@ async function startApi(config: Config, log: Logger, deps: {
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
     moderation: { service: moderation, store: engines.moderation },
     privacy: { consents },
+    errorMessages: MessageCatalog.fromDir(join(config.localesDir, 'errors')),
     notifications: {
       store: engines.notifications, templates: notifier.templates,
       onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),

@@ -31,6 +31,7 @@ import { ReportRules } from '../moderation/report-rules';
 import { SqliteConsentStore } from '../adapters/privacy/consent-store-sqlite';
 import { ConsentService } from '../privacy/consent-service';
 import { PrivacyDocuments } from '../privacy/privacy-documents';
+import { MessageCatalog } from '../i18n/message-catalog';
 
 const SECRET = 'api-test-secret-0123456789-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
@@ -94,7 +95,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   t.teardown(() => consentStore.close());
   const privacy = { consents: new ConsentService({ store: consentStore, documents: PrivacyDocuments.fromFile(join(__dirname, '..', '..', 'config', 'privacy.json')), now: Date.now,
     analyticsOptOut: (user, declined) => void optOuts.push(`${user}:${declined}`) }) };
-  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, moderation, privacy, ...shop,
+  const app = await buildApi({ auth, ledger, catalog, metrics, ready: over.ready ?? (async () => true), rooms, realtime, owners: roomOwners, accounts, media, follows, notifications, moderation, privacy, errorMessages: MessageCatalog.fromDir(join(__dirname, '..', '..', 'config', 'locales', 'errors')), ...shop,
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], metrics: over.metrics ?? true, trustedProxies: over.trustedProxies ?? [], rateLimitPerMinute: over.rateLimitPerMinute ?? 100_000, ...(over.redis ? { rateLimitRedis: over.redis } : {}) } });
   t.teardown(async () => {
     await app.close();
@@ -529,4 +530,24 @@ t.test('consents: defaults, changes, the analytics opt-out reaches the sink chec
   t.same(optOuts, [`${reg.user.id}:true`], 'the opt-out is spread');
   await json(app, 'PUT', '/v1/me/consents', { marketing: true }, token);
   t.same(optOuts.length, 1, 'a change that is not about analytics spreads nothing');
+});
+
+t.test('errors speak the saved locale, else Accept-Language; the code never changes', async (t) => {
+  const { app } = await setup();
+  const ask = (url: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET', body?: unknown) =>
+    app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
+  const es = await ask('/v1/nope', { 'accept-language': 'es-MX,es;q=0.9,en;q=0.5' });
+  t.same([es.statusCode, es.headers['content-language'], es.json()], [404, 'es', { error: { code: 'HB_API_NOT_FOUND', message: 'no encontrado' } }]);
+  const ar = await ask('/v1/me', { 'accept-language': 'ar' });
+  t.same([ar.headers['content-language'], ar.json().error], ['ar', { code: 'HB_API_UNAUTHENTICATED', message: 'يلزم رمز وصول صالح' }]);
+  const en = await ask('/v1/me', {});
+  t.same([en.headers['content-language'], en.json().error.message], ['en', 'a valid access token is required']);
+  const reg = (await ask('/v1/auth/register', { 'accept-language': 'hi' }, 'POST', { email: 'locale@example.com', password: 'correct horse battery staple', displayName: 'Locale' })).json() as { tokens: { accessToken: string } };
+  const auth = { authorization: `Bearer ${reg.tokens.accessToken}` };
+  await app.inject({ method: 'PATCH', url: '/v1/me', headers: auth, payload: { locale: 'ne' } });
+  const saved = await app.inject({ method: 'PUT', url: '/v1/me/consents', headers: { ...auth, 'accept-language': 'es', 'content-type': 'application/json' }, payload: {} });
+  t.same([saved.statusCode, saved.headers['content-language'], saved.json().error.code], [400, 'ne', 'HB_API_VALIDATION'], 'the saved locale wins over the header');
+  const specific = await app.inject({ method: 'PUT', url: '/v1/me/consents', headers: { ...auth, 'content-type': 'application/json' }, payload: { terms: 'an-old-one' } });
+  t.match(specific.json(), { error: { code: 'HB_API_VALIDATION', message: 'अनुरोध स्किमासँग मेल खाँदैन', detail: { reason: /terms: the current version is/ } } },
+    'a specific English message stays, as the reason');
 });

@@ -3,7 +3,7 @@
  * schemas on every route (TypeBox), OpenAPI at /docs, every error as `{ error: { code, message } }` from
  * one registry (errors.ts). It runs in the realtime server's process by default.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -30,6 +30,8 @@ import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
 import { moderationPlugin, type ModerationPluginOptions } from './plugins/moderation';
 import { privacyPlugin, type PrivacyPluginOptions } from './plugins/privacy';
+import type { MessageCatalog } from '../i18n/message-catalog';
+import { pickLocale, type Locale } from '../i18n/locales';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { socialPlugin } from './plugins/social';
 import { notificationsPlugin, type NotificationsPluginOptions } from './plugins/notifications';
@@ -93,6 +95,8 @@ export interface ApiDeps {
   readonly moderation?: ModerationPluginOptions;
   /** Consents (privacy). */
   readonly privacy?: PrivacyPluginOptions;
+  /** Error messages in every shipped language (config/locales/errors); without it errors are English. */
+  readonly errorMessages?: MessageCatalog;
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
   readonly debugClock?: (advanceMs: number) => number;
 }
@@ -106,6 +110,21 @@ export function redactedUrl(url: string): string {
 
 function send(code: ApiErrorCode, message?: string, detail?: unknown) {
   return { error: { code, message: message ?? ApiErrors[code].message, ...(detail === undefined ? {} : { detail }) } };
+}
+
+/**
+ * An error's message in the request's language (docs/i18n.md): the code never changes. A message the
+ * handler made more specific than its code's stays as written in English; in another language the
+ * translated message for the code is sent and the English one is kept as `detail.reason`.
+ */
+function localized(errors: MessageCatalog | null, locale: Locale, code: ApiErrorCode, message: string | undefined, detail: unknown, headers: Record<string, string>) {
+  if (!errors || !errors.has(code)) return send(code, message, detail);
+  const specific = message !== undefined && message !== ApiErrors[code].message;
+  if (specific && locale === 'en') return send(code, message, detail);
+  const retryAfter = Number(headers['retry-after'] ?? 0);
+  const text = errors.format(locale, code, { minutes: Math.ceil(retryAfter / 60) });
+  const merged = specific ? { ...(detail && typeof detail === 'object' ? detail : {}), reason: message } : detail;
+  return send(code, text, merged);
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -144,17 +163,37 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     add(429);
     add(500);
   });
-  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+  const errors = deps.errorMessages ?? null;
+  /** The user's saved locale (cached a minute), for error messages. */
+  const savedLocales = new Map<string, { locale: string | null; at: number }>();
+  const localeOf = async (request: FastifyRequest): Promise<Locale> => {
+    let saved: string | null = null;
+    const user = request.claims?.sub;
+    if (user && errors) {
+      const cached = savedLocales.get(user);
+      if (cached && Date.now() - cached.at < 60_000) saved = cached.locale;
+      else {
+        saved = (await deps.accounts.userById(user).catch(() => null))?.locale ?? null;
+        if (savedLocales.size > 10_000) savedLocales.clear();
+        savedLocales.set(user, { locale: saved, at: Date.now() });
+      }
+    }
+    return pickLocale(saved, request.headers['accept-language']);
+  };
+  app.setErrorHandler(async (err: FastifyError | ApiError, request, reply) => {
+    const locale = await localeOf(request);
+    if (errors) reply.header('content-language', locale);
+    const say = (code: ApiErrorCode, message?: string, detail?: unknown, headers: Record<string, string> = {}) => localized(errors, locale, code, message, detail, headers);
     // Every error answer is counted here, by its code, where it is decided.
     if (err instanceof ApiError) {
       deps.metrics.apiError(err.code);
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      return reply.status(err.status).send(send(err.code, err.message, err.detail));
+      return reply.status(err.status).send(say(err.code, err.message, err.detail, err.headers));
     }
     const e = err as FastifyError;
     if (e.validation) {
       deps.metrics.apiError('HB_API_VALIDATION');
-      return reply.status(400).send(send('HB_API_VALIDATION', `${e.validationContext ?? 'request'} ${e.validation[0]?.instancePath ?? ''} ${e.validation[0]?.message ?? ''}`.replace(/\s+/g, ' ').trim()));
+      return reply.status(400).send(say('HB_API_VALIDATION', `${e.validationContext ?? 'request'} ${e.validation[0]?.instancePath ?? ''} ${e.validation[0]?.message ?? ''}`.replace(/\s+/g, ' ').trim()));
     }
     const byFastifyCode: Record<string, ApiErrorCode> = {
       FST_ERR_CTP_INVALID_JSON_BODY: 'HB_API_BAD_JSON',
@@ -165,15 +204,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const mapped = byFastifyCode[e.code] ?? (e.statusCode === 429 ? 'HB_API_RATE_LIMITED' : e instanceof SyntaxError ? 'HB_API_BAD_JSON' : undefined);
     if (mapped) {
       deps.metrics.apiError(mapped);
-      return reply.status(ApiErrors[mapped].status).send(send(mapped));
+      return reply.status(ApiErrors[mapped].status).send(say(mapped));
     }
     request.log.error({ err }, 'unhandled API error');
     deps.metrics.apiError('HB_API_INTERNAL');
-    return reply.status(500).send(send('HB_API_INTERNAL'));
+    return reply.status(500).send(say('HB_API_INTERNAL'));
   });
-  app.setNotFoundHandler((_req, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
     deps.metrics.apiError('HB_API_NOT_FOUND');
-    return reply.status(404).send(send('HB_API_NOT_FOUND'));
+    const locale = await localeOf(request);
+    if (errors) reply.header('content-language', locale);
+    return reply.status(404).send(localized(errors, locale, 'HB_API_NOT_FOUND', undefined, undefined, {}));
   });
 
   // A strict default CSP on every response (JSON needs none of it); the dashboard and /docs set their own.
