@@ -4,7 +4,7 @@
  * with the notification (one per device, in the device's locale), and a repeated id notifies once.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteNotificationStore } from '../adapters/notifications/notification-store-sqlite';
@@ -39,17 +39,23 @@ t.test('decide: off, muted, quiet, and security always', async (t) => {
   t.equal(decide({ ...quiet, enabled: false }, 'security', null, AT), 'push', 'security cannot be switched off or delayed');
 });
 
-t.test('templates: placeholders filled, a missing locale falls back to English, texts live in files', async (t) => {
+t.test('templates: every shipped language, with plurals by its own rules; an unknown language gets English', async (t) => {
   const tpl = Templates.fromDir(EN);
   t.same(tpl.render('went_live', { creatorName: 'Asha', roomTitle: 'Morning songs' }, 'en'), { title: 'Asha is live', body: 'Morning songs' });
-  t.same(tpl.render('went_live', { creatorName: 'Asha', roomTitle: 'x' }, 'ne-NP'), { title: 'Asha is live', body: 'x' }, 'no ne file yet: English');
   t.match(tpl.render('security', { event: 'new_sign_in', ip: '203.0.113.9' }).body, 'New sign-in to your account from 203.0.113.9');
-  const other = join(dir, 'tpl');
-  rmSync(other, { recursive: true, force: true });
-  require('node:fs').mkdirSync(other);
-  writeFileSync(join(other, 'en.json'), JSON.stringify({ locale: 'en', dm: { title: '{fromName}', body: 'hi' } }));
-  writeFileSync(join(other, 'ne.json'), JSON.stringify({ locale: 'ne', dm: { title: '{fromName} ले सन्देश पठाउनुभयो', body: 'नयाँ सन्देश' } }));
-  t.equal(Templates.fromDir(other).render('dm', { fromName: 'Ram' }, 'ne-NP').title, 'Ram ले सन्देश पठाउनुभयो', 'a language file is used by its language part');
+  const gift = (locale: string, count: number, coins: number) => tpl.render('gift', { fromName: 'Ram', giftName: 'Rose', count, coins }, locale);
+  t.same(gift('en', 1, 1), { title: 'Ram sent you a Rose', body: '1 coin' });
+  t.same(gift('en-GB', 3, 30), { title: 'Ram sent you 3 × Rose', body: '30 coins' });
+  t.same(gift('es-MX', 1, 1), { title: 'Ram te envió un Rose', body: '1 moneda' });
+  t.same(gift('es', 2, 12000), { title: 'Ram te envió 2 × Rose', body: '12.000 monedas' }, 'Spanish groups thousands with a dot');
+  t.same(gift('hi', 1, 5), { title: 'Ram ने आपको एक Rose भेजा', body: '5 सिक्के' });
+  t.same(gift('ne-NP', 2, 20), { title: 'Ram ले तपाईंलाई २ × Rose पठाउनुभयो', body: '२० सिक्का' }, 'Nepali digits');
+  t.same(gift('ar', 2, 2), { title: 'أرسل إليك Ram اثنين من Rose', body: 'عملتان' }, 'Arabic dual');
+  t.same(gift('ar', 3, 11), { title: 'أرسل إليك Ram 3 من Rose', body: '11 عملة' }, 'Arabic few and many');
+  t.equal(tpl.dir('ar-EG'), 'rtl');
+  t.equal(tpl.dir('ne'), 'ltr');
+  t.same(tpl.render('dm', { fromName: 'Ann' }, 'fr-FR'), { title: 'Ann', body: 'sent you a message' }, 'a language not shipped: English');
+  t.equal(tpl.render('security', { event: 'mfa_enabled' }, 'ar').body, 'فُعّل التحقق بخطوتين');
 });
 
 t.test('the Notifier: what each setting makes, pushes per device in its locale, once per id', async (t) => {

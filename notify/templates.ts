@@ -1,42 +1,36 @@
 /**
- * Notification texts, out of code: one JSON file per locale in config/notifications (en.json today; the
- * i18n work adds languages). `{name}` placeholders are filled from the notification's data; a locale
- * without a file, or a kind missing from it, falls back to English.
+ * Notification texts, out of code: one catalog file per shipped language in config/notifications
+ * (docs/i18n.md), in ICU MessageFormat, so counts and coins are pluralised and formatted by each language's
+ * rules ("a Rose", "3 × Rose"; Arabic's dual and few). Each kind has a `title` and a `body`; security
+ * notices pick their sentence by event (`security.<event>`). A locale is matched by its language part
+ * (`ne-NP` is Nepali); a language not shipped gets English.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { MessageCatalog } from '../i18n/message-catalog';
+import { shippedLocale, type Locale } from '../i18n/locales';
 import type { NotificationKind } from './preferences';
 
-interface Template { title: string; body: string; messages?: Record<string, string> }
-type Catalog = Partial<Record<NotificationKind, Template>> & { locale: string };
-
 export class Templates {
-  private constructor(private readonly byLocale: Map<string, Catalog>) {}
+  private constructor(private readonly catalog: MessageCatalog) {}
 
+  /** Loads every shipped language; a missing file or key fails here (and in the tests), not in a push. */
   static fromDir(dir: string): Templates {
-    const byLocale = new Map<string, Catalog>();
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-      const c = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Catalog;
-      byLocale.set(c.locale, c);
-    }
-    if (!byLocale.has('en')) throw new Error(`notification templates: ${dir} has no en.json`);
-    return new Templates(byLocale);
+    return new Templates(MessageCatalog.fromDir(dir));
   }
 
-  get locales(): string[] {
-    return [...this.byLocale.keys()].sort();
-  }
-
-  /** Title and body of a notification in `locale` (its language part, then English). */
+  /** Title and body of a notification in `locale` (its language part, else English). */
   render(kind: NotificationKind, data: Record<string, string | number>, locale = 'en'): { title: string; body: string } {
-    const t = this.byLocale.get(locale)?.[kind] ?? this.byLocale.get(locale.split('-')[0]!)?.[kind] ?? this.byLocale.get('en')![kind];
-    if (!t) throw new Error(`no template for ${kind}`);
+    const l: Locale = shippedLocale(locale) ?? 'en';
+    if (!this.catalog.has(`${kind}.title`)) throw new Error(`no template for ${kind}`);
     const values: Record<string, string | number> = { ...data };
-    if (t.messages && typeof data.event === 'string') values.message = fill(t.messages[data.event] ?? String(data.event), data);
-    return { title: fill(t.title, values), body: fill(t.body, values) };
+    if (typeof data.event === 'string') {
+      const key = `${kind}.${data.event}`;
+      values.message = this.catalog.has(key) ? this.catalog.format(l, key, data) : data.event;
+    }
+    return { title: this.catalog.format(l, `${kind}.title`, values), body: this.catalog.format(l, `${kind}.body`, values) };
   }
-}
 
-function fill(text: string, values: Record<string, string | number>): string {
-  return text.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => (values[name] === undefined ? whole : String(values[name])));
+  /** The direction a client lays a rendered text out in. */
+  dir(locale: string): 'ltr' | 'rtl' {
+    return this.catalog.dir(shippedLocale(locale) ?? 'en');
+  }
 }

@@ -12,6 +12,7 @@ import { DEFAULT_SETTINGS, OPTIONAL_KINDS, validQuietHours, type NotificationSet
 import type { Templates } from '../../notify/templates';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
+import { pickLocale } from '../../i18n/locales';
 import { claimsOf } from '../auth-hook';
 
 export interface NotificationsPluginOptions {
@@ -52,14 +53,24 @@ export const notificationsPlugin: FastifyPluginAsyncTypebox<NotificationsPluginO
       tags: ['notifications'], summary: 'Your notifications, newest first (cursor paging), with the unread count', ...secured,
       querystring: Type.Object({
         limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })), after: Type.Optional(Type.String({ pattern: '^[0-9a-z]{1,11}$' })),
-        locale: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'texts in this locale (English when there is none)' })),
+        locale: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'texts in this language; else Accept-Language; English when neither is shipped (docs/i18n.md)' })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(Notification), next: Type.Union([Type.String(), Type.Null()]), unread: Type.Integer() }), ...errorResponses(400, 401) },
+      response: {
+        200: Type.Object({
+          items: Type.Array(Notification), next: Type.Union([Type.String(), Type.Null()]), unread: Type.Integer(),
+          locale: Type.String({ description: 'the language the texts are in' }), dir: Type.Union([Type.Literal('ltr'), Type.Literal('rtl')], { description: 'their direction (Arabic: rtl)' }),
+        }),
+        ...errorResponses(400, 401),
+      },
     },
   }, async (req) => {
     try {
       const page = await store.list(claimsOf(req).sub, { limit: Number(req.query.limit ?? 50), ...(req.query.after ? { after: req.query.after } : {}) });
-      return { ...page, items: page.items.map((n) => ({ id: n.id, kind: n.kind, ...templates.render(n.kind, n.data, req.query.locale ?? 'en'), data: n.data, createdAt: n.createdAt, readAt: n.readAt })) };
+      const locale = pickLocale(req.query.locale, req.headers['accept-language']);
+      return {
+        ...page, locale, dir: templates.dir(locale),
+        items: page.items.map((n) => ({ id: n.id, kind: n.kind, ...templates.render(n.kind, n.data, locale), data: n.data, createdAt: n.createdAt, readAt: n.readAt })),
+      };
     } catch (err) {
       if (err instanceof BadCursorError) throw new ApiError('HB_API_VALIDATION', err.message);
       throw err;
