@@ -46,6 +46,7 @@ import { AnalyticsOptOuts } from './privacy/analytics-opt-outs';
 import { ConsentService } from './privacy/consent-service';
 import { PrivacyDocuments } from './privacy/privacy-documents';
 import { MessageCatalog } from './i18n/message-catalog';
+import { sharedCountryLookup } from './adapters/geo/country-lookup';
 
 type Stop = () => Promise<unknown>;
 
@@ -194,6 +195,7 @@ async function startApi(config: Config, log: Logger, deps: {
     moderation: { service: moderation, store: engines.moderation },
     privacy: { consents },
     errorMessages: MessageCatalog.fromDir(join(config.localesDir, 'errors')),
+    geo: sharedCountryLookup(),
     notifications: {
       store: engines.notifications, templates: notifier.templates,
       onOpened: (e) => deps.analyticsSink?.record({ id: `opened:${e.id}`, ts: Date.now(), node: config.nodeId, type: 'push_opened', user: e.user, notification: e.kind, ...(e.platform ? { platform: e.platform } : {}) }),

@@ -44,7 +44,7 @@ function harness(file: string, over: Partial<ActorHostOptions> = {}, store: Real
 
 t.test('join subscribes before replying; chat is sequenced, stored and published once', async (t) => {
   const h = harness('a.sqlite');
-  await h.run([Cmd.JOIN, 1, 'alice', 'room', Role.HOST, 10, -1, 0, ''], [Cmd.JOIN, 2, 'bob', 'room', Role.VIEWER, 11, -1, 0, '']);
+  await h.run([Cmd.JOIN, 1, 'alice', 'room', Role.HOST, 10, -1, 0, '', ''], [Cmd.JOIN, 2, 'bob', 'room', Role.VIEWER, 11, -1, 0, '', '']);
   const subIndex = h.effects.findIndex((e) => e[0] === Eff.SUBSCRIBE && e[1] === 1);
   const replyIndex = h.effects.findIndex((e) => e[0] === Eff.SEND && e[1] === 1);
   t.ok(subIndex >= 0 && subIndex < replyIndex, 'SUBSCRIBE precedes the join reply');
@@ -59,7 +59,7 @@ t.test('join subscribes before replying; chat is sequenced, stored and published
 
 t.test('only the owner may host; a refused host join releases the pending join', async (t) => {
   const h = harness('b.sqlite');
-  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0, ''], [Cmd.JOIN, 2, 'bob', 'r', Role.HOST, 2, -1, 0, '']);
+  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.HOST, 1, -1, 0, '', ''], [Cmd.JOIN, 2, 'bob', 'r', Role.HOST, 2, -1, 0, '', '']);
   t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 2, ErrorCode.NOT_ROOM_OWNER]);
   t.ok(h.effects.some((e) => e[0] === Eff.UNSUBSCRIBE && e[1] === 2), 'core is told to drop the pending join');
   h.host.stop();
@@ -67,15 +67,15 @@ t.test('only the owner may host; a refused host join releases the pending join',
 
 t.test('resume replays what was missed, flags a gap it cannot cover, and chat outside the room fails', async (t) => {
   const h = harness('c.sqlite');
-  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0, '']);
+  await h.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0, '', '']);
   for (let i = 1; i <= 5; i++) await h.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`, 0]);
-  await h.run([Cmd.JOIN, 2, 'bob', 'r', Role.VIEWER, 20, 3, 0, '']);
+  await h.run([Cmd.JOIN, 2, 'bob', 'r', Role.VIEWER, 20, 3, 0, '', '']);
   const bob = h.sentTo(2);
   t.same(bob.filter((f) => f[0] === ServerOp.ROOM_CHAT).map((f) => f[2]), [4, 5], 'replays seq 4 and 5');
   t.match(bob.at(-1), [ServerOp.REPLY, 20, { seq: 5, missed: 2, resync: false }]);
   // historyLimit 3 keeps between 3 and 6 events; 10 more chats push seq 1..8 out.
   for (let i = 6; i <= 15; i++) await h.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`, 0]);
-  await h.run([Cmd.JOIN, 3, 'carol', 'r', Role.VIEWER, 30, 1, 0, '']);
+  await h.run([Cmd.JOIN, 3, 'carol', 'r', Role.VIEWER, 30, 1, 0, '', '']);
   t.match(h.sentTo(3).at(-1), [ServerOp.REPLY, 30, { seq: 15, resync: true }]);
   await h.run([Cmd.CHAT, 9, 'mallory', 'r', 40, 'sneaky', 0]);
   t.same(h.sentTo(9).at(-1)?.slice(0, 3), [ServerOp.ERROR, 40, ErrorCode.NOT_IN_ROOM]);
@@ -84,16 +84,16 @@ t.test('resume replays what was missed, flags a gap it cannot cover, and chat ou
 
 t.test('a rebuilt host continues the room sequence from the store', async (t) => {
   const first = harness('d.sqlite');
-  await first.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0, '']);
+  await first.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 1, -1, 0, '', '']);
   for (let i = 1; i <= 4; i++) await first.run([Cmd.CHAT, 1, 'alice', 'r', 10 + i, `m${i}`, 0]);
   first.host.stop();
   await first.store.close();
   const second = harness('d.sqlite');
   // After a worker restart the core re-attaches its connections as system messages.
-  second.host.dispatch([[Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 0, -1, 1, '']], true);
+  second.host.dispatch([[Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 0, -1, 1, '', '']], true);
   await second.host.drain();
   t.same(second.sentTo(1).at(-1), [ServerOp.ROOM_RESYNC, 'r', 4], 'client learns the recovered seq');
-  await second.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 2, 2, 0, '']);
+  await second.run([Cmd.JOIN, 1, 'alice', 'r', Role.VIEWER, 2, 2, 0, '', '']);
   t.same(second.sentTo(1).filter((f) => f[0] === ServerOp.ROOM_CHAT).map((f) => f[2]), [3, 4], 'history survived');
   await second.run([Cmd.CHAT, 1, 'alice', 'r', 20, 'after restart', 0]);
   t.equal(second.published('r').find((f) => f[0] === ServerOp.ROOM_CHAT)?.[2], 5, 'the next seq is 5');
@@ -120,15 +120,15 @@ t.test('DMs: stored for offline users, delivered in order on connect, never afte
 t.test('a full mailbox refuses with OVERLOADED but never refuses a disconnect', async (t) => {
   const h = harness('f.sqlite', { room: { mailboxCapacity: 2, historyLimit: 3, maxChatChars: 100, platformShareBps: 3000, leaderboardSize: 3, analytics: true } });
   h.host.dispatch([
-    [Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0, ''],
-    [Cmd.JOIN, 2, 'b', 'r', Role.VIEWER, 2, -1, 0, ''],
-    [Cmd.JOIN, 3, 'c', 'r', Role.VIEWER, 3, -1, 0, ''],
+    [Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0, '', ''],
+    [Cmd.JOIN, 2, 'b', 'r', Role.VIEWER, 2, -1, 0, '', ''],
+    [Cmd.JOIN, 3, 'c', 'r', Role.VIEWER, 3, -1, 0, '', ''],
     [Cmd.LEAVE, 1, 'a', 'r', 0],
   ]);
   await h.host.drain();
   t.same(h.sentTo(3)[0]?.slice(0, 3), [ServerOp.ERROR, 3, ErrorCode.OVERLOADED]);
   t.equal(h.host.stats().dropped, 1);
-  await h.run([Cmd.JOIN, 4, 'd', 'r', Role.VIEWER, 4, -1, 0, '']);
+  await h.run([Cmd.JOIN, 4, 'd', 'r', Role.VIEWER, 4, -1, 0, '', '']);
   t.match(h.sentTo(4).at(-1), [ServerOp.REPLY, 4, { viewers: 2 }], 'the disconnect was applied: b and d remain');
   h.host.stop();
 });
@@ -152,7 +152,7 @@ t.test('no effect leaves before its writes are durable', async (t) => {
     close: () => inner.close(),
   };
   const h = harness('g.sqlite', {}, slow);
-  await h.run([Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0, '']);
+  await h.run([Cmd.JOIN, 1, 'a', 'r', Role.VIEWER, 1, -1, 0, '', '']);
   const before = h.effects.length;
   h.host.dispatch([[Cmd.CHAT, 1, 'a', 'r', 2, 'held', 0]]);
   await new Promise((r) => setTimeout(r, 30));
@@ -166,10 +166,10 @@ t.test('no effect leaves before its writes are durable', async (t) => {
 t.test('gifts: validated, committed, then broadcast; retries reuse the seq; errors move nothing', async (t) => {
   const h = harness('gift.sqlite');
   await h.ledger.apply({ kind: 'mint', opId: 'mint-fan-000001', user: 'fan', amount: 100, source: 'test' });
-  await h.run([Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 1, -1, 0, '']);
+  await h.run([Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 1, -1, 0, '', '']);
   await h.run([Cmd.GIFT, 2, 'fan', 'r', 2, 'rose', 1, 'op-gift-00001']);
   t.same(h.sentTo(2).at(-1)?.slice(0, 3), [ServerOp.ERROR, 2, ErrorCode.ROOM_NOT_LIVE], 'no gifts before the host is live');
-  await h.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 3, -1, 0, '']);
+  await h.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 3, -1, 0, '', '']);
   const live = h.published('r').find((f) => f[0] === ServerOp.ROOM_LIVE);
   t.equal(live?.[4], true, 'the owner joining as host starts the stream');
   t.match(h.sentTo(1).at(-1), [ServerOp.REPLY, 3, { live: true, giftTotal: 0 }]);
@@ -207,7 +207,7 @@ t.test('gifts: validated, committed, then broadcast; retries reuse the seq; erro
 t.test('a gift the ledger committed but the room never sequenced is sequenced on rebuild, once', async (t) => {
   const first = harness('recon.sqlite');
   await first.ledger.apply({ kind: 'mint', opId: 'mint-fan-000002', user: 'fan', amount: 100, source: 'test' });
-  await first.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 1, -1, 0, ''], [Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 2, -1, 0, '']);
+  await first.run([Cmd.JOIN, 1, 'host', 'r', Role.HOST, 1, -1, 0, '', ''], [Cmd.JOIN, 2, 'fan', 'r', Role.VIEWER, 2, -1, 0, '', '']);
   await first.run([Cmd.GIFT, 2, 'fan', 'r', 3, 'rose', 1, 'op-recon-0001']);
   const stream = (first.published('r').find((f) => f[0] === ServerOp.ROOM_LIVE)![5]) as string;
   // The worker dies after the ledger committed this one, before the room event was written.
@@ -217,7 +217,7 @@ t.test('a gift the ledger committed but the room never sequenced is sequenced on
   await first.ledger.close();
 
   const second = harness('recon.sqlite');
-  await second.run([Cmd.JOIN, 3, 'fan', 'r', Role.VIEWER, 4, 0, 0, '']);
+  await second.run([Cmd.JOIN, 3, 'fan', 'r', Role.VIEWER, 4, 0, 0, '', '']);
   const replayed = second.sentTo(3).filter((f) => f[0] === ServerOp.ROOM_GIFT);
   t.same(replayed.map((f) => [f[4], f[6]]), [['fan', 1], ['fan', 2]], 'both committed gifts are in the room sequence');
   t.match(second.sentTo(3).at(-1), [ServerOp.REPLY, 4, { giftTotal: 30, top: [['fan', 30]] }], 'tallies rebuilt from the ledger');
@@ -231,7 +231,7 @@ t.test('cluster: positions skip replays, tag origins, adopt re-attaching members
   const h = harness('cluster.sqlite', { tagOrigins: true });
   const node2 = (n: number) => 2 * CONN_SPACE + n;
   const node3 = (n: number) => 3 * CONN_SPACE + n;
-  await h.run(withPosition([Cmd.JOIN, node2(1), 'host', 'c-room', Role.HOST, 1, -1, 0, ''], 10));
+  await h.run(withPosition([Cmd.JOIN, node2(1), 'host', 'c-room', Role.HOST, 1, -1, 0, '', ''], 10));
   await h.run(withPosition([Cmd.CHAT, node2(1), 'host', 'c-room', 2, 'first', 0], 11));
   // A new owner replays from an older committed offset: what was applied is skipped.
   await h.run(withPosition([Cmd.CHAT, node2(1), 'host', 'c-room', 2, 'first', 0], 11));

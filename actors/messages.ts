@@ -25,8 +25,8 @@ export const Cmd = {
   MOD: 13,
 } as const;
 
-/** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart), device ('' unknown) */
-export type JoinCmd = [typeof Cmd.JOIN, number, string, string, Role, number, number, 0 | 1, string];
+/** conn, user, room, role, ref, sinceSeq (-1: none), reattach (1 after a worker restart), device ('' unknown), country ('' unknown) */
+export type JoinCmd = [typeof Cmd.JOIN, number, string, string, Role, number, number, 0 | 1, string, string];
 /** conn, user, room, ref (0: the connection closed, no reply) */
 export type LeaveCmd = [typeof Cmd.LEAVE, number, string, string, number];
 /** conn, user, room, ref, text, flags (ChatFlag bits) */
@@ -84,7 +84,7 @@ export function nodeOfConn(conn: number): number {
 
 /** Tuple length of each command; a cluster appends the command's log position after it. */
 const COMMAND_LENGTH: Record<number, number> = {
-  [Cmd.JOIN]: 9, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 7, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5, [Cmd.GAME]: 8, [Cmd.MOD]: 8,
+  [Cmd.JOIN]: 10, [Cmd.LEAVE]: 5, [Cmd.CHAT]: 7, [Cmd.GIFT]: 8, [Cmd.ROOM_END]: 5, [Cmd.GAME]: 8, [Cmd.MOD]: 8,
   [Cmd.ONLINE]: 4, [Cmd.OFFLINE]: 3, [Cmd.DM]: 6, [Cmd.INBOX_ACK]: 5, [Cmd.WALLET]: 4,
 };
 
@@ -163,8 +163,8 @@ export function refOf(c: Command): number {
 
 /** Builds each command from named fields (the tuple layout stays here). */
 export const cmd = {
-  join: (c: { conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device?: string | null }): JoinCmd =>
-    [Cmd.JOIN, c.conn, c.user, c.room, c.role, c.ref, c.sinceSeq, c.reattach ? 1 : 0, c.device ?? ''],
+  join: (c: { conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device?: string | null; country?: string | null }): JoinCmd =>
+    [Cmd.JOIN, c.conn, c.user, c.room, c.role, c.ref, c.sinceSeq, c.reattach ? 1 : 0, c.device ?? '', c.country ?? ''],
   /** ref 0: the connection closed (no reply). */
   leave: (c: { conn: number; user: string; room: string; ref: number }): LeaveCmd => [Cmd.LEAVE, c.conn, c.user, c.room, c.ref],
   chat: (c: { conn: number; user: string; room: string; ref: number; text: string; flags?: number }): ChatCmd => [Cmd.CHAT, c.conn, c.user, c.room, c.ref, c.text, c.flags ?? 0],
@@ -187,7 +187,7 @@ export const cmd = {
 
 /** A command with named fields: what actors switch on (positions stay in this module). */
 export type CommandView =
-  | { kind: 'join'; conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device: string }
+  | { kind: 'join'; conn: number; user: string; room: string; role: Role; ref: number; sinceSeq: number; reattach: boolean; device: string; country: string }
   | { kind: 'leave'; conn: number; user: string; room: string; ref: number }
   | { kind: 'chat'; conn: number; user: string; room: string; ref: number; text: string; flags: number }
   | { kind: 'online'; conn: number; user: string; reattach: boolean }
@@ -204,8 +204,8 @@ export type CommandView =
 export function readCommand(c: Command | BroadcastCommand): CommandView {
   switch (c[0]) {
     case Cmd.JOIN: {
-      const [, conn, user, room, role, ref, sinceSeq, reattach, device] = c;
-      return { kind: 'join', conn, user, room, role, ref, sinceSeq, reattach: reattach === 1, device: device ?? '' };
+      const [, conn, user, room, role, ref, sinceSeq, reattach, device, country] = c;
+      return { kind: 'join', conn, user, room, role, ref, sinceSeq, reattach: reattach === 1, device: device ?? '', country: country ?? '' };
     }
     case Cmd.LEAVE: {
       const [, conn, user, room, ref] = c;

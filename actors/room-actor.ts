@@ -22,9 +22,8 @@ import { ledgerErrorCode } from './ledger-errors';
 import { randomUUID } from 'node:crypto';
 import type { AnalyticsEvent } from '../adapters/analytics/analytics-sink';
 import { GAME_DONE, RoomGames, type GameDone, type RoomGamesDeps } from './room-games';
-import { RoomModeration, type ModRefusal, type ModRole } from './room-moderation';
+import { RoomModeration, type ModRefusal, type ModRole, type RoomModAction } from './room-moderation';
 import { SpamTracker, type ChatFilter, type FilterAction } from '../moderation/chat-filter';
-import type { ModAction } from '../protocol/requests';
 import { decodeInternal } from '../common/internal-codec';
 
 interface Member {
@@ -194,7 +193,7 @@ export class RoomActor extends Actor<RoomMessage> {
     const c = readCommand(msg);
     switch (c.kind) {
       case 'join':
-        return this.join(c.conn, c.user, c.role, c.ref, c.sinceSeq, c.reattach, c.device, turn);
+        return this.join(c.conn, c.user, c.role, c.ref, c.sinceSeq, c.reattach, c.device, c.country, turn);
       case 'leave':
         return this.leave(c.conn, c.ref, turn);
       case 'chat':
@@ -238,9 +237,9 @@ export class RoomActor extends Actor<RoomMessage> {
     }
   }
 
-  private join(conn: number, user: string, role: Role, ref: number, sinceSeq: number, reattach: boolean, device: string, turn: Turn): void {
+  private join(conn: number, user: string, role: Role, ref: number, sinceSeq: number, reattach: boolean, device: string, country: string, turn: Turn): void {
     if (device) this.sawDevice(user, device);
-    const banned = this.mod.joinRefusal(user, device, turn.now);
+    const banned = this.mod.joinRefusal(user, device, country, turn.now);
     if (banned) {
       // Same settling as a refused host join; a member re-attaching after a restart is let go too.
       if (this.members.delete(conn)) this.presenceDirty = true;
@@ -416,7 +415,7 @@ export class RoomActor extends Actor<RoomMessage> {
     const fail = (r: ModRefusal) => void (c.ref && turn.emit(eff.send(c.conn, errorFrame(c.ref, r.code, r.message, r.detail))));
     if (!c.staff && !this.isMember(c.conn, c.user, turn.now)) return fail({ code: ErrorCode.NOT_IN_ROOM, message: 'join the room before moderating it' });
     const role = this.mod.roleOf(c.user, c.staff);
-    const action = c.action as ModAction;
+    const action = c.action as RoomModAction;
     if (role === 'viewer') return fail({ code: ErrorCode.NOT_MODERATOR, message: 'only the host, its moderators and staff moderate this room' });
     if (action === 'state') return void (c.ref && turn.emit(eff.send(c.conn, replyFrame(c.ref, { seq: 0, action, ...this.mod.snapshot(turn.now) }))));
     if (action === 'delete') return this.deleteMessage(c.conn, c.ref, c.user, role === 'moderator', c.args[0] as number, turn);

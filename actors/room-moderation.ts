@@ -14,6 +14,9 @@ import type { StoredRoomState } from '../adapters/store/realtime-store';
 import { ErrorCode } from '../protocol/codes';
 import type { ModAction, Strictness } from '../protocol/requests';
 
+/** What the room's actor accepts: the protocol's MOD actions, and `regions` from the platform. */
+export type RoomModAction = ModAction | 'regions';
+
 export type ModRole = 'host' | 'staff' | 'moderator' | 'viewer';
 
 interface Ban {
@@ -30,6 +33,8 @@ interface StoredModState {
   slowSec: number;
   followersOnly: boolean;
   strictness: Strictness;
+  /** Countries the room is shown and open in (ISO alpha-2); empty: everywhere. */
+  countries?: string[];
 }
 
 /** A refusal: the protocol error to reply with. */
@@ -41,7 +46,7 @@ export interface ModRefusal {
 
 /** What a moderation action changed: the ROOM_MOD event to sequence and the reply's extra fields. */
 export interface ModChange {
-  readonly action: ModAction;
+  readonly action: RoomModAction;
   readonly data: Record<string, unknown>;
   /** Users whose connections must leave the room now (kick, ban). */
   readonly remove?: string;
@@ -63,6 +68,8 @@ export class RoomModeration {
   private slowSec = 0;
   private followersOnly = false;
   private strictness: Strictness;
+  /** The host's region restriction (docs/regions.md): empty, everywhere. */
+  private countries: string[] = [];
   private rev = 0;
   /** Slow mode: when each user last chatted (memory only: a rebuilt room forgives one message). */
   private readonly lastChat = new Map<string, number>();
@@ -82,6 +89,7 @@ export class RoomModeration {
     this.slowSec = s.slowSec;
     this.followersOnly = s.followersOnly;
     this.strictness = s.strictness;
+    this.countries = s.countries ?? [];
   }
 
   get filterStrictness(): Strictness {
@@ -115,8 +123,11 @@ export class RoomModeration {
    * Whether `user` (on `device`) may join. A ban by device on another account refuses the join too and says
    * whose ban it was (`evading`), so the room can flag the account for review.
    */
-  joinRefusal(user: string, device: string, now: number): (ModRefusal & { evading?: string }) | null {
+  joinRefusal(user: string, device: string, country: string, now: number): (ModRefusal & { evading?: string }) | null {
     if (user === this.host.owner()) return null;
+    if (this.countries.length > 0 && !this.countries.includes(country)) {
+      return { code: ErrorCode.REGION_RESTRICTED, message: 'this room is not available in your region', detail: { country: country || null } };
+    }
     const own = this.bans.get(user);
     if (own && this.activeUntil(own.until, now, true) !== null) {
       return { code: ErrorCode.BANNED, message: 'you are banned from this room', detail: { until: own.until } };
@@ -159,9 +170,9 @@ export class RoomModeration {
    * Applies a moderation action by `by` (with `role`), or refuses it. The caller sequences the change, stores
    * the state (see `persist`) and removes members as told.
    */
-  apply(action: ModAction, args: readonly unknown[], by: string, role: ModRole, now: number): ModChange | ModRefusal {
+  apply(action: RoomModAction, args: readonly unknown[], by: string, role: ModRole, now: number): ModChange | ModRefusal {
     if (role === 'viewer') return { code: ErrorCode.NOT_MODERATOR, message: 'only the host, its moderators and staff moderate this room' };
-    const hostOnly = action === 'appoint' || action === 'dismiss' || action === 'filter';
+    const hostOnly = action === 'appoint' || action === 'dismiss' || action === 'filter' || action === 'regions';
     if (hostOnly && role === 'moderator') return { code: ErrorCode.NOT_MODERATOR, message: `only the host or staff may ${action === 'filter' ? 'set the filter' : `${action} moderators`}` };
     const target = typeof args[0] === 'string' ? args[0] : null;
     if (target !== null && action !== 'unban' && action !== 'unmute') {
@@ -208,6 +219,11 @@ export class RoomModeration {
       case 'filter':
         this.strictness = args[0] as Strictness;
         return { action, data: { level: this.strictness } };
+      case 'regions':
+        // Set by the platform when the host creates a region-restricted room (never a client's MOD).
+        if (role !== 'staff') return { code: ErrorCode.NOT_MODERATOR, message: 'regions are set when the room is created' };
+        this.countries = [...(args[0] as string[])];
+        return { action, data: { countries: this.countries } };
       case 'delete':
       case 'state':
         // The actor handles these (they concern its history, or change nothing).
@@ -219,7 +235,7 @@ export class RoomModeration {
   persist(turn: Turn): void {
     const state: StoredModState = {
       mods: [...this.mods], mutes: [...this.mutes], bans: [...this.bans].map(([u, b]) => [u, b.until, [...b.devices]]),
-      slowSec: this.slowSec, followersOnly: this.followersOnly, strictness: this.strictness,
+      slowSec: this.slowSec, followersOnly: this.followersOnly, strictness: this.strictness, countries: this.countries,
     };
     turn.writes.roomState.push({ room: this.host.id, key: KEY, rev: ++this.rev, state: JSON.stringify(state) });
   }

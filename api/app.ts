@@ -31,6 +31,7 @@ import { purchasesPlugin } from './plugins/purchases';
 import { moderationPlugin, type ModerationPluginOptions } from './plugins/moderation';
 import { privacyPlugin, type PrivacyPluginOptions } from './plugins/privacy';
 import type { MessageCatalog } from '../i18n/message-catalog';
+import type { CountryLookup } from '../adapters/geo/country-lookup';
 import { pickLocale, type Locale } from '../i18n/locales';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
 import { socialPlugin } from './plugins/social';
@@ -97,6 +98,8 @@ export interface ApiDeps {
   readonly privacy?: PrivacyPluginOptions;
   /** Error messages in every shipped language (config/locales/errors); without it errors are English. */
   readonly errorMessages?: MessageCatalog;
+  /** The country of a request's address (region-restricted rooms, the media token's area hint). */
+  readonly geo?: CountryLookup | null;
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
   readonly debugClock?: (advanceMs: number) => number;
 }
@@ -252,7 +255,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
   await app.register(roomsPlugin, {
-    prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media,
+    prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media, geo: deps.geo ?? null,
   });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts, ...(deps.follows ? { follows: deps.follows } : {}) });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });

@@ -88,6 +88,7 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_GOOGLE_API_URL: { read: (c) => c.payments.google?.apiUrl, byDefault: null, valid: 'http://127.0.0.1:9999/', invalid: ['ftp://x'], env: { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' } },
   HALOBUZZ_GOOGLE_VOIDED_POLL_SEC: int((c) => c.payments.google?.voidedPollSec, 600, 60, 10, 86400, { HALOBUZZ_GOOGLE_PACKAGE_NAME: 'com.halobuzz.app', HALOBUZZ_GOOGLE_CREDENTIALS: '/tmp/sa.json' }),
   HALOBUZZ_GAMES: { read: (c) => c.games.enabled, byDefault: false, valid: 'on', expect: true, invalid: ['maybe'] },
+  HALOBUZZ_REGION_OVERRIDE: { read: (c) => c.regionOverride, byDefault: 'when_unknown', valid: 'never', expect: 'never', invalid: ['sometimes'] },
   HALOBUZZ_LOCALES: { read: (c) => c.localesDir.endsWith('config/locales'), byDefault: true, valid: '/tmp/other-locales', expect: false, invalid: [] },
   HALOBUZZ_PRIVACY_FILE: { read: (c) => c.privacyFile.endsWith('config/privacy.json'), byDefault: true, valid: '/tmp/other-privacy.json', expect: false, invalid: [] },
   HALOBUZZ_MODERATION_FILE: { read: (c) => c.moderationFile.endsWith('config/moderation.json'), byDefault: true, valid: '/tmp/other-moderation.json', expect: false, invalid: [] },

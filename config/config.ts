@@ -204,6 +204,8 @@ export interface Config {
   readonly privacyFile: string;
   /** Translated message catalogs, one folder per kind (`errors/<locale>.json`; docs/i18n.md). */
   readonly localesDir: string;
+  /** When a client's claimed country counts for region rules: `when_unknown` (its address says nothing), `always`, `never` (docs/regions.md). */
+  readonly regionOverride: 'when_unknown' | 'always' | 'never';
   /** Notification texts: a folder of one JSON file per locale (en.json required). */
   readonly notificationTemplatesDir: string;
   /** Push providers; a provider left unconfigured drops its pushes (counted as no_sender). */
@@ -357,7 +359,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
   'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT', 'HALOBUZZ_GAMES', 'HALOBUZZ_GAMES_FILE',
-  'HALOBUZZ_NOTIFICATION_TEMPLATES', 'HALOBUZZ_MODERATION_FILE', 'HALOBUZZ_PRIVACY_FILE', 'HALOBUZZ_LOCALES',
+  'HALOBUZZ_NOTIFICATION_TEMPLATES', 'HALOBUZZ_MODERATION_FILE', 'HALOBUZZ_PRIVACY_FILE', 'HALOBUZZ_LOCALES', 'HALOBUZZ_REGION_OVERRIDE',
   'HALOBUZZ_FCM_CREDENTIALS', 'HALOBUZZ_FCM_URL', 'HALOBUZZ_APNS_KEY', 'HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC',
   'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA', 'HALOBUZZ_EXPO', 'HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL',
   'HALOBUZZ_WEBPUSH_PRIVATE_KEY', 'HALOBUZZ_WEBPUSH_PUBLIC_KEY', 'HALOBUZZ_WEBPUSH_SUBJECT', 'HALOBUZZ_WEBPUSH_CA',
@@ -511,6 +513,7 @@ export function loadConfig(env: Env = process.env): Config {
     moderationFile: resolve(strVar(env, 'HALOBUZZ_MODERATION_FILE', join(__dirname, '..', '..', 'config', 'moderation.json'))),
     privacyFile: resolve(strVar(env, 'HALOBUZZ_PRIVACY_FILE', join(__dirname, '..', '..', 'config', 'privacy.json'))),
     localesDir: resolve(strVar(env, 'HALOBUZZ_LOCALES', join(__dirname, '..', '..', 'config', 'locales'))),
+    regionOverride: strVar(env, 'HALOBUZZ_REGION_OVERRIDE', 'when_unknown', /^(when_unknown|always|never)$/) as Config['regionOverride'],
     notificationTemplatesDir: resolve(strVar(env, 'HALOBUZZ_NOTIFICATION_TEMPLATES', join(__dirname, '..', '..', 'config', 'notifications'))),
     shutdownGraceMs: intVar(env, 'HALOBUZZ_SHUTDOWN_GRACE_MS', 5000, 0, 600_000),
   };

@@ -160,6 +160,6 @@ t.test('revoking an auth session closes exactly its sockets; re-attach lists joi
   t.equal(a2.transport.closedWith?.code, CloseCode.SESSION_REVOKED);
   t.equal(other.transport.closedWith, null);
   const reattach = hub.reattachCommands(() => true).filter((c) => c[1] === other.session.id);
-  t.same(reattach, [[Cmd.ONLINE, other.session.id, 'alice', 1], [Cmd.JOIN, other.session.id, 'alice', 'r9', Role.HOST, 0, -1, 1, '']]);
+  t.same(reattach, [[Cmd.ONLINE, other.session.id, 'alice', 1], [Cmd.JOIN, other.session.id, 'alice', 'r9', Role.HOST, 0, -1, 1, '', '']]);
   t.same(hub.userConnections().get('alice'), 3);
 });

@@ -16,6 +16,7 @@ import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { ShadowMutes } from './shadow-mutes';
+import { clientAddress, sharedCountryLookup } from '../adapters/geo/country-lookup';
 import { readFilterConfig } from '../moderation/chat-filter';
 import { followStoreSettings } from '../adapters/social/open-follow-store';
 import { CloseCode, closeName } from '../protocol/codes';
@@ -38,6 +39,8 @@ export class RealtimeServer {
   /** Revoked auth sessions: the socket hello refuses their tokens; see revoke(). */
   readonly revocations: Revocations;
   readonly shadowMutes = new ShadowMutes();
+  /** The country of a connection's address (docs/regions.md). */
+  private readonly geo = sharedCountryLookup();
   /** The WebSocket and operational HTTP server (uWS or ws, see core/transport). */
   private readonly sockets: SocketServer;
   readonly transport: TransportName;
@@ -293,6 +296,8 @@ export class RealtimeServer {
           verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
           isRevoked: (sid) => this.revocations.has(sid),
           isShadowMuted: (user) => this.shadowMutes.has(user),
+          ipCountry: this.geo.country(clientAddress(conn.peer.address, conn.peer.forwardedFor, this.config.api.trustedProxies)),
+          regionOverride: this.config.regionOverride,
           dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),

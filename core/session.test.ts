@@ -13,7 +13,7 @@ import { Cmd, type Command } from '../actors/messages';
 const config = loadConfig({ HALOBUZZ_JWT_SECRET: 's'.repeat(40), HALOBUZZ_MAX_ROOMS_PER_CONNECTION: '2', HALOBUZZ_CHAT_BURST: '3', HALOBUZZ_ABUSE_ERROR_LIMIT: '5' });
 const auth = config.auth;
 
-function setup(now = { t: 1_000_000 }, shadowMuted: readonly string[] = []) {
+function setup(now = { t: 1_000_000 }, shadowMuted: readonly string[] = [], region: { ipCountry?: string | null; regionOverride?: 'when_unknown' | 'always' | 'never' } = {}) {
   const transport = new FakeTransport();
   const commands: Command[] = [];
   const tracked: ActorAnalyticsEvent[] = [];
@@ -26,6 +26,7 @@ function setup(now = { t: 1_000_000 }, shadowMuted: readonly string[] = []) {
     verifyToken: (tok) => verifyAccessToken(tok, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience, now: Math.floor(now.t / 1000) }),
     isRevoked: (sid) => sid === 'revoked-sid',
     isShadowMuted: (user) => shadowMuted.includes(user),
+    ...region,
     dispatch: (c) => commands.push(c),
     userChatBucket: () => userBucket,
     onAuthenticated: () => undefined,
@@ -100,13 +101,13 @@ t.test('join, chat and leave become actor commands; chat needs a confirmed join'
   send([ClientOp.CHAT, 2, 'room1', 'too early']);
   t.equal(transport.last?.[2], ErrorCode.NOT_IN_ROOM);
   send([ClientOp.JOIN, 3, 'room1', Role.HOST]);
-  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.HOST, 3, -1, 0, '']);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.HOST, 3, -1, 0, '', '']);
   session.subscribed('room1', Role.HOST);
   t.ok(transport.topics.has('room1'));
   send([ClientOp.CHAT, 4, 'room1', 'hello']);
   t.same(commands.at(-1), [Cmd.CHAT, 7, 'alice', 'room1', 4, 'hello', 0]);
   send([ClientOp.RESUME, 5, 'room1', 10]);
-  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 5, 10, 0, '']);
+  t.same(commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 5, 10, 0, '', '']);
   send([ClientOp.LEAVE, 6, 'room1']);
   t.same(commands.at(-1), [Cmd.LEAVE, 7, 'alice', 'room1', 6]);
   session.unsubscribed('room1');
@@ -277,7 +278,7 @@ t.test('moderation: the hello device id reaches the room; members moderate, staf
   a.send([ClientOp.MOD, 2, 'room1', 'kick', 'bob']);
   t.same(a.transport.last, [ServerOp.ERROR, 2, ErrorCode.NOT_IN_ROOM, 'join the room before moderating it']);
   a.send([ClientOp.JOIN, 3, 'room1', 0]);
-  t.same(a.commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 3, -1, 0, 'inst-0001-abcd'], 'the join carries the install id');
+  t.same(a.commands.at(-1), [Cmd.JOIN, 7, 'alice', 'room1', Role.VIEWER, 3, -1, 0, 'inst-0001-abcd', ''], 'the join carries the install id');
   a.session.subscribed('room1', Role.VIEWER);
   a.send([ClientOp.MOD, 4, 'room1', 'mute', 'bob', 60]);
   t.same(a.commands.at(-1), [Cmd.MOD, 7, 'alice', 'room1', 4, 'mute', ['bob', 60], 0]);
@@ -291,4 +292,17 @@ t.test('moderation: the hello device id reaches the room; members moderate, staf
   staff.session.subscribed('elsewhere', Role.VIEWER);
   staff.send([ClientOp.CHAT, 4, 'elsewhere', 'staff here']);
   t.same(staff.commands.at(-1), [Cmd.CHAT, 7, 'root', 'elsewhere', 4, 'staff here', 2]);
+});
+
+t.test('regions: the address country, the claimed one only where the override rule allows; joins and games carry it', async (t) => {
+  const cases: [string | null, 'when_unknown' | 'always' | 'never' | undefined, string | null][] = [
+    ['NP', undefined, 'NP'], [null, undefined, 'US'], ['NP', 'always', 'US'], [null, 'never', null], ['NP', 'never', 'NP'],
+  ];
+  for (const [ipCountry, regionOverride, expected] of cases) {
+    const s = setup(undefined, [], { ipCountry, ...(regionOverride ? { regionOverride } : {}) });
+    s.send([ClientOp.HELLO, 1, 1, s.token(), { country: 'US' }]);
+    t.equal(s.session.country, expected, `address ${ipCountry}, rule ${regionOverride ?? 'when_unknown'}, claim US`);
+    s.send([ClientOp.JOIN, 2, 'room1', 0]);
+    t.equal((s.commands.at(-1) as unknown[])[9], expected ?? '', 'the join carries it');
+  }
 });

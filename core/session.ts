@@ -15,6 +15,9 @@ import { isRequestError, parseRequest, type Request } from '../protocol/requests
 import { TokenBucket, WindowCounter } from './rate-limit';
 import type { CoreMetrics } from './metrics';
 
+/** When a client's claimed country (hello `country`) may stand in for, or override, the one its address gives. */
+export type RegionOverride = 'when_unknown' | 'always' | 'never';
+
 /** The network seam: a uWS socket in production, an in-memory fake in tests. */
 export interface Transport {
   /** Sends one binary frame. The transport closes the socket itself (SLOW_CONSUMER) if it overflows. */
@@ -35,6 +38,10 @@ export interface SessionDeps {
   isRevoked(sid: string): boolean;
   /** True while staff shadow-mute `user` (their chat reaches only their own connections). */
   isShadowMuted(user: string): boolean;
+  /** The country of the connection's address (docs/regions.md), or null when unknown (private, loopback). */
+  readonly ipCountry?: string | null;
+  /** When the country the app claims in hello counts: only when the address says nothing (default), always, or never. */
+  readonly regionOverride?: RegionOverride;
   /** Hands a command to the actor that owns its room or user. */
   dispatch(command: Command): void;
   /** Per-user chat bucket, shared by all connections of that user on this node. */
@@ -185,7 +192,7 @@ export class Session {
     const out: Command[] = [];
     if (select('user', user)) out.push(cmd.online({ conn: this.id, user, reattach: true }));
     for (const [room, role] of this.rooms) {
-      if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true, device: this.device }));
+      if (select('room', room)) out.push(cmd.join({ conn: this.id, user, room, role, ref: 0, sinceSeq: -1, reattach: true, device: this.device, country: this.country }));
     }
     return out;
   }
@@ -252,7 +259,7 @@ export class Session {
         this.leaving.delete(req.room);
         if (!this.rooms.has(req.room)) this.pendingJoins.add(req.room);
         const since = req.op === ClientOp.RESUME ? req.lastSeq : -1;
-        return this.deps.dispatch(cmd.join({ conn: this.id, user, room: req.room, role: req.role, ref: req.ref, sinceSeq: since, reattach: false, device: this.device }));
+        return this.deps.dispatch(cmd.join({ conn: this.id, user, room: req.room, role: req.role, ref: req.ref, sinceSeq: since, reattach: false, device: this.device, country: this.country }));
       }
       case ClientOp.LEAVE:
         if (!this.rooms.has(req.room) && !this.pendingJoins.has(req.room)) return this.fail(req.ref, ErrorCode.NOT_IN_ROOM, 'not in this room');
@@ -315,7 +322,24 @@ export class Session {
     if (!this.rooms.has(room)) return this.fail(ref, ErrorCode.NOT_IN_ROOM, 'join the room before playing');
     if (limited && !this.gifts.take(now)) return this.limited(ref, this.gifts, now);
     const since = this.claims?.since;
-    this.deps.dispatch(cmd.game({ conn: this.id, user, room, ref, action, args, country: this.client.country ?? null, accountSince: since === undefined ? null : since * 1000 }));
+    this.deps.dispatch(cmd.game({ conn: this.id, user, room, ref, action, args, country: this.country, accountSince: since === undefined ? null : since * 1000 }));
+  }
+
+  /**
+   * The connection's country for region rules (games, region-restricted rooms): its address's, or the
+   * hello's claim where the server's override rule allows (docs/regions.md).
+   */
+  get country(): string | null {
+    const ip = this.deps.ipCountry ?? null;
+    const claimed = this.client.country ?? null;
+    switch (this.deps.regionOverride ?? 'when_unknown') {
+      case 'always':
+        return claimed ?? ip;
+      case 'never':
+        return ip;
+      default:
+        return ip ?? claimed;
+    }
   }
 
   /** Platform staff (the admin role in the token). */

@@ -44,3 +44,10 @@ export function clientAddress(peer: string, forwardedFor: string | null, trusted
   const req = { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: { 'x-forwarded-for': forwardedFor } };
   return proxyaddr(req as never, proxyaddr.compile([...trustedProxies]));
 }
+
+let shared: MmdbCountryLookup | null = null;
+/** The shipped database, read once per process (the socket core and the API share it). */
+export function sharedCountryLookup(): MmdbCountryLookup {
+  shared ??= MmdbCountryLookup.open();
+  return shared;
+}

@@ -3,8 +3,11 @@ import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import type { RoomDirectory, RoomListing } from './room-directory';
 
-interface Row { id: string; owner: string; title: string; country: string | null; locale: string | null; live: number; started_at: number; ended_at: number | null }
-const toListing = (r: Row): RoomListing => ({ id: r.id, owner: r.owner, title: r.title, country: r.country, locale: r.locale, live: r.live === 1, startedAt: r.started_at, endedAt: r.ended_at });
+interface Row { id: string; owner: string; title: string; country: string | null; locale: string | null; live: number; started_at: number; ended_at: number | null; allowed_countries: string | null }
+const toListing = (r: Row): RoomListing => ({
+  id: r.id, owner: r.owner, title: r.title, country: r.country, locale: r.locale, live: r.live === 1, startedAt: r.started_at, endedAt: r.ended_at,
+  allowedCountries: r.allowed_countries ? JSON.parse(r.allowed_countries) as string[] : null,
+});
 
 export class SqliteRoomDirectory implements RoomDirectory {
   private readonly db: Database.Database;
@@ -15,6 +18,10 @@ export class SqliteRoomDirectory implements RoomDirectory {
       live INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);
       CREATE INDEX IF NOT EXISTS rooms_owner_live ON rooms (owner, live);`);
+    // Added with region-restricted rooms; older files gain the column.
+    if (!(this.db.prepare('PRAGMA table_info(rooms)').all() as { name: string }[]).some((c) => c.name === 'allowed_countries')) {
+      this.db.exec('ALTER TABLE rooms ADD COLUMN allowed_countries TEXT');
+    }
   }
 
   async create(r: RoomListing): Promise<'created' | { liveRoom: string }> {
@@ -22,8 +29,8 @@ export class SqliteRoomDirectory implements RoomDirectory {
     return this.db.transaction((): 'created' | { liveRoom: string } => {
       const live = this.db.prepare('SELECT id FROM rooms WHERE owner = ? AND live = 1 LIMIT 1').get(r.owner) as { id: string } | undefined;
       if (live && r.live) return { liveRoom: live.id };
-      this.db.prepare('INSERT INTO rooms (id, owner, title, country, locale, live, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(r.id, r.owner, r.title, r.country, r.locale, r.live ? 1 : 0, r.startedAt, r.endedAt);
+      this.db.prepare('INSERT INTO rooms (id, owner, title, country, locale, live, started_at, ended_at, allowed_countries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.id, r.owner, r.title, r.country, r.locale, r.live ? 1 : 0, r.startedAt, r.endedAt, r.allowedCountries?.length ? JSON.stringify(r.allowedCountries) : null);
       return 'created';
     }).immediate();
   }

@@ -11,6 +11,8 @@ export interface RoomListing {
   readonly live: boolean;
   readonly startedAt: number;
   readonly endedAt: number | null;
+  /** The countries the host made the room available in (ISO alpha-2); null or absent: everywhere (docs/regions.md). */
+  readonly allowedCountries?: readonly string[] | null;
 }
 
 export interface RoomDirectory {

@@ -12,29 +12,37 @@ import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
 import type { RealtimeBridge } from '../../adapters/bridge/realtime-bridge';
+import type { CountryLookup } from '../../adapters/geo/country-lookup';
+import { agoraAreaOf } from '../../adapters/geo/agora-area';
 
 
 const Room = Type.Object({
   id: Type.String(), owner: Type.String(), title: Type.String(), country: Type.Union([Type.String(), Type.Null()]),
   locale: Type.Union([Type.String(), Type.Null()]), live: Type.Boolean(), startedAt: Type.Integer(),
   endedAt: Type.Union([Type.Integer(), Type.Null()]), viewers: Type.Integer(),
+  allowedCountries: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'where the room is available (null: everywhere)' }),
 });
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
 const Locale = Type.String({ pattern: '^[a-z]{2,3}(-[A-Z]{2})?$', description: 'BCP 47, e.g. ne-NP' });
 
 export const roomsPlugin: FastifyPluginAsyncTypebox<{
   directory: RoomDirectory; realtime: RealtimeBridge; owners: { record(room: string, owner: string): Promise<void> }; accounts: AccountStore; media: MediaTokenIssuer | null;
+  /** The country of a request's address (docs/regions.md); without it region-restricted rooms are shown to nobody but their host. */
+  geo?: CountryLookup | null;
 }> = async (app, opts) => {
   const withViewers = async (rooms: RoomListing[]) => {
     const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
-    return rooms.map((r) => ({ ...r, viewers: r.live ? counts.get(r.id) ?? 0 : 0 }));
+    return rooms.map((r) => ({ ...r, allowedCountries: r.allowedCountries ? [...r.allowedCountries] : null, viewers: r.live ? counts.get(r.id) ?? 0 : 0 }));
   };
   const view = async (r: RoomListing) => (await withViewers([r]))[0]!;
 
   app.post('', {
     schema: {
       tags: ['rooms'], summary: 'Start a live stream (creates the room); join it over the socket as host. One live room per host: 409 HB_API_ALREADY_LIVE while another is live', security: [{ bearer: [] }],
-      body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 100 }), country: Type.Optional(Country), locale: Type.Optional(Locale) }, { additionalProperties: false }),
+      body: Type.Object({
+        title: Type.String({ minLength: 1, maxLength: 100 }), country: Type.Optional(Country), locale: Type.Optional(Locale),
+        allowedCountries: Type.Optional(Type.Array(Country, { minItems: 1, maxItems: 50, uniqueItems: true, description: 'make the room available only there: hidden from discovery and refused on JOIN (REGION_RESTRICTED) elsewhere' })),
+      }, { additionalProperties: false }),
       response: { 201: Room, ...errorResponses(400, 401, 409) },
     },
   }, async (req, reply) => {
@@ -43,10 +51,13 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
     const room: RoomListing = {
       id: `r_${randomUUID().replace(/-/g, '').slice(0, 16)}`, owner: claims.sub, title: body.title.trim(),
       country: body.country ?? null, locale: body.locale ?? null, live: true, startedAt: Date.now(), endedAt: null,
+      allowedCountries: body.allowedCountries ?? null,
     };
     const created = await opts.directory.create(room);
     if (created !== 'created') throw new ApiError('HB_API_ALREADY_LIVE', `you already have a live room (${created.liveRoom}); end it first`);
     await opts.owners.record(room.id, room.owner);
+    // The room's actor refuses JOINs from elsewhere (the platform's `regions` action, stored with the room).
+    if (room.allowedCountries) await opts.realtime.moderate(room.id, 'platform', 'regions', [[...room.allowedCountries]]);
     return reply.status(201).send(await view(room));
   });
 
@@ -80,7 +91,10 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
     const q = req.query;
     const limit = Number(q.limit ?? 20);
     const offset = Number(q.offset ?? 0);
-    const rooms = (await withViewers(await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) })))
+    const here = opts.geo?.country(req.ip) ?? null;
+    const visible = (await opts.directory.live({ ...(q.country ? { country: q.country } : {}), ...(q.locale ? { locale: q.locale } : {}) }))
+      .filter((r) => !r.allowedCountries || (here !== null && r.allowedCountries.includes(here)));
+    const rooms = (await withViewers(visible))
       .sort((a, b) => b.viewers - a.viewers || b.startedAt - a.startedAt || (a.id < b.id ? -1 : 1));
     const page = rooms.slice(offset, offset + limit);
     return { rooms: page, next: offset + limit < rooms.length ? String(offset + limit) : null };
@@ -88,7 +102,10 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
 
   // Agora RTC tokens: host (publisher) for the owner, audience (subscriber) for anyone not blocked, only
   // while the room is live. /renew issues a fresh one with the same rules, before the old one expires.
-  const MediaTokenBody = Type.Object({ token: Type.String(), appId: Type.String(), channel: Type.String(), uid: Type.Integer(), role: Type.String(), expiresAt: Type.Integer() });
+  const MediaTokenBody = Type.Object({
+    token: Type.String(), appId: Type.String(), channel: Type.String(), uid: Type.Integer(), role: Type.String(), expiresAt: Type.Integer(),
+    region: Type.String({ description: "Agora area code for the SDK's area setting, from the request's country: NA, EU, AS, JP, IN, CN, or GLOB when unknown" }),
+  });
   for (const path of ['/:roomId/media-token', '/:roomId/media-token/renew']) {
     app.post(path, {
       schema: {
@@ -105,7 +122,7 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
       const role = req.body.role;
       if (role === 'host' && room.owner !== claims.sub) throw new ApiError('HB_API_FORBIDDEN', 'only the room owner may publish');
       if (await opts.accounts.isBlocked(claims.sub, room.owner)) throw new ApiError('HB_API_FORBIDDEN', 'the host blocked you');
-      return opts.media.issue(room.id, claims.sub, role, Date.now());
+      return { ...opts.media.issue(room.id, claims.sub, role, Date.now()), region: agoraAreaOf(opts.geo?.country(req.ip) ?? null) };
     });
   }
 

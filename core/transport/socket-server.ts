@@ -41,6 +41,13 @@ export interface ConnectionCallbacks {
 export interface SocketConnection extends Transport {
   /** True once the socket closed; sends are then dropped. */
   readonly dead: boolean;
+  /** Where the connection came from: the peer's address and the upgrade's X-Forwarded-For (null: none). */
+  readonly peer: PeerInfo;
+}
+
+export interface PeerInfo {
+  readonly address: string;
+  readonly forwardedFor: string | null;
 }
 
 export interface SocketServerOptions {

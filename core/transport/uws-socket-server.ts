@@ -5,12 +5,13 @@
  * and 4009 close frames. Loaded only when the native binding loads (select-transport.ts).
  */
 import type * as UwsModule from 'uWebSockets.js';
-import { NOT_FOUND, statusLine, type ConnectionCallbacks, type HttpReply, type SocketConnection, type SocketServer, type SocketServerOptions } from './socket-server';
+import { NOT_FOUND, statusLine, type ConnectionCallbacks, type HttpReply, type PeerInfo, type SocketConnection, type SocketServer, type SocketServerOptions } from './socket-server';
 
 type Uws = typeof UwsModule;
 interface SocketData {
   callbacks: ConnectionCallbacks | null;
   conn: UwsConnection | null;
+  peer: PeerInfo;
 }
 
 const SEND_DROPPED = 2;
@@ -21,7 +22,7 @@ class UwsConnection implements SocketConnection {
   dead = false;
   /** Set right after the core created the session for this socket. */
   callbacks: ConnectionCallbacks | null = null;
-  constructor(private readonly ws: UwsModule.WebSocket<SocketData>, private readonly maxBackpressure: number) {}
+  constructor(private readonly ws: UwsModule.WebSocket<SocketData>, private readonly maxBackpressure: number, readonly peer: PeerInfo) {}
 
   send(frame: Uint8Array): void {
     if (this.dead) return;
@@ -98,12 +99,15 @@ export class UwsSocketServer implements SocketServer {
           res.writeStatus('503 Service Unavailable').end('shutting down');
           return;
         }
-        res.upgrade<SocketData>({ callbacks: null, conn: null },
+        // Read during the upgrade: uWS's request object is gone afterwards.
+        const forwarded = req.getHeader('x-forwarded-for');
+        const peer = { address: Buffer.from(res.getRemoteAddressAsText()).toString(), forwardedFor: forwarded || null };
+        res.upgrade<SocketData>({ callbacks: null, conn: null, peer },
           req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => {
         const data = ws.getUserData();
-        const conn = new UwsConnection(ws, o.maxBackpressureBytes);
+        const conn = new UwsConnection(ws, o.maxBackpressureBytes, data.peer);
         data.conn = conn;
         data.callbacks = conn.callbacks = o.onConnection(conn);
       },

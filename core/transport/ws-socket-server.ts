@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { NOT_FOUND, matchRoute, type ConnectionCallbacks, type HttpReply, type SocketConnection, type SocketServer, type SocketServerOptions } from './socket-server';
+import { NOT_FOUND, matchRoute, type ConnectionCallbacks, type HttpReply, type PeerInfo, type SocketConnection, type SocketServer, type SocketServerOptions } from './socket-server';
 
 /** `ws` keeps the TCP socket private; corking it is the only way to batch one turn's frames per socket. */
 function tcpOf(ws: WebSocket): Duplex | undefined {
@@ -29,7 +29,7 @@ class WsConnection implements SocketConnection {
   /** What was queued when this turn's cork began: the backlog the kernel had refused so far. */
   private queuedAtCork = 0;
 
-  constructor(readonly ws: WebSocket, private readonly server: WsSocketServer, private readonly maxBackpressure: number) {}
+  constructor(readonly ws: WebSocket, private readonly server: WsSocketServer, private readonly maxBackpressure: number, readonly peer: PeerInfo) {}
 
   send(frame: Uint8Array): void {
     this.write(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
@@ -164,12 +164,14 @@ export class WsSocketServer implements SocketServer {
     };
     if (new URL(req.url ?? '/', 'http://x').pathname !== this.o.path) return refuse('404 Not Found');
     if (!this.o.acceptUpgrade()) return refuse('503 Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws));
+    const forwarded = req.headers['x-forwarded-for'];
+    const peer: PeerInfo = { address: req.socket.remoteAddress ?? '', forwardedFor: (Array.isArray(forwarded) ? forwarded.join(', ') : forwarded) || null };
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, peer));
   }
 
-  private open(ws: WebSocket): void {
+  private open(ws: WebSocket, peer: PeerInfo): void {
     (tcpOf(ws) as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-    const conn = new WsConnection(ws, this, this.o.maxBackpressureBytes);
+    const conn = new WsConnection(ws, this, this.o.maxBackpressureBytes, peer);
     this.connections.add(conn);
     const callbacks = (conn.callbacks = this.o.onConnection(conn));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
