@@ -21,7 +21,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   section .title { display: flex; align-items: center; gap: 10px; }
   section h2 { font-size: 15px; margin: 0 auto 4px 0; } section p { font-size: 12px; color: #667; margin: 0 0 8px; }
   .toggle, .csv { font-size: 12px; border: 1px solid #ccd; border-radius: 4px; padding: 2px 8px; background: #fff; color: #1d2330; text-decoration: none; cursor: pointer; }
-  .empty { color: #999; font-size: 13px; padding: 40px 0; text-align: center; } .error { color: #c92a2a; }
+  .empty { color: #5c636a; font-size: 13px; padding: 40px 0; text-align: center; } .error { color: #c92a2a; }
   svg text { font-size: 11px; fill: #445; } svg .axis-title { font-size: 12px; fill: #223; font-weight: 600; }
   svg .grid { stroke: #e9ecef; } svg .baseline { stroke: #868e96; }
   svg rect.bar:hover, svg circle.point:hover { opacity: 0.75; }
@@ -135,7 +135,7 @@ function timeTicks(from, to) {
   return ticks;
 }
 
-function draw(spec, data, from, to) {
+function draw(spec, data, from, to, title) {
   const span = to - from;
   const units = [...new Set(data.series.map((s) => s.unit))];
   const W = 600, T = 16, R = units.length > 1 ? 60 : 16, L = 60;
@@ -146,7 +146,7 @@ function draw(spec, data, from, to) {
   const rotate = !spec.x.time && labels.some((l) => l.length > 8);
   const B = rotate ? 40 + Math.min(90, 6 * Math.max(...labels.map((l) => l.length))) : 46;
   const H = 230 + B, pw = W - L - R, ph = H - T - B;
-  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
+  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title + ' (chart; "table" shows the numbers)' });
   const axes = units.map((u, i) => {
     const vals = data.series.filter((s) => s.unit === u).flatMap((s) => s.values);
     const whole = vals.every((v) => Number.isInteger(v));
@@ -292,7 +292,7 @@ async function show() {
     if (body.rows.length === 0) { box.append(html('div', { class: 'empty' }, 'no data in this window')); continue; }
     const tbl = table(q.chart, body.rows, body.names);
     if (q.chart.kind !== 'table') {
-      const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), from, to);
+      const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), from, to, q.title);
       const view = html('div', { class: 'chart' });
       view.append(svg, legend);
       box.append(view);

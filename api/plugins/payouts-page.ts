@@ -15,10 +15,10 @@ export const PAYOUTS_PAGE = `<!doctype html>
   main { padding: 16px; display: grid; gap: 16px; }
   #cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
   .card, section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 3px #0002; }
-  .card h3 { font-size: 13px; margin: 0; color: #556; font-weight: 600; } .card .value { font-size: 22px; margin: 6px 0 2px; } .card p { margin: 0; font-size: 12px; color: #889; }
+  .card h3 { font-size: 13px; margin: 0; color: #556; font-weight: 600; } .card .value { font-size: 22px; margin: 6px 0 2px; } .card p { margin: 0; font-size: 12px; color: #5c636a; }
   section h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; font-size: 12px; width: 100%; } th, td { border-bottom: 1px solid #e9ecef; padding: 4px 8px; text-align: left; white-space: nowrap; }
-  th { background: #f1f3f5; } td.num { text-align: right; } td.empty { color: #999; text-align: center; }
+  th { background: #f1f3f5; } td.num { text-align: right; } td.empty { color: #5c636a; text-align: center; }
   button.approve { background: #2b8a3e; color: #fff; border: 0; border-radius: 4px; padding: 2px 8px; margin-right: 4px; }
   button.reject { background: #c92a2a; color: #fff; border: 0; border-radius: 4px; padding: 2px 8px; }
   .error { color: #ffa8a8; }

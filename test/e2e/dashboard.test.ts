@@ -14,6 +14,7 @@ import type { ChartSpec } from '../../adapters/analytics/analyst-queries';
 import { Role } from '../../protocol/codes';
 import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
 import { engineUrl, servicesRequired } from '../helpers/services';
+import { accessibilityViolations } from '../helpers/axe';
 
 const CHROMIUM = '/usr/bin/chromium';
 const url = engineUrl(t, 'clickhouse');
@@ -141,6 +142,7 @@ if (url && !existsSync(CHROMIUM)) {
     await page.locator('#q-top_gifts .toggle').click();
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
     t.ok(existsSync(join(dir, 'dashboard.png')), 'screenshot saved to .test-output/dashboard.png');
+    t.same(await accessibilityViolations(page), [], 'WCAG 2.1 AA (axe-core): labels, contrast, keyboard, names, with every chart drawn');
     host.close();
     fan.close();
   });

@@ -3,6 +3,7 @@
  * withdrawal waiting for approval, approving it from the page moves it to "in flight", and the page runs
  * under its strict CSP. Saves .test-output/payouts.png.
  */
+import { accessibilityViolations } from '../helpers/axe';
 import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,7 @@ if (stripeUrl && !existsSync(CHROMIUM)) {
     mkdirSync(out, { recursive: true });
     await page.screenshot({ path: join(out, 'payouts.png'), fullPage: true });
     t.ok(existsSync(join(out, 'payouts.png')));
+    t.same(await accessibilityViolations(page), [], 'WCAG 2.1 AA (axe-core)');
     host.close();
     f.close();
   });
