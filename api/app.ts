@@ -293,7 +293,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.moderation) await app.register(moderationPlugin, deps.moderation);
   if (deps.privacy) await app.register(privacyPlugin, deps.privacy);
   await app.register(purchasesPlugin, {
-    catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe,
+    catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe, geo: deps.geo ?? null,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),
     ...webhookReports,
   });

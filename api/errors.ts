@@ -44,6 +44,7 @@ export const ApiErrors = {
   HB_API_NAME_REJECTED: { status: 400, message: 'this display name breaks the community rules' },
   HB_API_REPORT_LIMIT: { status: 429, message: 'too many reports in the last hour; try again later' },
   HB_API_REPORT_STATE: { status: 409, message: 'the report is not in a state that allows this' },
+  HB_API_REGION_RESTRICTED: { status: 451, message: 'this is not available in your region' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

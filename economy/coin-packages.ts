@@ -24,6 +24,8 @@ export interface CoinCatalogData {
   readonly fx: { readonly date: string; readonly source?: string; readonly rates: Readonly<Partial<Record<ShopCurrency, number>>> };
   readonly rounding?: Readonly<Partial<Record<ShopCurrency, { readonly stepMinor: number }>>>;
   readonly packages: readonly CoinPackage[];
+  /** Countries where card purchases (Stripe) are not offered (ISO alpha-2; docs/regions.md). */
+  readonly blockedCountries?: readonly string[];
 }
 
 export interface Price {
@@ -48,6 +50,7 @@ export class CoinCatalog {
       const step = data.rounding?.[c]?.stepMinor;
       if (step !== undefined && !(Number.isSafeInteger(step) && step >= 1)) throw new Error(`coin packages: rounding step for ${c} must be a whole number of minor units`);
     }
+    for (const c of data.blockedCountries ?? []) if (!/^[A-Z]{2}$/.test(c)) throw new Error(`coin packages: blockedCountries: ${JSON.stringify(c)} is not an ISO 3166-1 alpha-2 code`);
     for (const p of data.packages) {
       if (!/^[a-z0-9_]{1,40}$/.test(p.id)) throw new Error(`coin packages: bad id ${JSON.stringify(p.id)}`);
       if (!Number.isSafeInteger(p.coins) || p.coins < 1) throw new Error(`coin packages: ${p.id} needs a positive whole number of coins`);
@@ -67,6 +70,11 @@ export class CoinCatalog {
 
   static fromFile(path: string): CoinCatalog {
     return new CoinCatalog(JSON.parse(readFileSync(path, 'utf8')) as CoinCatalogData);
+  }
+
+  /** Whether card purchases are offered in `country` (an unknown country is not refused). */
+  sellsIn(country: string | null): boolean {
+    return country === null || !(this.data.blockedCountries ?? []).includes(country);
   }
 
   get packages(): readonly CoinPackage[] {

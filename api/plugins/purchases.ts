@@ -5,6 +5,7 @@
  * bytes. It needs no session but a valid signature, is rate- and body-limited, and answers 2xx only once
  * the event's effect is durable.
  */
+import type { CountryLookup } from '../../adapters/geo/country-lookup';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import type { CoinCatalog } from '../../economy/coin-packages';
@@ -60,6 +61,8 @@ export interface PurchasesPluginOptions {
   readonly stripe: PaymentGateway | null;
   /** Purchases a client may start per minute. */
   readonly purchasesPerMinute: number;
+  /** The country of a request's address: card purchases are refused where the catalog blocks them. */
+  readonly geo?: CountryLookup | null;
   /** Webhook deliveries per minute per source address. */
   readonly webhookPerMinute: number;
   /** Every handled webhook's outcome, for metrics. */
@@ -100,10 +103,12 @@ export const purchasesPlugin: FastifyPluginAsyncTypebox<PurchasesPluginOptions> 
         package: Type.String({ pattern: '^[a-z0-9_]{1,40}$' }), currency: Type.Optional(Currency),
         opId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:.-]{8,128}$', description: 'your operation id: a retry with it answers the same purchase and PaymentIntent' })),
       }, { additionalProperties: false }),
-      response: { 201: Type.Object({ purchase: PurchaseBody, paymentIntent: Type.String({ description: 'the Stripe PaymentIntent id' }), clientSecret: Type.String(), providerStatus: Type.String(), replayed: Type.Boolean() }), ...errorResponses(401, 404, 409, 429, 502, 503) },
+      response: { 201: Type.Object({ purchase: PurchaseBody, paymentIntent: Type.String({ description: 'the Stripe PaymentIntent id' }), clientSecret: Type.String(), providerStatus: Type.String(), replayed: Type.Boolean() }), ...errorResponses(401, 404, 409, 429, 451, 502, 503) },
     },
   }, async (req, reply) => {
     const claims = claimsOf(req);
+    const country = opts.geo?.country(req.ip) ?? null;
+    if (!opts.catalog.sellsIn(country)) throw new ApiError('HB_API_REGION_RESTRICTED', 'card purchases are not offered in your region', {}, { country });
     const currency = req.body.currency ?? chooseCurrency({ acceptLanguage: req.headers['accept-language'] }).currency;
     const started = await mapped(() => opts.purchases.startStripe(claims.sub, req.body.package, currency, req.body.opId));
     return reply.status(201).send({ purchase: view(started.purchase), paymentIntent: started.paymentIntent, clientSecret: started.clientSecret, providerStatus: started.providerStatus, replayed: started.replayed });

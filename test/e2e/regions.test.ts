@@ -2,10 +2,14 @@
  * Regions end to end on a real server behind a (pretend) trusted proxy: requests and sockets arrive with
  * X-Forwarded-For addresses in Nepal and the United States. A room its host made available only in Nepal
  * is listed and joinable from Nepal, hidden and refused (REGION_RESTRICTED) from the US; a game disabled in
- * the US refuses a US player even when the app claims Nepal; the media token carries the area hint.
+ * the US refuses a US player even when the app claims Nepal; card purchases are refused in the US; the media
+ * token carries the area hint.
  */
 import t from 'tap';
 import WebSocket from 'ws';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer } from '../../tools/server-process';
 import { ClientOp, ErrorCode, Role } from '../../protocol/codes';
 import { HaloClient, HaloError, type WebSocketLike } from '../../sdk/client';
@@ -16,8 +20,11 @@ const US = '8.8.8.8';
 const code = async (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof HaloError ? e.code : String(e)));
 
 t.test('a room available only in Nepal, a game disabled in the US, the media area hint', { timeout: 60_000 }, async (t) => {
+  const catalog = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'config', 'coin-packages.json'), 'utf8')) as Record<string, unknown>;
+  const catalogFile = join(mkdtempSync(join(tmpdir(), 'hb-regions-')), 'coin-packages.json');
+  writeFileSync(catalogFile, JSON.stringify({ ...catalog, blockedCountries: ['US'] }));
   const server = await startServer({
-    ...gamesEnv({ play: { blockedCountries: ['US'] } }), HALOBUZZ_API_TRUSTED_PROXIES: '127.0.0.1,::1', HALOBUZZ_DEBUG_ENDPOINTS: '1',
+    ...gamesEnv({ play: { blockedCountries: ['US'] } }), HALOBUZZ_COIN_PACKAGES: catalogFile, HALOBUZZ_API_TRUSTED_PROXIES: '127.0.0.1,::1', HALOBUZZ_DEBUG_ENDPOINTS: '1',
     HALOBUZZ_AGORA_APP_ID: '970ca35de60c44645bbae8a215061b33', HALOBUZZ_AGORA_APP_CERTIFICATE: '5cfd2fd1755d40ecb72977518be15d3b',
   });
   t.teardown(() => server.stop());
@@ -66,6 +73,9 @@ t.test('a room available only in Nepal, a game disabled in the US, the media are
   const media = await call('POST', `/v1/rooms/${room}/media-token`, NEPAL, host.token, { role: 'host' });
   t.match(media, { status: 200, body: { region: 'AS' } }, 'the Agora area for Nepal');
   t.equal((await call('POST', `/v1/rooms/${room}/media-token`, US, host.token, { role: 'host' })).body.region, 'NA');
+  const buyUS = await call('POST', '/v1/purchases', US, host.token, { package: 'coins_100' });
+  t.match(buyUS, { status: 451, body: { error: { code: 'HB_API_REGION_RESTRICTED', detail: { country: 'US' } } } }, 'card purchases are not offered in the US');
+  t.not((await call('POST', '/v1/purchases', NEPAL, host.token, { package: 'coins_100' })).status, 451, 'in Nepal they are (here Stripe is not configured: 503)');
 
   // Games: the wheel refuses a player whose address is in a country where games are disabled.
   const open = await call('POST', '/v1/rooms', US, (await apiUser(server, 'Host2')).token, { title: 'everywhere' });
