@@ -65,6 +65,7 @@ async function startApi(config: Config, log: Logger, deps: {
     store: engines.notifications, templates: Templates.fromDir(config.notificationTemplatesDir), now: Date.now,
     // Users online also get it on their sockets, wherever they are connected (best effort: the list has it).
     online: (user, n) => void deps.bridge.deliver(user, notificationFrame(n)).catch((err) => log.warn({ err }, 'could not deliver a notification to a socket')),
+    localeOf: async (user) => (await accounts.userById(user))?.locale ?? null,
   });
   const security = log.child({ component: 'security' });
   /** Money refusals and decisions: logged, and kept in the accounts' security log. */

@@ -63,7 +63,8 @@ t.test('the Notifier: what each setting makes, pushes per device in its locale, 
   t.teardown(() => store.close());
   let now = AT;
   const online: string[] = [];
-  const n = new Notifier({ store, templates: Templates.fromDir(EN), now: () => now, online: (user, x) => online.push(`${user}:${x.title}`) });
+  const n = new Notifier({ store, templates: Templates.fromDir(EN), now: () => now, online: (user, x) => online.push(`${user}:${x.title}`),
+    localeOf: async (user) => (user === 'fan-es' ? 'es-MX' : null) });
   await store.registerDevice({ token: 'tok-a', user: 'fan', sid: 's1', platform: 'fcm', appVersion: '1.0', locale: 'en', createdAt: 1 });
   await store.registerDevice({ token: 'tok-b', user: 'fan', sid: 's2', platform: 'apns', appVersion: '1.0', locale: 'en-GB', createdAt: 2 });
   const live = { id: 'live:s1:fan', user: 'fan', kind: 'went_live' as const, data: { creatorName: 'Asha', roomTitle: 'hi' }, creator: 'asha', collapseKey: 'live:asha' };
@@ -72,6 +73,8 @@ t.test('the Notifier: what each setting makes, pushes per device in its locale, 
   const due = await store.duePushes(now, 10);
   t.same(due.map((p) => [p.token, p.platform, p.collapseKey, p.title]), [['tok-a', 'fcm', 'live:asha', 'Asha is live'], ['tok-b', 'apns', 'live:asha', 'Asha is live']]);
   t.same(online, ['fan:Asha is live'], 'an online user also gets it on the socket');
+  await n.notify({ ...live, id: 'live:s1:fan-es', user: 'fan-es' });
+  t.same(online.at(-1), 'fan-es:Asha está en directo', 'in their saved language');
 
   await store.saveSettings('fan', { ...DEFAULT_SETTINGS, quietHours: { start: '22:00', end: '07:00', timeZone: 'Asia/Kathmandu' } });
   t.equal(await n.notify({ ...live, id: 'live:s2:fan' }), 'inbox');

@@ -2,7 +2,8 @@
  * The Notifier turns an event for one user into what that user asked for (notify/preferences.ts): nothing;
  * an in-app notification; or an in-app notification plus, in the same store transaction, a pending push to
  * each of the user's devices in the device's own locale. Ids are stable per cause, so repeating an event
- * (a retried fan-out chunk, a replayed webhook) notifies once. Users online also get it on their socket.
+ * (a retried fan-out chunk, a replayed webhook) notifies once. Users online also get it on their socket, in
+ * their saved locale.
  */
 import type { NotificationStore, StoredNotification } from '../adapters/notifications/notification-store';
 import { DEFAULT_SETTINGS, decide, type Delivery, type NotificationKind } from './preferences';
@@ -25,6 +26,8 @@ export interface NotifierDeps {
   readonly now: () => number;
   /** Delivers a new in-app notification to the user's open sockets (best effort). */
   readonly online?: (user: string, n: StoredNotification & { title: string; body: string }) => void;
+  /** The user's saved locale (their profile), for the socket copy's texts; English without it. */
+  readonly localeOf?: (user: string) => Promise<string | null>;
 }
 
 export class Notifier {
@@ -45,7 +48,10 @@ export class Notifier {
     const devices = delivery === 'push' ? await store.devices(input.user) : [];
     const pushes = devices.map((d) => ({ token: d.token, platform: d.platform, collapseKey: input.collapseKey ?? input.kind, ...templates.render(input.kind, input.data, d.locale) }));
     if (!(await store.add(n, pushes))) return 'none';
-    this.deps.online?.(input.user, { ...n, ...templates.render(input.kind, input.data) });
+    if (this.deps.online) {
+      const locale = (await this.deps.localeOf?.(input.user).catch(() => null)) ?? 'en';
+      this.deps.online(input.user, { ...n, ...templates.render(input.kind, input.data, locale) });
+    }
     return delivery;
   }
 }
