@@ -118,13 +118,7 @@ export class RoomActor extends Actor<RoomMessage> {
       owner: () => this.owner,
       live: () => this.stream !== null,
       isMember: (conn, user, now) => this.isMember(conn, user, now),
-      sequence: (turn, game, id, phase, data) => {
-        const seq = ++this.seq;
-        const frame = roomGameFrame(this.id, seq, turn.now, game, id, phase, data);
-        this.remember(seq, frame, this.owner ?? '', turn);
-        turn.emit(eff.publish(this.id, frame));
-        return seq;
-      },
+      sequence: (turn, game, id, phase, data) => this.sequence(turn, this.owner ?? '', (seq) => roomGameFrame(this.id, seq, turn.now, game, id, phase, data)),
       track: (turn, e) => this.track(turn, e),
     }, { ledger: deps.ledger, config: deps.games?.config ?? null, guard: deps.games?.guard ?? null });
     this.mod = new RoomModeration({ id: room, owner: () => this.owner, devicesOf: (user) => [...(this.devices.get(user) ?? [])] },
@@ -368,10 +362,7 @@ export class RoomActor extends Actor<RoomMessage> {
     }
     this.mod.chatted(user, turn.now);
     this.track(turn, { type: 'chat', user, ...(this.stream ? { stream: this.stream } : {}) });
-    const seq = ++this.seq;
-    const frame = roomChatFrame(this.id, seq, turn.now, user, text);
-    this.remember(seq, frame, user, turn);
-    turn.emit(eff.publish(this.id, frame));
+    const seq = this.sequence(turn, user, (at) => roomChatFrame(this.id, at, turn.now, user, text));
     turn.emit(eff.send(conn, replyFrame(ref, { seq, ts: turn.now })));
     if (verdict.flagged) {
       // Sent, and queued for review with what was written (docs/moderation.md § Filters).
@@ -454,9 +445,14 @@ export class RoomActor extends Actor<RoomMessage> {
   }
 
   private sequenceMod(turn: Turn, by: string, action: string, data: Record<string, unknown>): number {
+    return this.sequence(turn, by, (seq) => roomModFrame(this.id, seq, turn.now, by, action, data));
+  }
+
+  /** Gives the next seq to the frame `frameAt` builds, keeps it in the history (and the store), and publishes it. */
+  private sequence(turn: Turn, sender: string, frameAt: (seq: number) => Uint8Array, opId?: string): number {
     const seq = ++this.seq;
-    const frame = roomModFrame(this.id, seq, turn.now, by, action, data);
-    this.remember(seq, frame, by, turn);
+    const frame = frameAt(seq);
+    this.remember(seq, frame, sender, turn, opId);
     turn.emit(eff.publish(this.id, frame));
     return seq;
   }
@@ -577,11 +573,8 @@ export class RoomActor extends Actor<RoomMessage> {
     // towards the (new or absent) live stream's tallies.
     const current = stream === this.stream;
     if (tally && current) this.count(sender, coins);
-    const seq = ++this.seq;
-    const frame = roomGiftFrame(this.id, seq, ts, sender, giftId, count, coins, current ? this.streamTotal : 0);
-    this.remember(seq, frame, sender, turn, opId);
+    const seq = this.sequence(turn, sender, (at) => roomGiftFrame(this.id, at, ts, sender, giftId, count, coins, current ? this.streamTotal : 0), opId);
     if (current) this.giftSeq.set(opId, seq);
-    turn.emit(eff.publish(this.id, frame));
     return seq;
   }
 

@@ -16,7 +16,7 @@ import { selectTransport, UWS_HINT } from './transport/select-transport';
 import { verifyAccessToken } from './auth/jwt';
 import { Revocations } from './auth/revocations';
 import { ShadowMutes } from './shadow-mutes';
-import { clientAddress, sharedCountryLookup } from '../adapters/geo/country-lookup';
+import { clientAddressOf, sharedCountryLookup } from '../adapters/geo/country-lookup';
 import { readFilterConfig } from '../moderation/chat-filter';
 import { followStoreSettings } from '../adapters/social/open-follow-store';
 import { CloseCode, closeName } from '../protocol/codes';
@@ -41,6 +41,7 @@ export class RealtimeServer {
   readonly shadowMutes = new ShadowMutes();
   /** The country of a connection's address (docs/regions.md). */
   private readonly geo = sharedCountryLookup();
+  private readonly clientAddress: (peer: string, forwardedFor: string | null) => string;
   /** The WebSocket and operational HTTP server (uWS or ws, see core/transport). */
   private readonly sockets: SocketServer;
   readonly transport: TransportName;
@@ -58,6 +59,7 @@ export class RealtimeServer {
     const catalog = GiftCatalog.fromFile(config.economy.giftCatalogFile);
     this.catalog = catalog;
     this.revocations = new Revocations(config.api.accessTtlSec * 1000 + 60_000);
+    this.clientAddress = clientAddressOf(config.api.trustedProxies);
     this.pool = new WorkerPool({
       workers: a.workers,
       shards: a.shards,
@@ -296,7 +298,7 @@ export class RealtimeServer {
           verifyToken: (token) => verifyAccessToken(token, { secret: auth.jwtSecret, issuer: auth.jwtIssuer, audience: auth.jwtAudience }),
           isRevoked: (sid) => this.revocations.has(sid),
           isShadowMuted: (user) => this.shadowMutes.has(user),
-          ipCountry: this.geo.country(clientAddress(conn.peer.address, conn.peer.forwardedFor, this.config.api.trustedProxies)),
+          ipCountry: this.geo.country(this.clientAddress(conn.peer.address, conn.peer.forwardedFor)),
           regionOverride: this.config.regionOverride,
           dispatch: (c) => this.dispatch(c),
           userChatBucket: (user) => this.hub.userChatBucket(user),

@@ -49,7 +49,8 @@ export class Notifier {
     const pushes = devices.map((d) => ({ token: d.token, platform: d.platform, collapseKey: input.collapseKey ?? input.kind, ...templates.render(input.kind, input.data, d.locale) }));
     if (!(await store.add(n, pushes))) return 'none';
     if (this.deps.online) {
-      const locale = (await this.deps.localeOf?.(input.user).catch(() => null)) ?? 'en';
+      // The devices' locale when they were read anyway (a fan-out reads no account per follower), else the profile's.
+      const locale = devices[0]?.locale ?? (await this.deps.localeOf?.(input.user).catch(() => null)) ?? 'en';
       this.deps.online(input.user, { ...n, ...templates.render(input.kind, input.data, locale) });
     }
     return delivery;

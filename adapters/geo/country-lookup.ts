@@ -37,12 +37,17 @@ export class MmdbCountryLookup implements CountryLookup {
 
 /**
  * The client's address: the peer, or, when the peer is one of `trustedProxies` (addresses or CIDRs), the
- * nearest untrusted address of X-Forwarded-For, the same rule the HTTP API applies.
+ * nearest untrusted address of X-Forwarded-For, the same rule the HTTP API applies. The proxy list is
+ * compiled once; the returned function runs per connection.
  */
-export function clientAddress(peer: string, forwardedFor: string | null, trustedProxies: readonly string[]): string {
-  if (trustedProxies.length === 0 || !forwardedFor) return peer;
-  const req = { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: { 'x-forwarded-for': forwardedFor } };
-  return proxyaddr(req as never, proxyaddr.compile([...trustedProxies]));
+export function clientAddressOf(trustedProxies: readonly string[]): (peer: string, forwardedFor: string | null) => string {
+  if (trustedProxies.length === 0) return (peer) => peer;
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (peer, forwardedFor) => {
+    if (!forwardedFor) return peer;
+    const req = { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: { 'x-forwarded-for': forwardedFor } };
+    return proxyaddr(req as never, trust);
+  };
 }
 
 let shared: MmdbCountryLookup | null = null;
