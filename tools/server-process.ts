@@ -65,7 +65,13 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
   const isHaloBuzz = script.endsWith(join('dist', 'main.js')) || script === join(__dirname, '..', 'main.js');
   let apiPort = 0;
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), launcher.length > 1 ? 300_000 : 15_000);
+    // Generous: a cold start takes ~2 s alone, but CI shares two cores with the engines and another test
+    // file. A server that does not come up is killed, so its pipes cannot keep the test file alive.
+    const startBoundMs = launcher.length > 1 ? 300_000 : 90_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${startBoundMs / 1000} s:\n${logs.join('')}`));
+    }, startBoundMs);
     let wsPort = 0;
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
