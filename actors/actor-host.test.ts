@@ -144,6 +144,8 @@ t.test('no effect leaves before its writes are durable', async (t) => {
     pendingNotifications: (n) => inner.pendingNotifications(n),
     roomEvent: (r, s) => inner.roomEvent(r, s),
     ackNotifications: (ids) => inner.ackNotifications(ids),
+    exportUser: (u) => inner.exportUser(u),
+    eraseUser: (e, rewrite) => inner.eraseUser(e, rewrite),
     commit: async (b: WriteBatch) => {
       if (b.roomEvents.length > 0) await gate;
       order.push('commit');

@@ -1,6 +1,7 @@
 /** Embedded AccountStore on SQLite (one file in the data folder, opened by the main thread only). */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type { AccountStore, LoginSession, MfaState, Profile, RotateResult, SecurityEvent, User } from './account-store';
 
 const SCHEMA = `
@@ -23,17 +24,19 @@ CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, expires_at INTEGER N
 interface UserRow {
   id: string; email: string; password_hash: string; display_name: string; roles: string; created_at: number;
   avatar_url: string | null; locale: string | null; country: string | null; mfa_secret: string | null; mfa_enabled: number; mfa_last_step: number;
+  deactivated_at: number | null; erase_after: number | null; pseudonym: string | null;
 }
 interface SessionRow { sid: string; user_id: string; created_at: number; last_used_at: number; user_agent: string; ip: string; revoked_at: number | null }
 
 const toUser = (r: UserRow): User => ({
   id: r.id, email: r.email, passwordHash: r.password_hash, displayName: r.display_name, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at,
-  avatarUrl: r.avatar_url, locale: r.locale, country: r.country,
+  avatarUrl: r.avatar_url, locale: r.locale, country: r.country, deactivatedAt: r.deactivated_at, eraseAfter: r.erase_after, pseudonym: r.pseudonym,
 });
 const toSession = (r: SessionRow): LoginSession => ({ sid: r.sid, userId: r.user_id, createdAt: r.created_at, lastUsedAt: r.last_used_at, userAgent: r.user_agent, ip: r.ip, revokedAt: r.revoked_at });
 
 export class SqliteAccountStore implements AccountStore {
   private readonly db: Database.Database;
+  private readonly personal: PersonalData;
   private readonly rotateTx: Database.Transaction<(oldHash: string, newHash: string, newExpiresAt: number, now: number) => RotateResult>;
 
   constructor(file: string) {
@@ -41,9 +44,19 @@ export class SqliteAccountStore implements AccountStore {
     this.db.exec(SCHEMA);
     const columns = (this.db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name);
     for (const [name, type] of [['avatar_url', 'TEXT'], ['locale', 'TEXT'], ['country', 'TEXT'], ['mfa_secret', 'TEXT'],
-      ['mfa_enabled', 'INTEGER NOT NULL DEFAULT 0'], ['mfa_last_step', 'INTEGER NOT NULL DEFAULT 0']] as const) {
+      ['mfa_enabled', 'INTEGER NOT NULL DEFAULT 0'], ['mfa_last_step', 'INTEGER NOT NULL DEFAULT 0'], ['deactivated_at', 'INTEGER'],
+      ['erase_after', 'INTEGER'], ['pseudonym', 'TEXT']] as const) {
       if (!columns.includes(name)) this.db.exec(`ALTER TABLE users ADD COLUMN ${name} ${type}`);
     }
+    this.personal = sqlitePersonalData(this.db, [
+      { table: 'users', section: 'account', owner: ['id'], erase: 'delete', omit: ['password_hash', 'mfa_secret', 'pseudonym'] },
+      { table: 'sessions', section: 'sessions', owner: ['user_id'], erase: 'delete' },
+      { table: 'blocks', section: 'blocks', owner: ['user_id'], erase: 'delete' },
+      // Others' blocks of an erased account protect nobody any more.
+      { table: 'blocks', section: null, owner: ['blocked'], erase: 'delete' },
+      { table: 'backup_codes', section: null, owner: ['user_id'], erase: 'delete' },
+      { table: 'security_events', section: 'security_events', owner: ['user_id'], erase: 'delete' },
+    ]);
     this.rotateTx = this.db.transaction((oldHash: string, newHash: string, newExpiresAt: number, now: number): RotateResult => {
       const token = this.db.prepare('SELECT sid, expires_at AS expiresAt, used_at AS usedAt FROM refresh_tokens WHERE hash = ?').get(oldHash) as
         { sid: string; expiresAt: number; usedAt: number | null } | undefined;
@@ -194,6 +207,40 @@ export class SqliteAccountStore implements AccountStore {
       WHERE (@userId IS NULL OR user_id = @userId) AND (@type IS NULL OR type = @type) AND id < @before ORDER BY id DESC LIMIT @limit`)
       .all({ userId: f.userId ?? null, type: f.type ?? null, before: f.before ?? Number.MAX_SAFE_INTEGER, limit: f.limit }) as SecurityEvent[];
     return rows;
+  }
+
+  async deactivate(userId: string, at: number, eraseAfter: number, pseudonym: string): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET deactivated_at = ?, erase_after = ?, pseudonym = ? WHERE id = ? AND deactivated_at IS NULL')
+      .run(at, eraseAfter, pseudonym, userId).changes === 1;
+  }
+
+  async reactivate(userId: string): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET deactivated_at = NULL, erase_after = NULL, pseudonym = NULL WHERE id = ? AND deactivated_at IS NOT NULL')
+      .run(userId).changes === 1;
+  }
+
+  async dueErasures(now: number, limit: number): Promise<User[]> {
+    return (this.db.prepare('SELECT * FROM users WHERE erase_after IS NOT NULL AND erase_after <= ? ORDER BY erase_after LIMIT ?').all(now, limit) as UserRow[]).map(toUser);
+  }
+
+  async deactivatedAmong(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = this.db.prepare(`SELECT id FROM users WHERE deactivated_at IS NOT NULL AND id IN (${ids.map(() => '?').join(',')})`).all(...ids) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  /** Refresh tokens go with their sessions; failed sign-ins recorded under the email (no user id) go too. */
+  async eraseUser(e: Erasure): Promise<ErasureCounts> {
+    const tokens = this.db.prepare('DELETE FROM refresh_tokens WHERE sid IN (SELECT sid FROM sessions WHERE user_id = ?)').run(e.user).changes;
+    const byEmail = e.aliases.length === 0 ? 0 : this.db.prepare(`DELETE FROM security_events WHERE user_id IS NULL AND detail IN (${e.aliases.map(() => '?').join(',')})`).run(...e.aliases).changes;
+    const counts = await this.personal.eraseUser(e);
+    if (tokens > 0) counts.refresh_tokens = tokens;
+    if (byEmail > 0) counts.security_events = (counts.security_events ?? 0) + byEmail;
+    return counts;
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,8 @@
  * one reports `reused` with the session it belonged to, so the caller can revoke the whole family.
  */
 
+import type { PersonalData } from '../privacy/personal-data';
+
 export interface User {
   readonly id: string;
   readonly email: string;
@@ -16,6 +18,11 @@ export interface User {
   readonly avatarUrl?: string | null;
   readonly locale?: string | null;
   readonly country?: string | null;
+  /** Set when the owner asked for erasure: the account is closed and erased at `eraseAfter` unless restored. */
+  readonly deactivatedAt?: number | null;
+  readonly eraseAfter?: number | null;
+  /** What replaces the id in records kept after erasure; fixed at deactivation so a resumed erasure uses the same. */
+  readonly pseudonym?: string | null;
 }
 
 export interface Profile {
@@ -58,7 +65,7 @@ export type RotateResult =
   | { kind: 'expired' }
   | { kind: 'unknown' };
 
-export interface AccountStore {
+export interface AccountStore extends PersonalData {
   createUser(user: User): Promise<'created' | 'email_taken'>;
   userByEmail(email: string): Promise<User | null>;
   userById(id: string): Promise<User | null>;
@@ -92,5 +99,13 @@ export interface AccountStore {
   signedInFrom(userId: string, ip: string, sinceMs: number): Promise<boolean>;
   logEvent(event: Omit<SecurityEvent, 'id'>): Promise<void>;
   events(filter: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]>;
+  /** Closes the account pending erasure; false when it is already closed. */
+  deactivate(userId: string, at: number, eraseAfter: number, pseudonym: string): Promise<boolean>;
+  /** Reopens an account closed pending erasure; false when it was not closed. */
+  reactivate(userId: string): Promise<boolean>;
+  /** Closed accounts whose grace period is over, oldest first. */
+  dueErasures(now: number, limit: number): Promise<User[]>;
+  /** Which of `ids` are closed (pending erasure): hidden from follower lists and discovery. */
+  deactivatedAmong(ids: readonly string[]): Promise<Set<string>>;
   close(): Promise<void>;
 }

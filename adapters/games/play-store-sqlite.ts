@@ -1,4 +1,5 @@
 /** PlayStore on an embedded SQLite file (data/games.sqlite), shared by the worker threads and the API of one node. */
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import type { PairStats, PlayFlag, PlayRestrictions, PlayResult, PlayStore, WinStats } from './play-store';
@@ -14,7 +15,17 @@ CREATE TABLE IF NOT EXISTS play_flags (id TEXT PRIMARY KEY, kind TEXT NOT NULL, 
 CREATE INDEX IF NOT EXISTS play_flags_at ON play_flags (at);
 `;
 
+/** Play limits, self-exclusion, results and duel pairs; anomaly flags are erased but not exported (anti-fraud). Stakes and payouts are ledger entries. */
+const PERSONAL = [
+  { table: 'play_daily', section: 'game_stakes_daily', owner: ['user'], erase: 'delete' },
+  { table: 'play_users', section: 'game_restrictions', owner: ['user'], erase: 'delete' },
+  { table: 'play_stats', section: 'game_results', owner: ['user'], erase: 'delete' },
+  { table: 'play_pairs', section: 'game_duel_pairs', owner: ['a', 'b'], erase: 'delete' },
+  { table: 'play_flags', section: null, owner: ['user'], erase: 'delete', json: ['detail'] },
+] as const;
+
 export class SqlitePlayStore implements PlayStore {
+  private readonly personal: PersonalData;
   private readonly db: Database.Database;
   private readonly reserve: (user: string, day: string, coins: number, cap: number | null) => boolean;
   private readonly results: (results: readonly PlayResult[]) => WinStats[];
@@ -22,6 +33,7 @@ export class SqlitePlayStore implements PlayStore {
 
   constructor(file: string) {
     this.db = openSqlite(file, 'NORMAL');
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     this.db.exec(SCHEMA);
     const db = this.db;
     const staked = db.prepare('SELECT staked FROM play_daily WHERE user = ? AND day = ?');
@@ -103,6 +115,14 @@ export class SqlitePlayStore implements PlayStore {
       ? this.db.prepare('SELECT id, kind, user, detail, at FROM play_flags ORDER BY at DESC, id LIMIT ?').all(page.limit)
       : this.db.prepare('SELECT id, kind, user, detail, at FROM play_flags WHERE user = ? ORDER BY at DESC, id LIMIT ?').all(page.user, page.limit);
     return rows as PlayFlag[];
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

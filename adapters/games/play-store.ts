@@ -5,6 +5,7 @@
  * Coins are not here: stakes and payouts are ledger operations.
  */
 
+import type { PersonalData } from '../privacy/personal-data';
 export interface PlayRestrictions {
   /** Why staff froze this player's play, or null. */
   readonly frozenReason: string | null;
@@ -52,7 +53,7 @@ export interface PlayFlag {
   readonly at: number;
 }
 
-export interface PlayStore {
+export interface PlayStore extends PersonalData {
   /** Adds `coins` to the user's stakes of `day` unless that would pass `cap` (null: no cap); false when refused. */
   reserveStake(user: string, day: string, coins: number, cap: number | null): Promise<boolean>;
   /** Gives back a reservation whose stake the ledger refused. */

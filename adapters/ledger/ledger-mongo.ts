@@ -26,6 +26,7 @@ import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedLock } from './keyed-lock';
+import { scrub, type Erasure, type ErasureCounts } from '../privacy/personal-data';
 import {
   REFUNDABLE, fingerprint, isExternal, mayGoNegative, metaOf, postingsFor, totalsOf, uncoveredDebit, validateOp,
   type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
@@ -352,6 +353,34 @@ export class MongoLedger implements Ledger {
       if (!h || link.seq > h.seq) heads.set(link.account, { seq: link.seq, balance: link.balance });
     }
     return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}), await this.entries.countDocuments({ state: 'pending' }));
+  }
+
+  /**
+   * Chain links are immutable and keyed by the account, so each is copied under the pseudonymous account
+   * and then removed (a crash between the two is finished by running it again: the copy collides); entries
+   * are rewritten in place. Op ids are opaque to the ledger and stay as they are.
+   */
+  async eraseUser(e: Erasure): Promise<ErasureCounts> {
+    const from = `user:${e.user}`;
+    const to = `user:${e.pseudonym}`;
+    const rename = (s: string) => s.split(e.user).join(e.pseudonym);
+    let links = 0;
+    for (const d of await this.chain.find({ account: from }).sort({ seq: 1 }).toArray()) {
+      try {
+        await this.chain.insertOne({ ...d, _id: rename(d._id), account: to, key: rename(d.key) });
+      } catch (err) {
+        if (!isDuplicate(err)) throw err;
+      }
+      await this.chain.deleteOne({ _id: d._id });
+      links++;
+    }
+    let entries = 0;
+    for (const d of await this.entries.find({ accounts: from }).toArray()) {
+      await this.entries.updateOne({ _id: d._id }, { $set: { postings: scrub(d.postings, e) as Posting[], accounts: d.accounts.map(rename), meta: scrub(d.meta, e) as EntryDoc['meta'] } });
+      entries++;
+    }
+    this.heads.delete(from);
+    return { ...(links > 0 ? { ledger_chain: links } : {}), ...(entries > 0 ? { ledger_entries: entries } : {}) };
   }
 
   async close(): Promise<void> {

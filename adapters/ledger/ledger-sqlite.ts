@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
+import { sqlitePersonalData, type Erasure, type ErasureCounts } from '../privacy/personal-data';
 import {
   REFUNDABLE, fingerprint, isExternal, mayGoNegative, metaOf, postingsFor, totalsOf, uncoveredDebit, validateOp,
   type HistoryCursor, type Ledger, type LedgerEntry, type LedgerErrorCode, type LedgerOp, type LedgerResult, type LedgerTotals, type Posting,
@@ -145,6 +146,16 @@ export class SqliteLedger implements Ledger {
   async totals(): Promise<LedgerTotals> {
     const rows = this.s.accounts.all() as { account: string; balance: number }[];
     return totalsOf(rows.map((r) => [r.account, r.balance]), (this.s.count.get() as { n: number }).n, 0);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    // Wherever the id occurs (the account, postings, meta, an op id that embeds it), one transaction.
+    return sqlitePersonalData(this.db, [
+      { table: 'ledger_accounts', section: null, owner: ['account'], erase: 'pseudonymise' },
+      { table: 'ledger_entries', section: null, owner: ['op_id', 'postings', 'meta', 'refund_of'], erase: 'pseudonymise' },
+      { table: 'ledger_entry_accounts', section: null, owner: ['account', 'op_id'], erase: 'pseudonymise' },
+      { table: 'ledger_rejections', section: null, owner: ['op_id', 'message'], erase: 'pseudonymise' },
+    ]).eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -18,6 +18,7 @@
  *   left (clawbacks).
  */
 import { createHash } from 'node:crypto';
+import type { Erasure, ErasureCounts } from '../privacy/personal-data';
 
 export const ISSUANCE = 'external:issuance';
 export const PLATFORM_REVENUE = 'platform:revenue';
@@ -117,6 +118,12 @@ export interface Ledger {
   recover(): Promise<{ completed: number; reversed: number }>;
   /** Audit figures for the conservation invariant. */
   totals(): Promise<LedgerTotals>;
+  /**
+   * Pseudonymises a user (erasure): the account `user:<id>` becomes `user:<pseudonym>` in balances, entries
+   * and their postings, amounts untouched, so every sum and the conservation of coins still hold while the
+   * records a law requires to be kept no longer name the person.
+   */
+  eraseUser(erasure: Erasure): Promise<ErasureCounts>;
   close(): Promise<void>;
 }
 

@@ -12,7 +12,8 @@
  * FerretDB 1.x): two reports sent in the same instant may both pass the last free slot.
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
-import { mergedPriority, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
+import { escapeRegex, mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
+import { mergedPriority, reportAsFiled, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
 
 type ReportDoc = Omit<Report, 'id'> & { _id: string; open: boolean };
 type AuditDoc = Omit<AuditEntry, 'id'> & { _id: string };
@@ -26,6 +27,16 @@ const toReport = (d: ReportDoc): Report => {
 };
 const inForce = (until: number, now: number) => until === 0 || until > now;
 
+/** Where a user's data is (as in the SQLite store: see there for what erasure keeps and why). */
+const PERSONAL = [
+  { table: 'reports', section: null, owner: ['target.user'], erase: 'delete', json: ['reporters', 'notes', 'claimedBy', 'resolution'], mentions: ['reporters', 'notes.by', 'claimedBy', 'resolution.by'] },
+  { table: 'report_filings', section: null, owner: ['reporter'], erase: 'delete' },
+  { table: 'audit_log', section: 'moderation_log', owner: ['actor', 'target'], erase: 'pseudonymise', json: ['detail'] },
+  { table: 'suspensions', section: 'suspensions', owner: ['_id'], erase: 'delete' },
+  { table: 'shadow_mutes', section: null, owner: ['_id'], erase: 'delete' },
+  { table: 'user_devices', section: 'devices_seen', owner: ['user'], erase: 'delete' },
+] as const;
+
 export class MongoModerationStore implements ModerationStore {
   private readonly reportsCol: Collection<ReportDoc>;
   private readonly openLocks: Collection<{ _id: string; report: string }>;
@@ -35,8 +46,10 @@ export class MongoModerationStore implements ModerationStore {
   private readonly shadow: Collection<{ _id: string; until: number }>;
   private readonly devices: Collection<{ _id: string; user: string; device: string; firstAt: number; lastAt: number }>;
   private readonly steps: Collection<{ _id: string; by: string }>;
+  private readonly personal: PersonalData;
 
   private constructor(private readonly client: MongoClient, db: Db) {
+    this.personal = mongoPersonalData((name) => db.collection(name), PERSONAL);
     this.reportsCol = db.collection('reports');
     this.openLocks = db.collection('open_reports');
     this.filings = db.collection('report_filings');
@@ -217,6 +230,22 @@ export class MongoModerationStore implements ModerationStore {
 
   async devicesOf(user: string): Promise<string[]> {
     return (await this.devices.find({ user }).sort({ lastAt: -1 }).limit(50).toArray()).map((d) => d.device);
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    const out = await this.personal.exportUser(user);
+    const filed = await this.filings.find({ reporter: user }).sort({ at: 1 }).toArray();
+    const reports = new Map((await this.reportsCol.find({ _id: { $in: filed.map((f) => f.report) } }).toArray()).map((d) => [d._id, toReport(d)]));
+    out.reports_filed = filed.flatMap((f) => (reports.has(f.report) ? [reportAsFiled(reports.get(f.report)!, user, f.at)] : []));
+    return out;
+  }
+
+  /** Also the open-report locks keyed by a target that names the user. */
+  async eraseUser(e: Erasure): Promise<ErasureCounts> {
+    const counts = await this.personal.eraseUser(e);
+    const locks = (await this.openLocks.deleteMany({ _id: { $regex: escapeRegex(e.user) } })).deletedCount;
+    if (locks > 0) counts.open_reports = locks;
+    return counts;
   }
 
   async close(): Promise<void> {

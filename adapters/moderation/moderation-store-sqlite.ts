@@ -5,7 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import { mergedPriority, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
+import { mergedPriority, reportAsFiled, type Appeal, type AuditEntry, type FileLimits, type FileResult, type ModerationStore, type NewReport, type Report, type ReportStatus, type Resolution, type Suspension } from './moderation-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS reports (id TEXT PRIMARY KEY, target_key TEXT NOT NULL, target_user TEXT, status TEXT NOT NULL, priority INTEGER NOT NULL,
@@ -33,11 +34,27 @@ const HOUR = 3_600_000;
 
 interface SuspensionRow { user: string; until: number; reason: string; by: string; at: number; devices: string }
 const toSuspension = (r: SuspensionRow): Suspension => ({ user: r.user, until: r.until, reason: r.reason, by: r.by, at: r.at, devices: JSON.parse(r.devices) as string[] });
+/**
+ * Where a user's data is. Reports about an erased user are deleted (nobody is left to act on); their
+ * name in reports about others and in the audit log is pseudonymised, so the history of staff decisions
+ * stays whole. Shadow mutes are erased but not exported (telling would defeat them).
+ */
+const PERSONAL = [
+  { table: 'reports', section: null, owner: ['target_user'], erase: 'delete', json: ['doc'] },
+  { table: 'report_filings', section: null, owner: ['reporter'], erase: 'delete' },
+  { table: 'audit_log', section: 'moderation_log', owner: ['actor', 'target'], erase: 'pseudonymise', json: ['detail'] },
+  { table: 'suspensions', section: 'suspensions', owner: ['user'], erase: 'delete', json: ['devices'] },
+  { table: 'suspension_devices', section: null, owner: ['user'], erase: 'delete' },
+  { table: 'shadow_mutes', section: null, owner: ['user'], erase: 'delete' },
+  { table: 'user_devices', section: 'devices_seen', owner: ['user'], erase: 'delete' },
+] as const;
+
 const inForce = (r: { until: number }, now: number) => r.until === 0 || r.until > now;
 
 export class SqliteModerationStore implements ModerationStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly personal: PersonalData;
   private readonly fileTx: (r: NewReport, limit: FileLimits) => FileResult;
   private readonly changeTx: (id: string, change: (r: Report) => Report | null) => Report | null;
 
@@ -45,6 +62,7 @@ export class SqliteModerationStore implements ModerationStore {
     this.db = openSqlite(file, 'NORMAL');
     this.db.exec(SCHEMA);
     const db = this.db;
+    this.personal = sqlitePersonalData(db, PERSONAL);
     this.stmts = {
       get: db.prepare('SELECT doc FROM reports WHERE id = ?'),
       openFor: db.prepare('SELECT doc FROM reports WHERE target_key = ? AND open = 1'),
@@ -193,6 +211,17 @@ export class SqliteModerationStore implements ModerationStore {
 
   async devicesOf(user: string): Promise<string[]> {
     return (this.stmts.devicesOf.all(user) as { device: string }[]).map((r) => r.device);
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    const out = await this.personal.exportUser(user);
+    const filed = this.db.prepare('SELECT f.at, r.doc FROM report_filings f JOIN reports r ON r.id = f.report WHERE f.reporter = ? ORDER BY f.at').all(user) as { at: number; doc: string }[];
+    out.reports_filed = filed.map((f) => reportAsFiled(JSON.parse(f.doc) as Report, user, f.at));
+    return out;
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,8 @@
  */
 
 export type ReportTargetKind = 'user' | 'room' | 'message' | 'dm';
+import type { PersonalData } from '../privacy/personal-data';
+
 export type ReportStatus = 'open' | 'claimed' | 'resolved' | 'appealed' | 'closed';
 
 export interface ReportTarget {
@@ -107,7 +109,7 @@ export function mergedPriority(current: number, incoming: number, reporters: num
   return Math.min(current, reporters >= escalateAt ? Math.max(1, incoming - 1) : incoming);
 }
 
-export interface ModerationStore {
+export interface ModerationStore extends PersonalData {
   file(report: NewReport, limit: FileLimits): Promise<FileResult>;
   report(id: string): Promise<Report | null>;
   /** By priority, then oldest first; `after` is the last id of the previous page. */
@@ -145,4 +147,12 @@ export interface ModerationStore {
   sawDevice(user: string, device: string, now: number): Promise<void>;
   devicesOf(user: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A report as its reporter may see it in their export: what they reported and why, and its status; the
+ * text only when they wrote it (the first reporter), never the other reporters or the staff's notes.
+ */
+export function reportAsFiled(r: Report, reporter: string, at: number): Record<string, unknown> {
+  return { report: r.id, at, target: r.target, reason: r.reason, ...(r.reporters[0] === reporter ? { text: r.text } : {}), status: r.status };
 }

@@ -8,6 +8,7 @@
  * may already have been sent: the documented at-least-once window, made harmless on the phone by the
  * collapse key. Sequence numbers for the list's cursor come from a counter document.
  */
+import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
@@ -21,6 +22,16 @@ interface ChunkDoc { _id: string; job: string; idx: number; users: string[]; don
 
 const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
+/** Where a user's data is (the same as the SQLite store's; settings are keyed by the user). */
+const PERSONAL = [
+  { table: 'notifications', section: 'notifications', owner: ['user'], erase: 'delete', json: ['data'], mentions: ['data.from', 'data.creator'] },
+  { table: 'notification_settings', section: 'notification_settings', owner: ['_id'], erase: 'delete' },
+  { table: 'devices', section: 'devices', owner: ['user'], erase: 'delete' },
+  { table: 'push_outbox', section: null, owner: ['user'], erase: 'delete' },
+  { table: 'fanout_jobs', section: null, owner: ['creator'], erase: 'delete', json: ['data'], mentions: ['data.creator'] },
+  { table: 'fanout_chunks', section: null, owner: [], erase: 'delete', json: ['users'], mentions: ['users'] },
+] as const;
+
 export class MongoNotificationStore implements NotificationStore {
   private readonly notes: Collection<NoteDoc>;
   private readonly pushes: Collection<PushDoc>;
@@ -30,7 +41,10 @@ export class MongoNotificationStore implements NotificationStore {
   private readonly settingsCol: Collection<{ _id: string; settings: NotificationSettings }>;
   private readonly counters: Collection<{ _id: string; seq: number }>;
 
+  private readonly personal: PersonalData;
+
   private constructor(private readonly client: MongoClient, db: Db) {
+    this.personal = mongoPersonalData((name) => db.collection(name), PERSONAL);
     this.notes = db.collection('notifications');
     this.pushes = db.collection('push_outbox');
     this.devicesCol = db.collection('devices');
@@ -198,6 +212,14 @@ export class MongoNotificationStore implements NotificationStore {
   async job(id: string): Promise<FanoutJob | null> {
     const doc = await this.jobs.findOne({ _id: id });
     return doc ? toJob(doc) : null;
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

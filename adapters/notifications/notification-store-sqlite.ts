@@ -1,5 +1,6 @@
 /** NotificationStore on an embedded SQLite file (data/notifications.sqlite). */
 import type Database from 'better-sqlite3';
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { openSqlite } from '../sqlite/open-sqlite';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
@@ -36,13 +37,26 @@ const toJob = (r: JobRow): FanoutJob => ({
 interface Row { seq: number; id: string; user: string; kind: StoredNotification['kind']; data: string; created_at: number; read_at: number | null }
 const toNotification = (r: Row): StoredNotification => ({ id: r.id, user: r.user, kind: r.kind, data: JSON.parse(r.data) as StoredNotification['data'], createdAt: r.created_at, readAt: r.read_at });
 
+/** Where a user's data is: their notifications, settings, devices, pending pushes, and fan-outs they started or are in. */
+const PERSONAL = [
+  { table: 'notifications', section: 'notifications', owner: ['user'], erase: 'delete', json: ['data'] },
+  { table: 'notification_settings', section: 'notification_settings', owner: ['user'], erase: 'delete', json: ['settings'] },
+  { table: 'devices', section: 'devices', owner: ['user'], erase: 'delete' },
+  { table: 'push_outbox', section: null, owner: ['user'], erase: 'delete' },
+  { table: 'fanout_jobs', section: null, owner: ['creator'], erase: 'delete', json: ['data'] },
+  { table: 'fanout_chunks', section: null, owner: [], erase: 'delete', json: ['users'] },
+] as const;
+
 export class SqliteNotificationStore implements NotificationStore {
   private readonly db: Database.Database;
   private readonly insert: (n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => boolean;
 
+  private readonly personal: PersonalData;
+
   constructor(file: string) {
     this.db = openSqlite(file, 'NORMAL');
     this.db.exec(SCHEMA);
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     const note = this.db.prepare('INSERT OR IGNORE INTO notifications (id, user, kind, data, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?)');
     const push = this.db.prepare(`INSERT OR IGNORE INTO push_outbox (id, notification, kind, user, token, platform, collapse_key, title, body, next_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -187,6 +201,14 @@ export class SqliteNotificationStore implements NotificationStore {
 
   async devices(user: string): Promise<Device[]> {
     return (this.db.prepare('SELECT token, user, sid, platform, app_version AS appVersion, locale, created_at AS createdAt FROM devices WHERE user = ? ORDER BY created_at').all(user) as Device[]);
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,8 @@
  */
 import type { NotificationKind, NotificationSettings } from '../../notify/preferences';
 
+import type { PersonalData } from '../privacy/personal-data';
+
 export interface StoredNotification {
   /** Stable per cause (`live:<stream>:<user>`, `dm:<user>:<inboxId>`…): adding one twice keeps one. */
   readonly id: string;
@@ -77,7 +79,7 @@ export interface FanoutChunk {
   readonly users: readonly string[];
 }
 
-export interface NotificationStore {
+export interface NotificationStore extends PersonalData {
   /** Adds a fan-out job; false when one with its id exists. */
   addJob(job: Pick<FanoutJob, 'id' | 'creator' | 'kind' | 'data' | 'createdAt'>): Promise<boolean>;
   /** Unfinished jobs, oldest first. */

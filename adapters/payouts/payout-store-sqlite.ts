@@ -1,4 +1,5 @@
 /** PayoutStore on the embedded SQLite file (data/payouts.sqlite, FULL durability). One open withdrawal per user is a unique partial index. */
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import { OPEN_WITHDRAWAL, type PayoutAccount, type PayoutStore, type Withdrawal, type WithdrawalStatus } from './payout-store';
@@ -29,11 +30,19 @@ const toWithdrawal = (r: WithdrawalRow): Withdrawal => ({
   transfer: r.transfer, payout: r.payout, decidedBy: r.decided_by, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
+/** Payouts are income paid out and reported for tax: erasure pseudonymises the creator (the Stripe account keeps its own records). */
+const PERSONAL = [
+  { table: 'payout_accounts', section: 'payout_account', owner: ['user'], erase: 'pseudonymise' },
+  { table: 'withdrawals', section: 'withdrawals', owner: ['user', 'decided_by'], erase: 'pseudonymise' },
+] as const;
+
 export class SqlitePayoutStore implements PayoutStore {
+  private readonly personal: PersonalData;
   private readonly db: Database.Database;
 
   constructor(file: string) {
     this.db = openSqlite(file, 'FULL');
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     this.db.exec(SCHEMA);
     // Added after the first release of this table: the client's op id of each request.
     if (!(this.db.prepare('PRAGMA table_info(withdrawals)').all() as { name: string }[]).some((c) => c.name === 'request_id')) {
@@ -115,6 +124,14 @@ export class SqlitePayoutStore implements PayoutStore {
 
   async hasEvent(provider: string, eventId: string): Promise<boolean> {
     return this.db.prepare('SELECT 1 FROM payout_events WHERE provider = ? AND event_id = ?').get(provider, eventId) !== undefined;
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

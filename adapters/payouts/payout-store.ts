@@ -2,6 +2,7 @@
  * PayoutStore: creators' payout accounts (the Stripe Connect account and its verification state) and
  * their withdrawals with every state change. Coins live in the ledger; this is the paperwork.
  */
+import type { PersonalData } from '../privacy/personal-data';
 export type WithdrawalStatus =
   | 'requested' | 'pending_approval' | 'review' | 'approved' | 'transferred' | 'paid' | 'failed' | 'reversed' | 'rejected' | 'refused';
 
@@ -36,7 +37,7 @@ export interface Withdrawal {
   readonly updatedAt: number;
 }
 
-export interface PayoutStore {
+export interface PayoutStore extends PersonalData {
   account(user: string): Promise<PayoutAccount | null>;
   accountByStripe(stripeAccount: string): Promise<PayoutAccount | null>;
   saveAccount(account: PayoutAccount): Promise<void>;

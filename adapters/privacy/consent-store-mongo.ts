@@ -4,6 +4,7 @@
  * so a crash between the two leaves a history with one more record than the state shows, and the next
  * identical choice writes the state (and, harmlessly, its record again).
  */
+import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import type { ConsentKind, ConsentRecord, ConsentStore } from './consent-store';
 
@@ -12,12 +13,20 @@ type HistoryDoc = ConsentRecord & { seq: number };
 
 const strip = (d: CurrentDoc | HistoryDoc): ConsentRecord => ({ user: d.user, kind: d.kind, granted: d.granted, version: d.version, at: d.at, source: d.source });
 
+/** As in the SQLite store. */
+const PERSONAL = [
+  { table: 'consent_history', section: 'consents', owner: ['user'], erase: 'delete' },
+  { table: 'consent_current', section: null, owner: ['user'], erase: 'delete' },
+] as const;
+
 export class MongoConsentStore implements ConsentStore {
+  private readonly personal: PersonalData;
   private readonly currentCol: Collection<CurrentDoc>;
   private readonly historyCol: Collection<HistoryDoc>;
   private seq = 0;
 
   private constructor(private readonly client: MongoClient, db: Db) {
+    this.personal = mongoPersonalData((name) => db.collection(name), PERSONAL);
     this.currentCol = db.collection('consent_current');
     this.historyCol = db.collection('consent_history');
   }
@@ -52,6 +61,14 @@ export class MongoConsentStore implements ConsentStore {
 
   async usersWith(kind: ConsentKind, granted: boolean): Promise<string[]> {
     return (await this.currentCol.find({ kind, granted }).sort({ user: 1 }).toArray()).map((d) => d.user);
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 /** ConsentStore on an embedded SQLite file (data/privacy.sqlite): an append-only table and a current-state table, written together. */
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import type { ConsentKind, ConsentRecord, ConsentStore } from './consent-store';
@@ -15,12 +16,20 @@ CREATE INDEX IF NOT EXISTS consent_current_kind ON consent_current (kind, grante
 interface Row { user: string; kind: ConsentKind; granted: number; version: string; at: number; source: string }
 const toRecord = (r: Row): ConsentRecord => ({ user: r.user, kind: r.kind, granted: r.granted === 1, version: r.version, at: r.at, source: r.source });
 
+/** A user's consent history (exported whole) and current choices. */
+const PERSONAL = [
+  { table: 'consent_history', section: 'consents', owner: ['user'], erase: 'delete' },
+  { table: 'consent_current', section: null, owner: ['user'], erase: 'delete' },
+] as const;
+
 export class SqliteConsentStore implements ConsentStore {
+  private readonly personal: PersonalData;
   private readonly db: Database.Database;
   private readonly write: (records: readonly ConsentRecord[]) => void;
 
   constructor(file: string) {
     this.db = openSqlite(file, 'NORMAL');
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     this.db.exec(SCHEMA);
     const current = this.db.prepare('SELECT granted, version FROM consent_current WHERE user = ? AND kind = ?');
     const append = this.db.prepare('INSERT INTO consent_history (user, kind, granted, version, at, source) VALUES (?, ?, ?, ?, ?, ?)');
@@ -50,6 +59,14 @@ export class SqliteConsentStore implements ConsentStore {
 
   async usersWith(kind: ConsentKind, granted: boolean): Promise<string[]> {
     return (this.db.prepare('SELECT user FROM consent_current WHERE kind = ? AND granted = ? ORDER BY user').all(kind, granted ? 1 : 0) as { user: string }[]).map((r) => r.user);
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 
 /** What a user may consent to. `do_not_sell` is the CCPA "do not sell or share my personal information" flag. */
+import type { PersonalData } from '../privacy/personal-data';
 export const CONSENT_KINDS = ['terms', 'privacy', 'analytics', 'marketing', 'do_not_sell'] as const;
 export type ConsentKind = (typeof CONSENT_KINDS)[number];
 
@@ -20,7 +21,7 @@ export interface ConsentRecord {
   readonly source: string;
 }
 
-export interface ConsentStore {
+export interface ConsentStore extends PersonalData {
   /** Appends the records (one write per record; a record identical to the kind's current one is skipped). */
   record(records: readonly ConsentRecord[]): Promise<void>;
   /** The newest record of each kind the user ever set. */

@@ -1,4 +1,5 @@
 /** PurchaseStore on the embedded SQLite file (data/purchases.sqlite), FULL durability: these are receipts. */
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import type { PurchaseChannel } from '../ledger/ledger';
@@ -27,11 +28,18 @@ const toRecord = (r: Row): PurchaseRecord => ({
   requestId: r.request_id,
 });
 
+/** Receipts are kept for the tax years a seller must keep them: erasure pseudonymises their buyer. */
+const PERSONAL = [
+  { table: 'purchases', section: 'purchases', owner: ['user'], erase: 'pseudonymise' },
+] as const;
+
 export class SqlitePurchaseStore implements PurchaseStore {
+  private readonly personal: PersonalData;
   private readonly db: Database.Database;
 
   constructor(file: string) {
     this.db = openSqlite(file, 'FULL');
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     this.db.exec(SCHEMA);
     // Added after the first release of this table: a client's op id for starting a purchase.
     if (!(this.db.prepare('PRAGMA table_info(purchases)').all() as { name: string }[]).some((c) => c.name === 'request_id')) {
@@ -88,6 +96,14 @@ export class SqlitePurchaseStore implements PurchaseStore {
 
   async hasEvent(provider: string, eventId: string): Promise<boolean> {
     return this.db.prepare('SELECT 1 FROM provider_events WHERE provider = ? AND event_id = ?').get(provider, eventId) !== undefined;
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

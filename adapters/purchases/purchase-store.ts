@@ -4,6 +4,7 @@
  * this is the receipt book and the provider's side of the story.
  */
 import type { PurchaseChannel } from '../ledger/ledger';
+import type { PersonalData } from '../privacy/personal-data';
 
 export type PurchaseStatus = 'created' | 'requires_action' | 'credited' | 'held' | 'reversed' | 'reinstated' | 'failed' | 'refused';
 
@@ -37,7 +38,7 @@ export interface PurchasePage {
   readonly before?: { readonly createdAt: number; readonly id: string };
 }
 
-export interface PurchaseStore {
+export interface PurchaseStore extends PersonalData {
   /** Inserts; false when a purchase with this id, or this channel and provider ref, exists. */
   create(record: PurchaseRecord): Promise<boolean>;
   byId(id: string): Promise<PurchaseRecord | null>;

@@ -1,4 +1,5 @@
 /** Embedded RoomDirectory on SQLite. */
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
 import type { RoomDirectory, RoomListing } from './room-directory';
@@ -9,11 +10,18 @@ const toListing = (r: Row): RoomListing => ({
   allowedCountries: r.allowed_countries ? JSON.parse(r.allowed_countries) as string[] : null,
 });
 
+/** The rooms a user hosted (titles are theirs). */
+const PERSONAL = [
+  { table: 'rooms', section: 'rooms_hosted', owner: ['owner'], erase: 'delete', json: ['allowed_countries'] },
+] as const;
+
 export class SqliteRoomDirectory implements RoomDirectory {
+  private readonly personal: PersonalData;
   private readonly db: Database.Database;
 
   constructor(file: string) {
     this.db = openSqlite(file, 'NORMAL');
+    this.personal = sqlitePersonalData(this.db, PERSONAL);
     this.db.exec(`CREATE TABLE IF NOT EXISTS rooms (id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL, country TEXT, locale TEXT,
       live INTEGER NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS rooms_live ON rooms (live, country, locale);
@@ -52,6 +60,14 @@ export class SqliteRoomDirectory implements RoomDirectory {
   async live(f: { country?: string; locale?: string }): Promise<RoomListing[]> {
     return (this.db.prepare('SELECT * FROM rooms WHERE live = 1 AND (@country IS NULL OR country = @country) AND (@locale IS NULL OR locale = @locale)')
       .all({ country: f.country ?? null, locale: f.locale ?? null }) as Row[]).map(toListing);
+  }
+
+  exportUser(user: string): Promise<PersonalExport> {
+    return this.personal.exportUser(user);
+  }
+
+  eraseUser(e: Erasure): Promise<ErasureCounts> {
+    return this.personal.eraseUser(e);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
  * RoomDirectory: the durable list of live rooms for discovery (who owns a room, its title, country and
  * locale, whether it is live). Viewer counts are not stored here: they come from the socket side.
  */
+import type { PersonalData } from '../privacy/personal-data';
 export interface RoomListing {
   readonly id: string;
   readonly owner: string;
@@ -15,7 +16,7 @@ export interface RoomListing {
   readonly allowedCountries?: readonly string[] | null;
 }
 
-export interface RoomDirectory {
+export interface RoomDirectory extends PersonalData {
   /** Adds a live room, unless its owner already has one live: one live room per host at a time. */
   create(room: RoomListing): Promise<'created' | { liveRoom: string }>;
   get(id: string): Promise<RoomListing | null>;

@@ -5,6 +5,7 @@
  * is needed, which FerretDB 1.x does not offer).
  */
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import type { Erasure, ErasureCounts, PersonalExport } from '../privacy/personal-data';
 import { BadCursorError, decodeCursor, encodeCursor, type FollowCounts, type FollowPage, type FollowStore } from './follow-store';
 
 interface FollowDoc { _id: string; seq: number; follower: string; creator: string; since: number }
@@ -59,6 +60,20 @@ export class MongoFollowStore implements FollowStore {
   async counts(user: string): Promise<FollowCounts> {
     const [followers, following] = await Promise.all([this.follows.countDocuments({ creator: user }), this.follows.countDocuments({ follower: user })]);
     return { followers, following };
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    const [following, followers] = await Promise.all([
+      this.follows.find({ follower: user }).sort({ seq: 1 }).toArray(),
+      this.follows.find({ creator: user }).sort({ seq: 1 }).toArray(),
+    ]);
+    return { following: following.map((f) => ({ user: f.creator, since: f.since })), followers: followers.map((f) => ({ user: f.follower, since: f.since })) };
+  }
+
+  /** Counts are counted from the follows, so deleting them is the whole erasure. */
+  async eraseUser(e: Erasure): Promise<ErasureCounts> {
+    const n = (await this.follows.deleteMany({ $or: [{ follower: e.user }, { creator: e.user }] })).deletedCount;
+    return n > 0 ? { follows: n } : {};
   }
 
   async close(): Promise<void> {

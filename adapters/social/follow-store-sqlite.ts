@@ -1,5 +1,6 @@
 /** FollowStore on an embedded SQLite file (data/social.sqlite): the sequence is the table's rowid; counts are kept in the same transaction. */
 import type Database from 'better-sqlite3';
+import type { Erasure, ErasureCounts, PersonalExport } from '../privacy/personal-data';
 import { openSqlite } from '../sqlite/open-sqlite';
 import { BadCursorError, decodeCursor, encodeCursor, type FollowCounts, type FollowPage, type FollowStore } from './follow-store';
 
@@ -65,6 +66,23 @@ export class SqliteFollowStore implements FollowStore {
 
   async counts(user: string): Promise<FollowCounts> {
     return (this.db.prepare('SELECT followers, following FROM follow_counts WHERE user = ?').get(user) as FollowCounts | undefined) ?? { followers: 0, following: 0 };
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    return {
+      following: this.db.prepare('SELECT creator AS user, since FROM follows WHERE follower = ? ORDER BY seq').all(user),
+      followers: this.db.prepare('SELECT follower AS user, since FROM follows WHERE creator = ? ORDER BY seq').all(user),
+    };
+  }
+
+  /** Both directions go, through unfollow, so everyone else's counts stay true. */
+  async eraseUser(e: Erasure): Promise<ErasureCounts> {
+    const pairs = this.db.prepare('SELECT follower, creator FROM follows WHERE follower = ? OR creator = ?').all(e.user, e.user) as { follower: string; creator: string }[];
+    this.db.transaction(() => {
+      for (const p of pairs) this.remove(p.follower, p.creator);
+      this.db.prepare('DELETE FROM follow_counts WHERE user = ?').run(e.user);
+    })();
+    return pairs.length > 0 ? { follows: pairs.length } : {};
   }
 
   async close(): Promise<void> {

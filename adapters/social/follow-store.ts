@@ -6,6 +6,7 @@
  * it twice); an unfollow removes one row and moves no other; so a reader sees each follower that existed
  * throughout exactly once. A follow again after an unfollow is a new follow (new number, new `since`).
  */
+import type { PersonalData } from '../privacy/personal-data';
 
 export interface Follow {
   readonly user: string;
@@ -24,7 +25,7 @@ export interface FollowCounts {
   readonly following: number;
 }
 
-export interface FollowStore {
+export interface FollowStore extends PersonalData {
   /** `follower` follows `creator`; false when it already did (nothing changes). */
   follow(follower: string, creator: string, now: number): Promise<boolean>;
   /** Ends a follow; false when there was none. */

@@ -23,7 +23,8 @@
 import type Redis from 'ioredis';
 import { openRedis } from '../redis/open-redis';
 import { decodeInternal as decode, encodeInternal as encode } from '../../common/internal-codec';
-import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
+import type { FrameRewrite, InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, WriteBatch } from './realtime-store';
+import { scrub, type Erasure, type ErasureCounts, type PersonalExport } from '../privacy/personal-data';
 
 const COMMIT = `
 local P = ARGV[1]
@@ -240,6 +241,95 @@ export class RedisRealtimeStore implements RealtimeStore {
   async ackNotifications(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.redis.multi().zrem(`${this.prefix}rt:notify:at`, ...ids).hdel(`${this.prefix}rt:notify`, ...ids).exec();
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    const roomMessages: unknown[] = [];
+    for (const key of await this.keys('rt:room:*:history')) {
+      const room = key.slice(`${this.prefix}rt:room:`.length, -':history'.length);
+      for (const m of await this.redis.zrangeBuffer(key, '0', '-1')) {
+        const [seq, frame] = decode(m) as [number, Uint8Array];
+        const f = decode(frame) as unknown[];
+        // Sequenced room events name who sent them at index 4 (docs/protocol.md).
+        if (f[4] === user) roomMessages.push({ room, seq, ts: f[3], frame: f });
+      }
+    }
+    const received = (await this.redis.zrangeBuffer(`${this.prefix}rt:inbox:${user}:msgs`, '0', '-1')).map((m) => {
+      const [seq, ts, from, text] = decode(m) as [number, number, string, string];
+      return { from, seq, ts, text };
+    });
+    const sent: unknown[] = [];
+    for (const key of await this.keys('rt:inbox:*:msgs')) {
+      const to = key.slice(`${this.prefix}rt:inbox:`.length, -':msgs'.length);
+      for (const m of await this.redis.zrangeBuffer(key, '0', '-1')) {
+        const [, ts, from, text] = decode(m) as [number, number, string, string];
+        if (from === user) sent.push({ to, ts, text });
+      }
+    }
+    return { room_messages: roomMessages, direct_messages_received: received, direct_messages_sent: sent };
+  }
+
+  /** Scans the room windows and inboxes (both are bounded by their TTLs); each rewrite is idempotent. */
+  async eraseUser(e: Erasure, rewrite: FrameRewrite): Promise<ErasureCounts> {
+    const counts: ErasureCounts = {};
+    const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
+    const id = Buffer.from(e.user);
+    for (const key of await this.keys('rt:room:*')) {
+      const room = key.slice(`${this.prefix}rt:room:`.length);
+      if (room.endsWith(':history')) {
+        const name = room.slice(0, -':history'.length);
+        for (const m of await this.redis.zrangeBuffer(key, '0', '-1')) {
+          if (!m.includes(id)) continue;
+          const [seq, frame] = decode(m) as [number, Uint8Array];
+          const f = decode(frame) as unknown[];
+          const next = rewrite({ room: name, seq, ts: Number(f[3] ?? 0), sender: typeof f[4] === 'string' ? f[4] : '', frame });
+          await this.redis.multi().zrem(key, m).zadd(key, String(seq), Buffer.from(encode([seq, next]))).exec();
+          bump('room_events');
+        }
+      } else if (room.endsWith(':games')) {
+        const games = await this.redis.hgetall(key);
+        for (const [field, value] of Object.entries(games)) {
+          if (!value.includes(e.user)) continue;
+          await this.redis.hset(key, field, JSON.stringify(scrub(JSON.parse(value), e)));
+          bump('room_state');
+        }
+      } else if (!room.endsWith(':gifts') && (await this.redis.hget(key, 'owner')) === e.user) {
+        await this.redis.hset(key, 'owner', e.pseudonym);
+        bump('room_owner');
+      }
+    }
+    const inbox = `${this.prefix}rt:inbox:${e.user}`;
+    if ((await this.redis.del(inbox, `${inbox}:msgs`)) > 0) bump('inbox');
+    for (const key of await this.keys('rt:inbox:*:msgs')) {
+      for (const m of await this.redis.zrangeBuffer(key, '0', '-1')) {
+        if (!m.includes(id)) continue;
+        const [seq, ts, from] = decode(m) as [number, number, string];
+        if (from !== e.user) continue;
+        await this.redis.multi().zrem(key, m).zadd(key, String(seq), Buffer.from(encode([seq, ts, e.pseudonym, '']))).exec();
+        bump('inbox_sent');
+      }
+    }
+    const notify = `${this.prefix}rt:notify`;
+    for (const [nid, raw] of Object.entries(await this.redis.hgetallBuffer(notify))) {
+      if (!raw.includes(id)) continue;
+      const [user, kind, data, at] = decode(raw) as [string, string, Record<string, unknown>, number];
+      if (user === e.user) await this.redis.multi().hdel(notify, nid).zrem(`${notify}:at`, nid).exec();
+      else await this.redis.hset(notify, nid, Buffer.from(encode([user, kind, scrub(data, e), at])));
+      bump('notify_outbox');
+    }
+    return counts;
+  }
+
+  /** Every key under the prefix matching `pattern` (SCAN, so Redis is never blocked). */
+  private async keys(pattern: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}${pattern}`, 'COUNT', 500);
+      cursor = next;
+      out.push(...batch);
+    } while (cursor !== '0');
+    return out;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,9 @@
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, StoredRoomState, WriteBatch } from './realtime-store';
+import { decode } from '@msgpack/msgpack';
+import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalExport } from '../privacy/personal-data';
+import type { FrameRewrite, InboxSnapshot, OutboxNotification, RealtimeStore, RoomSnapshot, StoredRoomState, WriteBatch } from './realtime-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room_events (
@@ -143,6 +145,36 @@ export class SqliteRealtimeStore implements RealtimeStore {
     this.db.transaction(() => {
       for (const id of ids) del.run(id);
     })();
+  }
+
+  async exportUser(user: string): Promise<PersonalExport> {
+    const events = this.db.prepare('SELECT room, seq, ts, frame FROM room_events WHERE sender = ? ORDER BY room, seq').all(user) as { room: string; seq: number; ts: number; frame: Uint8Array }[];
+    return {
+      room_messages: events.map((e) => ({ room: e.room, seq: e.seq, ts: e.ts, frame: decode(e.frame) })),
+      direct_messages_received: this.db.prepare('SELECT sender AS "from", seq, ts, text FROM inbox WHERE user = ? ORDER BY seq').all(user),
+      direct_messages_sent: this.db.prepare('SELECT user AS "to", ts, text FROM inbox WHERE sender = ? ORDER BY ts').all(user),
+    };
+  }
+
+  async eraseUser(e: Erasure, rewrite: FrameRewrite): Promise<ErasureCounts> {
+    const counts: ErasureCounts = {};
+    const events = this.db.prepare('SELECT room, seq, ts, sender, frame FROM room_events WHERE sender = ? OR instr(frame, ?) > 0')
+      .all(e.user, Buffer.from(e.user)) as { room: string; seq: number; ts: number; sender: string; frame: Uint8Array }[];
+    const rest = await sqlitePersonalData(this.db, [
+      { table: 'inbox', section: null, owner: ['user'], erase: 'delete' },
+      { table: 'inbox_state', section: null, owner: ['user'], erase: 'delete' },
+      { table: 'notify_outbox', section: null, owner: ['user'], erase: 'delete', json: ['data'] },
+      { table: 'room_state', section: null, owner: ['owner'], erase: 'pseudonymise' },
+      { table: 'room_games', section: null, owner: [], erase: 'delete', json: ['state'] },
+    ]).eraseUser(e);
+    this.db.transaction(() => {
+      const update = this.db.prepare('UPDATE room_events SET frame = ?, sender = ? WHERE room = ? AND seq = ?');
+      for (const ev of events) update.run(rewrite(ev), ev.sender === e.user ? e.pseudonym : ev.sender, ev.room, ev.seq);
+      const sent = this.db.prepare("UPDATE inbox SET sender = ?, text = '' WHERE sender = ?").run(e.pseudonym, e.user).changes;
+      if (sent > 0) counts.inbox_sent = sent;
+    })();
+    if (events.length > 0) counts.room_events = events.length;
+    return { ...rest, ...counts };
   }
 
   async close(): Promise<void> {

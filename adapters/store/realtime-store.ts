@@ -11,6 +11,7 @@
  * - Loads see every commit that resolved before they were called.
  */
 
+import type { Erasure, ErasureCounts, PersonalExport } from '../privacy/personal-data';
 export interface StoredRoomEvent {
   readonly room: string;
   readonly seq: number;
@@ -115,5 +116,16 @@ export interface RealtimeStore {
   /** The oldest notifications in the outbox (the relay hands them to the notifier, then acknowledges). */
   pendingNotifications(limit: number): Promise<OutboxNotification[]>;
   ackNotifications(ids: readonly string[]): Promise<void>;
+  /** A user's data here: room events they sent (frames decoded), direct messages both ways. */
+  exportUser(user: string): Promise<PersonalExport>;
+  /**
+   * Erasure: every stored room event that names the user is replaced by what `rewrite` makes of it (the
+   * caller knows the protocol: their own events become tombstones at the same seq, others' lose the id);
+   * their inbox goes, DMs they sent keep their place in others' inboxes with sender pseudonymised and the text removed.
+   */
+  eraseUser(erasure: Erasure, rewrite: FrameRewrite): Promise<ErasureCounts>;
   close(): Promise<void>;
 }
+
+/** Rewrites one stored room event for an erasure. */
+export type FrameRewrite = (event: { room: string; seq: number; ts: number; sender: string; frame: Uint8Array }) => Uint8Array;
