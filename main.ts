@@ -43,6 +43,7 @@ import { ChatFilter } from './moderation/chat-filter';
 import { ReportRules } from './moderation/report-rules';
 import { LoginThrottle } from './api/login-throttle';
 import { AnalyticsOptOuts } from './privacy/analytics-opt-outs';
+import { startDataRights } from './privacy/data-rights';
 import { ConsentService } from './privacy/consent-service';
 import { PrivacyDocuments } from './privacy/privacy-documents';
 import { MessageCatalog } from './i18n/message-catalog';
@@ -97,12 +98,13 @@ async function startApi(config: Config, log: Logger, deps: {
   });
   // Every socket node this API reaches learns the shadow mutes in force (a node started later gets them from its own API).
   await moderation.loadShadowMutes();
+  const spreadOptOut = (user: string, declined: boolean) => {
+    deps.analyticsOptOuts.set(user, declined);
+    deps.bridge.analyticsOptOut(user, declined).catch((err) => log.error({ err }, 'could not spread an analytics opt-out'));
+  };
   const consents = new ConsentService({
     store: engines.consents, documents: PrivacyDocuments.fromFile(config.privacyFile), now: Date.now,
-    analyticsOptOut: (user, declined) => {
-      deps.analyticsOptOuts.set(user, declined);
-      deps.bridge.analyticsOptOut(user, declined).catch((err) => log.error({ err }, 'could not spread an analytics opt-out'));
-    },
+    analyticsOptOut: (user, declined) => spreadOptOut(user, declined),
   });
   // This process and every socket node it reaches drop the events of users who declined analytics.
   await consents.loadOptOuts();
@@ -113,6 +115,14 @@ async function startApi(config: Config, log: Logger, deps: {
     secret: config.auth.jwtSecret, issuer: config.auth.jwtIssuer, audience: config.auth.jwtAudience,
     accessTtlSec: config.api.accessTtlSec, refreshTtlSec: config.api.refreshTtlSec,
   }, revokeSessions, (sid) => deps.revocations.has(sid), new LoginThrottle(), moderation);
+  const rights = await startDataRights(config, log, deps.metrics, {
+    engines, ledger: deps.ledger, games: games?.store ?? null, revoke: revokeSessions, now: Date.now,
+    // A closed account records nothing; a restored one goes back to what its consents say.
+    analyticsPaused: (user, paused) => {
+      if (paused) spreadOptOut(user, true);
+      else consents.view(user).then((v) => spreadOptOut(user, !v.choices.analytics.granted), (err) => log.error({ err }, 'could not read consents'));
+    },
+  });
   // The payout clock: real time, moved forward only by the test-only debug route (holds without sleeping).
   let clockOffset = 0;
   const now = () => Date.now() + clockOffset;
@@ -194,7 +204,7 @@ async function startApi(config: Config, log: Logger, deps: {
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
     moderation: { service: moderation, store: engines.moderation },
-    privacy: { consents },
+    privacy: { consents, rights: { ...rights, auth, signInPerMinute: Math.max(5, Math.floor(config.api.rateLimitPerMinute / 10)) } },
     errorMessages: MessageCatalog.fromDir(join(config.localesDir, 'errors')),
     geo: sharedCountryLookup(),
     notifications: {
@@ -238,6 +248,7 @@ async function startApi(config: Config, log: Logger, deps: {
     if (voidedTimer) clearInterval(voidedTimer);
     if (payoutsTimer) clearInterval(payoutsTimer);
     await api.close();
+    await rights.stop();
     await fanout.stop();
     await pushes.stop();
     await relay.stop();

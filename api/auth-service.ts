@@ -236,7 +236,7 @@ export class AuthService {
     switch (r.kind) {
       case 'rotated': {
         const user = await this.store.userById(r.session.userId);
-        if (!user) throw new ApiError('HB_API_REFRESH_INVALID');
+        if (!user || user.deactivatedAt) throw new ApiError('HB_API_REFRESH_INVALID');
         return this.pair(user, r.session.sid, next);
       }
       case 'reused': {
@@ -295,7 +295,55 @@ export class AuthService {
     await this.store.logEvent({ ts: Date.now(), userId: claims.sub, type: 'session_revoked', ip: client.ip, detail: sid });
   }
 
+  /**
+   * A fresh proof of identity for a grave step (closing the account): the password, or a current MFA
+   * code. Wrong answers count towards the sign-in lockout like a failed sign-in.
+   */
+  async confirm(userId: string, proof: { password?: string; code?: string }, client: ClientInfo): Promise<User> {
+    const user = await this.store.userById(userId);
+    if (!user) throw new ApiError('HB_API_UNAUTHENTICATED');
+    if (proof.password === undefined && proof.code === undefined) throw new ApiError('HB_API_CONFIRMATION_REQUIRED');
+    const now = Date.now();
+    const wait = this.throttle.blockedFor(user.email, client.ip, now, true);
+    if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    const ok = proof.password !== undefined ? await argonVerify(user.passwordHash, proof.password) : await this.checkCode(user.id, proof.code!, client);
+    if (!ok) {
+      this.throttle.failure(user.email, client.ip, now);
+      await this.store.logEvent({ ts: now, userId: user.id, type: 'confirm_failed', ip: client.ip, detail: '' });
+      throw new ApiError(proof.password !== undefined ? 'HB_API_INVALID_CREDENTIALS' : 'HB_API_MFA_INVALID');
+    }
+    return user;
+  }
+
+  /**
+   * The owner of a closed account proves it is them without signing in (signing in is refused while it is
+   * closed): email and password, and an MFA code when MFA is on.
+   */
+  async verifyOwner(input: { email: string; password: string; code?: string }, client: ClientInfo): Promise<User> {
+    const email = input.email.trim().toLowerCase();
+    const now = Date.now();
+    const user = await this.store.userByEmail(email);
+    const wait = this.throttle.blockedFor(email, client.ip, now, false);
+    if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
+    const ok = user ? await argonVerify(user.passwordHash, input.password) : (await argonVerify(await this.dummyHash, input.password), false);
+    if (!user || !ok) {
+      this.throttle.failure(email, client.ip, now);
+      throw new ApiError('HB_API_INVALID_CREDENTIALS');
+    }
+    if ((await this.store.mfa(user.id)).enabled) {
+      if (input.code === undefined) throw new ApiError('HB_API_CONFIRMATION_REQUIRED');
+      if (!(await this.checkCode(user.id, input.code, client))) {
+        this.throttle.failure(email, client.ip, now);
+        throw new ApiError('HB_API_MFA_INVALID');
+      }
+    }
+    this.throttle.success(email, client.ip);
+    return user;
+  }
+
   private async startSession(user: User, client: ClientInfo, isNew = false): Promise<TokenPair> {
+    // A closed account signs in to nothing; its owner restores it first (POST /v1/auth/restore).
+    if (user.deactivatedAt) throw new ApiError('HB_API_ACCOUNT_DEACTIVATED', undefined, {}, { eraseAfter: user.eraseAfter ?? null });
     await this.hooks?.beforeSession(user.id, client.device ?? null, isNew);
     const now = Date.now();
     const refresh = randomBytes(32).toString('base64url');

@@ -45,6 +45,13 @@ export const ApiErrors = {
   HB_API_REPORT_LIMIT: { status: 429, message: 'too many reports in the last hour; try again later' },
   HB_API_REPORT_STATE: { status: 409, message: 'the report is not in a state that allows this' },
   HB_API_REGION_RESTRICTED: { status: 451, message: 'this is not available in your region' },
+  HB_API_EXPORT_LIMIT: { status: 429, message: 'you already asked for an export today; use that one or try again tomorrow' },
+  HB_API_EXPORT_LINK_INVALID: { status: 403, message: 'this download link is not valid' },
+  HB_API_EXPORT_LINK_EXPIRED: { status: 410, message: 'this download link has expired; ask for a new export' },
+  HB_API_EXPORT_NOT_READY: { status: 409, message: 'the export is not ready yet' },
+  HB_API_ACCOUNT_DEACTIVATED: { status: 403, message: 'this account is closed and will be erased; it can be restored until then' },
+  HB_API_ACCOUNT_ACTIVE: { status: 409, message: 'this account is not closed' },
+  HB_API_CONFIRMATION_REQUIRED: { status: 401, message: 'confirm with your password or an MFA code' },
   HB_API_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

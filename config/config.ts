@@ -202,6 +202,17 @@ export interface Config {
   readonly moderationFile: string;
   /** Privacy: the current versions of the terms and the privacy policy users accept (config/privacy.json). */
   readonly privacyFile: string;
+  /** Data subject requests (docs/privacy.md): export links and limits, the erasure grace period. */
+  readonly dataRights: {
+    /** How long an export's download link works (the archive is deleted after). */
+    readonly exportLinkTtlSec: number;
+    /** One export per user per this many seconds. */
+    readonly exportWindowSec: number;
+    /** Between closing an account and erasing it; the owner can restore it meanwhile. */
+    readonly erasureGraceSec: number;
+    /** How often due erasures and expired exports are looked for. */
+    readonly sweepMs: number;
+  };
   /** Translated message catalogs, one folder per kind (`errors/<locale>.json`; docs/i18n.md). */
   readonly localesDir: string;
   /** When a client's claimed country counts for region rules: `when_unknown` (its address says nothing), `always`, `never` (docs/regions.md). */
@@ -359,7 +370,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
   'HALOBUZZ_GOOGLE_PACKAGE_NAME', 'HALOBUZZ_GOOGLE_CREDENTIALS', 'HALOBUZZ_GOOGLE_API_URL', 'HALOBUZZ_GOOGLE_VOIDED_POLL_SEC',
   'HALOBUZZ_PAYOUTS', 'HALOBUZZ_CONNECT_RETURN_URL', 'HALOBUZZ_DEBUG_CRASH_POINT', 'HALOBUZZ_GAMES', 'HALOBUZZ_GAMES_FILE',
-  'HALOBUZZ_NOTIFICATION_TEMPLATES', 'HALOBUZZ_MODERATION_FILE', 'HALOBUZZ_PRIVACY_FILE', 'HALOBUZZ_LOCALES', 'HALOBUZZ_REGION_OVERRIDE',
+  'HALOBUZZ_NOTIFICATION_TEMPLATES', 'HALOBUZZ_MODERATION_FILE', 'HALOBUZZ_PRIVACY_FILE', 'HALOBUZZ_EXPORT_LINK_TTL_SEC', 'HALOBUZZ_EXPORT_WINDOW_SEC', 'HALOBUZZ_ERASURE_GRACE_SEC', 'HALOBUZZ_PRIVACY_SWEEP_MS', 'HALOBUZZ_LOCALES', 'HALOBUZZ_REGION_OVERRIDE',
   'HALOBUZZ_FCM_CREDENTIALS', 'HALOBUZZ_FCM_URL', 'HALOBUZZ_APNS_KEY', 'HALOBUZZ_APNS_KEY_ID', 'HALOBUZZ_APNS_TEAM_ID', 'HALOBUZZ_APNS_TOPIC',
   'HALOBUZZ_APNS_PRODUCTION', 'HALOBUZZ_APNS_ADDRESS', 'HALOBUZZ_APNS_CA', 'HALOBUZZ_EXPO', 'HALOBUZZ_EXPO_ACCESS_TOKEN', 'HALOBUZZ_EXPO_URL',
   'HALOBUZZ_WEBPUSH_PRIVATE_KEY', 'HALOBUZZ_WEBPUSH_PUBLIC_KEY', 'HALOBUZZ_WEBPUSH_SUBJECT', 'HALOBUZZ_WEBPUSH_CA',
@@ -512,6 +523,12 @@ export function loadConfig(env: Env = process.env): Config {
     push: pushVar(env),
     moderationFile: resolve(strVar(env, 'HALOBUZZ_MODERATION_FILE', join(__dirname, '..', '..', 'config', 'moderation.json'))),
     privacyFile: resolve(strVar(env, 'HALOBUZZ_PRIVACY_FILE', join(__dirname, '..', '..', 'config', 'privacy.json'))),
+    dataRights: Object.freeze({
+      exportLinkTtlSec: intVar(env, 'HALOBUZZ_EXPORT_LINK_TTL_SEC', 7 * 86_400, 1, 90 * 86_400),
+      exportWindowSec: intVar(env, 'HALOBUZZ_EXPORT_WINDOW_SEC', 86_400, 0, 90 * 86_400),
+      erasureGraceSec: intVar(env, 'HALOBUZZ_ERASURE_GRACE_SEC', 30 * 86_400, 0, 365 * 86_400),
+      sweepMs: intVar(env, 'HALOBUZZ_PRIVACY_SWEEP_MS', 60_000, 100, 86_400_000),
+    }),
     localesDir: resolve(strVar(env, 'HALOBUZZ_LOCALES', join(__dirname, '..', '..', 'config', 'locales'))),
     regionOverride: strVar(env, 'HALOBUZZ_REGION_OVERRIDE', 'when_unknown', /^(when_unknown|always|never)$/) as Config['regionOverride'],
     notificationTemplatesDir: resolve(strVar(env, 'HALOBUZZ_NOTIFICATION_TEMPLATES', join(__dirname, '..', '..', 'config', 'notifications'))),

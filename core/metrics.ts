@@ -34,6 +34,7 @@ export class CoreMetrics {
   /** Pushes by provider and outcome (sent, retry, dead_token, failed, gave_up, no_sender, deferred). */
   readonly pushes = new Counter({ name: 'halobuzz_pushes_total', help: 'Push notifications by platform (fcm, apns, expo, webpush) and outcome: sent (accepted by the provider), retry, dead_token (device removed), failed, gave_up, no_sender, deferred (device rate)', labelNames: ['platform', 'outcome'], registers: [this.registry] });
   readonly filterDecisions = new Counter({ name: 'halobuzz_moderation_filter_total', help: 'Chat filter decisions by rule (profanity, self-harm, contact, links, mentions, repeat…) and action (mask, flag, block), counted where the room runs', labelNames: ['rule', 'action'], registers: [this.registry] });
+  readonly dataRights = new Counter({ name: 'halobuzz_data_rights_total', help: 'Data subject requests by what happened: export requested, refused (daily limit), ready, failed, downloaded, expired; account closed, restored, erased', labelNames: ['outcome'], registers: [this.registry] });
   readonly reports = new Counter({ name: 'halobuzz_moderation_reports_total', help: 'Reports by outcome: filed, merged (a duplicate of an open report on the same target), rate_limited, flagged (by the filter or ban evasion), resolved', labelNames: ['outcome'], registers: [this.registry] });
   readonly workerRestarts = new Counter({ name: 'halobuzz_worker_restarts_total', help: 'Actor worker restarts after a crash', registers: [this.registry] });
   private readonly inByOp = new Map<number, Counter.Internal>();

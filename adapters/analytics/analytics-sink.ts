@@ -76,6 +76,11 @@ export interface AnalyticsSink {
   record(event: AnalyticsEvent): void;
   /** Records several events in one durable write (one actor turn's events, before its replies go out). */
   recordAll(events: readonly AnalyticsEvent[]): void;
+  /**
+   * Events that must not be recorded (their user declined analytics, or the account is closed) but may
+   * end an interval the sink holds open: it is closed without a trace, or a restart would record its end.
+   */
+  discard?(events: readonly AnalyticsEvent[]): void;
   /** Delivers what is queued now; resolves when delivered (retrying as configured) or when closed. */
   flush(): Promise<void>;
   stats(): SinkStats;

@@ -59,6 +59,15 @@ export abstract class BatchingSink implements AnalyticsSink {
     if (this.outbox.size >= this.opts.batchSize) this.pump();
   }
 
+  discard(events: readonly AnalyticsEvent[]): void {
+    if (this.closed) return;
+    try {
+      this.outbox.forgetIntervals(events);
+    } catch {
+      // the disk refused: the interval is closed as crashed at the next start, like any other lost close
+    }
+  }
+
   /**
    * Closes what a dead process left open (connections, room visits) with crash-ended events, then starts
    * this process's heartbeat (never before: the dead process's last heartbeat is what its visits end at).

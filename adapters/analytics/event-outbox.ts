@@ -86,6 +86,14 @@ export class EventOutbox {
     });
   }
 
+  /** Closes the intervals these events end, recording nothing (a user who declined analytics). */
+  forgetIntervals(events: readonly AnalyticsEvent[]): void {
+    for (const e of events) {
+      const interval = intervalOf(e);
+      if (interval && !interval.open) this.closeStmt.run(interval.key);
+    }
+  }
+
   /** Opens (creating) the outbox file; ':memory:' for tests that need no durability. */
   static open(file: string, maxEvents: number): EventOutbox {
     // NORMAL: a committed append survives the process dying (what SIGKILL tests); a power cut may lose the

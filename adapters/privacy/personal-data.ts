@@ -101,18 +101,18 @@ export function sqlitePersonalData(db: Database.Database, tables: readonly Perso
           let n = 0;
           // Others' rows that mention the user (a notification "alice followed you") keep their meaning.
           for (const col of t.json ?? []) {
-            const rows = db.prepare(`SELECT rowid AS rid, ${col} AS v FROM ${t.table} WHERE instr(${col}, @user) > 0`).all({ user: e.user }) as { rid: number; v: string }[];
-            const update = db.prepare(`UPDATE ${t.table} SET ${col} = ? WHERE rowid = ?`);
-            for (const r of rows) {
+            // By value, not by row id (WITHOUT ROWID tables have none): the rewrite depends on the value only.
+            const values = db.prepare(`SELECT DISTINCT ${col} AS v FROM ${t.table} WHERE instr(${col}, @user) > 0`).all({ user: e.user }) as { v: string }[];
+            const update = db.prepare(`UPDATE ${t.table} SET ${col} = ? WHERE ${col} = ?`);
+            for (const { v } of values) {
               let value: unknown;
               try {
-                value = JSON.parse(r.v);
+                value = JSON.parse(v);
               } catch {
-                value = r.v;
+                value = v;
               }
               const next = scrub(value, e);
-              update.run(typeof next === 'string' ? next : JSON.stringify(next), r.rid);
-              n++;
+              n += update.run(typeof next === 'string' ? next : JSON.stringify(next), v).changes;
             }
           }
           if (t.erase === 'delete') {

@@ -48,16 +48,16 @@ export const socialPlugin: FastifyPluginAsyncTypebox<SocialPluginOptions> = asyn
       if (err instanceof BadCursorError) throw new ApiError('HB_API_VALIDATION', err.message);
       throw err;
     }
-    // Accounts deleted since they followed are left out (their follows go with the GDPR erasure in #21).
+    // Accounts closed (pending erasure) or erased since they followed are left out (docs/privacy.md).
     const people = await Promise.all(page.items.map(async (f) => {
       const u = await accounts.userById(f.user);
-      return u ? { id: u.id, displayName: u.displayName, avatarUrl: u.avatarUrl ?? null, since: f.since } : null;
+      return u && !u.deactivatedAt ? { id: u.id, displayName: u.displayName, avatarUrl: u.avatarUrl ?? null, since: f.since } : null;
     }));
     return { items: people.filter((p) => p !== null), next: page.next };
   };
   const existing = async (id: string) => {
     const u = await accounts.userById(id);
-    if (!u) throw new ApiError('HB_API_NOT_FOUND', 'no such user');
+    if (!u || u.deactivatedAt) throw new ApiError('HB_API_NOT_FOUND', 'no such user');
     return u;
   };
 
