@@ -35,6 +35,28 @@ async function conserved(t: Test, ledger: Ledger, debts = 0): Promise<void> {
 }
 
 export function ledgerConformance(t: Test, name: string, opts: ConformanceOptions): void {
+  t.test(`${name}: erasure renames a user's account everywhere, amounts untouched, coins conserved`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [gone, fan] = [`u_${randomUUID().replace(/-/g, '').slice(0, 20)}`, id('fan')];
+    const pseudonym = `x_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+    await l.apply(mint(gone, 500));
+    await l.apply(mint(fan, 500));
+    await l.apply(gift(gone, fan, 2));
+    await l.apply(gift(fan, gone, 3));
+    const before = await l.balance(userAccount(gone));
+    const counts = await l.eraseUser({ user: gone, pseudonym, aliases: [] });
+    t.ok(Object.values(counts).reduce((a, b) => a + b, 0) > 0, 'something was rewritten');
+    t.equal(await l.balance(userAccount(gone)), 0, 'the old account is gone');
+    t.equal(await l.balance(userAccount(pseudonym)), before, 'the balance moved to the pseudonym');
+    const hist = await l.history(userAccount(pseudonym), { limit: 10 });
+    t.same(hist.map((e) => e.kind).sort(), ['gift', 'gift', 'mint'], 'its history went with it');
+    t.notOk(JSON.stringify(hist).includes(gone), 'no entry names the user');
+    t.notOk(JSON.stringify(await l.history(userAccount(fan), { limit: 10 })).includes(gone), 'nor the other side\'s entries');
+    await conserved(t, l);
+    t.same(await l.eraseUser({ user: gone, pseudonym, aliases: [] }), {}, 'a second run finds nothing');
+  });
+
   t.test(`${name}: mint, gift with platform share, balances, history`, async (t) => {
     const l = await opts.open();
     t.teardown(() => l.close());

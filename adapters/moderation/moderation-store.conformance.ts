@@ -13,6 +13,25 @@ const report = (id: string, over: Partial<NewReport> = {}): NewReport => ({
 const limit = { perHour: 3, system: false };
 
 export function moderationStoreConformance(t: Test, name: string, open: () => Promise<ModerationStore>): void {
+  t.test(`${name}: reports filed are exported; erasure deletes reports about the user and pseudonymises them elsewhere`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    const gone = `gone-${Math.random().toString(36).slice(2)}`;
+    await s.file(report(`${gone}-r1`, { reporter: gone, text: 'he spams', targetKey: `user:${gone}-victim`, target: { kind: 'user', user: `${gone}-victim` } }), limit);
+    await s.file(report(`${gone}-r2`, { reporter: 'rep-9', targetKey: `user:${gone}`, target: { kind: 'user', user: gone } }), limit);
+    await s.audit({ id: `${gone}-a1`, at: 1, actor: 'staff-1', action: 'mute', target: gone, reason: 'r', detail: '{}' });
+    await s.sawDevice(gone, 'dev-gone', 1);
+    const exported = await s.exportUser(gone);
+    t.match(exported.reports_filed, [{ report: `${gone}-r1`, reason: 'spam', text: 'he spams' }]);
+    t.equal(exported.moderation_log!.length, 1);
+    t.equal(exported.devices_seen!.length, 1);
+    await s.eraseUser({ user: gone, pseudonym: 'x_1', aliases: [] });
+    t.equal(await s.report(`${gone}-r2`), null, 'the report about them is gone');
+    t.notOk((await s.report(`${gone}-r1`))!.reporters.includes(gone), 'their name left the report they filed');
+    t.same((await s.auditLog({ target: 'x_1', limit: 5 })).map((a) => a.id), [`${gone}-a1`], 'the audit entry stays, pseudonymised');
+    t.same(await s.devicesOf(gone), []);
+  });
+
   t.test(`${name}: one open report per target; more reporters join it, each counted once; the hourly limit`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());

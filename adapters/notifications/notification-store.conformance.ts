@@ -11,6 +11,24 @@ const note = (id: string, user: string, at: number): StoredNotification => ({ id
 const push = (token: string) => ({ token, platform: 'fcm' as const, collapseKey: 'live:a', title: 'A is live', body: 'x' });
 
 export function notificationStoreConformance(t: Test, name: string, open: () => Promise<NotificationStore>): void {
+  t.test(`${name}: a user's notifications, settings and devices are exported and erased; others' notifications about them lose their name`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    await s.add({ id: 'own-1', user: 'gone', kind: 'dm', data: { from: 'pal', fromName: 'Pal' }, createdAt: 1, readAt: null }, [push('tok-gone')]);
+    await s.registerDevice({ token: 'tok-gone', user: 'gone', sid: 's1', platform: 'fcm', appVersion: '1', locale: 'en', createdAt: 1 });
+    await s.saveSettings('gone', DEFAULT_SETTINGS);
+    await s.add({ id: 'about-1', user: 'pal', kind: 'dm', data: { from: 'gone', fromName: 'Gone Person' }, createdAt: 2, readAt: null });
+    const exported = await s.exportUser('gone');
+    t.same(exported.notifications!.map((n) => (n as { kind: string }).kind), ['dm']);
+    t.equal(exported.devices!.length, 1);
+    t.equal(exported.notification_settings!.length, 1);
+    await s.eraseUser({ user: 'gone', pseudonym: 'x_1', aliases: ['Gone Person'] });
+    t.equal((await s.list('gone', { limit: 10 })).items.length, 0);
+    t.same(await s.devices('gone'), []);
+    t.equal(await s.settings('gone'), null);
+    t.same((await s.get('pal', 'about-1'))!.data, { from: 'x_1', fromName: '(erased)' }, 'the other user keeps the notification, not the name');
+  });
+
   t.test(`${name}: a notification and its pushes are added once; the list pages newest first with the unread count`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());

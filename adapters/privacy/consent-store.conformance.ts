@@ -5,6 +5,21 @@ import type { ConsentRecord, ConsentStore } from './consent-store';
 const rec = (over: Partial<ConsentRecord>): ConsentRecord => ({ user: 'ann', kind: 'analytics', granted: true, version: '', at: 1, source: 'api', ...over });
 
 export function consentStoreConformance(t: Test, name: string, open: () => Promise<ConsentStore>): void {
+  t.test(`${name}: a user's consent history is exported whole and erased; others' stay`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    const gone = `gone-${Math.random().toString(36).slice(2)}`;
+    await s.record([rec({ user: gone, kind: 'analytics', granted: false, at: 1 }), rec({ user: 'stays', kind: 'marketing', granted: true, at: 2 })]);
+    await s.record([rec({ user: gone, kind: 'marketing', granted: true, at: 3 })]);
+    const exported = await s.exportUser(gone);
+    t.same(exported.consents!.map((r) => (r as ConsentRecord).kind).sort(), ['analytics', 'marketing']);
+    const counts = await s.eraseUser({ user: gone, pseudonym: 'x_1', aliases: [] });
+    t.equal(counts.consent_history, 2, 'history deleted');
+    t.same(await s.history(gone), []);
+    t.same(await s.current(gone), []);
+    t.equal((await s.current('stays')).length, 1, 'another user keeps theirs');
+  });
+
   t.test(`${name}: choices are appended; the newest per kind is current; repeats add nothing; who declined`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());

@@ -19,6 +19,23 @@ async function all(store: FollowStore, creator: string, limit: number, between?:
 }
 
 export function followStoreConformance(t: Test, name: string, open: () => Promise<FollowStore>): void {
+  t.test(`${name}: a user's follows both ways are exported, and erased with everyone else's counts kept true`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    await s.follow('gone', 'cre', 1000);
+    await s.follow('fan', 'gone', 1001);
+    await s.follow('fan', 'cre', 1002);
+    const exported = await s.exportUser('gone');
+    t.same(exported.following, [{ user: 'cre', since: 1000 }]);
+    t.same(exported.followers, [{ user: 'fan', since: 1001 }]);
+    t.same(await s.eraseUser({ user: 'gone', pseudonym: 'x_1', aliases: [] }), { follows: 2 });
+    t.same(await s.counts('cre'), { followers: 1, following: 0 }, 'the creator lost a follower');
+    t.same(await s.counts('fan'), { followers: 0, following: 1 }, 'the fan follows one fewer');
+    t.same(await s.counts('gone'), { followers: 0, following: 0 });
+    t.same((await s.followers('cre', { limit: 10 })).items.map((f) => f.user), ['fan']);
+    t.same(await s.eraseUser({ user: 'gone', pseudonym: 'x_1', aliases: [] }), {}, 'a second run finds nothing');
+  });
+
   t.test(`${name}: follow, unfollow, counts, and both directions of a list`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());

@@ -3,9 +3,43 @@
  * adapter reuses it against FerretDB).
  */
 import type { Test } from 'tap';
+import { encode } from '@msgpack/msgpack';
 import { emptyBatch, type RealtimeStore } from './realtime-store';
 
 export function realtimeStoreConformance(t: Test, name: string, open: () => Promise<RealtimeStore>): void {
+  t.test(`${name}: a user's room events and DMs are exported; erasure rewrites every event naming them, drops their inbox, blanks DMs they sent`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    const gone = `u_gone${Math.random().toString(36).slice(2, 10)}`;
+    const room = `pd-${Math.random().toString(36).slice(2, 10)}`;
+    const b = emptyBatch();
+    // Sequenced events name their sender at index 4 (docs/protocol.md), as the real frames do.
+    b.roomEvents.push({ room, seq: 1, ts: 11, sender: gone, frame: encode([80, room, 1, 11, gone, 'my words']) });
+    b.roomEvents.push({ room, seq: 2, ts: 12, sender: 'pal', frame: encode([80, room, 2, 12, 'pal', 'pal words']) });
+    b.roomEvents.push({ room, seq: 3, ts: 13, sender: 'pal', frame: encode([83, room, 3, 13, 'pal', 'rose', 1, 10, 10, gone]) });
+    b.roomOwners.push({ room, owner: gone });
+    b.inbox.push({ user: gone, seq: 1, ts: 20, from: 'pal', text: 'to gone' });
+    b.inbox.push({ user: 'pal', seq: 1, ts: 21, from: gone, text: 'from gone' });
+    await s.commit(b);
+    const exported = await s.exportUser(gone);
+    t.same(exported.room_messages!.map((m) => (m as { seq: number }).seq), [1], 'the event they sent');
+    t.match(exported.direct_messages_received, [{ from: 'pal', text: 'to gone' }]);
+    t.match(exported.direct_messages_sent, [{ to: 'pal', text: 'from gone' }]);
+    const rewritten: number[] = [];
+    const counts = await s.eraseUser({ user: gone, pseudonym: 'x_1', aliases: [] }, (ev) => {
+      rewritten.push(ev.seq);
+      return encode(['erased', ev.seq]);
+    });
+    t.same(rewritten.sort(), [1, 3], 'their event and the one naming them, not the other');
+    t.equal(counts.room_events, 2);
+    const snap = await s.loadRoom(room, 10);
+    t.same(snap.history.map((h) => h.frame.length > 0), [true, true, true], 'every seq still there (no gap)');
+    t.notOk(snap.history.some((h) => Buffer.from(h.frame).includes(Buffer.from(gone))), 'no stored frame names them');
+    t.equal(snap.owner, 'x_1', 'the room owner is pseudonymised');
+    t.same((await s.loadInbox(gone, 10)).pending, [], 'their inbox is gone');
+    t.match((await s.loadInbox('pal', 10)).pending, [{ from: 'x_1', text: '' }], 'what they sent is blanked and pseudonymised');
+  });
+
   t.test(`${name}: room events, owner and seq survive a reopen`, async (t) => {
     const store = await open();
     t.teardown(() => store.close());
