@@ -11,6 +11,8 @@ import type { ApiEngines } from '../engines';
 import type { Ledger } from '../adapters/ledger/ledger';
 import type { PlayStore } from '../adapters/games/play-store';
 import { ClickHousePersonalData } from '../adapters/analytics/clickhouse-personal-data';
+import { NdjsonPersonalData } from '../adapters/analytics/ndjson-personal-data';
+import type { PersonalData } from '../adapters/privacy/personal-data';
 import { ExportJobStore } from '../adapters/privacy/export-job-store';
 import type { CoreMetrics } from '../core/metrics';
 import { holder, realtimeData, walletData, type PersonalDataHolder } from './data-holders';
@@ -19,7 +21,7 @@ import { ExportService } from './export-service';
 import type { ArchiveTask } from './export-archive-worker';
 
 /** The stores other than the account, in erasure order (docs/privacy.md has a row for each). */
-export function personalDataHolders(engines: ApiEngines, ledger: Ledger, games: PlayStore | null, analytics: ClickHousePersonalData | null): PersonalDataHolder[] {
+export function personalDataHolders(engines: ApiEngines, ledger: Ledger, games: PlayStore | null, analytics: { data: PersonalData; where: string }): PersonalDataHolder[] {
   return [
     holder('social', 'who you follow and who follows you', engines.follows),
     holder('rooms', 'the rooms you hosted', engines.rooms),
@@ -31,7 +33,7 @@ export function personalDataHolders(engines: ApiEngines, ledger: Ledger, games: 
     holder('purchases', 'coin purchases and their status', engines.purchases),
     holder('payouts', 'your payout account and withdrawals', engines.payouts),
     holder('wallet', 'your coin balance and every movement of it', walletData(ledger)),
-    ...(analytics ? [holder('analytics', 'product analytics events about your activity (ClickHouse)', analytics)] : []),
+    holder('analytics', `product analytics events about your activity (${analytics.where})`, analytics.data),
   ];
 }
 
@@ -51,7 +53,9 @@ export async function startDataRights(config: Config, log: Logger, metrics: Core
 }): Promise<DataRights> {
   const { engines } = x;
   const analytics = config.engines.clickhouseUrl ? new ClickHousePersonalData(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
-  const holders = personalDataHolders(engines, x.ledger, x.games, analytics);
+  const holders = personalDataHolders(engines, x.ledger, x.games, analytics
+    ? { data: analytics, where: 'ClickHouse' }
+    : { data: new NdjsonPersonalData(join(config.dataDir, 'analytics')), where: 'the NDJSON event files' });
   const account = holder('account', 'your account, profile, sign-in sessions, blocks and security log', engines.accounts);
   const jobs = new ExportJobStore(join(config.dataDir, 'exports.sqlite'));
   const pool = new Piscina<ArchiveTask, number>({ filename: join(__dirname, 'export-archive-worker.js'), maxThreads: 1, idleTimeout: 30_000 });

@@ -25,6 +25,7 @@ const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.cod
 /** Where a user's data is (the same as the SQLite store's; settings are keyed by the user). */
 const PERSONAL = [
   { table: 'notifications', section: 'notifications', owner: ['user'], erase: 'delete', json: ['data'], mentions: ['data.from', 'data.creator'] },
+  { table: 'notifications', section: null, owner: ['_id'], erase: 'pseudonymise' },
   { table: 'notification_settings', section: 'notification_settings', owner: ['_id'], erase: 'delete' },
   { table: 'devices', section: 'devices', owner: ['user'], erase: 'delete' },
   { table: 'push_outbox', section: null, owner: ['user'], erase: 'delete' },

@@ -40,6 +40,8 @@ const toNotification = (r: Row): StoredNotification => ({ id: r.id, user: r.user
 /** Where a user's data is: their notifications, settings, devices, pending pushes, and fan-outs they started or are in. */
 const PERSONAL = [
   { table: 'notifications', section: 'notifications', owner: ['user'], erase: 'delete', json: ['data'] },
+  // Others' notifications whose id names the user (`evasion:<room>:<user>:<device>` to a host).
+  { table: 'notifications', section: null, owner: ['id'], erase: 'pseudonymise' },
   { table: 'notification_settings', section: 'notification_settings', owner: ['user'], erase: 'delete', json: ['settings'] },
   { table: 'devices', section: 'devices', owner: ['user'], erase: 'delete' },
   { table: 'push_outbox', section: null, owner: ['user'], erase: 'delete' },

@@ -18,6 +18,7 @@ export function notificationStoreConformance(t: Test, name: string, open: () => 
     await s.registerDevice({ token: 'tok-gone', user: 'gone', sid: 's1', platform: 'fcm', appVersion: '1', locale: 'en', createdAt: 1 });
     await s.saveSettings('gone', DEFAULT_SETTINGS);
     await s.add({ id: 'about-1', user: 'pal', kind: 'dm', data: { from: 'gone', fromName: 'Gone Person' }, createdAt: 2, readAt: null });
+    await s.add({ id: 'evasion:room:gone:dev', user: 'pal', kind: 'security', data: {}, createdAt: 3, readAt: null });
     const exported = await s.exportUser('gone');
     t.same(exported.notifications!.map((n) => (n as { kind: string }).kind), ['dm']);
     t.equal(exported.devices!.length, 1);
@@ -27,6 +28,9 @@ export function notificationStoreConformance(t: Test, name: string, open: () => 
     t.same(await s.devices('gone'), []);
     t.equal(await s.settings('gone'), null);
     t.same((await s.get('pal', 'about-1'))!.data, { from: 'x_1', fromName: '(erased)' }, 'the other user keeps the notification, not the name');
+    t.equal(await s.get('pal', 'evasion:room:gone:dev'), null);
+    t.equal((await s.get('pal', 'evasion:room:x_1:dev'))!.kind, 'security', 'an id naming them is pseudonymised');
+    t.same((await s.list('pal', { limit: 10 })).items.map((n) => n.id), ['evasion:room:x_1:dev', 'about-1'], 'and keeps its place in the list');
   });
 
   t.test(`${name}: a notification and its pushes are added once; the list pages newest first with the unread count`, async (t) => {

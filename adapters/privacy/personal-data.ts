@@ -163,7 +163,17 @@ export function mongoPersonalData(collections: (name: string) => Collection<Docu
           for (const d of await col.find({ $or: t.owner.map((f) => ({ [f]: pattern })) }).toArray()) {
             const set: Document = {};
             for (const f of t.owner) if (typeof d[f] === 'string' && (d[f] as string).includes(e.user)) set[f] = (d[f] as string).split(e.user).join(e.pseudonym);
-            await col.updateOne({ _id: d._id }, { $set: set });
+            if (set._id !== undefined) {
+              // An _id cannot change: the document moves to the new one (a rerun after a crash finds the copy).
+              try {
+                await col.insertOne({ ...d, ...set });
+              } catch (err) {
+                if ((err as { code?: number }).code !== 11000) throw err;
+              }
+              await col.deleteOne({ _id: d._id });
+            } else {
+              await col.updateOne({ _id: d._id }, { $set: set });
+            }
             n++;
           }
         }

@@ -164,6 +164,7 @@ export class SqliteRealtimeStore implements RealtimeStore {
       { table: 'inbox', section: null, owner: ['user'], erase: 'delete' },
       { table: 'inbox_state', section: null, owner: ['user'], erase: 'delete' },
       { table: 'notify_outbox', section: null, owner: ['user'], erase: 'delete', json: ['data'] },
+      { table: 'notify_outbox', section: null, owner: ['id'], erase: 'pseudonymise' },
       { table: 'room_state', section: null, owner: ['owner'], erase: 'pseudonymise' },
       { table: 'room_games', section: null, owner: [], erase: 'delete', json: ['state'] },
     ]).eraseUser(e);
