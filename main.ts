@@ -206,6 +206,7 @@ async function startApi(config: Config, log: Logger, deps: {
     moderation: { service: moderation, store: engines.moderation },
     privacy: { consents, rights: { ...rights, auth, signInPerMinute: Math.max(5, Math.floor(config.api.rateLimitPerMinute / 10)) } },
     errorMessages: MessageCatalog.fromDir(join(config.localesDir, 'errors')),
+    dashboardMessages: MessageCatalog.fromDir(join(config.localesDir, 'dashboard')),
     geo: sharedCountryLookup(),
     notifications: {
       store: engines.notifications, templates: notifier.templates,

@@ -30,7 +30,8 @@ import { analyticsPlugin } from './plugins/analytics';
 import { purchasesPlugin } from './plugins/purchases';
 import { moderationPlugin, type ModerationPluginOptions } from './plugins/moderation';
 import { privacyPlugin, type PrivacyPluginOptions } from './plugins/privacy';
-import type { MessageCatalog } from '../i18n/message-catalog';
+import { MessageCatalog } from '../i18n/message-catalog';
+import { join } from 'node:path';
 import type { CountryLookup } from '../adapters/geo/country-lookup';
 import { pickLocale, type Locale } from '../i18n/locales';
 import { gamesPlugin, type GamesPluginOptions } from './plugins/games';
@@ -98,6 +99,8 @@ export interface ApiDeps {
   readonly privacy?: PrivacyPluginOptions;
   /** Error messages in every shipped language (config/locales/errors); without it errors are English. */
   readonly errorMessages?: MessageCatalog;
+  /** The dashboard's texts in every language (config/locales/dashboard); the shipped files when absent. */
+  readonly dashboardMessages?: MessageCatalog;
   /** The country of a request's address (region-restricted rooms, the media token's area hint). */
   readonly geo?: CountryLookup | null;
   /** Test-only (HALOBUZZ_DEBUG_ENDPOINTS): moves the payout clock forward; returns the new offset. */
@@ -259,7 +262,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(mePlugin, { prefix: '/v1/me', auth: deps.auth, accounts: deps.accounts, ...(deps.follows ? { follows: deps.follows } : {}) });
   await app.register(adminPlugin, { prefix: '/v1/admin', accounts: deps.accounts });
-  await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts });
+  await app.register(analyticsPlugin, { reader: deps.analytics ?? null, accounts: deps.accounts, messages: deps.dashboardMessages ?? MessageCatalog.fromDir(join(__dirname, '..', '..', 'config', 'locales', 'dashboard')) });
   // Every provider webhook's outcome is counted; a refused one is also logged and written to the security log.
   const webhookReports = {
     webhookPerMinute: Math.max(600, deps.settings.rateLimitPerMinute),

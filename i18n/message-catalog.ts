@@ -69,6 +69,11 @@ export class MessageCatalog {
     return String(m.format(values));
   }
 
+  /** Every locale's direction and raw messages (for a page that formats them itself). */
+  raw(): Record<string, { dir: 'ltr' | 'rtl'; messages: Record<string, string> }> {
+    return Object.fromEntries([...this.files].map(([locale, f]) => [locale, { dir: f.dir, messages: { ...f.messages } }]));
+  }
+
   dir(locale: Locale): 'ltr' | 'rtl' {
     return this.files.get(locale)!.dir;
   }

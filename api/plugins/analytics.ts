@@ -1,13 +1,16 @@
 /**
  * Analyst queries over HTTP (role analyst or admin) and the dashboard page that draws them. Queries run
- * against ClickHouse; without CLICKHOUSE_URL the routes answer 503.
+ * against ClickHouse; without CLICKHOUSE_URL the routes answer 503. Titles, descriptions and chart labels
+ * come in the language asked for (`?lang=`, else Accept-Language) from the dashboard catalog.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { QUERIES, checkParams } from '../../adapters/analytics/analyst-queries';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';
-import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page';
+import { dashboardPage } from './dashboard-page';
+import type { MessageCatalog } from '../../i18n/message-catalog';
+import { pickLocale, shippedLocale, type Locale } from '../../i18n/locales';
 import type { AnalyticsReader } from '../../adapters/analytics/analytics-reader';
 import type { AccountStore } from '../../adapters/accounts/account-store';
 
@@ -30,7 +33,22 @@ async function displayNames(accounts: AccountStore, rows: Record<string, unknown
   return names;
 }
 
-export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null; accounts: AccountStore }> = async (app, opts) => {
+/** A named query's texts in `locale` (the catalog's `query.<name>.*` keys; English where one is missing). */
+function localized(messages: MessageCatalog, locale: Locale, name: string, q: (typeof QUERIES)[string]) {
+  const say = (key: string, english: string) => (messages.has(`query.${name}.${key}`) ? messages.format(locale, `query.${name}.${key}`) : english);
+  const chart = q.chart;
+  return {
+    name, title: say('title', q.title), description: say('description', q.description),
+    chart: {
+      ...chart,
+      ...(chart.x ? { x: { ...chart.x, label: say('x', chart.x.label) } } : {}),
+      ...(chart.series ? { series: chart.series.map((s) => ({ ...s, label: say(`series.${s.column}`, s.label) })) } : {}),
+    } as Static<typeof ChartSpecSchema>,
+  };
+}
+
+export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReader | null; accounts: AccountStore; messages: MessageCatalog }> = async (app, opts) => {
+  const page = dashboardPage(opts.messages.raw());
   app.get('/dashboard', {
     schema: {
       tags: ['analytics'], summary: 'The analytics dashboard (sign in with an analyst token on the page)',
@@ -38,15 +56,21 @@ export const analyticsPlugin: FastifyPluginAsyncTypebox<{ reader: AnalyticsReade
     },
   }, async (_req, reply) => {
     reply.header('content-type', 'text/html; charset=utf-8');
-    reply.header('content-security-policy', DASHBOARD_CSP);
-    return DASHBOARD_HTML;
+    reply.header('content-security-policy', page.csp);
+    return page.html;
   });
 
   app.get('/v1/analytics', {
     config: { roles: ['analyst'] },
-    schema: { tags: ['analytics'], summary: 'The named analyst queries (role analyst or admin)', security: [{ bearer: [] }], response: { 200: Type.Object({ queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: ChartSpecSchema })) }), ...errorResponses(401, 403) } },
-  }, async () => {
-    return { queries: Object.entries(QUERIES).map(([name, q]) => ({ name, title: q.title, description: q.description, chart: q.chart as Static<typeof ChartSpecSchema> })) };
+    schema: {
+      tags: ['analytics'], summary: 'The named analyst queries (role analyst or admin), their texts in your language', security: [{ bearer: [] }],
+      querystring: Type.Object({ lang: Type.Optional(Type.String({ pattern: '^[A-Za-z-]{2,12}$', description: 'en, ne, hi, es or ar; else Accept-Language decides' })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ locale: Type.String(), queries: Type.Array(Type.Object({ name: Type.String(), title: Type.String(), description: Type.String(), chart: ChartSpecSchema })) }), ...errorResponses(400, 401, 403) },
+    },
+  }, async (req, reply) => {
+    const locale = shippedLocale(req.query.lang) ?? pickLocale(null, req.headers['accept-language']);
+    reply.header('content-language', locale);
+    return { locale, queries: Object.entries(QUERIES).map(([name, q]) => localized(opts.messages, locale, name, q)) };
   });
 
   app.get('/v1/analytics/:query', {

@@ -5,11 +5,14 @@
  * numbers for counts) that bars and points are scaled to, counts and coins on separate axes, axis titles,
  * a tooltip on every bar and point, creators by display name in a legend, and a table view and CSV
  * download for every query. No build step and no third-party script: it must work from the API alone.
+ * Languages: the page carries every locale's messages (config/locales/dashboard) as JSON and formats them
+ * itself (ICU arguments and plurals with the browser's Intl); `?lang=`, the choice saved in the page, or
+ * the browser's languages pick one; Arabic turns the page right to left (charts stay left to right).
  */
 import { createHash } from 'node:crypto';
 
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>HaloBuzz analytics</title>
+const PAGE = `<!doctype html>
+<html lang="en" dir="ltr"><head><meta charset="utf-8"><title>HaloBuzz analytics</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   body { font-family: system-ui, sans-serif; margin: 0; background: #f6f7fb; color: #1d2330; }
@@ -25,33 +28,95 @@ export const DASHBOARD_HTML = `<!doctype html>
   svg text { font-size: 11px; fill: #445; } svg .axis-title { font-size: 12px; fill: #223; font-weight: 600; }
   svg .grid { stroke: #e9ecef; } svg .baseline { stroke: #868e96; }
   svg rect.bar:hover, svg circle.point:hover { opacity: 0.75; }
-  .legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px; margin: 4px 0 0 60px; }
+  .legend { display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12px; margin-block: 4px 0; margin-inline-start: 60px; }
+  svg { direction: ltr; }
   .legend-item { display: inline-flex; align-items: center; gap: 6px; }
   .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
   .c0 { background: #1c7ed6; } .c1 { background: #d6336c; } .c2 { background: #37b24d; } .c3 { background: #f59f00; } .c4 { background: #7048e8; } .c5 { background: #0ca678; } .c6 { background: #e8590c; } .c7 { background: #495057; }
   table.data { border-collapse: collapse; font-size: 12px; margin-top: 6px; }
-  table.data th, table.data td { border-bottom: 1px solid #e9ecef; padding: 3px 8px; text-align: right; white-space: nowrap; }
+  table.data th, table.data td { border-bottom: 1px solid #e9ecef; padding: 3px 8px; text-align: end; white-space: nowrap; }
   table.data th { background: #f1f3f5; }
 </style></head>
 <body>
 <header>
-  <h1>HaloBuzz analytics</h1>
-  <label>Token <input id="token" type="password" size="24" placeholder="analyst access token"></label>
-  <label>Range <select id="preset"><option value="3600">last hour</option><option value="86400" selected>last 24 h</option><option value="604800">last 7 days</option><option value="custom">custom</option></select></label>
-  <label>From <input id="from" type="datetime-local"></label>
-  <label>To <input id="to" type="datetime-local"></label>
-  <label>Room <input id="room" size="12" placeholder="all rooms"></label>
-  <label>Time zone <select id="tz"><option value="UTC" selected>UTC</option><option value="local">browser</option></select></label>
-  <button id="go">Show</button>
+  <h1 data-i18n="page.title">HaloBuzz analytics</h1>
+  <label><span data-i18n="page.language">Language</span> <select id="lang"></select></label>
+  <label><span data-i18n="page.token">Token</span> <input id="token" type="password" size="24" data-i18n-placeholder="page.tokenPlaceholder" placeholder="analyst access token"></label>
+  <label><span data-i18n="page.range">Range</span> <select id="preset"><option value="3600" data-i18n="page.lastHour">last hour</option><option value="86400" selected data-i18n="page.last24h">last 24 h</option><option value="604800" data-i18n="page.last7d">last 7 days</option><option value="custom" data-i18n="page.custom">custom</option></select></label>
+  <label><span data-i18n="page.from">From</span> <input id="from" type="datetime-local"></label>
+  <label><span data-i18n="page.to">To</span> <input id="to" type="datetime-local"></label>
+  <label><span data-i18n="page.room">Room</span> <input id="room" size="12" data-i18n-placeholder="page.allRooms" placeholder="all rooms"></label>
+  <label><span data-i18n="page.timeZone">Time zone</span> <select id="tz"><option value="UTC" selected>UTC</option><option value="local">browser</option></select></label>
+  <button id="go" data-i18n="page.show">Show</button>
   <span id="status"></span>
 </header>
 <main id="charts"></main>
+<script type="application/json" id="i18n">__MESSAGES__</script>
 <script>
 const $ = (id) => document.getElementById(id);
+function html(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 const pad = (n) => String(n).padStart(2, '0');
 const local = (d) => d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
 const BROWSER_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local';
-$('tz').options[1].textContent = 'browser (' + BROWSER_TZ + ')';
+
+/** Messages of every shipped language; the chosen one: ?lang=, the saved choice, the browser's, English. */
+const I18N = JSON.parse($('i18n').textContent);
+function pickLang() {
+  const wanted = [new URLSearchParams(location.search).get('lang'), localStorage.getItem('hbLang')].concat(navigator.languages || []);
+  for (const w of wanted) { const base = String(w || '').toLowerCase().split('-')[0]; if (I18N[base]) return base; }
+  return 'en';
+}
+let LANG = pickLang();
+/** The ICU subset the catalogs use: {name} and {n, plural, =0 {…} one {…} other {…}} with #. */
+function icu(text, values) {
+  let out = '', i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c !== '{') { out += c; i++; continue; }
+    let depth = 1, j = i + 1;
+    while (j < text.length && depth > 0) { if (text[j] === '{') depth++; else if (text[j] === '}') depth--; j++; }
+    const inner = text.slice(i + 1, j - 1);
+    const parts = inner.split(',');
+    const name = parts[0].trim();
+    if (parts.length >= 3 && parts[1].trim() === 'plural') {
+      const n = Number(values[name]);
+      const forms = {}, body = parts.slice(2).join(',');
+      const re = /\\s*(=?\\w+)\\s*\\{/g;
+      let m;
+      while ((m = re.exec(body))) {
+        let d = 1, k = re.lastIndex;
+        while (k < body.length && d > 0) { if (body[k] === '{') d++; else if (body[k] === '}') d--; k++; }
+        forms[m[1]] = body.slice(re.lastIndex, k - 1);
+        re.lastIndex = k;
+      }
+      const form = forms['=' + n] !== undefined ? forms['=' + n] : (forms[new Intl.PluralRules(LANG).select(n)] !== undefined ? forms[new Intl.PluralRules(LANG).select(n)] : forms.other);
+      out += icu(form || '', values).split('#').join(n.toLocaleString(LANG));
+    } else {
+      const v = values[name];
+      out += typeof v === 'number' ? v.toLocaleString(LANG) : String(v === undefined ? '' : v);
+    }
+    i = j;
+  }
+  return out;
+}
+function t(key, values) {
+  const m = I18N[LANG].messages[key] !== undefined ? I18N[LANG].messages[key] : I18N.en.messages[key];
+  return icu(m === undefined ? key : m, values || {});
+}
+function applyLanguage() {
+  document.documentElement.lang = LANG;
+  document.documentElement.dir = I18N[LANG].dir;
+  document.title = t('page.title');
+  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+  for (const e of document.querySelectorAll('[data-i18n-placeholder]')) e.placeholder = t(e.dataset.i18nPlaceholder);
+  $('tz').options[1].textContent = t('page.browserZone', { zone: BROWSER_TZ });
+}
+for (const code of Object.keys(I18N)) {
+  const o = html('option', { value: code, lang: code }, I18N[code].messages['page.languageName']);
+  $('lang').append(o);
+}
+$('lang').value = LANG;
+applyLanguage();
 $('token').value = sessionStorage.getItem('hbToken') || new URLSearchParams(location.hash.slice(1)).get('token') || '';
 function applyPreset() {
   const p = $('preset').value;
@@ -65,11 +130,12 @@ applyPreset();
 
 const NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1c7ed6', '#d6336c', '#37b24d', '#f59f00', '#7048e8', '#0ca678', '#e8590c', '#495057'];
-const UNIT_TITLE = { count: 'count', coins: 'coins', seconds: 'seconds', usd: 'USD' };
+const unitTitle = (unit) => t('page.unit.' + unit);
 function el(tag, attrs, text) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
-function html(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 const num = (v) => Number(v);
-const fmt = (v) => num(v).toLocaleString('en-US', { maximumFractionDigits: 2 });
+const fmt = (v) => num(v).toLocaleString(LANG, { maximumFractionDigits: 2 });
+/** Dates in the page's language (English as en-GB: day before month, 24-hour clock). */
+const dateLocale = () => (LANG === 'en' ? 'en-GB' : LANG);
 const zone = () => ($('tz').value === 'UTC' ? 'UTC' : undefined);
 const zoneName = () => ($('tz').value === 'UTC' ? 'UTC' : BROWSER_TZ);
 
@@ -88,15 +154,15 @@ function scale(top, whole) {
 
 /** A time label that fits: UTC days by their date; else hours and minutes inside a day, the date beyond, in the chosen zone. */
 function timeLabel(sec, span, day) {
-  if (day) return new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', month: 'short', day: 'numeric' }).format(new Date(sec * 1000));
+  if (day) return new Intl.DateTimeFormat(dateLocale(), { timeZone: 'UTC', month: 'short', day: 'numeric' }).format(new Date(sec * 1000));
   const opts = { timeZone: zone(), hourCycle: 'h23' };
   if (span <= 86400) Object.assign(opts, { hour: '2-digit', minute: '2-digit' });
   else if (span <= 3 * 86400) Object.assign(opts, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
   else Object.assign(opts, { month: 'short', day: 'numeric' });
-  return new Intl.DateTimeFormat('en-GB', opts).format(new Date(sec * 1000));
+  return new Intl.DateTimeFormat(dateLocale(), opts).format(new Date(sec * 1000));
 }
 function fullTime(sec) {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone(), dateStyle: 'medium', timeStyle: 'short' }).format(new Date(sec * 1000)) + ' ' + zoneName();
+  return new Intl.DateTimeFormat(dateLocale(), { timeZone: zone(), dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(new Date(sec * 1000)) + ' ' + zoneName();
 }
 
 /** Rows → x categories and series (split by a column when the spec says so), with display labels. */
@@ -146,7 +212,7 @@ function draw(spec, data, from, to, title) {
   const rotate = !spec.x.time && labels.some((l) => l.length > 8);
   const B = rotate ? 40 + Math.min(90, 6 * Math.max(...labels.map((l) => l.length))) : 46;
   const H = 230 + B, pw = W - L - R, ph = H - T - B;
-  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title + ' (chart; "table" shows the numbers)' });
+  const svg = el('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': t('page.chartLabel', { title }) });
   const axes = units.map((u, i) => {
     const vals = data.series.filter((s) => s.unit === u).flatMap((s) => s.values);
     const whole = vals.every((v) => Number.isInteger(v));
@@ -161,7 +227,7 @@ function draw(spec, data, from, to, title) {
       g.append(el('text', { class: 'tick', 'data-value': String(v), 'data-y': String(yy), x: a.side === 'left' ? L - 6 : L + pw + 6, y: yy + 4, 'text-anchor': a.side === 'left' ? 'end' : 'start' }, fmt(v)));
     }
     const tx = a.side === 'left' ? 14 : W - 8;
-    g.append(el('text', { class: 'axis-title', x: tx, y: T + ph / 2, transform: 'rotate(-90 ' + tx + ' ' + (T + ph / 2) + ')', 'text-anchor': 'middle' }, UNIT_TITLE[a.unit] + (units.length > 1 ? (a.side === 'left' ? ' (left)' : ' (right)') : '')));
+    g.append(el('text', { class: 'axis-title', x: tx, y: T + ph / 2, transform: 'rotate(-90 ' + tx + ' ' + (T + ph / 2) + ')', 'text-anchor': 'middle' }, units.length > 1 ? t(a.side === 'left' ? 'page.axisLeft' : 'page.axisRight', { unit: unitTitle(a.unit) }) : unitTitle(a.unit)));
     svg.append(g);
   }
   svg.append(el('line', { x1: L, x2: L + pw, y1: T + ph, y2: T + ph, class: 'baseline' }));
@@ -221,11 +287,11 @@ function draw(spec, data, from, to, title) {
       svg.append(el('text', rotate ? { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'end', transform: 'rotate(-35 ' + lx + ' ' + ly + ')' } : { class: 'xlabel', x: lx, y: ly, 'text-anchor': 'middle' }, lab));
     });
   }
-  svg.append(el('text', { class: 'axis-title', x: L + pw / 2, y: H - 6, 'text-anchor': 'middle' }, spec.x.label + (spec.x.time ? ' (' + (data.day ? 'UTC days' : zoneName()) + ')' : '')));
+  svg.append(el('text', { class: 'axis-title', x: L + pw / 2, y: H - 6, 'text-anchor': 'middle' }, spec.x.label + (spec.x.time ? ' (' + (data.day ? t('page.utcDays') : zoneName()) + ')' : '')));
   const legend = html('div', { class: 'legend' });
   data.series.forEach((s, si) => {
     const item = html('span', { class: 'legend-item' });
-    item.append(html('i', { class: 'swatch c' + (si % COLORS.length) }), document.createTextNode(s.name + (units.length > 1 ? ' — ' + UNIT_TITLE[s.unit] + ' axis' : '')));
+    item.append(html('i', { class: 'swatch c' + (si % COLORS.length) }), document.createTextNode(units.length > 1 ? t('page.seriesAxis', { series: s.name, unit: unitTitle(s.unit) }) : s.name));
     legend.append(item);
   });
   return [svg, legend];
@@ -271,8 +337,9 @@ async function show() {
   const from = Math.floor(new Date($('from').value).getTime() / 1000), to = Math.floor(new Date($('to').value).getTime() / 1000);
   const room = $('room').value.trim();
   const headers = { authorization: 'Bearer ' + token };
-  $('status').textContent = 'loading…';
-  const list = await fetch('/v1/analytics', { headers });
+  $('status').textContent = t('page.loading');
+  headers['accept-language'] = LANG;
+  const list = await fetch('/v1/analytics?lang=' + LANG, { headers });
   if (mine !== generation) return;
   if (!list.ok) { $('status').textContent = (await list.json()).error.message; $('status').className = 'error'; return; }
   const { queries } = await list.json();
@@ -289,7 +356,7 @@ async function show() {
     const body = await res.json();
     if (mine !== generation) return;
     if (!res.ok) { box.append(html('div', { class: 'error' }, body.error.message)); continue; }
-    if (body.rows.length === 0) { box.append(html('div', { class: 'empty' }, 'no data in this window')); continue; }
+    if (body.rows.length === 0) { box.append(html('div', { class: 'empty' }, t('page.noData'))); continue; }
     const tbl = table(q.chart, body.rows, body.names);
     if (q.chart.kind !== 'table') {
       const [svg, legend] = draw(q.chart, shape(q.chart, body.rows, body.names, to - from), from, to, q.title);
@@ -297,20 +364,26 @@ async function show() {
       view.append(svg, legend);
       box.append(view);
       tbl.hidden = true;
-      const toggle = html('button', { class: 'toggle', type: 'button' }, 'table');
-      toggle.onclick = () => { tbl.hidden = !tbl.hidden; view.hidden = !tbl.hidden; toggle.textContent = tbl.hidden ? 'table' : 'chart'; };
+      const toggle = html('button', { class: 'toggle', type: 'button' }, t('page.table'));
+      toggle.onclick = () => { tbl.hidden = !tbl.hidden; view.hidden = !tbl.hidden; toggle.textContent = tbl.hidden ? t('page.table') : t('page.chart'); };
       bar.append(toggle);
     }
     box.append(tbl);
-    const download = html('a', { class: 'csv', download: q.name + '-' + from + '-' + to + '.csv', href: 'data:text/csv;charset=utf-8,' + encodeURIComponent(csv(q.chart, body.rows, body.names)) }, 'CSV');
+    const download = html('a', { class: 'csv', download: q.name + '-' + from + '-' + to + '.csv', href: 'data:text/csv;charset=utf-8,' + encodeURIComponent(csv(q.chart, body.rows, body.names)) }, t('page.csv'));
     bar.append(download);
   }
-  $('status').textContent = 'updated ' + new Date().toLocaleTimeString() + ' · times in ' + zoneName();
+  $('status').textContent = t('page.updated', { time: new Date().toLocaleTimeString(dateLocale(), { hourCycle: 'h23' }), count: queries.length, zone: zoneName() });
   $('status').className = '';
   document.body.dataset.ready = '1';
 }
 const run = () => show().catch((e) => { $('status').textContent = String(e); $('status').className = 'error'; });
 $('go').onclick = run;
+$('lang').onchange = () => {
+  LANG = $('lang').value;
+  localStorage.setItem('hbLang', LANG);
+  applyLanguage();
+  if ($('token').value) run();
+};
 $('tz').onchange = run;
 if ($('token').value) run();
 </script>
@@ -333,4 +406,13 @@ export function strictCsp(html: string): string {
   ].join('; ');
 }
 
-export const DASHBOARD_CSP = strictCsp(DASHBOARD_HTML);
+/**
+ * The page with every locale's messages in it (`raw` of the dashboard catalog) and its CSP. The messages
+ * are a JSON block, not a script: the CSP's hash covers only the page's one script, which never changes.
+ */
+export function dashboardPage(messages: Record<string, { dir: 'ltr' | 'rtl'; messages: Record<string, string> }>): { html: string; csp: string } {
+  // '<' escaped so no message can close the JSON block.
+  const json = JSON.stringify(messages).replace(/</g, '\\u003c');
+  const html = PAGE.replace('__MESSAGES__', () => json);
+  return { html, csp: strictCsp(html) };
+}

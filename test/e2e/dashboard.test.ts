@@ -143,6 +143,31 @@ if (url && !existsSync(CHROMIUM)) {
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
     t.ok(existsSync(join(dir, 'dashboard.png')), 'screenshot saved to .test-output/dashboard.png');
     t.same(await accessibilityViolations(page), [], 'WCAG 2.1 AA (axe-core): labels, contrast, keyboard, names, with every chart drawn');
+
+    // The same evening in Arabic: the page turns right to left, every text comes from the catalogs.
+    await page.selectOption('#lang', 'ar');
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+    t.equal(await page.getAttribute('html', 'dir'), 'rtl', 'Arabic is right to left');
+    t.equal(await page.getAttribute('html', 'lang'), 'ar');
+    t.equal(await page.locator('h1').innerText(), 'تحليلات HaloBuzz', 'the page chrome is translated');
+    t.equal(await page.locator('#q-top_gifts h2').innerText(), 'أكثر الهدايا مبيعًا', 'query titles come translated from the API');
+    t.match(await page.locator('#status').innerText(), /رسمًا/, 'the status line uses the Arabic plural for its chart count');
+    t.equal(await page.locator('#q-top_gifts svg').evaluate((svg) => (globalThis as unknown as { getComputedStyle(e: unknown): { direction: string } }).getComputedStyle(svg).direction), 'ltr', 'charts keep their axes left to right');
+    t.equal(await page.locator('.error').count(), 0);
+    t.same(await accessibilityViolations(page), [], 'WCAG 2.1 AA in Arabic too');
+    await page.screenshot({ path: join(dir, 'dashboard-ar.png'), fullPage: true });
+    // Nepali by the URL (the choice saved in the page is overridden): Devanagari digits on the axes.
+    await page.goto(`${server.api}/dashboard?lang=ne#token=${token}`);
+    await page.selectOption('#preset', 'custom');
+    await page.fill('#from', local(from));
+    await page.fill('#to', local(to));
+    await page.click('#go');
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+    t.equal(await page.getAttribute('html', 'dir'), 'ltr');
+    t.equal(await page.locator('#go').innerText(), 'देखाउनुहोस्');
+    // As the browser writes Nepali numbers (Chromium's ICU data: Latin digits; Node's: Devanagari).
+    const ticks = await page.locator('#q-top_gifts text.tick').evaluateAll((els) => els.map((e) => [e.textContent ?? '', Number(e.getAttribute('data-value')).toLocaleString('ne', { maximumFractionDigits: 2 })]));
+    t.ok(ticks.length > 1 && ticks.every(([shown, nepali]) => shown === nepali), `numbers in the page language: ${ticks.map((x) => x[0]).join(' ')}`);
     host.close();
     fan.close();
   });
