@@ -70,7 +70,7 @@ export async function startDataRights(config: Config, log: Logger, metrics: Core
     },
   });
   const erasure = new ErasureService({
-    accounts: engines.accounts, holders, account, revoke: x.revoke, analyticsPaused: x.analyticsPaused, exports, graceMs: dr.erasureGraceSec * 1000, now: x.now,
+    accounts: engines.accounts, holders, account, revoke: x.revoke, analyticsPaused: x.analyticsPaused, exports, graceMs: dr.erasureGraceSec * 1000, now: x.now, count,
     endLiveRoom: async (user) => {
       const live = await engines.rooms.liveRoomOf(user);
       if (live) await engines.rooms.end(live.id, user, x.now());
@@ -87,7 +87,10 @@ export async function startDataRights(config: Config, log: Logger, metrics: Core
   const resumed = await exports.resume();
   if (resumed > 0) log.warn({ exports: resumed }, 'resumed exports a stopped process left pending');
   const timer = setInterval(() => {
-    void erasure.sweep();
+    erasure.sweep().catch((err) => {
+      metrics.backgroundErrors.labels('erasure').inc();
+      log.error({ err }, 'could not look for due erasures');
+    });
     exports.sweep().catch((err) => log.error({ err }, 'could not delete expired exports'));
   }, dr.sweepMs);
   timer.unref();

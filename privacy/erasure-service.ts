@@ -29,6 +29,8 @@ export interface ErasureDeps {
   /** Never given the erased id: logs and metrics must not keep it. */
   readonly onErased: (pseudonym: string, counts: Record<string, ErasureCounts>) => void;
   readonly onError: (err: unknown) => void;
+  /** Counts outcomes: closed, restored (erased goes through onErased). */
+  readonly count?: (outcome: 'closed' | 'restored') => void;
 }
 
 /** Same shape as a user id (`u_` and 20 hex digits), so every column that takes an id takes it. */
@@ -50,6 +52,7 @@ export class ErasureService {
       if (!u) throw new ApiError('HB_API_UNAUTHENTICATED');
       return { eraseAfter: u.eraseAfter ?? eraseAfter };
     }
+    this.d.count?.('closed');
     this.d.analyticsPaused(user, true);
     this.d.revoke(await this.d.accounts.revokeSessions({ userId: user }, now));
     await this.d.endLiveRoom(user);
@@ -59,6 +62,7 @@ export class ErasureService {
   /** Reopens an account within its grace period (the caller has checked the owner's credentials). */
   async restore(user: User): Promise<void> {
     if (!user.deactivatedAt || !(await this.d.accounts.reactivate(user.id))) throw new ApiError('HB_API_ACCOUNT_ACTIVE');
+    this.d.count?.('restored');
     this.d.analyticsPaused(user.id, false);
   }
 
