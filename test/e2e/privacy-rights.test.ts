@@ -1,6 +1,6 @@
 /**
  * The data subject's rights end to end on a real server writing analytics to the real ClickHouse:
- * a user who did everything (follows, blocks, hosting, chat, gifts both ways, DMs both ways, consents)
+ * a user who did everything (follows, blocks, hosting, chat, gifts both ways, DMs both ways, consents, a card purchase on stripe-mock)
  * exports an archive holding each item and nothing of another user; a second export the same day is
  * refused; the signed link refuses tampering and expires. Then she closes her account: at once her
  * socket closes, sign-in is refused and she leaves follower lists and discovery; another user restores
@@ -11,6 +11,7 @@ import t from 'tap';
 import { createClient } from '@clickhouse/client';
 import { strFromU8, unzipSync } from 'fflate';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { startServer, type ServerHandle } from '../../tools/server-process';
 import { CloseCode, Role } from '../../protocol/codes';
 import { engineUrl } from '../helpers/services';
@@ -18,6 +19,7 @@ import { apiCaller, until } from '../helpers/games';
 import { findInSqlite } from '../helpers/personal-data-walker';
 
 const url = engineUrl(t, 'clickhouse');
+const stripeUrl = engineUrl(t, 'stripe');
 const PASSWORD = 'correct horse battery staple';
 
 interface Person { id: string; email: string; name: string; token: string }
@@ -29,7 +31,7 @@ async function register(server: ServerHandle, name: string): Promise<Person> {
   return { id: body.user.id, email, name, token: body.tokens.accessToken };
 }
 
-if (url) {
+if (url && stripeUrl) {
   t.test('export everything, close the account, restore another, erase: every store walked', { timeout: 240_000 }, async (t) => {
     const database = `rights_e2e_${process.pid}_${Date.now()}`;
     const ch = createClient({ url });
@@ -40,6 +42,7 @@ if (url) {
     const server = await startServer({
       CLICKHOUSE_URL: url, HALOBUZZ_CLICKHOUSE_DATABASE: database, HALOBUZZ_DEBUG_ENDPOINTS: '1',
       HALOBUZZ_EXPORT_LINK_TTL_SEC: '6', HALOBUZZ_ERASURE_GRACE_SEC: '4', HALOBUZZ_PRIVACY_SWEEP_MS: '250',
+      STRIPE_SECRET_KEY: 'sk_test_halobuzz', STRIPE_WEBHOOK_SECRET: 'whsec_privacy_rights', HALOBUZZ_STRIPE_API_URL: stripeUrl,
     });
     t.teardown(() => server.stop());
     const api = apiCaller(server);
@@ -70,6 +73,8 @@ if (url) {
     await a.join(bobRoom);
     await a.chat(bobRoom, `alice visits bob ${suffix}`);
     await a.gift(bobRoom, 'rose', 1, randomUUID());
+    const purchase = await api('POST', '/v1/purchases', alice.token, { package: 'coins_100', currency: 'USD' });
+    t.equal(purchase.status, 201, 'a card purchase started (stripe-mock)');
     await a.dm(bob.id, `alice to bob ${suffix}`);
     await b.dm(alice.id, `bob to alice ${suffix}`);
     await c.dm(bob.id, `carol to bob ${suffix}`);
@@ -115,6 +120,7 @@ if (url) {
     t.same(json('messages').direct_messages_received.map((m) => m.text), [`bob to alice ${suffix}`], 'DMs received');
     t.ok(json('wallet').wallet[0].balance > 0 && json('wallet').ledger_movements.length >= 3, 'wallet and ledger movements (mint, gift sent, gift received)');
     t.ok(json('consents').consents.some((x) => x.kind === 'marketing'), 'consents');
+    t.match(json('purchases').purchases, [{ package_id: 'coins_100', coins: 100, channel: 'stripe' }], 'purchases');
     t.ok(json('notifications').notifications.length >= 1, 'notifications');
     t.ok(json('analytics').analytics_events.some((e) => e.type === 'chat'), 'her analytics events from ClickHouse');
     const whole = Object.values(text).join('\n');
@@ -159,6 +165,10 @@ if (url) {
     t.equal(totals.held, totals.issued, 'every coin conserved after pseudonymising her ledger account');
     t.equal(totals.negativeAccounts, 0);
     t.equal((await api('GET', `/v1/users/${dave.id}`)).status, 200, 'the restored account is untouched');
+    const { default: Database } = await import('better-sqlite3');
+    const receipts = new Database(join(server.dataDir, 'purchases.sqlite'), { readonly: true });
+    t.match(receipts.prepare('SELECT user, coins FROM purchases').all(), [{ user: /^x_[0-9a-f]{20}$/, coins: 100 }], 'her receipt is kept for tax, pseudonymised');
+    receipts.close();
     t.match(await api('POST', '/v1/auth/login', undefined, { email: alice.email, password: PASSWORD }), { status: 401 }, 'her account no longer exists');
     t.notOk(server.logs.filter((l) => l.includes('account-erased')).join('').includes(alice.id), 'the erasure is logged by pseudonym only');
   });
