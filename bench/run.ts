@@ -17,6 +17,7 @@ import { purchasesDefaults, purchasesQuick, runPurchases, type PurchasesParams }
 import { gamesDefaults, gamesQuick, runGames, type GamesParams } from './games.bench';
 import { notificationsDefaults, notificationsQuick, runNotifications, type NotificationsParams } from './notifications.bench';
 import { moderationDefaults, moderationQuick, runModeration, type ModerationParams } from './moderation.bench';
+import { privacyDefaults, privacyQuick, runPrivacy, type PrivacyParams } from './privacy.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -84,6 +85,10 @@ async function main(): Promise<void> {
     await runModeration(parseParams<ModerationParams>(quick ? moderationQuick : moderationDefaults, rest));
     return;
   }
+  if (name === 'privacy') {
+    await runPrivacy(parseParams<PrivacyParams>(quick ? privacyQuick : privacyDefaults, rest));
+    return;
+  }
   if (name === 'purchases') {
     await runPurchases(parseParams<PurchasesParams>(quick ? purchasesQuick : purchasesDefaults, rest), process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL);
     return;
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications', 'moderation'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications', 'moderation', 'privacy'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');
