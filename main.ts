@@ -204,7 +204,7 @@ async function startApi(config: Config, log: Logger, deps: {
     auth, ledger: deps.ledger, catalog: deps.catalog, metrics: deps.metrics, rooms, accounts, analytics,
     realtime: deps.bridge, owners, coinCatalog, purchases, stripe: engines.stripe, payouts, connect: engines.connect, games, follows: engines.follows,
     moderation: { service: moderation, store: engines.moderation },
-    privacy: { consents, rights: { ...rights, auth, signInPerMinute: Math.max(5, Math.floor(config.api.rateLimitPerMinute / 10)) } },
+    privacy: { consents, rights: { ...rights, auth } },
     errorMessages: MessageCatalog.fromDir(join(config.localesDir, 'errors')),
     dashboardMessages: MessageCatalog.fromDir(join(config.localesDir, 'dashboard')),
     geo: sharedCountryLookup(),

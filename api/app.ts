@@ -255,7 +255,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   registerAuth(app, deps.auth);
   await app.register(healthPlugin, { metrics: deps.settings.metrics ? deps.metrics : null, ready: deps.ready });
-  await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute: Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10)) });
+  // Sign-in, and everything else that checks a password, gets a tenth of the general rate limit.
+  const signInPerMinute = Math.max(5, Math.floor(deps.settings.rateLimitPerMinute / 10));
+  await app.register(authPlugin, { prefix: '/v1/auth', auth: deps.auth, signInPerMinute });
   await app.register(walletPlugin, { prefix: '/v1', ledger: deps.ledger, catalog: deps.catalog });
   await app.register(roomsPlugin, {
     prefix: '/v1/rooms', directory: deps.rooms, realtime: deps.realtime, owners: deps.owners, accounts: deps.accounts, media: deps.media, geo: deps.geo ?? null,
@@ -294,7 +296,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
   if (deps.moderation) await app.register(moderationPlugin, deps.moderation);
-  if (deps.privacy) await app.register(privacyPlugin, deps.privacy);
+  if (deps.privacy) await app.register(privacyPlugin, { ...deps.privacy, signInPerMinute });
   await app.register(purchasesPlugin, {
     catalog: deps.coinCatalog, purchases: deps.purchases, stripe: deps.stripe, geo: deps.geo ?? null,
     purchasesPerMinute: Math.max(30, Math.floor(deps.settings.rateLimitPerMinute / 20)),

@@ -18,7 +18,9 @@ import { clientOf } from './auth';
 export interface PrivacyPluginOptions {
   readonly consents: ConsentService;
   /** Export and erasure; absent where the server runs without them (unit tests of consents). */
-  readonly rights?: { readonly exports: ExportService; readonly erasure: ErasureService; readonly auth: AuthService; readonly signInPerMinute: number };
+  readonly rights?: { readonly exports: ExportService; readonly erasure: ErasureService; readonly auth: AuthService };
+  /** The rate limit of routes that check a password (set by the app, as for sign-in). */
+  readonly signInPerMinute?: number;
 }
 
 const ExportBody = Type.Object({
@@ -98,7 +100,7 @@ export const privacyPlugin: FastifyPluginAsyncTypebox<PrivacyPluginOptions> = as
     });
 
     app.post('/v1/auth/restore', {
-      config: { rateLimit: { max: opts.rights.signInPerMinute, timeWindow: 60_000 } },
+      config: { rateLimit: { max: opts.signInPerMinute ?? 60, timeWindow: 60_000 } },
       schema: {
         tags: ['privacy'], summary: 'Reopen your closed account before it is erased, then sign in as usual',
         body: Type.Object({
