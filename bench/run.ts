@@ -18,6 +18,7 @@ import { gamesDefaults, gamesQuick, runGames, type GamesParams } from './games.b
 import { notificationsDefaults, notificationsQuick, runNotifications, type NotificationsParams } from './notifications.bench';
 import { moderationDefaults, moderationQuick, runModeration, type ModerationParams } from './moderation.bench';
 import { privacyDefaults, privacyQuick, runPrivacy, type PrivacyParams } from './privacy.bench';
+import { codecDefaults, codecQuick, runCodec, type CodecParams } from './codec.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
     await runModeration(parseParams<ModerationParams>(quick ? moderationQuick : moderationDefaults, rest));
     return;
   }
+  if (name === 'codec') {
+    await runCodec(parseParams<CodecParams>(quick ? codecQuick : codecDefaults, rest));
+    return;
+  }
   if (name === 'privacy') {
     await runPrivacy(parseParams<PrivacyParams>(quick ? privacyQuick : privacyDefaults, rest));
     return;
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications', 'moderation', 'privacy'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications', 'moderation', 'privacy', 'codec'].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');
