@@ -46,6 +46,7 @@ function report(c: Comparison): void {
   console.log(`\n${c.scenario} ${JSON.stringify(c.params)}`);
   for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
   console.log(`ratios (HaloBuzz ÷ other): ${JSON.stringify(c.ratios)}`);
+  if (c.generatorBound.length > 0) console.log(`GENERATOR-BOUND, throughput ratios invalid (CPU per delivery still holds): ${c.generatorBound.join('; ')}`);
   const svg = c.latencies.length > 0
     ? lineChart({ title: `${c.scenario}: send → receive latency`, xLabel: 'latency (ms, log)', yLabel: '% of deliveries', logX: true, series: c.latencies.map((l) => ({ name: l.name, points: l.latency.cdf(200) })) })
     : undefined;
