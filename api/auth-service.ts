@@ -127,9 +127,13 @@ export class AuthService {
     return { user, tokens: await this.startSession(user, client, true) };
   }
 
-  async login(input: { email: string; password: string }, client: ClientInfo): Promise<LoginResult> {
+  /**
+   * The first step of every sign-in by email and password (signing in, restoring a closed account): the
+   * lockout, the password (checked against a dummy hash for an unknown email, so timing says nothing), and
+   * the security log of a refusal.
+   */
+  private async passwordUser(input: { email: string; password: string }, client: ClientInfo, now: number): Promise<{ user: User; email: string }> {
     const email = input.email.trim().toLowerCase();
-    const now = Date.now();
     const user = await this.store.userByEmail(email);
     const known = user ? await this.store.signedInFrom(user.id, client.ip, now - KNOWN_IP_MS) : false;
     const wait = this.throttle.blockedFor(email, client.ip, now, known);
@@ -145,6 +149,12 @@ export class AuthService {
       await this.store.logEvent({ ts: now, userId: user?.id ?? null, type: 'login_failed', ip: client.ip, detail: email });
       throw new ApiError('HB_API_INVALID_CREDENTIALS');
     }
+    return { user, email };
+  }
+
+  async login(input: { email: string; password: string }, client: ClientInfo): Promise<LoginResult> {
+    const now = Date.now();
+    const { user, email } = await this.passwordUser(input, client, now);
     if ((await this.store.mfa(user.id)).enabled) {
       await this.store.logEvent({ ts: now, userId: user.id, type: 'login_mfa_challenge', ip: client.ip, detail: '' });
       const mfaTicket = signAccessToken({ sub: user.id, ttlSec: 300, issuer: this.s.issuer, audience: MFA_AUDIENCE }, this.s.secret);
@@ -320,16 +330,8 @@ export class AuthService {
    * closed): email and password, and an MFA code when MFA is on.
    */
   async verifyOwner(input: { email: string; password: string; code?: string }, client: ClientInfo): Promise<User> {
-    const email = input.email.trim().toLowerCase();
     const now = Date.now();
-    const user = await this.store.userByEmail(email);
-    const wait = this.throttle.blockedFor(email, client.ip, now, false);
-    if (wait > 0) throw new ApiError('HB_API_LOCKED_OUT', undefined, { 'retry-after': String(Math.ceil(wait / 1000)) });
-    const ok = user ? await argonVerify(user.passwordHash, input.password) : (await argonVerify(await this.dummyHash, input.password), false);
-    if (!user || !ok) {
-      this.throttle.failure(email, client.ip, now);
-      throw new ApiError('HB_API_INVALID_CREDENTIALS');
-    }
+    const { user, email } = await this.passwordUser(input, client, now);
     if ((await this.store.mfa(user.id)).enabled) {
       if (input.code === undefined) throw new ApiError('HB_API_CONFIRMATION_REQUIRED');
       if (!(await this.checkCode(user.id, input.code, client))) {

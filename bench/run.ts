@@ -54,58 +54,36 @@ function report(c: Comparison): void {
   console.log(`results: ${writeResult(c.scenario, json, svg).join(', ')}`);
 }
 
+/** Scenarios that run their own targets (not compared by `compare`): defaults, --quick sizes, and the run. */
+interface Standalone { defaults: object; quick: object; run(params: object): Promise<unknown> }
+const standalone = <P extends object>(defaults: P, quick: P, run: (p: P) => Promise<unknown>): Standalone => ({ defaults, quick, run: run as (p: object) => Promise<unknown> });
+const STANDALONE: Record<string, Standalone> = {
+  analytics: standalone<AnalyticsParams>(analyticsDefaults, analyticsQuick, (p) => runAnalytics(p, process.env.CLICKHOUSE_URL)),
+  api: standalone<ApiParams>(apiDefaults, apiQuick, runApi),
+  cluster: standalone<ClusterParams>(clusterDefaults, clusterQuick, (p) => runCluster(p, process.env)),
+  fuzz: standalone<FuzzParams>(fuzzDefaults, fuzzQuick, runFuzz),
+  games: standalone<GamesParams>(gamesDefaults, gamesQuick, runGames),
+  notifications: standalone<NotificationsParams>(notificationsDefaults, notificationsQuick, runNotifications),
+  moderation: standalone<ModerationParams>(moderationDefaults, moderationQuick, runModeration),
+  codec: standalone<CodecParams>(codecDefaults, codecQuick, runCodec),
+  privacy: standalone<PrivacyParams>(privacyDefaults, privacyQuick, runPrivacy),
+  purchases: standalone<PurchasesParams>(purchasesDefaults, purchasesQuick, (p) => runPurchases(p, process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL)),
+  gifts: standalone<GiftParams>(giftDefaults, giftQuick, (p) => runGifts(p, process.env.MONGODB_URL)),
+};
+
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);
   const quick = rest.includes('--quick');
   const workersAt = rest.indexOf('--workers');
   const workers = workersAt >= 0 ? Number(rest[workersAt + 1]) : 2;
-  if (name === 'analytics') {
-    await runAnalytics(parseParams<AnalyticsParams>(quick ? analyticsQuick : analyticsDefaults, rest), process.env.CLICKHOUSE_URL);
-    return;
-  }
-  if (name === 'api') {
-    await runApi(parseParams<ApiParams>(quick ? apiQuick : apiDefaults, rest));
-    return;
-  }
-  if (name === 'cluster') {
-    await runCluster(parseParams<ClusterParams>(quick ? clusterQuick : clusterDefaults, rest), process.env);
-    return;
-  }
-  if (name === 'fuzz') {
-    await runFuzz(parseParams<FuzzParams>(quick ? fuzzQuick : fuzzDefaults, rest));
-    return;
-  }
-  if (name === 'games') {
-    await runGames(parseParams<GamesParams>(quick ? gamesQuick : gamesDefaults, rest));
-    return;
-  }
-  if (name === 'notifications') {
-    await runNotifications(parseParams<NotificationsParams>(quick ? notificationsQuick : notificationsDefaults, rest));
-    return;
-  }
-  if (name === 'moderation') {
-    await runModeration(parseParams<ModerationParams>(quick ? moderationQuick : moderationDefaults, rest));
-    return;
-  }
-  if (name === 'codec') {
-    await runCodec(parseParams<CodecParams>(quick ? codecQuick : codecDefaults, rest));
-    return;
-  }
-  if (name === 'privacy') {
-    await runPrivacy(parseParams<PrivacyParams>(quick ? privacyQuick : privacyDefaults, rest));
-    return;
-  }
-  if (name === 'purchases') {
-    await runPurchases(parseParams<PurchasesParams>(quick ? purchasesQuick : purchasesDefaults, rest), process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL);
-    return;
-  }
-  if (name === 'gifts') {
-    await runGifts(parseParams<GiftParams>(quick ? giftQuick : giftDefaults, rest), process.env.MONGODB_URL);
+  const own = STANDALONE[name ?? ''];
+  if (own) {
+    await own.run(parseParams(quick ? own.quick : own.defaults, rest));
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), 'gifts', 'cluster', 'api', 'analytics', 'fuzz', 'purchases', 'games', 'notifications', 'moderation', 'privacy', 'codec'].join('|')}> [--quick] [--workers N] [--param value ...]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(scenarios), ...Object.keys(STANDALONE)].join('|')}> [--quick] [--workers N] [--param value ...]`);
     process.exit(64);
   }
   if (!process.env.REDIS_URL) console.error('REDIS_URL is not set: the Socket.IO baseline runs without its Redis adapter (deploy/local/services up redis)');

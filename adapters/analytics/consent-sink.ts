@@ -14,19 +14,21 @@ export class ConsentSink implements AnalyticsSink {
   constructor(private readonly inner: AnalyticsSink, private readonly declined: (user: string) => boolean) {}
 
   record(event: AnalyticsEvent): void {
-    this.recordAll([event]);
+    const e = this.admit(event);
+    if (e) this.inner.record(e);
+    else this.inner.discard?.([event]);
   }
 
   recordAll(events: readonly AnalyticsEvent[]): void {
     const kept: AnalyticsEvent[] = [];
-    const refused: AnalyticsEvent[] = [];
+    let refused: AnalyticsEvent[] | null = null;
     for (const event of events) {
       const e = this.admit(event);
       if (e) kept.push(e);
-      else refused.push(event);
+      else (refused ??= []).push(event);
     }
     // A user who declines mid-session must not leave a connection or visit open: a restart would record its end.
-    if (refused.length > 0) this.inner.discard?.(refused);
+    if (refused) this.inner.discard?.(refused);
     if (kept.length > 0) this.inner.recordAll(kept);
   }
 

@@ -6,18 +6,12 @@
  */
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import type { ConsentKind, ConsentRecord, ConsentStore } from './consent-store';
+import { CONSENT_PERSONAL_DATA, type ConsentKind, type ConsentRecord, type ConsentStore } from './consent-store';
 
 type CurrentDoc = Omit<ConsentRecord, 'user' | 'kind'> & { _id: string; user: string; kind: ConsentKind };
 type HistoryDoc = ConsentRecord & { seq: number };
 
 const strip = (d: CurrentDoc | HistoryDoc): ConsentRecord => ({ user: d.user, kind: d.kind, granted: d.granted, version: d.version, at: d.at, source: d.source });
-
-/** As in the SQLite store. */
-const PERSONAL = [
-  { table: 'consent_history', section: 'consents', owner: ['user'], erase: 'delete' },
-  { table: 'consent_current', section: null, owner: ['user'], erase: 'delete' },
-] as const;
 
 export class MongoConsentStore implements ConsentStore {
   private readonly personal: PersonalData;
@@ -26,7 +20,7 @@ export class MongoConsentStore implements ConsentStore {
   private seq = 0;
 
   private constructor(private readonly client: MongoClient, db: Db) {
-    this.personal = mongoPersonalData((name) => db.collection(name), PERSONAL);
+    this.personal = mongoPersonalData((name) => db.collection(name), CONSENT_PERSONAL_DATA);
     this.currentCol = db.collection('consent_current');
     this.historyCol = db.collection('consent_history');
   }

@@ -2,7 +2,7 @@
 import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
-import type { ConsentKind, ConsentRecord, ConsentStore } from './consent-store';
+import { CONSENT_PERSONAL_DATA, type ConsentKind, type ConsentRecord, type ConsentStore } from './consent-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS consent_history (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, kind TEXT NOT NULL, granted INTEGER NOT NULL,
@@ -16,12 +16,6 @@ CREATE INDEX IF NOT EXISTS consent_current_kind ON consent_current (kind, grante
 interface Row { user: string; kind: ConsentKind; granted: number; version: string; at: number; source: string }
 const toRecord = (r: Row): ConsentRecord => ({ user: r.user, kind: r.kind, granted: r.granted === 1, version: r.version, at: r.at, source: r.source });
 
-/** A user's consent history (exported whole) and current choices. */
-const PERSONAL = [
-  { table: 'consent_history', section: 'consents', owner: ['user'], erase: 'delete' },
-  { table: 'consent_current', section: null, owner: ['user'], erase: 'delete' },
-] as const;
-
 export class SqliteConsentStore implements ConsentStore {
   private readonly personal: PersonalData;
   private readonly db: Database.Database;
@@ -29,7 +23,7 @@ export class SqliteConsentStore implements ConsentStore {
 
   constructor(file: string) {
     this.db = openSqlite(file, 'NORMAL');
-    this.personal = sqlitePersonalData(this.db, PERSONAL);
+    this.personal = sqlitePersonalData(this.db, CONSENT_PERSONAL_DATA);
     this.db.exec(SCHEMA);
     const current = this.db.prepare('SELECT granted, version FROM consent_current WHERE user = ? AND kind = ?');
     const append = this.db.prepare('INSERT INTO consent_history (user, kind, granted, version, at, source) VALUES (?, ?, ?, ?, ?, ?)');

@@ -32,3 +32,9 @@ export interface ConsentStore extends PersonalData {
   usersWith(kind: ConsentKind, granted: boolean): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/** Where a user's consents are, the same tables (collections) on every engine: the whole history is exported. */
+export const CONSENT_PERSONAL_DATA = [
+  { table: 'consent_history', section: 'consents', owner: ['user'], erase: 'delete' },
+  { table: 'consent_current', section: null, owner: ['user'], erase: 'delete' },
+] as const;
