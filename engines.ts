@@ -120,6 +120,7 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
       connectBus: (clientId: string) => KafkaBus.connect({
         brokers: c.brokers, clientId, replicationFactor: c.replicationFactor, sessionTimeoutMs: c.sessionTimeoutMs,
         onLog: (level, msg, extra) => log[level]({ component: 'kafka', ...extra }, msg),
+        onConsumerReplaced: () => metrics.cluster.labels('consumers_replaced').inc(),
       }),
       topicPrefix: c.topicPrefix, partitions: c.partitions, nodeTtlMs: c.nodeTtlMs,
     };

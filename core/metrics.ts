@@ -21,7 +21,7 @@ export class CoreMetrics {
   private readonly apiErrors = new Counter({ name: 'halobuzz_api_errors_total', help: 'HTTP API error responses, by code', labelNames: ['code'], registers: [this.registry] });
   readonly analytics = new Counter({ name: 'halobuzz_analytics_events_total', help: 'Analytics events by outcome (delivered, failed delivery attempts, dropped at the queue bound)', labelNames: ['outcome'], registers: [this.registry] });
   readonly analyticsQueued = new Gauge({ name: 'halobuzz_analytics_queued', help: 'Analytics events waiting for delivery', registers: [this.registry] });
-  readonly cluster = new Counter({ name: 'halobuzz_cluster_total', help: 'Cluster log traffic: commands and events published, events applied, bad records, partitions taken over, publish retries', labelNames: ['what'], registers: [this.registry] });
+  readonly cluster = new Counter({ name: 'halobuzz_cluster_total', help: 'Cluster log traffic: commands and events published, events applied, bad records, partitions taken over, publish retries, Kafka consumers replaced', labelNames: ['what'], registers: [this.registry] });
   readonly clusterDeadNodes = new Counter({ name: 'halobuzz_cluster_dead_nodes_total', help: 'Nodes found dead (heartbeat older than the TTL) whose connections this node purged', registers: [this.registry] });
   /** Oversized client frames: closed with 1009, or cut by the transport before the server saw them (uWS above its cap). */
   readonly oversizedFrames = new Counter({ name: 'halobuzz_oversized_frames_total', help: 'Client frames over maxFrameBytes, by outcome (closed_1009: close frame sent; cut: the transport dropped the connection, 1006)', labelNames: ['outcome'], registers: [this.registry] });

@@ -69,6 +69,41 @@ export function eventBusConformance(t: Test, name: string, open: () => Promise<E
     await b.stop();
   });
 
+  t.test(`${name}: a handler failure the engine would not retry by itself still redelivers, in both ways of consuming`, async (t) => {
+    const bus = await open();
+    t.teardown(() => bus.close());
+    const topic = unique();
+    await bus.ensureTopics([topic], 1);
+    // kafkajs gives a consumer up for good after a non-retriable error (a broker restart can cause one too);
+    // the bus must carry on with a fresh consumer rather than go deaf.
+    const fatal = () => Object.assign(new Error('injected, not retriable'), { retriable: false });
+    const shared: number[] = [];
+    let sharedFailures = 0;
+    const assignments: number[] = [];
+    const a = await bus.consumeShared(`${topic}-group`, [topic], {
+      onAssignment: (m) => void assignments.push(m.get(topic)?.length ?? 0),
+      onBatch: async (b) => {
+        if (sharedFailures++ === 0) throw fatal();
+        shared.push(...b.records.map((r) => num(r.value)));
+      },
+    });
+    const all: number[] = [];
+    let allFailures = 0;
+    const sub = await bus.consumeAll([topic], (b) => {
+      if (allFailures++ === 0) throw fatal();
+      all.push(...b.records.map((r) => num(r.value)));
+    });
+    await bus.publish([{ topic, records: [0, 1, 2].map((i) => ({ partition: 0, value: bytes(i) })) }]);
+    await until('both consumers got the batch after their failure', () => new Set(shared).size === 3 && new Set(all).size === 3);
+    await bus.publish([{ topic, records: [{ partition: 0, value: bytes(3) }] }]);
+    await until('and keep consuming', () => shared.includes(3) && all.includes(3));
+    t.same([...new Set(shared)], [0, 1, 2, 3], 'shared: the failed batch came again, then the next');
+    t.same([...new Set(all)], [0, 1, 2, 3], 'read-everything: the failed batch came again, then the next');
+    t.equal(assignments[assignments.length - 1], 1, 'the shared member owns its partition again');
+    await sub.stop();
+    await a.stop();
+  });
+
   t.test(`${name}: a topic with fewer partitions than configured is refused`, async (t) => {
     const bus = await open();
     t.teardown(() => bus.close());

@@ -6,7 +6,9 @@
  * - shared (a consumer group): the bus divides each topic's partitions among the group's members and moves
  *   them when members come and go. A batch's offsets are committed only after `onBatch` resolved, so a
  *   member that dies mid-batch leaves it to be delivered again to the next owner.
- * - all: this member reads every partition from the moment it subscribed (nothing is committed).
+ * - all: this member reads every partition from the moment it subscribed (nothing is committed); a batch
+ *   whose `onBatch` rejects is offered again.
+ * Either way a consumer carries on after any handler failure or engine error: it never stops on its own.
  * Within a partition records arrive in the order they were published.
  */
 
@@ -25,7 +27,8 @@ export interface ConsumedBatch {
 export interface SharedHandlers {
   /**
    * The partitions this member owns now, by topic: called after every rebalance, before any batch of the
-   * new assignment is handed over.
+   * new assignment is handed over, and with nothing when the member dropped out of the group (until it
+   * re-joins).
    */
   onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
   /** Offsets up to the batch's last record are committed once this resolves; a rejection redelivers. */

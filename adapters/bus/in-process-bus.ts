@@ -82,8 +82,9 @@ export class InProcessBus implements EventBus {
           const key = `${topic}/${partition}`;
           const from = next.get(key) ?? 0;
           if (from >= records.length) continue;
-          next.set(key, records.length);
-          await onBatch({ topic, partition, records: records.slice(from).map((value, i) => ({ offset: from + i, value })) });
+          const upTo = records.length;
+          await onBatch({ topic, partition, records: records.slice(from, upTo).map((value, i) => ({ offset: from + i, value })) });
+          next.set(key, upTo);
           progressed = true;
         }
       }

@@ -10,10 +10,12 @@
  *   batch does not cost the node its partitions.
  * - Consume-all: a consumer group of its own per subscription, starting at the newest offsets.
  * - Unreachable brokers fail `connect` after a few quick retries (HB_BUS_UNREACHABLE); once running,
- *   clients retry for minutes, which rides out a broker restart.
+ *   clients retry for minutes, which rides out a broker restart. A consumer kafkajs gives up on is replaced
+ *   (kafka-supervised-consumer.ts).
  */
 import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { SupervisedConsumer, type KafkaLog } from './kafka-supervised-consumer';
 import { BusError, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
 
 export interface KafkaBusOptions {
@@ -24,11 +26,13 @@ export interface KafkaBusOptions {
   /** Partitions one member works on at once. */
   readonly concurrency?: number;
   /** kafkajs warnings and errors, for the node's logger. */
-  readonly onLog?: (level: 'warn' | 'error', message: string, extra: Record<string, unknown>) => void;
+  readonly onLog?: KafkaLog;
+  /** A consumer kafkajs gave up on was replaced by a new one (for a metric). */
+  readonly onConsumerReplaced?: () => void;
 }
 
 export class KafkaBus implements EventBus {
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new Set<SupervisedConsumer>();
 
   private constructor(private readonly kafka: Kafka, private readonly producer: Producer, private readonly opts: KafkaBusOptions) {}
 
@@ -92,83 +96,99 @@ export class KafkaBus implements EventBus {
   async consumeShared(group: string, topics: readonly string[], handlers: SharedHandlers): Promise<BusSubscription> {
     const session = this.opts.sessionTimeoutMs ?? 10_000;
     const heartbeatMs = Math.max(500, Math.floor(session / 5));
-    const consumer = this.kafka.consumer({ groupId: group, sessionTimeout: session, rebalanceTimeout: session * 3, heartbeatInterval: heartbeatMs, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      handlers.onAssignment(new Map(Object.entries(payload.memberAssignment)));
+    return this.supervised(`shared ${group}`, () => {
+      const consumer = this.kafka.consumer({ groupId: group, sessionTimeout: session, rebalanceTimeout: session * 3, heartbeatInterval: heartbeatMs, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        handlers.onAssignment(new Map(Object.entries(payload.memberAssignment)));
+      });
+      // A crashed consumer has left the group (kafkajs disconnects it): its partitions are someone else's
+      // until it re-joins, so this member owns nothing in between.
+      consumer.on(consumer.events.CRASH, () => handlers.onAssignment(new Map()));
+      return consumer;
+    }, async (consumer) => {
+      await consumer.connect();
+      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 250,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
+        eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
+          if (batch.messages.length === 0 || isStale()) return;
+          const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+          // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
+          const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
+          try {
+            await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
+          } finally {
+            clearInterval(beat);
+          }
+          const last = batch.messages[batch.messages.length - 1]!.offset;
+          resolveOffset(last);
+          await commitOffsetsIfNecessary();
+        },
+      });
     });
-    await consumer.connect();
-    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 250,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
-      eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
-        if (batch.messages.length === 0 || isStale()) return;
-        const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
-        const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
-        try {
-          await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
-        } finally {
-          clearInterval(beat);
-        }
-        const last = batch.messages[batch.messages.length - 1]!.offset;
-        resolveOffset(last);
-        await commitOffsetsIfNecessary();
-      },
-    });
-    this.consumers.add(consumer);
-    return { stop: () => this.stopConsumer(consumer) };
   }
 
   async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
     // "From now on" must not depend on when the group join lands: take each partition's end offset first,
     // seek there, and drop anything older that a fetch may still return.
-    const starts = new Map<string, number>();
+    const next = new Map<string, number>();
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const topic of topics) for (const p of await retrying(() => admin.fetchTopicOffsets(topic))) starts.set(`${topic}/${p.partition}`, Number(p.high));
+      for (const topic of topics) for (const p of await retrying(() => admin.fetchTopicOffsets(topic))) next.set(`${topic}/${p.partition}`, Number(p.high));
     } finally {
       await admin.disconnect();
     }
-    const consumer = this.kafka.consumer({ groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
     // Seek on every join, not once after run(): on a fresh broker the group coordinator may still be loading,
     // and kafkajs then crashes and restarts the consumer with a new group state that forgot earlier seeks
     // (seeking in between throws "Consumer group was not initialized"). `next` advances as batches are
-    // handled, so a restarted consumer neither replays nor skips.
-    const next = starts;
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [key, offset] of next) {
-        const cut = key.lastIndexOf('/');
-        consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: String(offset) });
-      }
-      resolve();
-    }));
-    consumer.on(consumer.events.CRASH, (e) => this.opts.onLog?.(e.payload.restart ? 'warn' : 'error', 'read-everything consumer crashed', { err: e.payload.error.message, restart: e.payload.restart }));
-    await consumer.connect();
-    for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: true,
-      partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch }) => {
-        const key = `${batch.topic}/${batch.partition}`;
-        const from = next.get(key) ?? 0;
-        const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        if (records.length === 0) return;
-        await onBatch({ topic: batch.topic, partition: batch.partition, records });
-        next.set(key, records[records.length - 1]!.offset + 1);
-      },
+    // handled, so a restarted or replaced consumer neither replays nor skips.
+    let joined: () => void = () => undefined;
+    const firstJoin = new Promise<void>((resolve) => (joined = resolve));
+    const sub = await this.supervised('read-everything', () => {
+      // A group of its own per consumer: nothing is shared, and a replacement never waits for a dead member.
+      const consumer = this.kafka.consumer({ groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        for (const [key, offset] of next) {
+          const cut = key.lastIndexOf('/');
+          consumer.seek({ topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)), offset: String(offset) });
+        }
+        joined();
+      });
+      return consumer;
+    }, async (consumer) => {
+      await consumer.connect();
+      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: async ({ batch }) => {
+          const key = `${batch.topic}/${batch.partition}`;
+          const from = next.get(key) ?? 0;
+          const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+          if (records.length === 0) return;
+          await onBatch({ topic: batch.topic, partition: batch.partition, records });
+          next.set(key, records[records.length - 1]!.offset + 1);
+        },
+      });
     });
-    await joined;
+    await firstJoin;
+    return sub;
+  }
+
+  /** Starts a consumer that is replaced whenever kafkajs gives it up; `stop` (or `close`) ends it. */
+  private async supervised(what: string, create: () => Consumer, start: (consumer: Consumer) => Promise<void>): Promise<BusSubscription> {
+    const consumer = await SupervisedConsumer.start({ what, create, start, onLog: this.opts.onLog, onReplaced: this.opts.onConsumerReplaced });
     this.consumers.add(consumer);
     return { stop: () => this.stopConsumer(consumer) };
   }
 
-  private async stopConsumer(consumer: Consumer): Promise<void> {
+  private async stopConsumer(consumer: SupervisedConsumer): Promise<void> {
     if (!this.consumers.delete(consumer)) return;
-    await consumer.disconnect();
+    await consumer.stop();
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,8 @@ const kafka = engineUrl(t, 'kafka');
 const redis = kafka ? engineUrl(t, 'redis') : null;
 const mongodb = redis ? engineUrl(t, 'mongodb') : null;
 const services = join(__dirname, '..', '..', '..', 'deploy', 'local', 'services');
+/** Runs the engines script; a failure's message carries what the script printed. */
+const engine = (action: 'up' | 'down') => execFileSync(services, [action, 'kafka'], { stdio: 'pipe', encoding: 'utf8', timeout: 240_000 });
 
 if (kafka && redis && mongodb) {
   t.test('a Kafka broker restart during traffic loses nothing acknowledged', async (t) => {
@@ -44,10 +46,10 @@ if (kafka && redis && mongodb) {
     })();
     await waitFor('traffic flowing', () => acked.length >= 10, 30_000);
     const restarting = Date.now();
-    execFileSync(services, ['down', 'kafka'], { stdio: 'ignore' });
+    engine('down');
     t.pass(`broker stopped after ${acked.length} chats`);
     await new Promise((r) => setTimeout(r, 2000));
-    execFileSync(services, ['up', 'kafka'], { stdio: 'ignore', timeout: 240_000 });
+    engine('up');
     t.pass(`broker back after ${Date.now() - restarting} ms`);
     const before = acked.length;
     await waitFor('traffic flows again', () => acked.length >= before + 10, 120_000);
@@ -58,12 +60,18 @@ if (kafka && redis && mongodb) {
     const seqs = seen.map((e) => e.seq);
     t.same(seqs, [...seqs].sort((x, y) => x - y), 'in order');
     t.equal(new Set(seqs).size, seqs.length, 'no duplicates');
-    t.ok(acked.every((s) => seqs.includes(s)), `every acknowledged chat arrived (${acked.length} acked, ${seqs.length} seen)`);
+    if (!t.ok(acked.every((s) => seqs.includes(s)), `every acknowledged chat arrived (${acked.length} acked, ${seqs.length} seen)`)) {
+      // What the nodes said about the log, for the post-mortem.
+      for (const [i, n] of cluster.nodes.entries()) {
+        const said = n.logs.join('').split('\n').filter((l) => /"level":(40|50|60)/.test(l) && !/ECONNREFUSED/.test(l));
+        t.comment(`node ${i + 1}, last warnings:\n${said.slice(-15).map((l) => l.slice(0, 400)).join('\n')}`);
+      }
+    }
   });
 
   t.test('three nodes start right after the broker starts, while its group coordinator is still loading', async (t) => {
-    execFileSync(services, ['down', 'kafka'], { stdio: 'ignore' });
-    execFileSync(services, ['up', 'kafka'], { stdio: 'ignore', timeout: 240_000 });
+    engine('down');
+    engine('up');
     // No wait: the first joins race the coordinator's loading of its offsets partitions.
     const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'coldstart');
     t.teardown(() => cluster.stop());
