@@ -8,6 +8,7 @@ import { nowMs, openMany } from './load-client';
 import { Progress } from './progress';
 import { connect, type BenchConn, type Deliveries } from './drivers';
 import { startTarget, type Target, type TargetName } from './targets';
+import { CompiledViewers } from './loadgen';
 
 export interface Measured {
   readonly metrics: Record<string, number>;
@@ -97,19 +98,62 @@ export const connectScenario: Scenario<ConnectParams> = {
 };
 
 // 2. Fan-out: one room, V viewers, S senders.
-export interface FanoutParams { viewers: number; senders: number; rate: number; seconds: number; payload: number }
+export interface FanoutParams { viewers: number; senders: number; rate: number; seconds: number; payload: number; compiled: number }
+
+/** The viewers' side of a fan-out run: who counts the chats, and what that costs. */
+interface ViewerSide {
+  received(): number;
+  /** CPU seconds the viewers' generator has used so far. */
+  cpuSeconds(): number;
+  /** Closes the viewers; the latency of every chat received. */
+  finish(): Promise<LatencyRecorder>;
+}
+
+/** Node viewers in this process (the generator's CPU then includes the senders'). */
+async function nodeViewers(target: Target, n: number, room: string): Promise<ViewerSide> {
+  const latency = new LatencyRecorder();
+  const counts = { chats: 0, gifts: 0 };
+  const { conns } = await openViewers(target, 'viewers', n, () => latencySink(latency, counts), () => room);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  return { received: () => counts.chats, cpuSeconds: cpu, finish: async () => {
+    for (const c of conns) c.close();
+    return latency;
+  } };
+}
+
+/** The compiled viewers (bench/loadgen), on one core of their own. */
+async function compiledViewers(target: Target, n: number, room: string): Promise<ViewerSide> {
+  const progress = new Progress(`${target.name}: viewers (compiled)`, n);
+  const t0 = Date.now();
+  const url = target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
+  const viewers = await CompiledViewers.start({
+    protocol: target.protocol, url, room,
+    tokens: Array.from({ length: n }, (_, i) => target.server.token(`viewer${i}`)),
+    sources: Array.from({ length: n }, (_, i) => sourceAddress(i)),
+    onProgress: (done) => progress.update(done),
+  });
+  progress.done(`${(n / ((Date.now() - t0) / 1000)).toFixed(0)} conn/s`);
+  return { received: () => viewers.received(), cpuSeconds: () => viewers.cpuSeconds(), finish: async () => {
+    const { latencies } = await viewers.stop();
+    const recorder = new LatencyRecorder();
+    for (const ms of latencies) recorder.record(ms);
+    return recorder;
+  } };
+}
+
 export const fanoutScenario: Scenario<FanoutParams> = {
   name: 'fanout',
-  defaults: { viewers: 2000, senders: 2, rate: 100, seconds: 10, payload: 64 },
-  quick: { viewers: 200, senders: 1, rate: 20, seconds: 2, payload: 64 },
+  defaults: { viewers: 2000, senders: 2, rate: 100, seconds: 10, payload: 64, compiled: 1 },
+  quick: { viewers: 200, senders: 1, rate: 20, seconds: 2, payload: 64, compiled: 1 },
   targets: ['halobuzz', 'halobuzz-ws', 'socketio', 'uws-raw'],
   async run(target, p) {
     const room = 'fanout';
-    const latency = new LatencyRecorder();
-    const counts = { chats: 0, gifts: 0 };
     await pause(300);
     const before = target.server.rssBytes();
-    const { conns } = await openViewers(target, 'viewers', p.viewers, () => latencySink(latency, counts), () => room);
+    const viewers = await (p.compiled ? compiledViewers : nodeViewers)(target, p.viewers, room);
     await pause(500);
     const after = target.server.rssBytes();
     const senders = await Promise.all(Array.from({ length: p.senders }, async (_, i) => {
@@ -125,30 +169,35 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const idlePerSecond = target.server.cpuSeconds() - idleStart;
     const progress = new Progress(`${target.name}: fan-out`, total);
     const cpuBefore = target.server.cpuSeconds();
-    const generatorBefore = process.cpuUsage();
+    const generatorBefore = viewers.cpuSeconds();
+    const sendersBefore = process.cpuUsage();
     const start = Date.now();
-    await paced(total, p.senders * p.rate, (k) => senders[k % p.senders]!.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => progress.update(sent, `delivered ${counts.chats}`));
+    await paced(total, p.senders * p.rate, (k) => senders[k % p.senders]!.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => progress.update(sent, `delivered ${viewers.received()}`));
     const expected = total * p.viewers;
-    await drain(() => counts.chats >= expected);
+    await drain(() => viewers.received() >= expected);
     const elapsed = (Date.now() - start) / 1000;
     const cpu = Math.max(0, target.server.cpuSeconds() - cpuBefore - idlePerSecond * elapsed);
-    const generator = process.cpuUsage(generatorBefore);
-    const generatorSeconds = (generator.user + generator.system) / 1e6;
-    progress.done(`delivered ${counts.chats}/${expected}`);
-    for (const c of [...conns, ...senders]) c.close();
+    const generatorSeconds = viewers.cpuSeconds() - generatorBefore;
+    const sendersCpu = process.cpuUsage(sendersBefore);
+    const delivered = viewers.received();
+    progress.done(`delivered ${delivered}/${expected}`);
+    for (const c of senders) c.close();
+    const latency = await viewers.finish();
     return {
       latency,
       metrics: {
-        offeredPerSecond: p.senders * p.rate * p.viewers, deliveredPerSecond: Math.round(counts.chats / elapsed),
-        delivered: counts.chats, expected, p50: latency.summary().p50, p99: latency.summary().p99, p999: latency.summary().p999,
+        offeredPerSecond: p.senders * p.rate * p.viewers, deliveredPerSecond: Math.round(delivered / elapsed),
+        delivered, expected, p50: latency.summary().p50, p99: latency.summary().p99, p999: latency.summary().p999,
         rssBytesPerConnection: Math.round((after - before) / p.viewers),
         // What the server spent, whoever set the pace, above its idle rate: CPU milliseconds per thousand
         // deliveries (= µs per delivery). /proc ticks are 10 ms: short runs are coarse.
-        serverCpuMsPer1kDeliveries: Number(((cpu * 1000) / (counts.chats / 1000)).toFixed(3)),
-        // What this load generator spent per message it received, and how much of its one core it used:
+        serverCpuMsPer1kDeliveries: Number(((cpu * 1000) / (delivered / 1000)).toFixed(3)),
+        // What the viewers' generator spent per message it received, and how much of its one core it used:
         // near 1, the generator set the pace and throughput ratios say nothing about the servers.
-        generatorCpuUsPerReceived: Number(((generatorSeconds * 1e6) / Math.max(1, counts.chats)).toFixed(3)),
+        generatorCpuUsPerReceived: Number(((generatorSeconds * 1e6) / Math.max(1, delivered)).toFixed(3)),
         generatorCoreShare: Number((generatorSeconds / elapsed).toFixed(3)),
+        // The senders (this Node process) when the viewers are compiled; with Node viewers it is the same core.
+        ...(p.compiled ? { senderCoreShare: Number(((sendersCpu.user + sendersCpu.system) / 1e6 / elapsed).toFixed(3)) } : {}),
       },
     };
   },
@@ -298,7 +347,8 @@ export async function compare<P>(scenario: Scenario<P>, params: P, workers: numb
   }
   const generatorBound: string[] = [];
   for (const r of results) {
-    if ((r.metrics.generatorCoreShare ?? 0) >= 0.8) generatorBound.push(`the generator used ${Math.round(r.metrics.generatorCoreShare! * 100)}% of its core against ${r.label}`);
+    if ((r.metrics.generatorCoreShare ?? 0) >= 0.8) generatorBound.push(`the viewers' generator used ${Math.round(r.metrics.generatorCoreShare! * 100)}% of its core against ${r.label}`);
+    if ((r.metrics.senderCoreShare ?? 0) >= 0.8) generatorBound.push(`the senders used ${Math.round(r.metrics.senderCoreShare! * 100)}% of their core against ${r.label}`);
   }
   if (ratios.shareOfCeiling >= 1) generatorBound.push(`the raw uWS ceiling did not beat HaloBuzz (${ratios.shareOfCeiling}×)`);
   return { scenario: scenario.name, params, results, ratios, latencies, generatorBound };

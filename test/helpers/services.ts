@@ -3,6 +3,7 @@
  * REQUIRE_SERVICES=1) a missing engine fails the suite; on a laptop without them the suite says once
  * that it did not run and how to start them.
  */
+import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 
 /** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
@@ -58,4 +59,22 @@ export function freshMongoDatabases(t: Test, base: string, prefix: string): () =
     created.push(url.pathname.slice(1));
     return url.toString();
   };
+}
+
+/**
+ * Whether the Go toolchain runs (the bench's compiled load generator is built with it), recording why the
+ * suite does not run when it does not; under CI its absence fails the suite like a missing engine.
+ */
+export function goAvailable(t: Test): boolean {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (servicesRequired()) {
+      t.fail('go is not installed: CI needs Go for the compiled load generator (bench/loadgen)');
+      return false;
+    }
+    t.plan(0, 'not run: the compiled load generator needs Go (https://go.dev)');
+    return false;
+  }
 }

@@ -1,0 +1,62 @@
+/**
+ * The compiled viewers (bench/loadgen) count and time exactly what a Node sender sends, on HaloBuzz and on
+ * the Socket.IO baseline, over real sockets; their MessagePack passes the golden vectors (`go test`).
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { CompiledViewers } from './loadgen';
+import { connect } from './drivers';
+import { nowMs } from './load-client';
+import { startTarget, type TargetName } from './targets';
+import { waitFor } from '../tools/server-process';
+import { goAvailable } from '../test/helpers/services';
+
+if (goAvailable(t)) {
+  t.test('the generator\'s MessagePack reads every golden server frame and writes the viewer\'s requests byte for byte', async (t) => {
+    const out = execFileSync('go', ['test', './...'], { cwd: join(__dirname, '..', '..', 'bench', 'loadgen'), encoding: 'utf8' });
+    t.match(out, /^ok\s/m, 'go test passes');
+  });
+
+  for (const name of ['halobuzz', 'socketio'] as TargetName[]) {
+    t.test(`compiled viewers on ${name}: every chat counted once, each with its latency`, async (t) => {
+      const target = await startTarget(name, { workers: 1 });
+      t.teardown(() => target.server.stop());
+      const room = 'loadgen-test';
+      const viewerCount = 5;
+      const url = target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
+      let progressSeen = 0;
+      const viewers = await CompiledViewers.start({
+        protocol: target.protocol, url, room,
+        tokens: Array.from({ length: viewerCount }, (_, i) => target.server.token(`lg-viewer${i}`)),
+        sources: [],
+        onProgress: (n) => (progressSeen = Math.max(progressSeen, n)),
+      });
+      t.teardown(() => viewers.kill());
+      const sender = await connect(target, 'lg-sender', { onChat: () => undefined, onGift: () => undefined });
+      await sender.join(room, true);
+      const chats = 7;
+      const sentAt: number[] = [];
+      for (let i = 0; i < chats; i++) {
+        sentAt.push(nowMs());
+        sender.chat(room, `${nowMs().toFixed(3)}|payload ${i}`);
+      }
+      sender.chat(room, 'a chat without a timestamp');
+      await waitFor('every viewer has every chat', () => viewers.received() >= (chats + 1) * viewerCount, 20_000);
+      const cpuBefore = viewers.cpuSeconds();
+      const done = await viewers.stop();
+      sender.close();
+      t.equal(done.received, (chats + 1) * viewerCount, 'each viewer counted each chat once');
+      t.equal(done.latencies.length, chats * viewerCount, 'a latency for every timestamped chat, none for the other');
+      const waited = nowMs() - sentAt[0]!;
+      t.ok([...done.latencies].every((ms) => ms >= 0 && ms <= waited), `every latency between 0 and the ${Math.round(waited)} ms since the first send`);
+      t.ok(done.cpuSeconds >= cpuBefore && done.cpuSeconds > 0, 'the generator reports its own CPU time');
+    });
+  }
+
+  t.test('a refused token fails the start with the server\'s reason', async (t) => {
+    const target = await startTarget('halobuzz', { workers: 1 });
+    t.teardown(() => target.server.stop());
+    await t.rejects(CompiledViewers.start({ protocol: 'msgpack', url: target.server.url, room: 'r', tokens: ['not-a-token'], sources: [] }), /load generator: .*hello/);
+  });
+}
