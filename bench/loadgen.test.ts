@@ -9,6 +9,7 @@ import { CompiledViewers } from './loadgen';
 import { connect } from './drivers';
 import { nowMs } from './load-client';
 import { startTarget, type TargetName } from './targets';
+import { socketUrl } from './scenarios';
 import { waitFor } from '../tools/server-process';
 import { goAvailable } from '../test/helpers/services';
 
@@ -24,10 +25,9 @@ if (goAvailable(t)) {
       t.teardown(() => target.server.stop());
       const room = 'loadgen-test';
       const viewerCount = 5;
-      const url = target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
       let progressSeen = 0;
       const viewers = await CompiledViewers.start({
-        protocol: target.protocol, url, room,
+        protocol: target.protocol, url: socketUrl(target), room,
         tokens: Array.from({ length: viewerCount }, (_, i) => target.server.token(`lg-viewer${i}`)),
         sources: [],
         onProgress: (n) => (progressSeen = Math.max(progressSeen, n)),
@@ -44,12 +44,18 @@ if (goAvailable(t)) {
       sender.chat(room, 'a chat without a timestamp');
       await waitFor('every viewer has every chat', () => viewers.received() >= (chats + 1) * viewerCount, 20_000);
       const cpuBefore = viewers.cpuSeconds();
+      const cut = await viewers.cut();
+      t.equal(cut.received, (chats + 1) * viewerCount, 'each viewer counted each chat once');
+      t.equal(cut.latencies.length, chats * viewerCount, 'a latency for every timestamped chat, none for the other');
+      const waited = nowMs() - sentAt[0]!;
+      t.ok([...cut.latencies].every((ms) => ms >= 0 && ms <= waited), `every latency between 0 and the ${Math.round(waited)} ms since the first send`);
+      // After a cut the viewers stay: the next chats are counted on, and only their samples come next.
+      sender.chat(room, `${nowMs().toFixed(3)}|after the cut`);
+      await waitFor('the chat after the cut', () => viewers.received() >= (chats + 2) * viewerCount, 20_000);
       const done = await viewers.stop();
       sender.close();
-      t.equal(done.received, (chats + 1) * viewerCount, 'each viewer counted each chat once');
-      t.equal(done.latencies.length, chats * viewerCount, 'a latency for every timestamped chat, none for the other');
-      const waited = nowMs() - sentAt[0]!;
-      t.ok([...done.latencies].every((ms) => ms >= 0 && ms <= waited), `every latency between 0 and the ${Math.round(waited)} ms since the first send`);
+      t.equal(done.received, (chats + 2) * viewerCount, 'counting went on after the cut');
+      t.equal(done.latencies.length, viewerCount, 'the samples after the cut, and only those');
       t.ok(done.cpuSeconds >= cpuBefore && done.cpuSeconds > 0, 'the generator reports its own CPU time');
     });
   }

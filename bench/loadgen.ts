@@ -38,6 +38,8 @@ export interface CompiledViewersOptions {
   readonly onProgress?: (connected: number) => void;
 }
 
+export interface Snapshot { readonly received: number; readonly cpuSeconds: number; readonly latencies: Float32Array }
+
 interface Line { event: string; connected?: number; received?: number; cpuUs?: number; samples?: number; message?: string }
 
 export class CompiledViewers {
@@ -72,14 +74,24 @@ export class CompiledViewers {
     return this.cpuUs / 1e6;
   }
 
-  /** Closes the viewers; resolves with the final count and every latency sample (ms). */
-  async stop(): Promise<{ received: number; cpuSeconds: number; latencies: Float32Array }> {
-    this.child.stdin!.write('stop\n');
-    const done = await this.next('done');
+  /** The latency samples (ms) since the previous cut, with the count and CPU now; the viewers stay open. */
+  cut(): Promise<Snapshot> {
+    return this.ask('cut');
+  }
+
+  /** Closes the viewers; resolves with the final count and the samples since the last cut. */
+  stop(): Promise<Snapshot> {
+    return this.ask('stop', 'done');
+  }
+
+  private async ask(command: string, answer = command): Promise<Snapshot> {
+    this.latest.delete(answer);
+    this.child.stdin!.write(`${command}\n`);
+    const line = await this.next(answer);
     const bytes = readFileSync(this.latencyFile);
-    rmSync(this.latencyFile, { force: true });
+    if (answer === 'done') rmSync(this.latencyFile, { force: true });
     const latencies = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    return { received: done.received ?? 0, cpuSeconds: (done.cpuUs ?? 0) / 1e6, latencies };
+    return { received: line.received ?? 0, cpuSeconds: (line.cpuUs ?? 0) / 1e6, latencies };
   }
 
   kill(): void {

@@ -19,6 +19,7 @@ import { notificationsDefaults, notificationsQuick, runNotifications, type Notif
 import { moderationDefaults, moderationQuick, runModeration, type ModerationParams } from './moderation.bench';
 import { privacyDefaults, privacyQuick, runPrivacy, type PrivacyParams } from './privacy.bench';
 import { codecDefaults, codecQuick, runCodec, type CodecParams } from './codec.bench';
+import { capacityDefaults, capacityQuick, runCapacity, type CapacityParams } from './capacity.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -60,6 +61,7 @@ const standalone = <P extends object>(defaults: P, quick: P, run: (p: P) => Prom
 const STANDALONE: Record<string, Standalone> = {
   analytics: standalone<AnalyticsParams>(analyticsDefaults, analyticsQuick, (p) => runAnalytics(p, process.env.CLICKHOUSE_URL)),
   api: standalone<ApiParams>(apiDefaults, apiQuick, runApi),
+  capacity: standalone<CapacityParams>(capacityDefaults, capacityQuick, runCapacity),
   cluster: standalone<ClusterParams>(clusterDefaults, clusterQuick, (p) => runCluster(p, process.env)),
   fuzz: standalone<FuzzParams>(fuzzDefaults, fuzzQuick, runFuzz),
   games: standalone<GamesParams>(gamesDefaults, gamesQuick, runGames),
@@ -78,7 +80,10 @@ async function main(): Promise<void> {
   const workers = workersAt >= 0 ? Number(rest[workersAt + 1]) : 2;
   const own = STANDALONE[name ?? ''];
   if (own) {
-    await own.run(parseParams(quick ? own.quick : own.defaults, rest));
+    const params = parseParams(quick ? own.quick : own.defaults, rest) as Record<string, number>;
+    // `--workers` is every scenario's; a standalone one that starts HaloBuzz itself takes it as a parameter.
+    if ('workers' in params && workersAt >= 0) params.workers = workers;
+    await own.run(params);
     return;
   }
   const scenario = (scenarios as Record<string, Scenario<object>>)[name ?? ''];

@@ -25,7 +25,7 @@ export interface Scenario<P> {
 
 /** Connections per loopback source address, under the ephemeral port range (32768–60999). */
 const PER_SOURCE = 25_000;
-const sourceAddress = (i: number) => `127.0.0.${2 + Math.floor(i / PER_SOURCE)}`;
+export const sourceAddress = (i: number) => `127.0.0.${2 + Math.floor(i / PER_SOURCE)}`;
 
 function latencySink(latency: LatencyRecorder, counts: { chats: number; gifts: number }): Deliveries {
   return {
@@ -37,7 +37,7 @@ function latencySink(latency: LatencyRecorder, counts: { chats: number; gifts: n
   };
 }
 
-const quietSink: Deliveries = { onChat: () => undefined, onGift: () => undefined };
+export const quietSink: Deliveries = { onChat: () => undefined, onGift: () => undefined };
 
 async function openViewers(target: Target, label: string, n: number, sink: (i: number) => Deliveries, room?: (i: number) => string): Promise<{ conns: BenchConn[]; perSecond: number }> {
   const progress = new Progress(`${target.name}: ${label}`, n);
@@ -53,7 +53,7 @@ async function openViewers(target: Target, label: string, n: number, sink: (i: n
 }
 
 /** Sends `total` messages spread evenly over time from `send(k)`, in 10 ms ticks. */
-async function paced(total: number, perSecond: number, send: (k: number) => void, onTick: (sent: number) => void): Promise<void> {
+export async function paced(total: number, perSecond: number, send: (k: number) => void, onTick: (sent: number) => void): Promise<void> {
   let sent = 0;
   let owed = 0;
   await new Promise<void>((resolve) => {
@@ -72,12 +72,12 @@ async function paced(total: number, perSecond: number, send: (k: number) => void
   });
 }
 
-async function drain(expected: () => boolean, ms = 10_000): Promise<void> {
+export async function drain(expected: () => boolean, ms = 10_000): Promise<void> {
   const start = Date.now();
   while (!expected() && Date.now() - start < ms) await new Promise((r) => setTimeout(r, 20));
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // 1. Connect storm and idle hold.
 export interface ConnectParams { connections: number; hold: number }
@@ -124,13 +124,17 @@ async function nodeViewers(target: Target, n: number, room: string): Promise<Vie
   } };
 }
 
+/** Where a target's load connections go: its protocol v1 endpoint, or Socket.IO's WebSocket transport. */
+export function socketUrl(target: Target): string {
+  return target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
+}
+
 /** The compiled viewers (bench/loadgen), on one core of their own. */
 async function compiledViewers(target: Target, n: number, room: string): Promise<ViewerSide> {
   const progress = new Progress(`${target.name}: viewers (compiled)`, n);
   const t0 = Date.now();
-  const url = target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
   const viewers = await CompiledViewers.start({
-    protocol: target.protocol, url, room,
+    protocol: target.protocol, url: socketUrl(target), room,
     tokens: Array.from({ length: n }, (_, i) => target.server.token(`viewer${i}`)),
     sources: Array.from({ length: n }, (_, i) => sourceAddress(i)),
     onProgress: (done) => progress.update(done),

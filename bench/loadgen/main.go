@@ -11,8 +11,10 @@
 //	stdin  line 1: the config (protocol, url, room, tokens, source addresses)
 //	stdout {"event":"progress","connected":n} while connecting, then {"event":"ready",...}
 //	stdout {"event":"count","received":n,"cpuUs":u} every 100 ms
-//	stdin  "stop": close every connection, write the latency samples (float32 little-endian, ms) to
-//	       latencyFile, print {"event":"done",...} and exit
+//	stdin  "cut": write the latency samples since the last cut (float32 little-endian, ms) to latencyFile
+//	       and print {"event":"cut",...}; the viewers stay connected
+//	stdin  "stop": close every connection, write the remaining samples likewise, print
+//	       {"event":"done",...} and exit
 package main
 
 import (
@@ -59,6 +61,7 @@ const (
 type viewer struct {
 	conn      *websocket.Conn
 	received  atomic.Int64
+	mu        sync.Mutex // the reader appends while a cut takes the samples
 	latencies []float32
 	buf       bytes.Buffer
 }
@@ -151,14 +154,12 @@ func main() {
 	}
 	emit(map[string]any{"event": "ready", "connected": connected.Load(), "cpuUs": cpuUs()})
 
-	stop := make(chan struct{})
+	commands := make(chan string)
 	go func() {
 		for in.Scan() {
-			if in.Text() == "stop" {
-				break
-			}
+			commands <- in.Text()
 		}
-		close(stop)
+		close(commands)
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -169,40 +170,56 @@ func main() {
 		}
 		return n
 	}
-	for running := true; running; {
+	for {
 		select {
 		case <-tick.C:
 			emit(map[string]any{"event": "count", "received": total(), "cpuUs": cpuUs()})
-		case <-stop:
-			running = false
-		}
-	}
-	received, cpu := total(), cpuUs()
-	for _, v := range viewers {
-		v.conn.Close()
-	}
-	readers.Wait() // every reader has seen its close: the samples are complete
-	samples := 0
-	if cfg.LatencyFile != "" {
-		f, err := os.Create(cfg.LatencyFile)
-		if err != nil {
-			fail("latency file: %v", err)
-		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		var b [4]byte
-		for _, v := range viewers {
-			for _, ms := range v.latencies {
-				binary.LittleEndian.PutUint32(b[:], math.Float32bits(ms))
-				w.Write(b[:])
-				samples++
+		case command, open := <-commands:
+			switch {
+			case command == "cut":
+				// The samples since the previous cut (a step of a rising-rate run), leaving the viewers open.
+				received, cpu := total(), cpuUs()
+				samples := writeLatencies(cfg.LatencyFile, viewers)
+				emit(map[string]any{"event": "cut", "received": received, "cpuUs": cpu, "samples": samples})
+			case command == "stop" || !open:
+				received, cpu := total(), cpuUs()
+				for _, v := range viewers {
+					v.conn.Close()
+				}
+				readers.Wait() // every reader has seen its close: the samples are complete
+				samples := writeLatencies(cfg.LatencyFile, viewers)
+				emit(map[string]any{"event": "done", "received": received, "cpuUs": cpu, "samples": samples})
+				return
 			}
 		}
-		if err := w.Flush(); err != nil {
-			fail("latency file: %v", err)
-		}
-		f.Close()
 	}
-	emit(map[string]any{"event": "done", "received": received, "cpuUs": cpu, "samples": samples})
+}
+
+// writeLatencies moves every viewer's samples so far into `path` (float32 little-endian, ms).
+func writeLatencies(path string, viewers []*viewer) int {
+	f, err := os.Create(path)
+	if err != nil {
+		fail("latency file: %v", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b [4]byte
+	samples := 0
+	for _, v := range viewers {
+		v.mu.Lock()
+		taken := v.latencies
+		v.latencies = make([]float32, 0, cap(taken))
+		v.mu.Unlock()
+		for _, ms := range taken {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(ms))
+			w.Write(b[:])
+			samples++
+		}
+	}
+	if err := w.Flush(); err != nil {
+		fail("latency file: %v", err)
+	}
+	f.Close()
+	return samples
 }
 
 func dialer(source string) *websocket.Dialer {
@@ -391,5 +408,7 @@ func (v *viewer) chat(text []byte) {
 	if err != nil {
 		return
 	}
+	v.mu.Lock()
 	v.latencies = append(v.latencies, float32(nowMs()-sent))
+	v.mu.Unlock()
 }
