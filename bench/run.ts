@@ -20,6 +20,7 @@ import { moderationDefaults, moderationQuick, runModeration, type ModerationPara
 import { privacyDefaults, privacyQuick, runPrivacy, type PrivacyParams } from './privacy.bench';
 import { codecDefaults, codecQuick, runCodec, type CodecParams } from './codec.bench';
 import { capacityDefaults, capacityQuick, runCapacity, type CapacityParams } from './capacity.bench';
+import { writeDelayDefaults, writeDelayQuick, runWriteDelay, type WriteDelayParams } from './write-delay.bench';
 import { writeResult } from './results';
 import { lineChart } from './svg-chart';
 
@@ -71,6 +72,7 @@ const STANDALONE: Record<string, Standalone> = {
   privacy: standalone<PrivacyParams>(privacyDefaults, privacyQuick, runPrivacy),
   purchases: standalone<PurchasesParams>(purchasesDefaults, purchasesQuick, (p) => runPurchases(p, process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL)),
   gifts: standalone<GiftParams>(giftDefaults, giftQuick, (p) => runGifts(p, process.env.MONGODB_URL)),
+  'write-delay': standalone<WriteDelayParams>(writeDelayDefaults, writeDelayQuick, runWriteDelay),
 };
 
 async function main(): Promise<void> {

@@ -21,6 +21,7 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_LOG_LEVEL: { read: (c) => c.logLevel, byDefault: 'info', valid: 'debug', invalid: ['loud'] },
   HALOBUZZ_DEBUG_ENDPOINTS: { read: (c) => c.debugEndpoints, byDefault: false, valid: '1', expect: true, invalid: ['maybe'] },
   HALOBUZZ_TRANSPORT: { read: (c) => c.transport, byDefault: 'auto', valid: 'ws', invalid: ['uwebsockets'] },
+  HALOBUZZ_WRITE_DELAY_MS: int((c) => c.writeDelayMs, 0, 5, 0, 100),
   HALOBUZZ_ONE_NODE_ROUTING: { read: (c) => c.oneNodeRouting, byDefault: 'direct', valid: 'log', invalid: ['kafka'] },
   HALOBUZZ_MAX_FRAME_BYTES: int((c) => c.limits.maxFrameBytes, 16384, 4096, 256, 1024 * 1024),
   HALOBUZZ_MAX_BACKPRESSURE_BYTES: int((c) => c.limits.maxBackpressureBytes, 1048576, 65536, 16384, 64 * 1024 * 1024),

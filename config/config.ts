@@ -188,6 +188,11 @@ export interface Config {
   readonly oneNodeRouting: 'direct' | 'log';
   /** Socket transport: `auto` (uWS when its native binding loads, else ws), `uws` (required), `ws`. */
   readonly transport: 'auto' | 'uws' | 'ws';
+  /**
+   * Milliseconds the socket core holds the actors' effects to write them together (core/write-delay.ts):
+   * fewer system calls per delivery for up to this much latency. 0 writes at once.
+   */
+  readonly writeDelayMs: number;
   readonly limits: LimitsConfig;
   readonly actors: ActorConfig;
   readonly auth: AuthConfig;
@@ -350,7 +355,7 @@ function googleVar(env: Env): PaymentsConfig['google'] {
 
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
-  'HALOBUZZ_ENV', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
+  'HALOBUZZ_ENV', 'HALOBUZZ_WRITE_DELAY_MS', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
   'HALOBUZZ_DEBUG_ENDPOINTS', 'HALOBUZZ_WORKERS', 'HALOBUZZ_SHARDS', 'HALOBUZZ_MAILBOX_CAPACITY',
   'HALOBUZZ_THROUGHPUT_PER_TURN', 'HALOBUZZ_ROOM_HISTORY', 'HALOBUZZ_PRESENCE_INTERVAL_MS',
   'HALOBUZZ_RESTART_BUDGET', 'HALOBUZZ_RESTART_WINDOW_MS', 'HALOBUZZ_MAX_FRAME_BYTES',
@@ -431,6 +436,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: strVar(env, 'HALOBUZZ_LOG_LEVEL', 'info', /^(fatal|error|warn|info|debug|trace|silent)$/),
     debugEndpoints,
     transport: strVar(env, 'HALOBUZZ_TRANSPORT', 'auto', /^(auto|uws|ws)$/) as Config['transport'],
+    writeDelayMs: intVar(env, 'HALOBUZZ_WRITE_DELAY_MS', 0, 0, 100),
     oneNodeRouting: strVar(env, 'HALOBUZZ_ONE_NODE_ROUTING', 'direct', /^(direct|log)$/) as Config['oneNodeRouting'],
     limits: Object.freeze({
       maxFrameBytes: intVar(env, 'HALOBUZZ_MAX_FRAME_BYTES', 16 * 1024, 256, 1024 * 1024),

@@ -9,6 +9,7 @@ import type { LogSettings } from '../common/logger';
 import type { Config } from '../config/config';
 import { WorkerPool } from '../actors/worker-pool';
 import { Hub } from './hub';
+import { WriteDelay } from './write-delay';
 import { CoreMetrics } from './metrics';
 import { Session } from './session';
 import type { HttpReply, HttpRoute, SocketServer, SocketServerOptions, TransportName } from './transport/socket-server';
@@ -34,6 +35,8 @@ import type { RealtimeEngines } from '../engines';
 export class RealtimeServer {
   readonly metrics: CoreMetrics;
   readonly hub: Hub;
+  /** Holds the actors' effects for HALOBUZZ_WRITE_DELAY_MS before the hub applies them. */
+  private readonly writeDelay: WriteDelay;
   readonly pool: WorkerPool;
   readonly catalog: GiftCatalog;
   /** Revoked auth sessions: the socket hello refuses their tokens; see revoke(). */
@@ -111,6 +114,7 @@ export class RealtimeServer {
     });
     this.hub = new Hub({ publish: (topic, frame) => this.sockets.publish(topic, frame) }, (c) => this.dispatch(c), this.metrics, config.limits,
       (events) => this.engines.analytics?.recordAll(events.map((event) => ({ ...event, node: config.nodeId }))));
+    this.writeDelay = new WriteDelay(config.writeDelayMs, (effects) => this.hub.applyEffects(effects));
     this.router = this.makeRouter();
     const choice = selectTransport(config.transport);
     if (choice.fallbackReason) this.log.warn({ transport: 'ws', reason: choice.fallbackReason }, `using the ws transport: ${choice.fallbackReason}; ${UWS_HINT}`);
@@ -149,14 +153,14 @@ export class RealtimeServer {
     if (!cluster) {
       return new LocalRouter({
         send: (command) => this.pool.send(command), workerOf: (kind, id) => this.pool.workerOf(kind, id),
-        applyEffects: (effects) => this.hub.applyEffects(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
+        applyEffects: (effects) => this.writeDelay.push(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
       });
     }
     const limits = this.config.limits;
     return new ClusterNode(cluster.registry, {
       send: (command) => this.pool.send(command), quiesce: () => this.pool.quiesce(),
       evict: (kind, partitions, count) => this.pool.evict(kind, partitions, count), broadcast: (command) => this.pool.broadcast(command),
-      applyEffects: (effects) => this.hub.applyEffects(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
+      applyEffects: (effects) => this.writeDelay.push(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
       setNodeNumber: (node) => this.hub.setNodeNumber(node), userConnections: () => this.hub.userConnections(),
     }, {
       nodeId: this.config.nodeId, topicPrefix: cluster.topicPrefix, partitions: cluster.partitions, nodeTtlMs: cluster.nodeTtlMs,
@@ -224,6 +228,7 @@ export class RealtimeServer {
     await this.router.leave();
     await this.pool.drain(this.config.shutdownGraceMs);
     await this.router.close();
+    this.writeDelay.flush();
     await this.engines.ledger.close();
     // Sessions next: closing them records their leaves and disconnects (ended by the server).
     this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect');
