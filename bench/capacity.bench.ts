@@ -8,13 +8,11 @@
  * "at least". Prints a table, writes bench/results/capacity-<time>.json and an .svg of p99 against the
  * offered rate.
  */
-import { connect, type BenchConn } from './drivers';
-import { CompiledViewers } from './loadgen';
+import type { BenchConn } from './drivers';
 import { nowMs } from './load-client';
-import { LatencyRecorder } from './latency';
 import { Progress } from './progress';
 import { writeResult } from './results';
-import { drain, pause, paced, quietSink, socketUrl, sourceAddress } from './scenarios';
+import { drain, idleCpuPerSecond, openSenders, pause, paced, recorderOf, startCompiledViewers } from './scenarios';
 import { lineChart } from './svg-chart';
 import { startTarget, type Target, type TargetName } from './targets';
 
@@ -94,25 +92,12 @@ export async function runCapacity(p: CapacityParams): Promise<unknown> {
 
 async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity> {
   const room = 'capacity';
-  const progress = new Progress(`${target.name}: viewers (compiled)`, p.viewers);
-  const viewers = await CompiledViewers.start({
-    protocol: target.protocol, url: socketUrl(target), room,
-    tokens: Array.from({ length: p.viewers }, (_, i) => target.server.token(`viewer${i}`)),
-    sources: Array.from({ length: p.viewers }, (_, i) => sourceAddress(i)),
-    onProgress: (n) => progress.update(n),
-  });
-  progress.done();
-  const senders: BenchConn[] = [];
+  const viewers = await startCompiledViewers(target, p.viewers, room);
+  let senders: BenchConn[] = [];
   try {
-    for (let i = 0; i < p.senders; i++) {
-      const c = await connect(target, `sender${i}`, quietSink);
-      await c.join(room, i === 0);
-      senders.push(c);
-    }
+    senders = await openSenders(target, p.senders, room);
     const pad = 'x'.repeat(Math.max(0, p.payload - 20));
-    const idleStart = target.server.cpuSeconds();
-    await pause(1000);
-    const idlePerSecond = target.server.cpuSeconds() - idleStart;
+    const idlePerSecond = await idleCpuPerSecond(target);
     const steps: Step[] = [];
     let ended: TargetCapacity['ended'] = 'max-steps';
     let rate = p.startRate;
@@ -133,9 +118,7 @@ async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity>
       const elapsed = (Date.now() - start) / 1000;
       const cut = await viewers.cut();
       const delivered = cut.received - receivedBefore;
-      const latency = new LatencyRecorder();
-      for (const ms of cut.latencies) latency.record(ms);
-      const { p50, p99 } = latency.summary();
+      const { p50, p99 } = recorderOf(cut.latencies).summary();
       const serverCpu = Math.max(0, target.server.cpuSeconds() - serverBefore - idlePerSecond * elapsed);
       const senderCpu = process.cpuUsage(sendersBefore);
       const step: Step = {

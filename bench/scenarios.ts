@@ -129,8 +129,8 @@ export function socketUrl(target: Target): string {
   return target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
 }
 
-/** The compiled viewers (bench/loadgen), on one core of their own. */
-async function compiledViewers(target: Target, n: number, room: string): Promise<ViewerSide> {
+/** Starts `n` compiled viewers (bench/loadgen) of `target` in `room`, with a progress line. */
+export async function startCompiledViewers(target: Target, n: number, room: string): Promise<CompiledViewers> {
   const progress = new Progress(`${target.name}: viewers (compiled)`, n);
   const t0 = Date.now();
   const viewers = await CompiledViewers.start({
@@ -140,12 +140,36 @@ async function compiledViewers(target: Target, n: number, room: string): Promise
     onProgress: (done) => progress.update(done),
   });
   progress.done(`${(n / ((Date.now() - t0) / 1000)).toFixed(0)} conn/s`);
-  return { received: () => viewers.received(), cpuSeconds: () => viewers.cpuSeconds(), finish: async () => {
-    const { latencies } = await viewers.stop();
-    const recorder = new LatencyRecorder();
-    for (const ms of latencies) recorder.record(ms);
-    return recorder;
-  } };
+  return viewers;
+}
+
+/** Latency samples as a recorder. */
+export function recorderOf(samples: Float32Array): LatencyRecorder {
+  const recorder = new LatencyRecorder();
+  for (const ms of samples) recorder.record(ms);
+  return recorder;
+}
+
+/** The compiled viewers, on one core of their own. */
+async function compiledViewers(target: Target, n: number, room: string): Promise<ViewerSide> {
+  const viewers = await startCompiledViewers(target, n, room);
+  return { received: () => viewers.received(), cpuSeconds: () => viewers.cpuSeconds(), finish: async () => recorderOf((await viewers.stop()).latencies) };
+}
+
+/** `n` sender connections in `room` (the first as its host), for the load. */
+export async function openSenders(target: Target, n: number, room: string): Promise<BenchConn[]> {
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const c = await connect(target, `sender${i}`, quietSink);
+    await c.join(room, i === 0);
+    return c;
+  }));
+}
+
+/** The server's CPU seconds per second while nothing is sent (timers, heartbeats), to subtract from a load window. */
+export async function idleCpuPerSecond(target: Target): Promise<number> {
+  const start = target.server.cpuSeconds();
+  await pause(1000);
+  return target.server.cpuSeconds() - start;
 }
 
 export const fanoutScenario: Scenario<FanoutParams> = {
@@ -160,17 +184,10 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const viewers = await (p.compiled ? compiledViewers : nodeViewers)(target, p.viewers, room);
     await pause(500);
     const after = target.server.rssBytes();
-    const senders = await Promise.all(Array.from({ length: p.senders }, async (_, i) => {
-      const c = await connect(target, `sender${i}`, quietSink);
-      await c.join(room, i === 0);
-      return c;
-    }));
+    const senders = await openSenders(target, p.senders, room);
     const pad = 'x'.repeat(Math.max(0, p.payload - 20));
     const total = p.senders * p.rate * p.seconds;
-    // The server's idle rate (timers, heartbeats) over a quiet second, subtracted from the load window's CPU.
-    const idleStart = target.server.cpuSeconds();
-    await pause(1000);
-    const idlePerSecond = target.server.cpuSeconds() - idleStart;
+    const idlePerSecond = await idleCpuPerSecond(target);
     const progress = new Progress(`${target.name}: fan-out`, total);
     const cpuBefore = target.server.cpuSeconds();
     const generatorBefore = viewers.cpuSeconds();
