@@ -1,5 +1,6 @@
 /**
- * Capacity at a latency bound: one room, V compiled viewers, and an offered fan-out rate that rises by
+ * Capacity at a latency bound: one room (or `--rooms R` rooms, each with a host sending into it), V compiled
+ * viewers, and an offered fan-out rate that rises by
  * `factor` per step until the p99 from send to receipt passes `boundMs` or fewer than 99.9% of the
  * messages arrive. Each target's last good step is its capacity (deliveries per second actually
  * delivered in that step). HaloBuzz, the Socket.IO + Redis baseline and the raw uWS ceiling run one after
@@ -18,6 +19,9 @@ import { startTarget, type Target, type TargetName } from './targets';
 
 export interface CapacityParams {
   viewers: number;
+  /** 1: one room; more: the viewers spread over this many rooms, each with a host sending into it. */
+  rooms: number;
+  /** Senders into the one room (with several rooms there is one per room). */
   senders: number;
   /** Offered deliveries per second at the first step (messages per second × viewers). */
   startRate: number;
@@ -28,8 +32,8 @@ export interface CapacityParams {
   payload: number;
   workers: number;
 }
-export const capacityDefaults: CapacityParams = { viewers: 1000, senders: 2, startRate: 20_000, factor: 1.5, seconds: 5, boundMs: 200, maxSteps: 14, payload: 64, workers: 2 };
-export const capacityQuick: CapacityParams = { viewers: 100, senders: 1, startRate: 2_000, factor: 2, seconds: 1, boundMs: 200, maxSteps: 2, payload: 64, workers: 2 };
+export const capacityDefaults: CapacityParams = { viewers: 1000, rooms: 1, senders: 2, startRate: 20_000, factor: 1.5, seconds: 5, boundMs: 200, maxSteps: 14, payload: 64, workers: 2 };
+export const capacityQuick: CapacityParams = { viewers: 100, rooms: 1, senders: 1, startRate: 2_000, factor: 2, seconds: 1, boundMs: 200, maxSteps: 2, payload: 64, workers: 2 };
 
 const TARGETS: readonly TargetName[] = ['halobuzz', 'socketio', 'uws-raw'];
 
@@ -91,27 +95,31 @@ export async function runCapacity(p: CapacityParams): Promise<unknown> {
 }
 
 async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity> {
-  const room = 'capacity';
-  const viewers = await startCompiledViewers(target, p.viewers, room);
+  // One room, or `rooms` rooms with the viewers spread evenly and one host sending into each.
+  const many = p.rooms > 1;
+  const roomOf = (i: number) => (many ? `capacity${i % p.rooms}` : 'capacity');
+  const perRoom = many ? Math.floor(p.viewers / p.rooms) : p.viewers;
+  const viewers = await startCompiledViewers(target, many ? perRoom * p.rooms : p.viewers, 'capacity', p.rooms);
   let senders: BenchConn[] = [];
   try {
-    senders = await openSenders(target, p.senders, room);
+    senders = await openSenders(target, many ? p.rooms : p.senders, many ? roomOf : () => 'capacity');
     const pad = 'x'.repeat(Math.max(0, p.payload - 20));
     const idlePerSecond = await idleCpuPerSecond(target);
     const steps: Step[] = [];
     let ended: TargetCapacity['ended'] = 'max-steps';
     let rate = p.startRate;
     for (let i = 0; i < p.maxSteps; i++, rate = Math.round(rate * p.factor)) {
-      const messagesPerSecond = Math.max(1, Math.round(rate / p.viewers));
+      // Every message reaches the viewers of its room: `perRoom` deliveries each.
+      const messagesPerSecond = Math.max(1, Math.round(rate / perRoom));
       const total = messagesPerSecond * p.seconds;
-      const expected = total * p.viewers;
+      const expected = total * perRoom;
       const receivedBefore = viewers.received();
       const generatorBefore = viewers.cpuSeconds();
       const serverBefore = target.server.cpuSeconds();
       const sendersBefore = process.cpuUsage();
-      const sending = new Progress(`${target.name}: step ${i + 1}, ${(messagesPerSecond * p.viewers).toLocaleString('en')}/s offered`, total);
+      const sending = new Progress(`${target.name}: step ${i + 1}, ${(messagesPerSecond * perRoom).toLocaleString('en')}/s offered`, total);
       const start = Date.now();
-      await paced(total, messagesPerSecond, (k) => senders[k % senders.length]!.chat(room, `${nowMs().toFixed(3)}|${pad}`), (sent) => sending.update(sent));
+      await paced(total, messagesPerSecond, (k) => senders[k % senders.length]!.chat(roomOf(k % senders.length), `${nowMs().toFixed(3)}|${pad}`), (sent) => sending.update(sent));
       const sendSeconds = (Date.now() - start) / 1000;
       // What arrives within the bound after the last send counts; a backlog beyond it is loss at this rate.
       await drain(() => viewers.received() - receivedBefore >= expected, Math.max(1000, p.boundMs * 5));
@@ -122,7 +130,7 @@ async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity>
       const serverCpu = Math.max(0, target.server.cpuSeconds() - serverBefore - idlePerSecond * elapsed);
       const senderCpu = process.cpuUsage(sendersBefore);
       const step: Step = {
-        offeredPerSecond: messagesPerSecond * p.viewers,
+        offeredPerSecond: messagesPerSecond * perRoom,
         deliveredPerSecond: Math.round(delivered / sendSeconds),
         deliveredShare: Number((delivered / expected).toFixed(4)),
         p50, p99,

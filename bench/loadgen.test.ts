@@ -60,6 +60,24 @@ if (goAvailable(t)) {
     });
   }
 
+  t.test('viewers spread over rooms get only their own room\'s chats', async (t) => {
+    const target = await startTarget('halobuzz', { workers: 1 });
+    t.teardown(() => target.server.stop());
+    const viewers = await CompiledViewers.start({
+      protocol: 'msgpack', url: target.server.url, room: 'spread', roomCount: 2, sources: [],
+      tokens: Array.from({ length: 6 }, (_, i) => target.server.token(`lg-spread${i}`)),
+    });
+    t.teardown(() => viewers.kill());
+    const sender = await connect(target, 'lg-spread-host', { onChat: () => undefined, onGift: () => undefined });
+    await sender.join('spread0', true);
+    for (let i = 0; i < 4; i++) sender.chat('spread0', `${nowMs().toFixed(3)}|to room 0`);
+    await waitFor('room 0\'s three viewers have the four chats', () => viewers.received() >= 12, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const done = await viewers.stop();
+    sender.close();
+    t.equal(done.received, 12, 'viewers 0, 2 and 4 (room spread0) got each chat; 1, 3 and 5 (spread1) none');
+  });
+
   t.test('a refused token fails the start with the server\'s reason', async (t) => {
     const target = await startTarget('halobuzz', { workers: 1 });
     t.teardown(() => target.server.stop());

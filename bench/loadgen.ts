@@ -32,6 +32,8 @@ export interface CompiledViewersOptions {
   /** The server's WebSocket URL for its protocol. */
   readonly url: string;
   readonly room: string;
+  /** Above 1: viewer i joins `${room}${i % roomCount}` (many rooms); else every viewer joins `room`. */
+  readonly roomCount?: number;
   readonly tokens: readonly string[];
   /** Local address per viewer (loopback aliases past the ephemeral port range). */
   readonly sources: readonly string[];
@@ -58,7 +60,7 @@ export class CompiledViewers {
     const viewers = new CompiledViewers(child, latencyFile);
     createInterface({ input: child.stdout! }).on('line', (text) => viewers.onLine(text, opts.onProgress));
     child.on('exit', (code) => viewers.onLine(JSON.stringify({ event: 'exit', message: `exited with ${code}` })));
-    child.stdin!.write(`${JSON.stringify({ protocol: opts.protocol, url: opts.url, room: opts.room, tokens: opts.tokens, sources: opts.sources, latencyFile, concurrency: 64 })}\n`);
+    child.stdin!.write(`${JSON.stringify({ protocol: opts.protocol, url: opts.url, room: opts.room, roomCount: opts.roomCount ?? 1, tokens: opts.tokens, sources: opts.sources, latencyFile, concurrency: 64 })}\n`);
     const ready = await viewers.next('ready');
     if (ready.connected !== opts.tokens.length) throw new Error(`the load generator connected ${ready.connected} of ${opts.tokens.length} viewers`);
     return viewers;

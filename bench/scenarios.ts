@@ -129,12 +129,15 @@ export function socketUrl(target: Target): string {
   return target.protocol === 'socketio' ? `ws://127.0.0.1:${target.server.port}/socket.io/?EIO=4&transport=websocket` : target.server.url;
 }
 
-/** Starts `n` compiled viewers (bench/loadgen) of `target` in `room`, with a progress line. */
-export async function startCompiledViewers(target: Target, n: number, room: string): Promise<CompiledViewers> {
+/**
+ * Starts `n` compiled viewers (bench/loadgen) of `target` in `room` (or, with `roomCount` above 1, spread
+ * over `${room}0` … in turn), with a progress line.
+ */
+export async function startCompiledViewers(target: Target, n: number, room: string, roomCount = 1): Promise<CompiledViewers> {
   const progress = new Progress(`${target.name}: viewers (compiled)`, n);
   const t0 = Date.now();
   const viewers = await CompiledViewers.start({
-    protocol: target.protocol, url: socketUrl(target), room,
+    protocol: target.protocol, url: socketUrl(target), room, roomCount,
     tokens: Array.from({ length: n }, (_, i) => target.server.token(`viewer${i}`)),
     sources: Array.from({ length: n }, (_, i) => sourceAddress(i)),
     onProgress: (done) => progress.update(done),
@@ -156,13 +159,13 @@ async function compiledViewers(target: Target, n: number, room: string): Promise
   return { received: () => viewers.received(), cpuSeconds: () => viewers.cpuSeconds(), finish: async () => recorderOf((await viewers.stop()).latencies) };
 }
 
-/** `n` sender connections in `room` (the first as its host), for the load. */
-export async function openSenders(target: Target, n: number, room: string): Promise<BenchConn[]> {
-  return Promise.all(Array.from({ length: n }, async (_, i) => {
+/** `n` sender connections, sender i in `roomOf(i)` (the first of each room as its host), for the load. */
+export async function openSenders(target: Target, n: number, roomOf: (i: number) => string): Promise<BenchConn[]> {
+  return openMany(n, 64, async (i) => {
     const c = await connect(target, `sender${i}`, quietSink);
-    await c.join(room, i === 0);
+    await c.join(roomOf(i), i === 0 || roomOf(i) !== roomOf(i - 1));
     return c;
-  }));
+  }, () => undefined);
 }
 
 /** The server's CPU seconds per second while nothing is sent (timers, heartbeats), to subtract from a load window. */
@@ -184,7 +187,7 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const viewers = await (p.compiled ? compiledViewers : nodeViewers)(target, p.viewers, room);
     await pause(500);
     const after = target.server.rssBytes();
-    const senders = await openSenders(target, p.senders, room);
+    const senders = await openSenders(target, p.senders, () => room);
     const pad = 'x'.repeat(Math.max(0, p.payload - 20));
     const total = p.senders * p.rate * p.seconds;
     const idlePerSecond = await idleCpuPerSecond(target);

@@ -41,6 +41,7 @@ type config struct {
 	Protocol    string   `json:"protocol"` // "msgpack" or "socketio"
 	URL         string   `json:"url"`
 	Room        string   `json:"room"`
+	RoomCount   int      `json:"roomCount"` // above 1: viewer i joins room + (i mod roomCount)
 	Tokens      []string `json:"tokens"`
 	Sources     []string `json:"sources"` // local address per viewer ("" for the default)
 	LatencyFile string   `json:"latencyFile"`
@@ -129,7 +130,7 @@ func main() {
 				if i < len(cfg.Sources) {
 					source = cfg.Sources[i]
 				}
-				v, err := open(cfg, cfg.Tokens[i], source)
+				v, err := open(cfg, cfg.Tokens[i], source, roomOf(cfg, i))
 				if err != nil {
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("viewer %d: %v", i, err))
 					return
@@ -231,16 +232,24 @@ func dialer(source string) *websocket.Dialer {
 	return d
 }
 
-func open(cfg config, token, source string) (*viewer, error) {
+// roomOf is the room viewer i joins: the one room, or one of roomCount rooms in turn.
+func roomOf(cfg config, i int) string {
+	if cfg.RoomCount <= 1 {
+		return cfg.Room
+	}
+	return cfg.Room + strconv.Itoa(i%cfg.RoomCount)
+}
+
+func open(cfg config, token, source, room string) (*viewer, error) {
 	conn, _, err := dialer(source).Dial(cfg.URL, http.Header{})
 	if err != nil {
 		return nil, err
 	}
 	v := &viewer{conn: conn, latencies: make([]float32, 0, 1024)}
 	if cfg.Protocol == "socketio" {
-		err = v.socketIoHandshake(token, cfg.Room)
+		err = v.socketIoHandshake(token, room)
 	} else {
-		err = v.msgpackHandshake(token, cfg.Room)
+		err = v.msgpackHandshake(token, room)
 	}
 	if err != nil {
 		conn.Close()
