@@ -13,7 +13,7 @@
  *   clients retry for minutes, which rides out a broker restart. A consumer kafkajs gives up on is replaced
  *   (kafka-supervised-consumer.ts).
  */
-import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { SupervisedConsumer, type KafkaLog } from './kafka-supervised-consumer';
 import { BusError, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
@@ -105,29 +105,25 @@ export class KafkaBus implements EventBus {
       // until it re-joins, so this member owns nothing in between.
       consumer.on(consumer.events.CRASH, () => handlers.onAssignment(new Map()));
       return consumer;
-    }, async (consumer) => {
-      await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: true,
-        autoCommitInterval: 250,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
-        eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
-          if (batch.messages.length === 0 || isStale()) return;
-          const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-          // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
-          const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
-          try {
-            await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
-          } finally {
-            clearInterval(beat);
-          }
-          const last = batch.messages[batch.messages.length - 1]!.offset;
-          resolveOffset(last);
-          await commitOffsetsIfNecessary();
-        },
-      });
+    }, topics, {
+      autoCommit: true,
+      autoCommitInterval: 250,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
+      eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
+        if (batch.messages.length === 0 || isStale()) return;
+        const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+        // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
+        const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
+        try {
+          await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
+        } finally {
+          clearInterval(beat);
+        }
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await commitOffsetsIfNecessary();
+      },
     });
   }
 
@@ -159,28 +155,32 @@ export class KafkaBus implements EventBus {
         joined();
       });
       return consumer;
-    }, async (consumer) => {
-      await consumer.connect();
-      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: true,
-        partitionsConsumedConcurrently: 4,
-        eachBatch: async ({ batch }) => {
-          const key = `${batch.topic}/${batch.partition}`;
-          const from = next.get(key) ?? 0;
-          const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-          if (records.length === 0) return;
-          await onBatch({ topic: batch.topic, partition: batch.partition, records });
-          next.set(key, records[records.length - 1]!.offset + 1);
-        },
-      });
+    }, topics, {
+      autoCommit: true,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch }) => {
+        const key = `${batch.topic}/${batch.partition}`;
+        const from = next.get(key) ?? 0;
+        const records = batch.messages.filter((m) => Number(m.offset) >= from).map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
+        if (records.length === 0) return;
+        await onBatch({ topic: batch.topic, partition: batch.partition, records });
+        next.set(key, records[records.length - 1]!.offset + 1);
+      },
     });
     await firstJoin;
     return sub;
   }
 
-  /** Starts a consumer that is replaced whenever kafkajs gives it up; `stop` (or `close`) ends it. */
-  private async supervised(what: string, create: () => Consumer, start: (consumer: Consumer) => Promise<void>): Promise<BusSubscription> {
+  /**
+   * Runs consumers made by `create` on `topics` with `run`, replaced whenever kafkajs gives one up;
+   * `stop` (or `close`) ends it.
+   */
+  private async supervised(what: string, create: () => Consumer, topics: readonly string[], run: ConsumerRunConfig): Promise<BusSubscription> {
+    const start = async (consumer: Consumer) => {
+      await consumer.connect();
+      for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run(run);
+    };
     const consumer = await SupervisedConsumer.start({ what, create, start, onLog: this.opts.onLog, onReplaced: this.opts.onConsumerReplaced });
     this.consumers.add(consumer);
     return { stop: () => this.stopConsumer(consumer) };
