@@ -183,6 +183,30 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     await conserved(t, l);
   });
 
+  t.test(`${name}: operations sent together (one group commit) each succeed or fail on their own`, async (t) => {
+    const l = await opts.open();
+    t.teardown(() => l.close());
+    const [a, b, c] = [id('u'), id('u'), id('u')];
+    await l.apply(mint(a, 15));
+    const sharedId = id('g');
+    // All issued before any settles: a store that commits together must still judge each one alone.
+    const results = await Promise.all([
+      l.apply(gift(a, b, 1, sharedId)),
+      l.apply(gift(a, c, 1)),
+      l.apply(gift(a, c, 2, sharedId)),
+      l.apply(mint(c, 7)),
+      l.apply(gift(b, c, 0)),
+    ]);
+    t.ok(results[0]!.ok, 'the first gift is covered');
+    t.match(results[1], { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'the second is not: 5 coins left');
+    t.match(results[2], { ok: false, code: 'OP_ID_REUSED' }, 'an op id reused in the same batch is refused');
+    t.ok(results[3]!.ok, 'an unrelated mint in the batch commits');
+    t.match(results[4], { ok: false, code: 'INVALID_AMOUNT' });
+    t.same(await Promise.all([a, b, c].map((u) => l.balance(userAccount(u)))), [5, 7, 7], 'balances: only the covered gift and the mint moved coins');
+    t.match(await l.apply(gift(a, c, 1)), { ok: false, code: 'INSUFFICIENT_FUNDS' }, 'the refusal stands on its own later too');
+    await conserved(t, l);
+  });
+
   if (opts.openWithCrash && opts.openForRecovery) {
     const steps = ['entry', 'posting:0', 'posting:1', 'posting:2', 'applied'];
     for (const step of steps) {
