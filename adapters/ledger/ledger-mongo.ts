@@ -12,8 +12,24 @@
  * - An operation's fate is decided once, by inserting `ledger_outcomes/{opId}` (applied or reversed);
  *   whoever finds it already decided enforces that decision (completing the undo if it says reversed).
  *
- * Steps: insert the entry `pending` (its _id is the op id) → apply postings debits first → decide →
- * cache the state on the entry.
+ * Two ways through, one set of keys:
+ * - **Batched (the hot path).** Operations that arrive while a batch is being written queue up and go
+ *   together, so a batch costs five round trips however many operations it holds (FerretDB runs one
+ *   statement at a time, about 1–2 ms each, but takes an insert of 50 documents in one): write the
+ *   batch's intent (`ledger_intents/{batch}`: every entry, leased) → insert every posting's link, in
+ *   operation order, in one ordered insert → insert every outcome → insert every entry in its final
+ *   state → delete the intent. Balances are planned from the cached heads; a stale head shows up as a
+ *   taken `_id` and sends the batch down the careful path, so a plan is never trusted beyond what the
+ *   unique keys prove.
+ * - **Careful (one operation at a time).** Refunds (they read the entry they reverse), operations whose
+ *   debit the plan could not cover (the refusal is judged on a fresh head), and every operation of a
+ *   batch that met a collision: insert the entry `pending` (its _id is the op id) → apply postings
+ *   debits first → decide → cache the state on the entry.
+ *
+ * A retry of an operation this process is still applying waits for that attempt's result. A retry that
+ * reaches another process while the first attempt is alive either is told to wait (OP_IN_PROGRESS: the
+ * careful path's pending entry) or completes the operation with it; the keys and the single outcome make
+ * it apply at most once either way.
  *
  * Speed on FerretDB 1.x, which filters and sorts in its proxy (a lookup by any field but `_id` reads the
  * whole collection): the hot path uses only `_id` point reads. Each process caches the last link it knows
@@ -22,7 +38,7 @@
  * same op id, once the lease expired) drives to the end. Entry `state` is a cache of the outcome for
  * queries; the outcome document is the truth.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedLock } from './keyed-lock';
@@ -60,6 +76,21 @@ interface ChainDoc {
   ts: number;
 }
 
+/** A batch about to be written: the recovery record until its entries are in. */
+interface IntentDoc {
+  _id: string;
+  entries: EntryDoc[];
+  leaseUntil: number;
+  owner: string;
+}
+
+interface Queued {
+  readonly op: LedgerOp;
+  readonly fp: string;
+  readonly resolve: (r: LedgerResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 interface Failure {
   code: LedgerErrorCode;
   message: string;
@@ -81,6 +112,17 @@ export interface MongoLedgerOptions {
 
 const isDuplicate = (e: unknown) => e instanceof MongoServerError && e.code === 11000;
 const MAX_ATTEMPTS = 100;
+/** Operations per batch: enough to amortise the round trips, small enough for one insert each. */
+const MAX_BATCH = 256;
+
+/** Indexes of the documents a bulk insert refused as duplicates; rethrows anything else. */
+function duplicatesIn(e: unknown): Set<number> {
+  if (e instanceof MongoBulkWriteError && e.writeErrors !== undefined) {
+    const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+    if (errors.length > 0 && errors.every((w) => w.code === 11000)) return new Set(errors.map((w) => w.index));
+  }
+  throw e;
+}
 
 /** Jittered exponential pause between optimistic retries (another process took the chain link). */
 function backoff(attempt: number): Promise<void> {
@@ -96,6 +138,10 @@ export class MongoLedger implements Ledger {
   private readonly accountLock = new KeyedLock();
   /** Last known chain link per account (null: the account has no link yet). A hint, checked forward. */
   private readonly heads = new Map<string, ChainDoc | null>();
+  /** Operations this process is applying, by op id: a concurrent retry waits for the same result. */
+  private readonly inFlight = new Map<string, { fp: string; result: Promise<LedgerResult> }>();
+  private queue: Queued[] = [];
+  private batching = false;
 
   private constructor(
     private readonly client: MongoClient,
@@ -103,6 +149,7 @@ export class MongoLedger implements Ledger {
     private readonly chain: Collection<ChainDoc>,
     private readonly outcomes: Collection<OutcomeDoc>,
     private readonly refunds: Collection<{ _id: string; by: string }>,
+    private readonly intents: Collection<IntentDoc>,
     private readonly opts: MongoLedgerOptions,
   ) {}
 
@@ -112,7 +159,7 @@ export class MongoLedger implements Ledger {
     await client.connect();
     const db = client.db();
     const ledger = new MongoLedger(client, db.collection('ledger_entries'), db.collection('ledger_chain'),
-      db.collection('ledger_outcomes'), db.collection('ledger_refunds'), opts);
+      db.collection('ledger_outcomes'), db.collection('ledger_refunds'), db.collection('ledger_intents'), opts);
     await ledger.chain.createIndex({ key: 1 }, { unique: true });
     await ledger.entries.createIndex({ accounts: 1, ts: -1 });
     await ledger.entries.createIndex({ room: 1, stream: 1, ts: 1 });
@@ -124,6 +171,170 @@ export class MongoLedger implements Ledger {
     const invalid = validateOp(op);
     if (invalid) return { ok: false, code: 'INVALID_AMOUNT', message: invalid };
     const fp = fingerprint(op);
+    const running = this.inFlight.get(op.opId);
+    if (running) {
+      if (running.fp !== fp) return { ok: false, code: 'OP_ID_REUSED', message: `op id ${op.opId} was used for a different operation` };
+      const r = await running.result;
+      return r.ok ? { ...r, replayed: true } : r;
+    }
+    const result = op.kind === 'refund' ? this.applyCarefully(op, fp) : new Promise<LedgerResult>((resolve, reject) => {
+      this.queue.push({ op, fp, resolve, reject });
+      if (!this.batching) void this.runBatches();
+    });
+    this.inFlight.set(op.opId, { fp, result });
+    try {
+      return await result;
+    } finally {
+      this.inFlight.delete(op.opId);
+    }
+  }
+
+  /** Writes queued operations a batch at a time; what arrives meanwhile forms the next batch. */
+  private async runBatches(): Promise<void> {
+    this.batching = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const results = await this.applyBatch(batch);
+          batch.forEach((q, i) => q.resolve(results[i]!));
+        } catch (e) {
+          for (const q of batch) q.reject(e);
+        }
+      }
+    } finally {
+      this.batching = false;
+    }
+  }
+
+  /**
+   * Plans the batch from the cached heads (an operation whose debit the plan cannot cover, or whose
+   * account has no cached head yet, gets a fresh look), writes it in five round trips, and sends every
+   * operation of the batch down the careful path if a link's slot or key turns out to be taken.
+   */
+  private async applyBatch(batch: readonly Queued[]): Promise<LedgerResult[]> {
+    const results: (LedgerResult | undefined)[] = new Array(batch.length);
+    for (const q of batch) {
+      for (const p of postingsFor(q.op)) if (!this.heads.has(p.account)) await this.accountLock.run(p.account, () => this.head(p.account));
+    }
+    const planned = new Map<string, { seq: number; balance: number }>();
+    const headOf = (account: string) => planned.get(account) ?? { seq: this.heads.get(account)?.seq ?? 0, balance: this.heads.get(account)?.balance ?? 0 };
+    const now = Date.now();
+    const docs: EntryDoc[] = [];
+    const links: ChainDoc[] = [];
+    const linksOf: ChainDoc[][] = [];
+    const planIndex: number[] = [];
+    const careful: number[] = [];
+    batch.forEach((q, i) => {
+      const postings = postingsFor(q.op);
+      if (postings.some((p) => p.delta < 0 && !mayGoNegative(p) && headOf(p.account).balance + p.delta < 0)) {
+        careful.push(i);
+        return;
+      }
+      const own: ChainDoc[] = [];
+      for (const p of postings) {
+        const h = headOf(p.account);
+        const link: ChainDoc = { _id: `${p.account}:${h.seq + 1}`, account: p.account, seq: h.seq + 1, delta: p.delta, balance: h.balance + p.delta, opId: q.op.opId, key: `${q.op.opId}|${p.account}`, ts: now };
+        planned.set(p.account, { seq: link.seq, balance: link.balance });
+        own.push(link);
+      }
+      links.push(...own);
+      linksOf.push(own);
+      planIndex.push(i);
+      docs.push(this.entryDoc(q.op, q.fp, postings, now));
+    });
+    if (docs.length > 0) {
+      const batchId = randomUUID();
+      await this.intents.insertOne({ _id: batchId, entries: docs, leaseUntil: now + this.opts.leaseMs, owner: this.owner });
+      for (const d of docs) this.step('entry', d._id);
+      let linked = true;
+      try {
+        await this.chain.insertMany(links, { ordered: true });
+      } catch (e) {
+        duplicatesIn(e);
+        linked = false;
+      }
+      if (linked) {
+        for (const own of linksOf) for (const link of own) this.heads.set(link.account, link);
+        for (const d of docs) d.postings.forEach((_, k) => this.step(`posting:${k}`, d._id));
+        const decided = await this.decideBatch(docs);
+        docs.forEach((d, k) => {
+          const outcome = decided[k]!;
+          const balances: Record<string, number> = {};
+          for (const link of linksOf[k]!) if (!isExternal(link.account)) balances[link.account] = link.balance;
+          results[planIndex[k]!] = outcome === 'applied' ? { ok: true, entry: toEntry(d), replayed: false, balances } : outcome;
+        });
+      } else {
+        // A slot or key was taken: a head was stale or an op id is not new. Each goes the careful way,
+        // which finds what of it (if anything) is already in the chain.
+        for (const [k, d] of docs.entries()) results[planIndex[k]!] = await this.driveCarefully(d);
+      }
+      await this.intents.deleteOne({ _id: batchId });
+    }
+    for (const i of careful) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp);
+    return results as LedgerResult[];
+  }
+
+  /**
+   * Outcomes, then entries in their final state, one insert each. An operation someone else decided
+   * already (its op id was not new) gets that decision enforced instead. Returns 'applied' or the result.
+   */
+  private async decideBatch(docs: EntryDoc[]): Promise<('applied' | LedgerResult)[]> {
+    const out: ('applied' | LedgerResult)[] = docs.map(() => 'applied');
+    let taken = new Set<number>();
+    try {
+      await this.outcomes.insertMany(docs.map((d) => ({ _id: d._id, outcome: 'applied' as const })), { ordered: false });
+    } catch (e) {
+      taken = duplicatesIn(e);
+    }
+    for (const k of taken) {
+      const existing = (await this.entries.findOne({ _id: docs[k]!._id })) ?? docs[k]!;
+      const outcome = (await this.outcomes.findOne({ _id: docs[k]!._id }))!;
+      const r = await this.enforce(existing, outcome);
+      out[k] = r.ok ? { ...r, replayed: true } : r;
+    }
+    for (const d of docs) this.step('applied', d._id);
+    const fresh = docs.filter((_, k) => !taken.has(k)).map((d) => ({ ...d, state: 'applied' as const }));
+    if (fresh.length > 0) {
+      let clashed = new Set<number>();
+      try {
+        await this.entries.insertMany(fresh, { ordered: false });
+      } catch (e) {
+        clashed = duplicatesIn(e);
+      }
+      // A careful driver elsewhere inserted this entry pending: bring its cached state up to date.
+      for (const k of clashed) await this.entries.updateOne({ _id: fresh[k]!._id }, { $set: { state: 'applied' } });
+    }
+    return out;
+  }
+
+  /** A batched operation that met a collision, or one found in a dead batch's intent: the careful way, from wherever it got to. */
+  private async driveCarefully(doc: EntryDoc): Promise<LedgerResult> {
+    const pending: EntryDoc = { ...doc, state: 'pending', leaseUntil: Date.now() + this.opts.leaseMs, owner: this.owner };
+    try {
+      await this.entries.insertOne(pending);
+    } catch (e) {
+      if (!isDuplicate(e)) throw e;
+      const existing = (await this.entries.findOne({ _id: doc._id }))!;
+      if (existing.fp !== doc.fp) return { ok: false, code: 'OP_ID_REUSED', message: `op id ${doc._id} was used for a different operation` };
+      const decided = await this.outcomes.findOne({ _id: doc._id });
+      if (decided) return { ...(await this.enforce(existing, decided)), replayed: true } as LedgerResult;
+      return this.drive(existing, false);
+    }
+    return this.drive(pending, false);
+  }
+
+  private entryDoc(op: LedgerOp, fp: string, postings: Posting[], now: number): EntryDoc {
+    return {
+      _id: op.opId, kind: op.kind, fp, postings, meta: metaOf(op), ts: now, state: 'pending',
+      leaseUntil: now + this.opts.leaseMs, owner: this.owner, accounts: [...new Set(postings.map((p) => p.account))],
+      ...(op.kind === 'gift' ? { room: op.room, stream: op.stream } : {}),
+      ...(op.kind === 'refund' ? { refundOf: op.refundOf } : {}),
+    };
+  }
+
+  /** One operation on its own: the entry first (pending), then its postings, then the decision. */
+  private async applyCarefully(op: LedgerOp, fp: string): Promise<LedgerResult> {
     const existing = await this.entries.findOne({ _id: op.opId });
     if (existing) return this.resume(existing, fp);
 
@@ -133,14 +344,7 @@ export class MongoLedger implements Ledger {
       if (!o || !REFUNDABLE.has(o.kind)) return { ok: false, code: 'NOT_REFUNDABLE', message: `${op.refundOf} is not a refundable operation` };
       original = toEntry(o);
     }
-    const postings = postingsFor(op, original);
-    const now = Date.now();
-    const doc: EntryDoc = {
-      _id: op.opId, kind: op.kind, fp, postings, meta: metaOf(op), ts: now, state: 'pending',
-      leaseUntil: now + this.opts.leaseMs, owner: this.owner, accounts: [...new Set(postings.map((p) => p.account))],
-      ...(op.kind === 'gift' ? { room: op.room, stream: op.stream } : {}),
-      ...(op.kind === 'refund' ? { refundOf: op.refundOf } : {}),
-    };
+    const doc = this.entryDoc(op, fp, postingsFor(op, original), Date.now());
     try {
       await this.entries.insertOne(doc);
     } catch (e) {
@@ -336,6 +540,26 @@ export class MongoLedger implements Ledger {
   async recover(): Promise<{ completed: number; reversed: number }> {
     let completed = 0;
     let reversed = 0;
+    // Batches whose writer died: each operation is finished or reversed from wherever it got to.
+    for (const intent of await this.intents.find({ leaseUntil: { $lt: Date.now() } }).toArray()) {
+      for (const d of intent.entries) {
+        const decided = await this.outcomes.findOne({ _id: d._id });
+        if (decided) {
+          // Decided before the writer died; its entry may not have been written yet.
+          try {
+            await this.entries.insertOne({ ...d, state: decided.outcome, ...(decided.failure ? { failure: decided.failure } : {}) });
+          } catch (e) {
+            if (!isDuplicate(e)) throw e;
+          }
+          await this.enforce((await this.entries.findOne({ _id: d._id }))!, decided);
+          continue;
+        }
+        const r = await this.driveCarefully(d);
+        if (r.ok) completed++;
+        else reversed++;
+      }
+      await this.intents.deleteOne({ _id: intent._id });
+    }
     for (const stale of await this.entries.find({ state: 'pending', leaseUntil: { $lt: Date.now() } }).toArray()) {
       const decided = await this.outcomes.findOne({ _id: stale._id });
       const r = decided ? await this.enforce(stale, decided) : await this.drive(stale, false);
@@ -352,7 +576,10 @@ export class MongoLedger implements Ledger {
       const h = heads.get(link.account);
       if (!h || link.seq > h.seq) heads.set(link.account, { seq: link.seq, balance: link.balance });
     }
-    return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}), await this.entries.countDocuments({ state: 'pending' }));
+    let inIntents = 0;
+    for await (const intent of this.intents.find({}, { projection: { entries: 1 } })) inIntents += intent.entries.length;
+    return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}),
+      (await this.entries.countDocuments({ state: 'pending' })) + inIntents);
   }
 
   /**
