@@ -1,6 +1,9 @@
 import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { MongoLedger } from './ledger-mongo';
 import { ledgerConformance } from './ledger.conformance';
+import { userAccount, type LedgerOp } from './ledger';
 import { engineUrl, freshMongoDatabases } from '../../test/helpers/services';
 
 const base = engineUrl(t, 'mongodb');
@@ -19,5 +22,50 @@ if (base) {
       },
     }),
     openForRecovery: () => MongoLedger.connect({ url: current, leaseMs: 0 }),
+  });
+
+  t.test('two processes batching gifts from the same senders keep every chain whole and coins conserved', async (t) => {
+    // Big batches (more than 100 links, where FerretDB's ordered inserts stop honouring the order) that
+    // collide on the senders' chains: the batches meet stale heads and fall back, and no link may land
+    // on a gap.
+    const url = fresh();
+    const ledgers = [await MongoLedger.connect({ url, leaseMs: 60_000 }), await MongoLedger.connect({ url, leaseMs: 60_000 })];
+    t.teardown(() => Promise.all(ledgers.map((l) => l.close())));
+    const fans = 10;
+    for (let i = 0; i < fans; i++) t.ok((await ledgers[0]!.apply({ kind: 'mint', opId: `mint-${randomUUID()}`, user: `fan${i}`, amount: 300, source: 'test' })).ok);
+    const outcomes = new Map<string, number>();
+    await Promise.all(Array.from({ length: fans }, async (_, fan) => {
+      const sends: Promise<void>[] = [];
+      for (let k = 0; k < 30; k++) {
+        const room = (fan + k) % 4;
+        const op: LedgerOp = { kind: 'gift', opId: randomUUID(), sender: `fan${fan}`, creator: `host${room}`, room: `r${room}`, stream: 's', giftId: 'g', count: 1 + (k % 4), unitPrice: [1, 5, 10][k % 3]!, platformShareBps: 3000 };
+        const send = () => ledgers[room % 2]!.apply(op).then((r) => {
+          const key = r.ok ? 'ok' : r.code;
+          outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+        });
+        sends.push(send());
+        if (k % 5 === 0) sends.push(send());
+      }
+      await Promise.all(sends);
+    }));
+    t.same([...outcomes.keys()].sort(), ['INSUFFICIENT_FUNDS', 'ok'], `only applied or refused: ${JSON.stringify([...outcomes])}`);
+    const totals = await ledgers[0]!.totals();
+    t.equal(totals.held, totals.issued, 'conserved');
+    t.equal(totals.issued, fans * 300);
+    t.equal(totals.pending, 0);
+    t.equal(totals.negativeAccounts, 0);
+    const client = new MongoClient(url);
+    await client.connect();
+    t.teardown(() => client.close());
+    const links = await client.db().collection<{ account: string; seq: number; delta: number; balance: number }>('ledger_chain').find({}).toArray();
+    const running = new Map<string, { seq: number; balance: number }>();
+    let broken = 0;
+    for (const l of links.sort((a, b) => a.account.localeCompare(b.account) || a.seq - b.seq)) {
+      const before = running.get(l.account) ?? { seq: 0, balance: 0 };
+      if (l.seq !== before.seq + 1 || l.balance !== before.balance + l.delta) broken++;
+      running.set(l.account, { seq: l.seq, balance: l.balance });
+    }
+    t.equal(broken, 0, `every one of ${links.length} links follows its predecessor without a gap and carries the running balance`);
+    for (let i = 0; i < fans; i++) t.ok((await ledgers[1]!.balance(userAccount(`fan${i}`))) >= 0);
   });
 }

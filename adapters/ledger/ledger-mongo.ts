@@ -12,31 +12,36 @@
  * - An operation's fate is decided once, by inserting `ledger_outcomes/{opId}` (applied or reversed);
  *   whoever finds it already decided enforces that decision (completing the undo if it says reversed).
  *
+ * - An op id is claimed for its content (`ledger_ids/{opId}` holding the fingerprint) before anything of
+ *   it is written, on both paths below: one op id never carries two contents, whichever process sees it.
+ *
  * Two ways through, one set of keys:
  * - **Batched (the hot path).** Operations that arrive while a batch is being written queue up and go
- *   together, so a batch costs five round trips however many operations it holds (FerretDB runs one
- *   statement at a time, about 1–2 ms each, but takes an insert of 50 documents in one): write the
- *   batch's intent (`ledger_intents/{batch}`: every entry, leased) → insert every posting's link, in
- *   operation order, in one ordered insert → insert every outcome → insert every entry in its final
- *   state → delete the intent. Balances are planned from the cached heads; a stale head shows up as a
- *   taken `_id` and sends the batch down the careful path, so a plan is never trusted beyond what the
- *   unique keys prove.
+ *   together. FerretDB runs one statement at a time (1–2 ms each) but inserts 50 documents in about the
+ *   time of one, so a batch costs six round trips however many operations it holds, plus one per 100
+ *   links: claim the op ids → write the batch's intent (`ledger_intents/{batch}`: every entry, leased)
+ *   → insert every posting's link in operation order, in ordered inserts of at most 100 (ORDERED_CHUNK
+ *   says why) → insert every outcome → insert every entry in its final state → delete the intent.
+ *   Balances are planned from the cached heads; a stale head shows up as a taken `_id`, which sends the
+ *   batch down the careful path, so a plan is never trusted beyond what the unique keys prove.
  * - **Careful (one operation at a time).** Refunds (they read the entry they reverse), operations whose
  *   debit the plan could not cover (the refusal is judged on a fresh head), and every operation of a
  *   batch that met a collision: insert the entry `pending` (its _id is the op id) → apply postings
- *   debits first → decide → cache the state on the entry.
+ *   debits first → decide → cache the state on the entry. Each process caches the last link it knows
+ *   per account and checks the next `_id` before appending; a failed insert is resolved by reading the
+ *   slot it aimed at.
  *
  * A retry of an operation this process is still applying waits for that attempt's result. A retry that
- * reaches another process while the first attempt is alive either is told to wait (OP_IN_PROGRESS: the
- * careful path's pending entry) or completes the operation with it; the keys and the single outcome make
- * it apply at most once either way.
+ * reaches another process while the first attempt's lease holds is told to wait (OP_IN_PROGRESS); after
+ * the lease it finishes the operation from wherever the first attempt got to, as `recover` does for dead
+ * batches (their intents) and dead careful operations (their pending entries). The keys and the single
+ * outcome make every operation apply at most once.
  *
  * Speed on FerretDB 1.x, which filters and sorts in its proxy (a lookup by any field but `_id` reads the
- * whole collection): the hot path uses only `_id` point reads. Each process caches the last link it knows
- * per account (links never change) and checks the next `_id` before appending; a failed insert is
- * resolved by reading the slot it aimed at. Scans by `key` happen only when resuming a crashed operation. A crash anywhere leaves a pending entry that `recover` (or a retry of the
- * same op id, once the lease expired) drives to the end. Entry `state` is a cache of the outcome for
- * queries; the outcome document is the truth.
+ * whole collection): both paths use only `_id` point reads and inserts; scans by `key` happen only when
+ * resuming an interrupted operation, and `ledger_intents` (the only collection recovery scans besides
+ * pending entries) holds just the batches in flight. Entry `state` is a cache of the outcome for queries;
+ * the outcome document is the truth.
  */
 import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { randomUUID } from 'node:crypto';
@@ -114,6 +119,14 @@ const isDuplicate = (e: unknown) => e instanceof MongoServerError && e.code === 
 const MAX_ATTEMPTS = 100;
 /** Operations per batch: enough to amortise the round trips, small enough for one insert each. */
 const MAX_BATCH = 256;
+/**
+ * Links per ordered insert. FerretDB 1.x honours `ordered` only within its internal chunks of 100
+ * documents: after a failure it skips the rest of that chunk but inserts the next chunks (measured:
+ * 150 links with a collision at the first left 51 in). A link inserted past a failed one would sit on
+ * a gap with a balance planned from the missing link, so the chain is written in commands of at most
+ * 100, stopping at the first that fails.
+ */
+const ORDERED_CHUNK = 100;
 
 /** Indexes of the documents a bulk insert refused as duplicates; rethrows anything else. */
 function duplicatesIn(e: unknown): Set<number> {
@@ -150,6 +163,7 @@ export class MongoLedger implements Ledger {
     private readonly outcomes: Collection<OutcomeDoc>,
     private readonly refunds: Collection<{ _id: string; by: string }>,
     private readonly intents: Collection<IntentDoc>,
+    private readonly ids: Collection<{ _id: string; fp: string }>,
     private readonly opts: MongoLedgerOptions,
   ) {}
 
@@ -159,7 +173,7 @@ export class MongoLedger implements Ledger {
     await client.connect();
     const db = client.db();
     const ledger = new MongoLedger(client, db.collection('ledger_entries'), db.collection('ledger_chain'),
-      db.collection('ledger_outcomes'), db.collection('ledger_refunds'), db.collection('ledger_intents'), opts);
+      db.collection('ledger_outcomes'), db.collection('ledger_refunds'), db.collection('ledger_intents'), db.collection('ledger_ids'), opts);
     await ledger.chain.createIndex({ key: 1 }, { unique: true });
     await ledger.entries.createIndex({ accounts: 1, ts: -1 });
     await ledger.entries.createIndex({ room: 1, stream: 1, ts: 1 });
@@ -177,7 +191,7 @@ export class MongoLedger implements Ledger {
       const r = await running.result;
       return r.ok ? { ...r, replayed: true } : r;
     }
-    const result = op.kind === 'refund' ? this.applyCarefully(op, fp) : new Promise<LedgerResult>((resolve, reject) => {
+    const result = op.kind === 'refund' ? this.applyCarefully(op, fp, 'unclaimed') : new Promise<LedgerResult>((resolve, reject) => {
       this.queue.push({ op, fp, resolve, reject });
       if (!this.batching) void this.runBatches();
     });
@@ -209,11 +223,12 @@ export class MongoLedger implements Ledger {
 
   /**
    * Plans the batch from the cached heads (an operation whose debit the plan cannot cover, or whose
-   * account has no cached head yet, gets a fresh look), writes it in five round trips, and sends every
+   * account has no cached head yet, gets a fresh look), writes it in six round trips, and sends every
    * operation of the batch down the careful path if a link's slot or key turns out to be taken.
    */
   private async applyBatch(batch: readonly Queued[]): Promise<LedgerResult[]> {
     const results: (LedgerResult | undefined)[] = new Array(batch.length);
+    const known = await this.reserve(batch);
     for (const q of batch) {
       for (const p of postingsFor(q.op)) if (!this.heads.has(p.account)) await this.accountLock.run(p.account, () => this.head(p.account));
     }
@@ -226,6 +241,7 @@ export class MongoLedger implements Ledger {
     const planIndex: number[] = [];
     const careful: number[] = [];
     batch.forEach((q, i) => {
+      if (known.has(i)) return;
       const postings = postingsFor(q.op);
       if (postings.some((p) => p.delta < 0 && !mayGoNegative(p) && headOf(p.account).balance + p.delta < 0)) {
         careful.push(i);
@@ -248,11 +264,13 @@ export class MongoLedger implements Ledger {
       await this.intents.insertOne({ _id: batchId, entries: docs, leaseUntil: now + this.opts.leaseMs, owner: this.owner });
       for (const d of docs) this.step('entry', d._id);
       let linked = true;
-      try {
-        await this.chain.insertMany(links, { ordered: true });
-      } catch (e) {
-        duplicatesIn(e);
-        linked = false;
+      for (let from = 0; linked && from < links.length; from += ORDERED_CHUNK) {
+        try {
+          await this.chain.insertMany(links.slice(from, from + ORDERED_CHUNK), { ordered: true });
+        } catch (e) {
+          duplicatesIn(e);
+          linked = false;
+        }
       }
       if (linked) {
         for (const own of linksOf) for (const link of own) this.heads.set(link.account, link);
@@ -271,8 +289,23 @@ export class MongoLedger implements Ledger {
       }
       await this.intents.deleteOne({ _id: batchId });
     }
-    for (const i of careful) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp);
+    for (const i of careful) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'ours');
+    for (const i of known) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'theirs');
     return results as LedgerResult[];
+  }
+
+  /**
+   * Claims each op id for its content (`ledger_ids`, unique `_id`) before anything of it is written: the
+   * gate that keeps one op id to one content across processes and both paths. Returns the indexes whose
+   * id was claimed already (a replay, a retry in flight elsewhere, or a reuse: the careful path tells which).
+   */
+  private async reserve(batch: readonly Pick<Queued, 'op' | 'fp'>[]): Promise<Set<number>> {
+    try {
+      await this.ids.insertMany(batch.map((q) => ({ _id: q.op.opId, fp: q.fp })), { ordered: false });
+      return new Set();
+    } catch (e) {
+      return duplicatesIn(e);
+    }
   }
 
   /**
@@ -334,10 +367,25 @@ export class MongoLedger implements Ledger {
   }
 
   /** One operation on its own: the entry first (pending), then its postings, then the decision. */
-  private async applyCarefully(op: LedgerOp, fp: string): Promise<LedgerResult> {
+  /**
+   * `claim`: whether this call has yet to claim the op id, just claimed it, or found it claimed already
+   * (then a claim with other content is a reuse, and one still in a batch's intent or just decided is in
+   * flight; a claim with nothing else behind it is a writer that died before its intent: take it over).
+   */
+  private async applyCarefully(op: LedgerOp, fp: string, claim: 'unclaimed' | 'ours' | 'theirs'): Promise<LedgerResult> {
+    if (claim === 'unclaimed') claim = (await this.reserve([{ op, fp }])).size > 0 ? 'theirs' : 'ours';
     const existing = await this.entries.findOne({ _id: op.opId });
     if (existing) return this.resume(existing, fp);
-
+    if (claim === 'theirs') {
+      const claimed = await this.ids.findOne({ _id: op.opId });
+      if (claimed && claimed.fp !== fp) return { ok: false, code: 'OP_ID_REUSED', message: `op id ${op.opId} was used for a different operation` };
+      const intent = await this.intents.findOne({ 'entries._id': op.opId });
+      // A dead batch's lease has run out: this retry finishes its operation (recovery would too).
+      if (intent && intent.leaseUntil <= Date.now()) return this.driveCarefully(intent.entries.find((e) => e._id === op.opId)!);
+      if (intent || (await this.outcomes.countDocuments({ _id: op.opId })) > 0) {
+        return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${op.opId} is being applied; retry shortly` };
+      }
+    }
     let original: LedgerEntry | undefined;
     if (op.kind === 'refund') {
       const o = await this.entries.findOne({ _id: op.refundOf, state: 'applied' });
