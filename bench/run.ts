@@ -10,6 +10,7 @@
 import { clusterDefaults, clusterQuick, runCluster, type ClusterParams } from './cluster.bench';
 import { compare, scenarios, type Comparison, type Scenario } from './scenarios';
 import { giftDefaults, giftQuick, runGifts, type GiftParams } from './gifts.bench';
+import { ledgerDefaults, ledgerQuick, runLedger, type LedgerParams } from './ledger.bench';
 import { apiDefaults, apiQuick, runApi, type ApiParams } from './api.bench';
 import { analyticsDefaults, analyticsQuick, runAnalytics, type AnalyticsParams } from './analytics.bench';
 import { fuzzDefaults, fuzzQuick, runFuzz, type FuzzParams } from './fuzz.bench';
@@ -72,6 +73,7 @@ const STANDALONE: Record<string, Standalone> = {
   privacy: standalone<PrivacyParams>(privacyDefaults, privacyQuick, runPrivacy),
   purchases: standalone<PurchasesParams>(purchasesDefaults, purchasesQuick, (p) => runPurchases(p, process.env.STRIPE_MOCK_URL, process.env.BENCH_MONGODB_URL)),
   gifts: standalone<GiftParams>(giftDefaults, giftQuick, (p) => runGifts(p, process.env.MONGODB_URL)),
+  ledger: standalone<LedgerParams>(ledgerDefaults, ledgerQuick, (p) => runLedger(p, process.env.MONGODB_URL)),
   'write-delay': standalone<WriteDelayParams>(writeDelayDefaults, writeDelayQuick, runWriteDelay),
 };
 

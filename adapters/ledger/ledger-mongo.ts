@@ -43,7 +43,7 @@
  * pending entries) holds just the batches in flight. Entry `state` is a cache of the outcome for queries;
  * the outcome document is the truth.
  */
-import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedLock } from './keyed-lock';
@@ -142,6 +142,14 @@ function backoff(attempt: number): Promise<void> {
   return sleep(Math.random() * Math.min(50, 2 ** attempt));
 }
 
+/**
+ * Whether a document with this `_id` exists: a point read. (`countDocuments` runs as an aggregation that
+ * FerretDB 1.x answers by reading the whole collection.)
+ */
+async function exists<T extends { _id: string }>(collection: Collection<T>, id: string): Promise<boolean> {
+  return (await collection.findOne({ _id: id } as Filter<T>, { projection: { _id: 1 } })) !== null;
+}
+
 function toEntry(d: EntryDoc): LedgerEntry {
   return { opId: d._id, kind: d.kind, postings: d.postings, meta: d.meta, ts: d.ts };
 }
@@ -155,6 +163,7 @@ export class MongoLedger implements Ledger {
   private readonly inFlight = new Map<string, { fp: string; result: Promise<LedgerResult> }>();
   private queue: Queued[] = [];
   private batching = false;
+  private scannedPendingEntries = false;
 
   private constructor(
     private readonly client: MongoClient,
@@ -382,7 +391,7 @@ export class MongoLedger implements Ledger {
       const intent = await this.intents.findOne({ 'entries._id': op.opId });
       // A dead batch's lease has run out: this retry finishes its operation (recovery would too).
       if (intent && intent.leaseUntil <= Date.now()) return this.driveCarefully(intent.entries.find((e) => e._id === op.opId)!);
-      if (intent || (await this.outcomes.countDocuments({ _id: op.opId })) > 0) {
+      if (intent || (await exists(this.outcomes, op.opId))) {
         return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${op.opId} is being applied; retry shortly` };
       }
     }
@@ -393,16 +402,21 @@ export class MongoLedger implements Ledger {
       original = toEntry(o);
     }
     const doc = this.entryDoc(op, fp, postingsFor(op, original), Date.now());
+    // Its own intent, so recovery finds it without scanning the entries (which only grow).
+    const intentId = `op:${op.opId}`;
     try {
+      await this.intents.insertOne({ _id: intentId, entries: [doc], leaseUntil: doc.leaseUntil, owner: this.owner });
       await this.entries.insertOne(doc);
     } catch (e) {
       if (!isDuplicate(e)) throw e;
       const raced = await this.entries.findOne({ _id: op.opId });
-      if (!raced) throw e;
+      if (!raced) return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${op.opId} is being applied; retry shortly` };
       return this.resume(raced, fp);
     }
     this.step('entry', op.opId);
-    return this.drive(doc, true);
+    const result = await this.drive(doc, true);
+    await this.intents.deleteOne({ _id: intentId });
+    return result;
   }
 
   /** A known op id: return its outcome, or finish it if its writer died (lease expired). */
@@ -528,16 +542,16 @@ export class MongoLedger implements Ledger {
 
   /** Exponential then binary search over link ids: O(log n) point reads, no scan. */
   private async searchHead(account: string): Promise<ChainDoc | null> {
-    const exists = async (seq: number) => (await this.chain.countDocuments({ _id: `${account}:${seq}` })) === 1;
+    const linked = (seq: number) => exists(this.chain, `${account}:${seq}`);
     let lo = 0;
     let hi = 1;
-    while (await exists(hi)) {
+    while (await linked(hi)) {
       lo = hi;
       hi *= 2;
     }
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
-      if (await exists(mid)) lo = mid;
+      if (await linked(mid)) lo = mid;
       else hi = mid;
     }
     return lo === 0 ? null : this.chain.findOne({ _id: `${account}:${lo}` });
@@ -549,7 +563,7 @@ export class MongoLedger implements Ledger {
       return true;
     } catch (e) {
       if (!isDuplicate(e)) throw e;
-      return (await this.refunds.countDocuments({ _id: refundOf, by })) === 1;
+      return (await this.refunds.findOne({ _id: refundOf }))?.by === by;
     }
   }
 
@@ -588,7 +602,7 @@ export class MongoLedger implements Ledger {
   async recover(): Promise<{ completed: number; reversed: number }> {
     let completed = 0;
     let reversed = 0;
-    // Batches whose writer died: each operation is finished or reversed from wherever it got to.
+    // Batches and careful operations whose writer died: each operation is finished or reversed from wherever it got to.
     for (const intent of await this.intents.find({ leaseUntil: { $lt: Date.now() } }).toArray()) {
       for (const d of intent.entries) {
         const decided = await this.outcomes.findOne({ _id: d._id });
@@ -608,6 +622,11 @@ export class MongoLedger implements Ledger {
       }
       await this.intents.deleteOne({ _id: intent._id });
     }
+    // Every pending entry is written under an intent, so the entries (which only grow, and which
+    // FerretDB would read in full for this filter) are scanned once per process, for entries left pending
+    // by a version that wrote no intents.
+    if (this.scannedPendingEntries) return { completed, reversed };
+    this.scannedPendingEntries = true;
     for (const stale of await this.entries.find({ state: 'pending', leaseUntil: { $lt: Date.now() } }).toArray()) {
       const decided = await this.outcomes.findOne({ _id: stale._id });
       const r = decided ? await this.enforce(stale, decided) : await this.drive(stale, false);
@@ -624,10 +643,10 @@ export class MongoLedger implements Ledger {
       const h = heads.get(link.account);
       if (!h || link.seq > h.seq) heads.set(link.account, { seq: link.seq, balance: link.balance });
     }
-    let inIntents = 0;
-    for await (const intent of this.intents.find({}, { projection: { entries: 1 } })) inIntents += intent.entries.length;
-    return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}),
-      (await this.entries.countDocuments({ state: 'pending' })) + inIntents);
+    const pending = new Set<string>();
+    for await (const intent of this.intents.find({}, { projection: { 'entries._id': 1 } })) for (const e of intent.entries) pending.add(e._id);
+    for await (const e of this.entries.find({ state: 'pending' }, { projection: { _id: 1 } })) pending.add(e._id);
+    return totalsOf([...heads].map(([account, h]) => [account, h.balance]), await this.entries.countDocuments({}), pending.size);
   }
 
   /**
