@@ -5,7 +5,7 @@
  *   shape of one busy room, whose gifts a room actor applies as they arrive);
  * - what a process pays to start on a ledger that size: `recover()` (runs at start and every lease on
  *   each node), the first balance read of an account it has not seen, and `giftsForStream` (every room
- *   actor's rebuild).
+ *   actor's rebuild) of the room just measured (a fresh room per size, so its own length stays the same).
  * The rate should not fall as the ledger grows; anything that does is a scan. Writes
  * bench/results/ledger-<time>.json and a chart of gifts/s against existing postings.
  */
@@ -75,7 +75,7 @@ async function measure(ledger: Ledger, p: LedgerParams, round: number): Promise<
   await Promise.all(Array.from({ length: p.callers }, async (_, i) => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const r = await ledger.apply(gift(`fan${i}`, 'creator', 'measured-room'));
+      const r = await ledger.apply(gift(`fan${i}`, 'creator', `measured-room-${round}`));
       if (!r.ok) throw new Error(`gift refused: ${r.code}`);
       latency.record(performance.now() - t0);
       done++;
@@ -85,7 +85,7 @@ async function measure(ledger: Ledger, p: LedgerParams, round: number): Promise<
 }
 
 /** What a fresh process pays on this ledger: recovery, a cold balance read, a room's rebuild. */
-async function coldStart(store: StoreUnderTest): Promise<Record<string, number>> {
+async function coldStart(store: StoreUnderTest, round: number): Promise<Record<string, number>> {
   const ledger = await store.open();
   try {
     const time = async (f: () => Promise<unknown>) => {
@@ -97,7 +97,7 @@ async function coldStart(store: StoreUnderTest): Promise<Record<string, number>>
       recoverMs: await time(() => ledger.recover()),
       recoverAgainMs: await time(() => ledger.recover()),
       coldBalanceMs: await time(() => ledger.balance(userAccount('fan0'))),
-      roomRebuildMs: await time(() => ledger.giftsForStream('measured-room', 'measured-room-s1')),
+      roomRebuildMs: await time(() => ledger.giftsForStream(`measured-room-${round}`, `measured-room-${round}-s1`)),
     };
   } finally {
     await ledger.close();
@@ -115,7 +115,7 @@ async function runStore(store: StoreUnderTest, p: LedgerParams): Promise<Record<
       filled = Math.max(filled, size);
       const totals = await ledger.totals();
       const rate = await measure(ledger, p, round);
-      const cold = await coldStart(store);
+      const cold = await coldStart(store, round);
       const step = { existingEntries: totals.entries, existingPostingsAtLeast: size, ...rate, ...cold };
       console.error(`${store.name}: ${size.toLocaleString('en')} postings → ${rate.giftsPerSecond} gifts/s, p99 ${rate.latencyMs.p99} ms; start: recover ${cold.recoverMs} ms, cold balance ${cold.coldBalanceMs} ms, room rebuild ${cold.roomRebuildMs} ms`);
       steps.push(step);

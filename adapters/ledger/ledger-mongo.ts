@@ -28,8 +28,7 @@
  *   debit the plan could not cover (the refusal is judged on a fresh head), and every operation of a
  *   batch that met a collision: insert the entry `pending` (its _id is the op id) → apply postings
  *   debits first → decide → cache the state on the entry. Each process caches the last link it knows
- *   per account and checks the next `_id` before appending; a failed insert is resolved by reading the
- *   slot it aimed at.
+ *   per account and appends after it; a failed insert is resolved by reading the slot it aimed at.
  *
  * A retry of an operation this process is still applying waits for that attempt's result. A retry that
  * reaches another process while the first attempt's lease holds is told to wait (OP_IN_PROGRESS); after
@@ -37,11 +36,14 @@
  * batches (their intents) and dead careful operations (their pending entries). The keys and the single
  * outcome make every operation apply at most once.
  *
- * Speed on FerretDB 1.x, which filters and sorts in its proxy (a lookup by any field but `_id` reads the
- * whole collection): both paths use only `_id` point reads and inserts; scans by `key` happen only when
- * resuming an interrupted operation, and `ledger_intents` (the only collection recovery scans besides
- * pending entries) holds just the batches in flight. Entry `state` is a cache of the outcome for queries;
- * the outcome document is the truth.
+ * Speed on FerretDB 1.24 with its SQLite backend: inserts are cheap and batch well, and their unique
+ * indexes are real; every read, even by `_id`, scans the collection (the pushdown it sends to SQLite goes
+ * through json_each, which no index serves; a miss reads everything). So the batched path reads nothing
+ * (its heads come from the cache), and reads are left to what happens once: an account's first use in a
+ * process (one query for its newest link), collisions, recovery, balance reads, history, a room's rebuild.
+ * `npm run bench -- ledger` measures what that costs as the ledger grows. On MongoDB every one of these
+ * reads is served by an index. Entry `state` is a cache of the outcome for queries; the outcome document
+ * is the truth.
  */
 import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
 import { randomUUID } from 'node:crypto';
@@ -184,6 +186,7 @@ export class MongoLedger implements Ledger {
     const ledger = new MongoLedger(client, db.collection('ledger_entries'), db.collection('ledger_chain'),
       db.collection('ledger_outcomes'), db.collection('ledger_refunds'), db.collection('ledger_intents'), db.collection('ledger_ids'), opts);
     await ledger.chain.createIndex({ key: 1 }, { unique: true });
+    await ledger.chain.createIndex({ account: 1, seq: -1 });
     await ledger.entries.createIndex({ accounts: 1, ts: -1 });
     await ledger.entries.createIndex({ room: 1, stream: 1, ts: 1 });
     await ledger.entries.createIndex({ state: 1, leaseUntil: 1 });
@@ -239,7 +242,7 @@ export class MongoLedger implements Ledger {
     const results: (LedgerResult | undefined)[] = new Array(batch.length);
     const known = await this.reserve(batch);
     for (const q of batch) {
-      for (const p of postingsFor(q.op)) if (!this.heads.has(p.account)) await this.accountLock.run(p.account, () => this.head(p.account));
+      for (const p of postingsFor(q.op)) if (!this.heads.has(p.account)) await this.accountLock.run(p.account, () => this.head(p.account, false));
     }
     const planned = new Map<string, { seq: number; balance: number }>();
     const headOf = (account: string) => planned.get(account) ?? { seq: this.heads.get(account)?.seq ?? 0, balance: this.heads.get(account)?.balance ?? 0 };
@@ -505,7 +508,7 @@ export class MongoLedger implements Ledger {
    * also when a link with this key already exists (applied before, by us or another driver).
    */
   private async appendOnce(account: string, delta: number, opId: string, key: string, covers: (balance: number) => boolean): Promise<'appended' | 'uncovered'> {
-    let head = await this.head(account);
+    let head = await this.head(account, false);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const balance = head?.balance ?? 0;
       if (!covers(balance)) return 'uncovered';
@@ -521,17 +524,23 @@ export class MongoLedger implements Ledger {
       // Either the slot was taken (by another process) or this key exists already: the slot tells which.
       const slot = await this.chain.findOne({ _id: link._id });
       if (!slot || slot.key === key) return 'appended';
-      head = slot;
-      this.heads.set(account, slot);
+      // Someone else appended, perhaps a whole batch: jump to the newest link rather than one step.
+      head = (await this.searchHead(account)) ?? slot;
+      this.heads.set(account, head);
       if (attempt > 2) await backoff(attempt);
     }
     throw new Error(`ledger contention on ${account}: gave up after ${MAX_ATTEMPTS} attempts`);
   }
 
   /** The newest link of an account, from the cache checked forward by `_id`, or found by search. */
-  private async head(account: string): Promise<ChainDoc | null> {
+  /**
+   * The newest link of an account. `fresh` (balance reads): the cached link is checked forward by `_id`,
+   * because another process may have appended since. Appends skip that read: a stale head only makes the
+   * insert collide, and the slot it collided on is the next link.
+   */
+  private async head(account: string, fresh = true): Promise<ChainDoc | null> {
     let head = this.heads.has(account) ? this.heads.get(account)! : await this.searchHead(account);
-    for (;;) {
+    for (; fresh;) {
       const next = await this.chain.findOne({ _id: `${account}:${(head?.seq ?? 0) + 1}` });
       if (!next) break;
       head = next;
@@ -540,21 +549,13 @@ export class MongoLedger implements Ledger {
     return head;
   }
 
-  /** Exponential then binary search over link ids: O(log n) point reads, no scan. */
+  /**
+   * The account's newest link, in one query (index `account, seq`). FerretDB 1.x on SQLite answers every
+   * read, even by `_id`, by scanning the collection (its pushdown goes through json_each, which no index
+   * serves), so one query beats the O(log n) point reads a binary search over link ids would make.
+   */
   private async searchHead(account: string): Promise<ChainDoc | null> {
-    const linked = (seq: number) => exists(this.chain, `${account}:${seq}`);
-    let lo = 0;
-    let hi = 1;
-    while (await linked(hi)) {
-      lo = hi;
-      hi *= 2;
-    }
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (await linked(mid)) lo = mid;
-      else hi = mid;
-    }
-    return lo === 0 ? null : this.chain.findOne({ _id: `${account}:${lo}` });
+    return this.chain.findOne({ account }, { sort: { seq: -1 } });
   }
 
   private async claimRefund(refundOf: string, by: string): Promise<boolean> {
