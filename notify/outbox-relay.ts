@@ -45,6 +45,7 @@ export class OutboxRelay {
     for (;;) {
       const pending = await this.outbox.pendingNotifications(this.opts.batch);
       if (pending.length === 0) return;
+      const notifications: Promise<unknown>[] = [];
       for (const n of pending) {
         if (n.kind === 'went_live') {
           await this.opts.wentLive(n);
@@ -54,11 +55,14 @@ export class OutboxRelay {
           await this.opts.moderation(n);
           continue;
         }
-        await this.notifier.notify({
-          id: n.id, user: n.user, kind: n.kind as NotificationKind, data: await this.opts.enrich(n.kind, n.data),
+        // Notifications are independent of each other: started together, the store writes them in one
+        // commit (a busy creator's gifts are hundreds a second).
+        notifications.push(this.opts.enrich(n.kind, n.data).then((data) => this.notifier.notify({
+          id: n.id, user: n.user, kind: n.kind as NotificationKind, data,
           ...(typeof n.data.creator === 'string' ? { creator: n.data.creator } : {}),
-        });
+        })));
       }
+      await Promise.all(notifications);
       await this.outbox.ackNotifications(pending.map((n) => n.id));
       if (pending.length < this.opts.batch) return;
     }

@@ -3,12 +3,13 @@
  * itself, apply, record), so there is never a half-applied operation to recover. Several workers may open
  * the same file; SQLite serialises the writers.
  *
- * Group commit: the operations applied during one event-loop turn share one IMMEDIATE transaction, so one
- * fsync (synchronous = FULL) makes all of them durable. Each still succeeds or fails on its own (its
- * savepoint is rolled back if it throws), and no promise resolves before the commit that holds it.
+ * Group commit (adapters/sqlite/group-commit.ts): the operations applied during one event-loop turn share
+ * one IMMEDIATE transaction, so one fsync (synchronous = FULL) makes all of them durable; each still
+ * succeeds or fails on its own.
  */
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../sqlite/open-sqlite';
+import { GroupCommit } from '../sqlite/group-commit';
 import { sqlitePersonalData, type Erasure, type ErasureCounts } from '../privacy/personal-data';
 import {
   REFUNDABLE, fingerprint, isExternal, mayGoNegative, metaOf, postingsFor, totalsOf, uncoveredDebit, validateOp,
@@ -27,12 +28,6 @@ CREATE TABLE IF NOT EXISTS ledger_entry_accounts (account TEXT NOT NULL, ts INTE
   PRIMARY KEY (account, ts, op_id)) WITHOUT ROWID;
 `;
 
-interface Pending {
-  readonly op: LedgerOp;
-  readonly resolve: (r: LedgerResult) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 interface EntryRow { op_id: string; kind: LedgerOp['kind']; fingerprint: string; postings: string; meta: string; ts: number }
 
 function toEntry(row: EntryRow): LedgerEntry {
@@ -42,10 +37,7 @@ function toEntry(row: EntryRow): LedgerEntry {
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database;
   private readonly s;
-  /** One operation, as a savepoint inside the batch's transaction. */
-  private readonly applyOne: Database.Transaction<(op: LedgerOp, now: number) => LedgerResult>;
-  private readonly commitBatch: Database.Transaction<(batch: readonly Pending[], now: number) => (LedgerResult | Error)[]>;
-  private queue: Pending[] = [];
+  private readonly commits: GroupCommit<LedgerOp, LedgerResult>;
 
   constructor(file: string) {
     // Money: fsync on every commit, so an acknowledged operation survives a power cut too.
@@ -71,45 +63,13 @@ export class SqliteLedger implements Ledger {
       rejection: db.prepare('SELECT fingerprint, code, message FROM ledger_rejections WHERE op_id = ?'),
       reject: db.prepare('INSERT INTO ledger_rejections (op_id, fingerprint, code, message, ts) VALUES (?, ?, ?, ?, ?)'),
     };
-    this.applyOne = db.transaction((op: LedgerOp, now: number) => this.applyLocked(op, now));
-    this.commitBatch = db.transaction((batch: readonly Pending[], now: number) => batch.map((p) => {
-      try {
-        return this.applyOne(p.op, now);
-      } catch (e) {
-        return e instanceof Error ? e : new Error(String(e));
-      }
-    }));
+    this.commits = new GroupCommit(db, (op: LedgerOp) => this.applyLocked(op, Date.now()));
   }
 
   async apply(op: LedgerOp): Promise<LedgerResult> {
     const invalid = validateOp(op);
     if (invalid) return { ok: false, code: 'INVALID_AMOUNT', message: invalid };
-    return new Promise((resolve, reject) => {
-      if (this.queue.push({ op, resolve, reject }) === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  /** Commits every operation queued since the last flush in one transaction. */
-  private flush(): void {
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0 || !this.db.open) {
-      for (const p of batch) p.reject(new Error('ledger closed'));
-      return;
-    }
-    let results: (LedgerResult | Error)[];
-    try {
-      // IMMEDIATE takes the write lock first, so the balance checks and the writes see the same state.
-      results = this.commitBatch.immediate(batch, Date.now());
-    } catch (e) {
-      for (const p of batch) p.reject(e);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r instanceof Error) p.reject(r);
-      else p.resolve(r);
-    });
+    return this.commits.submit(op);
   }
 
   private applyLocked(op: LedgerOp, now: number): LedgerResult {
@@ -203,7 +163,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async close(): Promise<void> {
-    this.flush();
+    this.commits.flush();
     if (this.db.open) this.db.close();
   }
 }

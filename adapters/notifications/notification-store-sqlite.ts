@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { sqlitePersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { openSqlite } from '../sqlite/open-sqlite';
+import { GroupCommit } from '../sqlite/group-commit';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
 import type { Device, FanoutChunk, FanoutJob, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
@@ -51,7 +52,8 @@ const PERSONAL = [
 
 export class SqliteNotificationStore implements NotificationStore {
   private readonly db: Database.Database;
-  private readonly insert: (n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => boolean;
+  /** Notifications added in one event-loop turn (a relay's batch) share one transaction. */
+  private readonly inserts: GroupCommit<{ n: StoredNotification; pushes: NonNullable<Parameters<NotificationStore['add']>[1]> }, boolean>;
 
   private readonly personal: PersonalData;
 
@@ -62,7 +64,7 @@ export class SqliteNotificationStore implements NotificationStore {
     const note = this.db.prepare('INSERT OR IGNORE INTO notifications (id, user, kind, data, created_at, read_at) VALUES (?, ?, ?, ?, ?, ?)');
     const push = this.db.prepare(`INSERT OR IGNORE INTO push_outbox (id, notification, kind, user, token, platform, collapse_key, title, body, next_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insert = this.db.transaction((n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]>) => {
+    this.inserts = new GroupCommit(this.db, ({ n, pushes }) => {
       if (note.run(n.id, n.user, n.kind, JSON.stringify(n.data), n.createdAt, n.readAt).changes === 0) return false;
       for (const p of pushes) push.run(`${n.id}>${p.token}`, n.id, n.kind, n.user, p.token, p.platform, p.collapseKey, p.title, p.body, n.createdAt);
       return true;
@@ -70,7 +72,7 @@ export class SqliteNotificationStore implements NotificationStore {
   }
 
   async add(n: StoredNotification, pushes: NonNullable<Parameters<NotificationStore['add']>[1]> = []): Promise<boolean> {
-    return this.insert(n, pushes);
+    return this.inserts.submit({ n, pushes });
   }
 
   async removePush(id: string): Promise<void> {
@@ -214,6 +216,7 @@ export class SqliteNotificationStore implements NotificationStore {
   }
 
   async close(): Promise<void> {
+    this.inserts.flush();
     if (this.db.open) this.db.close();
   }
 }
