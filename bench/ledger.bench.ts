@@ -43,10 +43,10 @@ const gift = (sender: string, creator: string, room: string): LedgerOp => ({
   kind: 'gift', opId: randomUUID(), sender, creator, room, stream: `${room}-s1`, giftId: 'rose', count: 1, unitPrice: 10, platformShareBps: 3000,
 });
 
-/** Fills the ledger with gifts among 1,000 other users in 500 other rooms until it holds `postings`. */
+/** Fills the ledger with gifts among 100 other users in 500 other rooms until it holds `postings`. */
 async function fill(ledger: Ledger, label: string, from: number, postings: number): Promise<void> {
   if (postings <= from) return;
-  const fillers = 1000;
+  const fillers = 100;
   if (from === 0) {
     for (let i = 0; i < fillers; i++) await ledger.apply({ kind: 'mint', opId: `mint-filler-${i}-${randomUUID()}`, user: `filler${i}`, amount: 1e12, source: 'bench' });
   }

@@ -68,4 +68,31 @@ if (base) {
     t.equal(broken, 0, `every one of ${links.length} links follows its predecessor without a gap and carries the running balance`);
     for (let i = 0; i < fans; i++) t.ok((await ledgers[1]!.balance(userAccount(`fan${i}`))) >= 0);
   });
+
+  t.test('a database an older version wrote to has its pending entries recovered once, then is marked', async (t) => {
+    const url = fresh();
+    const first = await MongoLedger.connect({ url, leaseMs: 60_000 });
+    t.ok((await first.apply({ kind: 'mint', opId: `mint-${randomUUID()}`, user: 'alice', amount: 100, source: 'test' })).ok);
+    await first.close();
+    const client = new MongoClient(url);
+    await client.connect();
+    t.teardown(() => client.close());
+    const db = client.db();
+    // What an older version left after a crash: a pending entry with no intent, and no mark.
+    await db.collection('ledger_meta').deleteMany({});
+    const opId = `gift-${randomUUID()}`;
+    await db.collection<{ _id: string } & Record<string, unknown>>('ledger_entries').insertOne({
+      _id: opId, kind: 'gift', fp: 'legacy', state: 'pending', leaseUntil: 0, owner: 'old-node', ts: Date.now(),
+      postings: [{ account: userAccount('alice'), delta: -10 }, { account: userAccount('bob'), delta: 10 }],
+      meta: {}, accounts: [userAccount('alice'), userAccount('bob')],
+    });
+    const upgraded = await MongoLedger.connect({ url, leaseMs: 60_000 });
+    t.teardown(() => upgraded.close());
+    t.same(await upgraded.recover(), { completed: 1, reversed: 0 }, 'the legacy pending entry is completed');
+    t.equal(await upgraded.balance(userAccount('bob')), 10);
+    t.ok(await db.collection<{ _id: string }>('ledger_meta').findOne({ _id: 'pending-entries-have-intents' }), 'and the database is marked, so later recoveries read only intents');
+    const totals = await upgraded.totals();
+    t.equal(totals.held, totals.issued);
+    t.equal(totals.pending, 0);
+  });
 }

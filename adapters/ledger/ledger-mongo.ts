@@ -119,6 +119,8 @@ export interface MongoLedgerOptions {
 
 const isDuplicate = (e: unknown) => e instanceof MongoServerError && e.code === 11000;
 const MAX_ATTEMPTS = 100;
+/** `ledger_meta` document: every pending entry of this database is covered by an intent. */
+const INTENTS_MARK = 'pending-entries-have-intents';
 /** Operations per batch: enough to amortise the round trips, small enough for one insert each. */
 const MAX_BATCH = 256;
 /**
@@ -190,6 +192,16 @@ export class MongoLedger implements Ledger {
     await ledger.entries.createIndex({ accounts: 1, ts: -1 });
     await ledger.entries.createIndex({ room: 1, stream: 1, ts: 1 });
     await ledger.entries.createIndex({ state: 1, leaseUntil: 1 });
+    // A database this version started holds no pending entry without an intent: mark it so, and no
+    // process ever scans its entries for recovery (at a million postings FerretDB takes ~50 s to).
+    const meta = db.collection<{ _id: string }>('ledger_meta');
+    if (await meta.findOne({ _id: INTENTS_MARK })) ledger.scannedPendingEntries = true;
+    else if (!(await ledger.entries.findOne({}, { projection: { _id: 1 } }))) {
+      await meta.insertOne({ _id: INTENTS_MARK }).catch((e: unknown) => {
+        if (!isDuplicate(e)) throw e;
+      });
+      ledger.scannedPendingEntries = true;
+    }
     return ledger;
   }
 
@@ -623,17 +635,20 @@ export class MongoLedger implements Ledger {
       }
       await this.intents.deleteOne({ _id: intent._id });
     }
-    // Every pending entry is written under an intent, so the entries (which only grow, and which
-    // FerretDB would read in full for this filter) are scanned once per process, for entries left pending
-    // by a version that wrote no intents.
+    // Every pending entry is written under an intent. Only a database an older version wrote to (no
+    // INTENTS_MARK yet) has its entries scanned, once, for entries left pending without one; then it is
+    // marked. (Upgrading: stop the older nodes before the first new one recovers.)
     if (this.scannedPendingEntries) return { completed, reversed };
-    this.scannedPendingEntries = true;
     for (const stale of await this.entries.find({ state: 'pending', leaseUntil: { $lt: Date.now() } }).toArray()) {
       const decided = await this.outcomes.findOne({ _id: stale._id });
       const r = decided ? await this.enforce(stale, decided) : await this.drive(stale, false);
       if (r.ok) completed++;
       else reversed++;
     }
+    this.scannedPendingEntries = true;
+    await this.client.db().collection<{ _id: string }>('ledger_meta').insertOne({ _id: INTENTS_MARK }).catch((e: unknown) => {
+      if (!isDuplicate(e)) throw e;
+    });
     return { completed, reversed };
   }
 

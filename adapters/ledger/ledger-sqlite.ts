@@ -48,8 +48,9 @@ export class SqliteLedger implements Ledger {
       entry: db.prepare('SELECT op_id, kind, fingerprint, postings, meta, ts FROM ledger_entries WHERE op_id = ?'),
       refundOf: db.prepare('SELECT op_id FROM ledger_entries WHERE refund_of = ?'),
       balance: db.prepare('SELECT balance FROM ledger_accounts WHERE account = ?'),
+      // RETURNING: the balance after the posting, so the result needs no second read per account.
       upsert: db.prepare(`INSERT INTO ledger_accounts (account, balance) VALUES (?, ?)
-        ON CONFLICT(account) DO UPDATE SET balance = balance + excluded.balance`),
+        ON CONFLICT(account) DO UPDATE SET balance = balance + excluded.balance RETURNING balance`),
       insert: db.prepare(`INSERT INTO ledger_entries (op_id, kind, fingerprint, postings, meta, ts, room, stream, refund_of)
         VALUES (@opId, @kind, @fingerprint, @postings, @meta, @ts, @room, @stream, @refundOf)`),
       link: db.prepare('INSERT INTO ledger_entry_accounts (account, ts, op_id) VALUES (?, ?, ?)'),
@@ -107,7 +108,11 @@ export class SqliteLedger implements Ledger {
         return refuse(why.code, why.message);
       }
     }
-    for (const p of postings) this.s.upsert.run(p.account, p.delta);
+    const balances: Record<string, number> = {};
+    for (const p of postings) {
+      const after = (this.s.upsert.get(p.account, p.delta) as { balance: number }).balance;
+      if (!isExternal(p.account)) balances[p.account] = after;
+    }
     const meta = metaOf(op);
     const entry: LedgerEntry = { opId: op.opId, kind: op.kind, postings, meta, ts: now };
     this.s.insert.run({
@@ -115,7 +120,7 @@ export class SqliteLedger implements Ledger {
       room: op.kind === 'gift' ? op.room : null, stream: op.kind === 'gift' ? op.stream : null, refundOf: op.kind === 'refund' ? op.refundOf : null,
     });
     for (const account of new Set(postings.map((p) => p.account))) this.s.link.run(account, now, op.opId);
-    return { ok: true, entry, replayed: false, balances: this.balancesOf(postings) };
+    return { ok: true, entry, replayed: false, balances };
   }
 
   private balancesOf(postings: readonly Posting[]): Record<string, number> {
