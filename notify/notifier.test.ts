@@ -113,3 +113,24 @@ t.test('security notices: a sign-in and MFA changes tell the user, even with eve
   const tpl = Templates.fromDir(EN);
   t.same(items.map((n) => tpl.render(n.kind, n.data).body), ['Two-step verification was turned off', 'New sign-in to your account from 203.0.113.9'], 'failed sign-ins are not notified; the rest are, though all else is off');
 });
+
+t.test('notifyAll: a batch reads each user\'s settings, devices and locale once, and delivers every notification once', async (t) => {
+  const store = new SqliteNotificationStore(join(dir, 'batch.sqlite'));
+  t.teardown(() => store.close());
+  const reads = { settings: 0, devices: 0, locale: 0 };
+  const counted = Object.assign(Object.create(store) as SqliteNotificationStore, {
+    settings: (u: string) => (reads.settings++, store.settings(u)),
+    devices: (u: string) => (reads.devices++, store.devices(u)),
+  });
+  const online: string[] = [];
+  const n = new Notifier({ store: counted, templates: Templates.fromDir(EN), now: () => AT - 12 * 3_600_000, online: (user, x) => online.push(`${user}:${x.id}`),
+    localeOf: async () => (reads.locale++, 'en') });
+  await store.registerDevice({ token: 'tok-c', user: 'creator', sid: 's1', platform: 'fcm', appVersion: '1.0', locale: 'en', createdAt: 1 });
+  const gifts = Array.from({ length: 40 }, (_, i) => ({ id: `gift:${i}`, user: i % 4 === 0 ? 'other' : 'creator', kind: 'gift' as const, data: { from: `fan${i}`, fromName: `Fan ${i}`, giftName: 'Rose', count: 1, coins: 10 } }));
+  const deliveries = await n.notifyAll([...gifts, gifts[1]!]);
+  t.equal(deliveries.filter((d) => d === 'push').length, 40, 'all 40 are delivered (pushed to whatever devices each user has)');
+  t.equal(deliveries.at(-1), 'none', 'the repeated id notifies once');
+  t.same(reads, { settings: 2, devices: 2, locale: 1 }, 'settings and devices once per user; the profile\'s locale once, for the user with no device to take it from');
+  t.equal((await store.list('creator', { limit: 100 })).items.length, 30);
+  t.equal(online.length, 40, 'every new notification also went to the socket, once');
+});

@@ -5,8 +5,8 @@
  * (a retried fan-out chunk, a replayed webhook) notifies once. Users online also get it on their socket, in
  * their saved locale.
  */
-import type { NotificationStore, StoredNotification } from '../adapters/notifications/notification-store';
-import { DEFAULT_SETTINGS, decide, type Delivery, type NotificationKind } from './preferences';
+import type { Device, NotificationStore, StoredNotification } from '../adapters/notifications/notification-store';
+import { DEFAULT_SETTINGS, decide, type Delivery, type NotificationKind, type NotificationSettings } from './preferences';
 import type { Templates } from './templates';
 
 export interface NotifyInput {
@@ -38,21 +38,62 @@ export class Notifier {
   }
 
   /** Returns how it was delivered, or 'none' (also when this id was already delivered). */
-  async notify(input: NotifyInput): Promise<Delivery> {
+  notify(input: NotifyInput): Promise<Delivery> {
+    return this.deliver(input, this.readerFor());
+  }
+
+  /**
+   * Several notifications at once (a relay's batch): each user's settings, devices and locale are read
+   * once for all of theirs (a busy creator's gifts are hundreds a second, all to the same user). The
+   * writes go one after another, in order: the MongoDB store numbers each notification with a counter
+   * that FerretDB cannot increment atomically under concurrent writers.
+   */
+  async notifyAll(inputs: readonly NotifyInput[]): Promise<Delivery[]> {
+    const reader = this.readerFor();
+    const out: Delivery[] = [];
+    for (const input of inputs) out.push(await this.deliver(input, reader));
+    return out;
+  }
+
+  private async deliver(input: NotifyInput, read: UserReader): Promise<Delivery> {
     const { store, templates } = this.deps;
     const now = this.deps.now();
-    const settings = (await store.settings(input.user)) ?? DEFAULT_SETTINGS;
+    const settings = (await read.settings(input.user)) ?? DEFAULT_SETTINGS;
     const delivery = decide(settings, input.kind, input.creator ?? null, now);
     if (delivery === 'none') return 'none';
     const n: StoredNotification = { id: input.id, user: input.user, kind: input.kind, data: input.data, createdAt: now, readAt: null };
-    const devices = delivery === 'push' ? await store.devices(input.user) : [];
+    const devices = delivery === 'push' ? await read.devices(input.user) : [];
     const pushes = devices.map((d) => ({ token: d.token, platform: d.platform, collapseKey: input.collapseKey ?? input.kind, ...templates.render(input.kind, input.data, d.locale) }));
     if (!(await store.add(n, pushes))) return 'none';
     if (this.deps.online) {
       // The devices' locale when they were read anyway (a fan-out reads no account per follower), else the profile's.
-      const locale = devices[0]?.locale ?? (await this.deps.localeOf?.(input.user).catch(() => null)) ?? 'en';
+      const locale = devices[0]?.locale ?? (await read.locale(input.user)) ?? 'en';
       this.deps.online(input.user, { ...n, ...templates.render(input.kind, input.data, locale) });
     }
     return delivery;
   }
+
+  /** Reads of one user's settings, devices and locale, each made once for as long as the reader lives. */
+  private readerFor(): UserReader {
+    const { store, localeOf } = this.deps;
+    const once = <T>(read: (user: string) => Promise<T>) => {
+      const seen = new Map<string, Promise<T>>();
+      return (user: string) => {
+        let p = seen.get(user);
+        if (!p) seen.set(user, (p = read(user)));
+        return p;
+      };
+    };
+    return {
+      settings: once((u) => store.settings(u)),
+      devices: once((u) => store.devices(u)),
+      locale: once((u) => (localeOf ? localeOf(u).catch(() => null) : Promise.resolve(null))),
+    };
+  }
+}
+
+interface UserReader {
+  settings(user: string): Promise<NotificationSettings | null>;
+  devices(user: string): Promise<Device[]>;
+  locale(user: string): Promise<string | null>;
 }

@@ -7,7 +7,7 @@
  */
 import type { OutboxNotification, RealtimeStore } from '../adapters/store/realtime-store';
 import type { NotificationKind } from './preferences';
-import type { Notifier } from './notifier';
+import type { Notifier, NotifyInput } from './notifier';
 import { PollLoop } from './poll-loop';
 
 export interface OutboxRelayOptions {
@@ -45,7 +45,7 @@ export class OutboxRelay {
     for (;;) {
       const pending = await this.outbox.pendingNotifications(this.opts.batch);
       if (pending.length === 0) return;
-      const notifications: Promise<unknown>[] = [];
+      const notifications: NotifyInput[] = [];
       for (const n of pending) {
         if (n.kind === 'went_live') {
           await this.opts.wentLive(n);
@@ -55,14 +55,13 @@ export class OutboxRelay {
           await this.opts.moderation(n);
           continue;
         }
-        // Notifications are independent of each other: started together, the store writes them in one
-        // commit (a busy creator's gifts are hundreds a second).
-        notifications.push(this.opts.enrich(n.kind, n.data).then((data) => this.notifier.notify({
-          id: n.id, user: n.user, kind: n.kind as NotificationKind, data,
+        notifications.push({
+          id: n.id, user: n.user, kind: n.kind as NotificationKind, data: await this.opts.enrich(n.kind, n.data),
           ...(typeof n.data.creator === 'string' ? { creator: n.data.creator } : {}),
-        })));
+        });
       }
-      await Promise.all(notifications);
+      // One batch: each user's settings and devices are read once for all of theirs.
+      await this.notifier.notifyAll(notifications);
       await this.outbox.ackNotifications(pending.map((n) => n.id));
       if (pending.length < this.opts.batch) return;
     }
