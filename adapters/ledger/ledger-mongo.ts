@@ -390,8 +390,8 @@ export class MongoLedger implements Ledger {
     };
   }
 
-  /** One operation on its own: the entry first (pending), then its postings, then the decision. */
   /**
+   * One operation on its own: its intent and entry (pending), then its postings, then the decision.
    * `claim`: whether this call has yet to claim the op id, just claimed it, or found it claimed already
    * (then a claim with other content is a reuse, and one still in a batch's intent or just decided is in
    * flight; a claim with nothing else behind it is a writer that died before its intent: take it over).
