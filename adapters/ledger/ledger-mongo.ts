@@ -22,8 +22,9 @@
  *   links: claim the op ids → write the batch's intent (`ledger_intents/{batch}`: every entry, leased)
  *   → insert every posting's link in operation order, in ordered inserts of at most 100 (ORDERED_CHUNK
  *   says why) → insert every outcome → insert every entry in its final state → delete the intent.
- *   Balances are planned from the cached heads; a stale head shows up as a taken `_id`, which sends the
- *   batch down the careful path, so a plan is never trusted beyond what the unique keys prove.
+ *   Balances are planned from the cached heads; a stale head shows up as a taken `_id`, and a plan is
+ *   never trusted beyond what the unique keys prove: the operations wholly in are decided, the one cut
+ *   in two goes the careful way, and those not in at all are planned again on a head read afresh.
  * - **Careful (one operation at a time).** Refunds (they read the entry they reverse), operations whose
  *   debit the plan could not cover (the refusal is judged on a fresh head), and every operation of a
  *   batch that met a collision: insert the entry `pending` (its _id is the op id) → apply postings
@@ -96,7 +97,12 @@ interface Queued {
   readonly fp: string;
   readonly resolve: (r: LedgerResult) => void;
   readonly reject: (e: unknown) => void;
+  /** Batches this operation was planned in and nothing of it went in (a stale head): its id is claimed. */
+  tries?: number;
 }
+
+/** A batch's answer per operation: its result, or back in the queue (planned on a stale head, nothing written). */
+type Answer = Promise<LedgerResult> | 'requeued';
 
 interface Failure {
   code: LedgerErrorCode;
@@ -123,6 +129,8 @@ const MAX_ATTEMPTS = 100;
 const INTENTS_MARK = 'pending-entries-have-intents';
 /** Operations per batch: enough to amortise the round trips, small enough for one insert each. */
 const MAX_BATCH = 256;
+/** Times an operation is planned again after a stale head stopped its batch before any of it went in. */
+const REPLANS = 3;
 /**
  * Links per ordered insert. FerretDB 1.x honours `ordered` only within its internal chunks of 100
  * documents: after a failure it skips the rest of that chunk but inserts the next chunks (measured:
@@ -235,7 +243,10 @@ export class MongoLedger implements Ledger {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           const results = await this.applyBatch(batch);
-          batch.forEach((q, i) => q.resolve(results[i]!));
+          batch.forEach((q, i) => {
+            const r = results[i]!;
+            if (r !== 'requeued') r.then(q.resolve, q.reject);
+          });
         } catch (e) {
           for (const q of batch) q.reject(e);
         }
@@ -246,13 +257,15 @@ export class MongoLedger implements Ledger {
   }
 
   /**
-   * Plans the batch from the cached heads (an operation whose debit the plan cannot cover, or whose
-   * account has no cached head yet, gets a fresh look), writes it in six round trips, and sends every
-   * operation of the batch down the careful path if a link's slot or key turns out to be taken.
+   * Plans the batch from the cached heads (an account with none yet is read first), writes it in six
+   * round trips, and answers each operation: decided, back in the queue, or on its way the careful way
+   * (operations the plan cannot cover, ids claimed already, the one a collision cut in two).
    */
-  private async applyBatch(batch: readonly Queued[]): Promise<LedgerResult[]> {
-    const results: (LedgerResult | undefined)[] = new Array(batch.length);
-    const known = await this.reserve(batch);
+  private async applyBatch(batch: readonly Queued[]): Promise<Answer[]> {
+    const results: Answer[] = new Array(batch.length);
+    const fresh = batch.filter((q) => q.tries === undefined);
+    const knownFresh = await this.reserve(fresh);
+    const known = new Set([...knownFresh].map((n) => batch.indexOf(fresh[n]!)));
     for (const q of batch) {
       for (const p of postingsFor(q.op)) if (!this.heads.has(p.account)) await this.accountLock.run(p.account, () => this.head(p.account, false));
     }
@@ -287,35 +300,65 @@ export class MongoLedger implements Ledger {
       const batchId = randomUUID();
       await this.intents.insertOne({ _id: batchId, entries: docs, leaseUntil: now + this.opts.leaseMs, owner: this.owner });
       for (const d of docs) this.step('entry', d._id);
-      let linked = true;
-      for (let from = 0; linked && from < links.length; from += ORDERED_CHUNK) {
+      // Links go in operation order, so the ones in are a prefix: each operation is then wholly in,
+      // not at all, or (at most one) partly.
+      let inserted = links.length;
+      for (let from = 0; from < links.length; from += ORDERED_CHUNK) {
         try {
           await this.chain.insertMany(links.slice(from, from + ORDERED_CHUNK), { ordered: true });
         } catch (e) {
-          duplicatesIn(e);
-          linked = false;
+          inserted = from + Math.min(...duplicatesIn(e));
+          // A slot or key was taken: this account's cached head is stale (or the op id not new).
+          this.heads.delete(links[inserted]!.account);
+          break;
         }
       }
-      if (linked) {
-        for (const own of linksOf) for (const link of own) this.heads.set(link.account, link);
-        for (const d of docs) d.postings.forEach((_, k) => this.step(`posting:${k}`, d._id));
-        const decided = await this.decideBatch(docs);
-        docs.forEach((d, k) => {
-          const outcome = decided[k]!;
-          const balances: Record<string, number> = {};
-          for (const link of linksOf[k]!) if (!isExternal(link.account)) balances[link.account] = link.balance;
-          results[planIndex[k]!] = outcome === 'applied' ? { ok: true, entry: toEntry(d), replayed: false, balances } : outcome;
-        });
-      } else {
-        // A slot or key was taken: a head was stale or an op id is not new. Each goes the careful way,
-        // which finds what of it (if anything) is already in the chain.
-        for (const [k, d] of docs.entries()) results[planIndex[k]!] = await this.driveCarefully(d);
+      for (const link of links.slice(0, inserted)) this.heads.set(link.account, link);
+      const whole: number[] = [];
+      const drives: Promise<LedgerResult>[] = [];
+      const again: Queued[] = [];
+      let at = 0;
+      docs.forEach((d, k) => {
+        const start = at;
+        at += linksOf[k]!.length;
+        const q = batch[planIndex[k]!]!;
+        if (at <= inserted) whole.push(k);
+        else if (start >= inserted && (q.tries ?? 0) < REPLANS) {
+          // Nothing of it in: plan it again at the front of the queue, on the head just dropped.
+          q.tries = (q.tries ?? 0) + 1;
+          again.push(q);
+          results[planIndex[k]!] = 'requeued';
+        } else {
+          // Partly in, or replanned often enough: the careful way, which finds what of it is in. It runs
+          // beside the next batches (its reads are scans on FerretDB).
+          drives.push((results[planIndex[k]!] = this.driveCarefully(d, start >= inserted)));
+        }
+      });
+      this.queue.unshift(...again);
+      const wholeDocs = whole.map((k) => docs[k]!);
+      for (const d of wholeDocs) d.postings.forEach((_, n) => this.step(`posting:${n}`, d._id));
+      const decided = await this.decideBatch(wholeDocs);
+      whole.forEach((k, n) => {
+        const outcome = decided[n]!;
+        const balances: Record<string, number> = {};
+        for (const link of linksOf[k]!) if (!isExternal(link.account)) balances[link.account] = link.balance;
+        results[planIndex[k]!] = Promise.resolve(outcome === 'applied' ? { ok: true, entry: toEntry(docs[k]!), replayed: false, balances } : outcome);
+      });
+      // The intent goes once every operation in it is decided (one planned again is in its next batch's
+      // intent), and stays for recovery if one failed. Callers hear back only after it went, so nobody
+      // sees their operation still pending in the totals.
+      const settled = Promise.all(drives).then(() => this.intents.deleteOne({ _id: batchId }));
+      const gone = settled.then(() => undefined, () => undefined);
+      for (const i of planIndex) {
+        const r = results[i]!;
+        if (r !== 'requeued') results[i] = r.then((v) => gone.then(() => v));
       }
-      await this.intents.deleteOne({ _id: batchId });
+      if (drives.length === 0) await settled;
     }
-    for (const i of careful) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'ours');
-    for (const i of known) results[i] = await this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'theirs');
-    return results as LedgerResult[];
+    // Refusals are judged on a fresh head, and claimed ids looked up: the careful way, also beside the next batches.
+    for (const i of careful) results[i] = this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'ours');
+    for (const i of known) results[i] = this.applyCarefully(batch[i]!.op, batch[i]!.fp, 'theirs');
+    return results;
   }
 
   /**
@@ -324,6 +367,7 @@ export class MongoLedger implements Ledger {
    * id was claimed already (a replay, a retry in flight elsewhere, or a reuse: the careful path tells which).
    */
   private async reserve(batch: readonly Pick<Queued, 'op' | 'fp'>[]): Promise<Set<number>> {
+    if (batch.length === 0) return new Set();
     try {
       await this.ids.insertMany(batch.map((q) => ({ _id: q.op.opId, fp: q.fp })), { ordered: false });
       return new Set();
@@ -337,6 +381,7 @@ export class MongoLedger implements Ledger {
    * already (its op id was not new) gets that decision enforced instead. Returns 'applied' or the result.
    */
   private async decideBatch(docs: EntryDoc[]): Promise<('applied' | LedgerResult)[]> {
+    if (docs.length === 0) return [];
     const out: ('applied' | LedgerResult)[] = docs.map(() => 'applied');
     let taken = new Set<number>();
     try {
@@ -365,8 +410,12 @@ export class MongoLedger implements Ledger {
     return out;
   }
 
-  /** A batched operation that met a collision, or one found in a dead batch's intent: the careful way, from wherever it got to. */
-  private async driveCarefully(doc: EntryDoc): Promise<LedgerResult> {
+  /**
+   * A batched operation that met a collision, or one found in a dead batch's intent: the careful way,
+   * from wherever it got to. `nothingApplied`: this process knows none of its links went in (and, having
+   * inserted its pending entry first, that no other driver has started), so no link needs looking up.
+   */
+  private async driveCarefully(doc: EntryDoc, nothingApplied = false): Promise<LedgerResult> {
     const pending: EntryDoc = { ...doc, state: 'pending', leaseUntil: Date.now() + this.opts.leaseMs, owner: this.owner };
     try {
       await this.entries.insertOne(pending);
@@ -378,7 +427,7 @@ export class MongoLedger implements Ledger {
       if (decided) return { ...(await this.enforce(existing, decided)), replayed: true } as LedgerResult;
       return this.drive(existing, false);
     }
-    return this.drive(pending, false);
+    return this.drive(pending, nothingApplied);
   }
 
   private entryDoc(op: LedgerOp, fp: string, postings: Posting[], now: number): EntryDoc {
