@@ -5,14 +5,14 @@
  * analytics off and with ClickHouse on, comparing the server's CPU time per delivered message.
  * Needs CLICKHOUSE_URL (deploy/local/services up clickhouse).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
 import { ClientOp, Role } from '../protocol/codes';
-import { startServer, type ServerHandle } from '../tools/server-process';
+import { processCpuTimes, startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { LoadConnection, openMany } from './load-client';
 import { Progress } from './progress';
@@ -25,8 +25,8 @@ export const analyticsQuick: AnalyticsParams = { events: 5000, viewers: 20, mess
 
 /** CPU seconds (user + system) the process has used, from /proc. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { user, system } = processCpuTimes(pid);
+  return user + system;
 }
 
 /** Bytes of an SQLite file with its WAL (what the outbox holds on disk). */

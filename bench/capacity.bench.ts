@@ -13,7 +13,7 @@ import type { BenchConn } from './drivers';
 import { nowMs } from './load-client';
 import { Progress } from './progress';
 import { writeResult } from './results';
-import { drain, idleCpuPerSecond, openSenders, pause, paced, recorderOf, startCompiledViewers } from './scenarios';
+import { cpuAboveIdle, drain, idleCpuPerSecond, microsPerDelivery, openSenders, pause, paced, recorderOf, startCompiledViewers } from './scenarios';
 import { lineChart } from './svg-chart';
 import { startTarget, type Target, type TargetName } from './targets';
 
@@ -44,6 +44,8 @@ export interface Step {
   readonly p50: number;
   readonly p99: number;
   readonly serverCpuUsPerDelivery: number;
+  /** The part of it spent in user space (the server's own code, not the kernel's socket work). */
+  readonly serverUserCpuUsPerDelivery: number;
   readonly generatorCoreShare: number;
   readonly senderCoreShare: number;
   /** Within the bound and (nearly) everything delivered. */
@@ -78,9 +80,9 @@ export async function runCapacity(p: CapacityParams): Promise<unknown> {
   console.log(`\ncapacity at p99 ≤ ${p.boundMs} ms and ≥ 99.9% delivered ${JSON.stringify(p)}`);
   for (const r of results) {
     console.log(`\n${r.label}: capacity ${r.capacity.toLocaleString('en')} deliveries/s (ended by ${r.ended})`);
-    console.log('  offered/s   delivered/s  share    p50 ms   p99 ms   server µs/delivery  generator core  senders core');
+    console.log('  offered/s   delivered/s  share    p50 ms   p99 ms   server µs/delivery (user)  generator core  senders core');
     for (const s of r.steps) {
-      console.log(`  ${String(s.offeredPerSecond).padStart(9)}  ${String(s.deliveredPerSecond).padStart(11)}  ${s.deliveredShare.toFixed(4)}  ${s.p50.toFixed(1).padStart(7)}  ${s.p99.toFixed(1).padStart(7)}  ${s.serverCpuUsPerDelivery.toFixed(2).padStart(18)}  ${s.generatorCoreShare.toFixed(2).padStart(14)}  ${s.senderCoreShare.toFixed(2).padStart(12)}${s.good ? '' : '  ✗'}`);
+      console.log(`  ${String(s.offeredPerSecond).padStart(9)}  ${String(s.deliveredPerSecond).padStart(11)}  ${s.deliveredShare.toFixed(4)}  ${s.p50.toFixed(1).padStart(7)}  ${s.p99.toFixed(1).padStart(7)}  ${s.serverCpuUsPerDelivery.toFixed(2).padStart(18)} ${`(${s.serverUserCpuUsPerDelivery.toFixed(2)})`.padStart(7)}  ${s.generatorCoreShare.toFixed(2).padStart(14)}  ${s.senderCoreShare.toFixed(2).padStart(12)}${s.good ? '' : '  ✗'}`);
     }
   }
   console.log(`\nratios (HaloBuzz ÷ other): ${JSON.stringify(ratios)}`);
@@ -115,7 +117,7 @@ async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity>
       const expected = total * perRoom;
       const receivedBefore = viewers.received();
       const generatorBefore = viewers.cpuSeconds();
-      const serverBefore = target.server.cpuSeconds();
+      const serverBefore = target.server.cpuTimes();
       const sendersBefore = process.cpuUsage();
       const sending = new Progress(`${target.name}: step ${i + 1}, ${(messagesPerSecond * perRoom).toLocaleString('en')}/s offered`, total);
       const start = Date.now();
@@ -127,14 +129,15 @@ async function climb(target: Target, p: CapacityParams): Promise<TargetCapacity>
       const cut = await viewers.cut();
       const delivered = cut.received - receivedBefore;
       const { p50, p99 } = recorderOf(cut.latencies).summary();
-      const serverCpu = Math.max(0, target.server.cpuSeconds() - serverBefore - idlePerSecond * elapsed);
+      const serverCpu = cpuAboveIdle(idlePerSecond, serverBefore, target.server.cpuTimes(), elapsed);
       const senderCpu = process.cpuUsage(sendersBefore);
       const step: Step = {
         offeredPerSecond: messagesPerSecond * perRoom,
         deliveredPerSecond: Math.round(delivered / sendSeconds),
         deliveredShare: Number((delivered / expected).toFixed(4)),
         p50, p99,
-        serverCpuUsPerDelivery: Number(((serverCpu * 1e6) / Math.max(1, delivered)).toFixed(2)),
+        serverCpuUsPerDelivery: microsPerDelivery(serverCpu.total, delivered),
+        serverUserCpuUsPerDelivery: microsPerDelivery(serverCpu.user, delivered),
         generatorCoreShare: Number(((cut.cpuSeconds - generatorBefore) / elapsed).toFixed(3)),
         senderCoreShare: Number(((senderCpu.user + senderCpu.system) / 1e6 / elapsed).toFixed(3)),
         good: p99 <= p.boundMs && delivered >= expected * 0.999,

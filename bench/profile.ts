@@ -40,14 +40,14 @@ async function main(): Promise<void> {
   const tool = toolAt >= 0 ? rest[toolAt + 1]! : 'cpu';
   const dest = join(__dirname, '..', '..', 'bench', 'results', `profile-${tool}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const launcher = launcherFor(tool, dest);
-  if (!scenario || !launcher) {
-    console.error(`usage: npm run profile -- <${Object.keys(scenarios).join('|')}> [--tool cpu|heap|clinic-doctor|clinic-flame] [--quick]`);
+  if (!scenario || !launcher || scenario.settlesGarbage) {
+    console.error(`usage: npm run profile -- <${Object.entries(scenarios).filter(([, s]) => !s.settlesGarbage).map(([n]) => n).join('|')}> [--tool cpu|heap|clinic-doctor|clinic-flame] [--quick]`);
     process.exit(64);
   }
   mkdirSync(dest, { recursive: true });
   console.error(`starting the server under ${tool}`);
   const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: '2' }, undefined, undefined, launcher);
-  const target: Target = { name: 'halobuzz', protocol: 'msgpack', server, label: `HaloBuzz under ${tool}` };
+  const target: Target = { name: 'halobuzz', protocol: 'msgpack', server, label: `HaloBuzz under ${tool}`, options: { workers: 2, launcher } };
   const measured = await scenario.run(target, rest.includes('--quick') ? scenario.quick : scenario.defaults);
   console.log(JSON.stringify(measured.metrics, null, 2));
   console.error('stopping the server; the profiler is writing its files');

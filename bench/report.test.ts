@@ -29,6 +29,14 @@ t.test('rows say what was measured, per target, with ratios and the generator-bo
   t.match(table, /\*\*generator-bound\*\*/);
   t.match(table, /cpuPerDeliveryVsBaseline 0\.24/);
   t.match(table, /\[svg\]\(charts\/fanout\.svg\)/);
+  const memory = run('memory', '2026-11-26T20:15:15.392Z', { connections: 18000 }, {
+    results: [{ target: 'halobuzz', label: 'HaloBuzz on uws', metrics: { connections: 18000, baselineRssBytes: 290222080, idleBytesPerConnection: 1496, subscribedBytesPerConnection: 1306 } }],
+  });
+  t.same(summarise(memory), ['HaloBuzz on uws: 1.46 KB per idle connection, 1.28 KB per subscribed one (RSS after collection, 18,000 connections; the empty server 277 MB)']);
+  const split = run('fanout', '2026-11-26T15:19:36.434Z', { viewers: 2000 }, {
+    results: [{ target: 'halobuzz', label: 'HaloBuzz on uws', metrics: { serverCpuMsPer1kDeliveries: 2.33, serverUserCpuUsPerDelivery: 0.61 } }],
+  });
+  t.same(summarise(split), ['HaloBuzz on uws: server CPU 2.33 µs/delivery (user space 0.61)'], 'user-space CPU beside the total when the run has it');
   const unknown = run('codec', '2026-11-26T15:00:00.000Z', {}, { decodeOpsPerSecond: 1234567.891, nested: { ratio: 1.5 } });
   t.same(summarise(unknown), ['decodeOpsPerSecond 1,234,567.89, nested.ratio 1.5'], 'scenarios without their own wording list their numbers');
 });

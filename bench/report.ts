@@ -35,6 +35,11 @@ export function summarise(run: RunFile): string[] {
         const m = obj(r.metrics);
         return `${r.label}: ${fmt(m.connectPerSecond)} connects/s, ${fmt(num(m.rssBytesPerConnection) / 1024, 1)} KB RSS per idle connection`;
       });
+    case 'memory':
+      return list(j.results).map((r) => {
+        const m = obj(r.metrics);
+        return `${String(r.label)}: ${fmt(num(m.idleBytesPerConnection) / 1024, 2)} KB per idle connection, ${fmt(num(m.subscribedBytesPerConnection) / 1024, 2)} KB per subscribed one (RSS after collection, ${fmt(m.connections)} connections; the empty server ${fmt(num(m.baselineRssBytes) / 2 ** 20)} MB)`;
+      });
     case 'fanout':
     case 'routing':
     case 'rooms':
@@ -45,7 +50,7 @@ export function summarise(run: RunFile): string[] {
         return `${String(r.label)}: ${[
           has('deliveredPerSecond') ? `${fmt(m.deliveredPerSecond)} delivered/s` : '',
           has('p99') ? `p50 / p99 ${fmt(m.p50, 1)} / ${fmt(m.p99, 1)} ms` : '',
-          has('serverCpuMsPer1kDeliveries') ? `server CPU ${fmt(m.serverCpuMsPer1kDeliveries, 2)} µs/delivery` : '',
+          has('serverCpuMsPer1kDeliveries') ? `server CPU ${fmt(m.serverCpuMsPer1kDeliveries, 2)} µs/delivery${has('serverUserCpuUsPerDelivery') ? ` (user space ${fmt(m.serverUserCpuUsPerDelivery, 2)})` : ''}` : '',
           has('rssBytesPerConnection') ? `${fmt(num(m.rssBytesPerConnection) / 1024, 1)} KB RSS per connection` : '',
         ].filter(Boolean).join(', ')}`;
       });

@@ -3,11 +3,13 @@
  * one target and returns its numbers; `compare` runs it per target and reports ratios against the
  * baseline (and the ceiling where it applies).
  */
+import { join } from 'node:path';
 import { LatencyRecorder } from './latency';
 import { nowMs, openMany } from './load-client';
 import { Progress } from './progress';
 import { connect, type BenchConn, type Deliveries } from './drivers';
 import { startTarget, type Target, type TargetName } from './targets';
+import type { CpuTimes } from '../tools/server-process';
 import { CompiledViewers } from './loadgen';
 
 export interface Measured {
@@ -20,6 +22,8 @@ export interface Scenario<P> {
   readonly defaults: P;
   readonly quick: P;
   readonly targets: readonly TargetName[];
+  /** Start each target with `--expose-gc` and bench/gc-on-signal preloaded, for `settledRssBytes`. */
+  readonly settlesGarbage?: boolean;
   run(target: Target, params: P): Promise<Measured>;
 }
 
@@ -97,6 +101,66 @@ export const connectScenario: Scenario<ConnectParams> = {
   },
 };
 
+// 1b. Memory at scale: RSS per connection once the garbage is collected, idle and subscribed.
+export interface MemoryParams { connections: number }
+
+/** Runs a server with a collectable heap in every thread (bench/gc-on-signal) for `settledRssBytes`. */
+const SETTLING_LAUNCHER = [process.execPath, '--expose-gc', '-r', join(__dirname, 'gc-on-signal.js')];
+
+/** The server's RSS after full collections in every thread (a target of a scenario that `settlesGarbage`). */
+export async function settledRssBytes(target: Target): Promise<number> {
+  // Without the preload the signal would kill the server.
+  if (target.options.launcher !== SETTLING_LAUNCHER) throw new Error(`${target.name} was not started to settle its garbage`);
+  // Three rounds: a collection can only free what the finalizers of the previous one let go.
+  for (let round = 0; round < 3; round++) {
+    target.server.child.kill('SIGUSR2');
+    await pause(500);
+  }
+  return target.server.rssBytes();
+}
+
+/**
+ * Loopback source addresses this process has not used yet: a connection the generator closed holds its
+ * port in TIME_WAIT for a minute, so back-to-back storms of 18,000 need addresses of their own.
+ */
+let sourcesTaken = 0;
+function freshSources(n: number): number {
+  const first = sourcesTaken;
+  sourcesTaken += Math.ceil(n / PER_SOURCE) * PER_SOURCE;
+  return first;
+}
+
+/** Settled RSS of `target` empty, then with `n` compiled viewers in `room` ('' = hello only, no join). */
+async function rssPerConnection(target: Target, n: number, room: string): Promise<{ baseline: number; perConnection: number }> {
+  const baseline = await settledRssBytes(target);
+  const viewers = await startCompiledViewers(target, n, room, 1, freshSources(n));
+  const loaded = await settledRssBytes(target);
+  await viewers.stop();
+  return { baseline, perConnection: Math.round((loaded - baseline) / n) };
+}
+
+export const memoryScenario: Scenario<MemoryParams> = {
+  name: 'memory',
+  // The fd limit here is 20,000 per process (bench/README.md § How the load generator works).
+  defaults: { connections: 18_000 },
+  quick: { connections: 300 },
+  targets: ['halobuzz', 'socketio', 'uws-raw'],
+  settlesGarbage: true,
+  async run(target, p) {
+    await pause(1000);
+    const idle = await rssPerConnection(target, p.connections, '');
+    // The subscribed count on a fresh twin: this server would reuse what the idle connections freed.
+    const twin = await startTarget(target.name, target.options);
+    try {
+      await pause(1000);
+      const subscribed = await rssPerConnection(twin, p.connections, 'memory');
+      return { metrics: { connections: p.connections, baselineRssBytes: idle.baseline, idleBytesPerConnection: idle.perConnection, subscribedBytesPerConnection: subscribed.perConnection } };
+    } finally {
+      await twin.server.stop();
+    }
+  },
+};
+
 // 2. Fan-out: one room, V viewers, S senders.
 export interface FanoutParams { viewers: number; senders: number; rate: number; seconds: number; payload: number; compiled: number }
 
@@ -133,13 +197,13 @@ export function socketUrl(target: Target): string {
  * Starts `n` compiled viewers (bench/loadgen) of `target` in `room` (or, with `roomCount` above 1, spread
  * over `${room}0` … in turn), with a progress line.
  */
-export async function startCompiledViewers(target: Target, n: number, room: string, roomCount = 1): Promise<CompiledViewers> {
+export async function startCompiledViewers(target: Target, n: number, room: string, roomCount = 1, firstSource = 0): Promise<CompiledViewers> {
   const progress = new Progress(`${target.name}: viewers (compiled)`, n);
   const t0 = Date.now();
   const viewers = await CompiledViewers.start({
     protocol: target.protocol, url: socketUrl(target), room, roomCount,
     tokens: Array.from({ length: n }, (_, i) => target.server.token(`viewer${i}`)),
-    sources: Array.from({ length: n }, (_, i) => sourceAddress(i)),
+    sources: Array.from({ length: n }, (_, i) => sourceAddress(firstSource + i)),
     onProgress: (done) => progress.update(done),
   });
   progress.done(`${(n / ((Date.now() - t0) / 1000)).toFixed(0)} conn/s`);
@@ -169,11 +233,22 @@ export async function openSenders(target: Target, n: number, roomOf: (i: number)
 }
 
 /** The server's CPU seconds per second while nothing is sent (timers, heartbeats), to subtract from a load window. */
-export async function idleCpuPerSecond(target: Target): Promise<number> {
-  const start = target.server.cpuSeconds();
+export async function idleCpuPerSecond(target: Target): Promise<CpuTimes> {
+  const start = target.server.cpuTimes();
   await pause(1000);
-  return target.server.cpuSeconds() - start;
+  const end = target.server.cpuTimes();
+  return { user: end.user - start.user, system: end.system - start.system };
 }
+
+/** The server's CPU seconds between `before` and `after` (`seconds` apart) above its idle rate: all of it, and user space alone. */
+export function cpuAboveIdle(idle: CpuTimes, before: CpuTimes, after: CpuTimes, seconds: number): { total: number; user: number } {
+  const user = Math.max(0, after.user - before.user - idle.user * seconds);
+  const system = Math.max(0, after.system - before.system - idle.system * seconds);
+  return { total: user + system, user };
+}
+
+/** CPU seconds per delivery in µs (= ms per thousand deliveries), to 3 decimals. */
+export const microsPerDelivery = (cpuSeconds: number, delivered: number) => Number(((cpuSeconds * 1e6) / Math.max(1, delivered)).toFixed(3));
 
 export const fanoutScenario: Scenario<FanoutParams> = {
   name: 'fanout',
@@ -192,7 +267,7 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const total = p.senders * p.rate * p.seconds;
     const idlePerSecond = await idleCpuPerSecond(target);
     const progress = new Progress(`${target.name}: fan-out`, total);
-    const cpuBefore = target.server.cpuSeconds();
+    const cpuBefore = target.server.cpuTimes();
     const generatorBefore = viewers.cpuSeconds();
     const sendersBefore = process.cpuUsage();
     const start = Date.now();
@@ -200,7 +275,7 @@ export const fanoutScenario: Scenario<FanoutParams> = {
     const expected = total * p.viewers;
     await drain(() => viewers.received() >= expected);
     const elapsed = (Date.now() - start) / 1000;
-    const cpu = Math.max(0, target.server.cpuSeconds() - cpuBefore - idlePerSecond * elapsed);
+    const cpu = cpuAboveIdle(idlePerSecond, cpuBefore, target.server.cpuTimes(), elapsed);
     const generatorSeconds = viewers.cpuSeconds() - generatorBefore;
     const sendersCpu = process.cpuUsage(sendersBefore);
     const delivered = viewers.received();
@@ -215,7 +290,9 @@ export const fanoutScenario: Scenario<FanoutParams> = {
         rssBytesPerConnection: Math.round((after - before) / p.viewers),
         // What the server spent, whoever set the pace, above its idle rate: CPU milliseconds per thousand
         // deliveries (= µs per delivery). /proc ticks are 10 ms: short runs are coarse.
-        serverCpuMsPer1kDeliveries: Number(((cpu * 1000) / (delivered / 1000)).toFixed(3)),
+        serverCpuMsPer1kDeliveries: microsPerDelivery(cpu.total, delivered),
+        // The same in user space alone: the server's own code, without the kernel's socket writes.
+        serverUserCpuUsPerDelivery: microsPerDelivery(cpu.user, delivered),
         // What the viewers' generator spent per message it received, and how much of its one core it used:
         // near 1, the generator set the pace and throughput ratios say nothing about the servers.
         generatorCpuUsPerReceived: Number(((generatorSeconds * 1e6) / Math.max(1, delivered)).toFixed(3)),
@@ -313,7 +390,7 @@ export const slowScenario: Scenario<SlowParams> = {
   },
 };
 
-export const scenarios = { connect: connectScenario, fanout: fanoutScenario, routing: routingScenario, rooms: roomsScenario, slow: slowScenario } as const;
+export const scenarios = { connect: connectScenario, memory: memoryScenario, fanout: fanoutScenario, routing: routingScenario, rooms: roomsScenario, slow: slowScenario } as const;
 
 export interface Comparison {
   readonly scenario: string;
@@ -334,7 +411,7 @@ export async function compare<P>(scenario: Scenario<P>, params: P, workers: numb
   const results: Comparison['results'] = [];
   const latencies: Comparison['latencies'] = [];
   for (const name of scenario.targets) {
-    const target = await startTarget(name, { workers });
+    const target = await startTarget(name, { workers, ...(scenario.settlesGarbage ? { launcher: SETTLING_LAUNCHER } : {}) });
     try {
       const measured = await scenario.run(target, params);
       results.push({ target: name, label: target.label, metrics: measured.metrics });
@@ -368,6 +445,16 @@ export async function compare<P>(scenario: Scenario<P>, params: P, workers: numb
   if (ours?.serverCpuMsPer1kDeliveries) {
     if (base?.serverCpuMsPer1kDeliveries) ratios.cpuPerDeliveryVsBaseline = ratio(ours.serverCpuMsPer1kDeliveries, base.serverCpuMsPer1kDeliveries);
     if (ceiling?.serverCpuMsPer1kDeliveries) ratios.cpuPerDeliveryVsCeiling = ratio(ours.serverCpuMsPer1kDeliveries, ceiling.serverCpuMsPer1kDeliveries);
+  }
+  if (ours?.serverUserCpuUsPerDelivery) {
+    if (base?.serverUserCpuUsPerDelivery) ratios.userCpuPerDeliveryVsBaseline = ratio(ours.serverUserCpuUsPerDelivery, base.serverUserCpuUsPerDelivery);
+    if (ceiling?.serverUserCpuUsPerDelivery) ratios.userCpuPerDeliveryVsCeiling = ratio(ours.serverUserCpuUsPerDelivery, ceiling.serverUserCpuUsPerDelivery);
+  }
+  for (const kind of ['idle', 'subscribed'] as const) {
+    const perConnection = (m: Record<string, number> | undefined) => m?.[`${kind}BytesPerConnection`];
+    if (!perConnection(ours)) continue;
+    if (perConnection(base)) ratios[`${kind}MemoryVsBaseline`] = ratio(perConnection(ours), perConnection(base));
+    if (perConnection(ceiling)) ratios[`${kind}MemoryVsCeiling`] = ratio(perConnection(ours), perConnection(ceiling));
   }
   const generatorBound: string[] = [];
   for (const r of results) {

@@ -13,6 +13,8 @@ export interface Target {
   readonly protocol: 'msgpack' | 'socketio';
   readonly server: ServerHandle;
   readonly label: string;
+  /** How it was started: `startTarget(name, options)` starts a fresh twin. */
+  readonly options: TargetOptions;
 }
 
 const UNLIMITED = '100000';
@@ -28,7 +30,14 @@ export const HALOBUZZ_BENCH_ENV: Record<string, string> = {
   HALOBUZZ_MAX_ROOMS_PER_CONNECTION: '64',
 };
 
-export async function startTarget(name: TargetName, opts: { workers: number; env?: Record<string, string> }): Promise<Target> {
+export interface TargetOptions {
+  readonly workers: number;
+  readonly env?: Record<string, string>;
+  /** Command that runs node (flags, preloads): [command, ...args]; the server script is appended. */
+  readonly launcher?: readonly string[];
+}
+
+export async function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
   switch (name) {
     case 'halobuzz':
     case 'halobuzz-ws':
@@ -36,18 +45,18 @@ export async function startTarget(name: TargetName, opts: { workers: number; env
       // `halobuzz` runs the default transport (uWS where its native binding loads) with direct routing;
       // `halobuzz-ws` forces ws; `halobuzz-log` routes one node through the in-process log.
       const variant: Record<string, string> = name === 'halobuzz-ws' ? { HALOBUZZ_TRANSPORT: 'ws' } : name === 'halobuzz-log' ? { HALOBUZZ_ONE_NODE_ROUTING: 'log' } : {};
-      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...variant, ...opts.env });
+      const server = await startServer({ ...HALOBUZZ_BENCH_ENV, HALOBUZZ_WORKERS: String(opts.workers), ...variant, ...opts.env }, undefined, undefined, opts.launcher);
       const { transport } = (await (await fetch(`${server.http}/health`)).json()) as { transport: string };
-      return { name, protocol: 'msgpack', server, label: `HaloBuzz on ${transport}${name === 'halobuzz-log' ? ', routed through the log' : ''} (${opts.workers} workers)` };
+      return { name, protocol: 'msgpack', server, options: opts, label: `HaloBuzz on ${transport}${name === 'halobuzz-log' ? ', routed through the log' : ''} (${opts.workers} workers)` };
     }
     case 'socketio': {
       const redis = process.env.REDIS_URL;
-      const server = await startServer(redis ? { REDIS_URL: redis } : {}, undefined, join(__dirname, 'baseline', 'socketio-server.js'));
-      return { name, protocol: 'socketio', server, label: redis ? 'Socket.IO 4.8 + Redis adapter' : 'Socket.IO 4.8 (no Redis: REDIS_URL unset)' };
+      const server = await startServer(redis ? { REDIS_URL: redis } : {}, undefined, join(__dirname, 'baseline', 'socketio-server.js'), opts.launcher);
+      return { name, protocol: 'socketio', server, options: opts, label: redis ? 'Socket.IO 4.8 + Redis adapter' : 'Socket.IO 4.8 (no Redis: REDIS_URL unset)' };
     }
     case 'uws-raw': {
-      const server = await startServer({}, undefined, join(__dirname, 'ceiling', 'uws-server.js'));
-      return { name, protocol: 'msgpack', server, label: 'raw uWS pub/sub (ceiling)' };
+      const server = await startServer({}, undefined, join(__dirname, 'ceiling', 'uws-server.js'), opts.launcher);
+      return { name, protocol: 'msgpack', server, options: opts, label: 'raw uWS pub/sub (ceiling)' };
     }
   }
 }

@@ -12,6 +12,16 @@ import { nodeWebSocket } from '../sdk/node';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
+/** CPU seconds spent in user space and in the kernel on a process's behalf. */
+export interface CpuTimes { readonly user: number; readonly system: number }
+
+/** CPU times of process `pid` (all its threads) so far, from /proc (Linux). */
+export function processCpuTimes(pid: number): CpuTimes {
+  // Fields 14 and 15 of /proc/<pid>/stat: user and system clock ticks (100 per second on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
 export interface ServerHandle {
   readonly port: number;
   readonly url: string;
@@ -27,6 +37,8 @@ export interface ServerHandle {
   rssBytes(): number;
   /** CPU seconds the server process (all its threads) has used so far, from /proc (Linux). */
   cpuSeconds(): number;
+  /** The same, split into user space and kernel (system) seconds. */
+  cpuTimes(): CpuTimes;
   /** Sends SIGTERM and waits for exit. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
@@ -116,10 +128,10 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
     cpuSeconds: () => {
-      // Fields 14 and 15 of /proc/<pid>/stat: user and system clock ticks (100 per second on Linux).
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
+      const { user, system } = processCpuTimes(child.pid!);
+      return user + system;
     },
+    cpuTimes: () => processCpuTimes(child.pid!),
     stop: async () => {
       for (const c of clients) c.close();
       if (child.exitCode === null) child.kill('SIGTERM');

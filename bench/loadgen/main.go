@@ -40,7 +40,7 @@ import (
 type config struct {
 	Protocol    string   `json:"protocol"` // "msgpack" or "socketio"
 	URL         string   `json:"url"`
-	Room        string   `json:"room"`
+	Room        string   `json:"room"`      // "" for viewers that connect and say hello but join nothing (idle)
 	RoomCount   int      `json:"roomCount"` // above 1: viewer i joins room + (i mod roomCount)
 	Tokens      []string `json:"tokens"`
 	Sources     []string `json:"sources"` // local address per viewer ("" for the default)
@@ -264,6 +264,9 @@ func (v *viewer) msgpackHandshake(token, room string) error {
 	if err := v.request(hello, 1); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
+	if room == "" {
+		return nil
+	}
 	join := appendUint(appendString(appendUint(appendUint(appendArray(nil, 4), opJoin), 2), room), roleViewer)
 	if err := v.request(join, 2); err != nil {
 		return fmt.Errorf("join: %w", err)
@@ -316,6 +319,9 @@ func (v *viewer) socketIoHandshake(token, room string) error {
 	}
 	if _, err := v.readText("40"); err != nil {
 		return fmt.Errorf("socket.io connect: %w", err)
+	}
+	if room == "" {
+		return nil
 	}
 	args, _ := json.Marshal([]string{"join", room})
 	if err := v.conn.WriteMessage(websocket.TextMessage, append([]byte("421"), args...)); err != nil {
