@@ -58,6 +58,23 @@ t.test('spam rules: links, mention floods, contact details flagged for review', 
   t.same([both.action, both.text, both.hits.map((h) => h.rule)], ['flag', '****, call +1 555 010 9999', ['profanity', 'contact']], 'a flag keeps the masks of other rules');
 });
 
+t.test('the shortcuts of the hot path decide as the full check does', async (t) => {
+  // An email address is found from the start of its run of address characters, wherever the run starts.
+  const strict = (text: string) => filter.check(text, 'strict').text;
+  const address = 'john.doe+hb@mail.example.de';
+  t.equal(strict(`mail ${address} now`), `mail ${'*'.repeat(address.length)} now`);
+  t.equal(strict('ab@@c@x.io'), 'ab@@******', 'a later run of address characters still matches');
+  t.equal(filter.check('no dots, no colons, no at signs here', 'standard').action, 'allow');
+  // Tokens are reused only for the same text: two texts one after the other each get their own verdict.
+  t.equal(filter.check('well shit', 'standard').text, 'well ****');
+  t.equal(filter.check('well shot', 'standard').text, 'well shot');
+  // A character outside the BMP stretched three times is read once (the quick test defers to the expression).
+  const gothic = new WordMatcher(['\u{10330}\u{10331}']);
+  t.same(gothic.find('\u{10330}\u{10330}\u{10330}\u{10331}').map((h) => h.entry), ['\u{10330}\u{10331}']);
+  t.same(new WordMatcher(['shit']).find('sssshiiit').map((h) => h.entry), ['shit'], 'an ASCII stretch too');
+  t.equal(normalizeWord('ＳＨＩＴ'), 'shit', 'full-width letters still go through NFKC');
+});
+
 t.test('the same message repeated: the third within the window is spam, in any case or spacing', async (t) => {
   const spam = new SpamTracker(30_000, 2);
   t.equal(spam.repeated('ann', 'Follow me!', 0), false);

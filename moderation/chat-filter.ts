@@ -50,6 +50,7 @@ export interface FilterVerdict {
 
 const URL = /\b(?:https?:\/\/|www\.)[^\s]+|\b[a-z0-9-]{2,}\.(?:com|net|org|io|gg|me|ly|app|xyz|ru|info|biz|link|click|top|tk)\b(?:\/[^\s]*)?/giu;
 const MENTION = /(?:^|\s)@[\p{L}\p{N}_.-]{2,}/gu;
+const MAY_HOLD_LINK = /[.:]/;
 
 interface CompiledRule {
   readonly rule: FilterRule;
@@ -127,6 +128,8 @@ function compile(rule: FilterRule, lists: Map<string, string[]>, allow: readonly
       const allowed = (rule.allowDomains ?? []).map((d) => d.toLowerCase());
       return {
         rule, find: (text) => {
+          // Every link has a '.' or a ':' (the scheme); most chat has neither and skips the expression.
+          if (!MAY_HOLD_LINK.test(text)) return [];
           const links = [...text.matchAll(URL)].filter((m) => !allowed.some((d) => m[0].toLowerCase().replace(/^https?:\/\//, '').replace(/^www\./, '').startsWith(d)));
           return links.length > rule.max ? links.map((m) => ({ start: m.index, end: m.index + m[0].length })) : [];
         },
@@ -135,6 +138,7 @@ function compile(rule: FilterRule, lists: Map<string, string[]>, allow: readonly
     case 'mentions':
       return {
         rule, find: (text) => {
+          if (!text.includes('@')) return [];
           const mentions = [...text.matchAll(MENTION)];
           return mentions.length > rule.max ? mentions.map((m) => ({ start: m.index, end: m.index + m[0].length })) : [];
         },

@@ -25,20 +25,51 @@ const ZERO_WIDTH = /[\u200B-\u200D\u2060\uFEFF\u00AD]/g;
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Hangul}]/u;
 const LETTER = /\p{L}/u;
 
-/** The normal form a token (or a list entry) is compared in. */
-export function normalizeWord(word: string): string {
-  const base = word.normalize('NFKC').toLowerCase().replace(ZERO_WIDTH, '');
-  // Look-alikes only count inside words that also have letters: "2024" and "@" alone stay what they are.
+/** One code point: one code unit, or a surrogate pair. */
+function isOneCharacter(s: string): boolean {
+  return s.length === 1 || (s.length === 2 && s.charCodeAt(0) >= 0xd800 && s.charCodeAt(0) <= 0xdbff);
+}
+
+/** Printable ASCII only: NFKC leaves it as it is and it holds no zero-width characters. */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+
+/** A word in NFKC, lower case, zero-width characters gone (before look-alikes are read as letters). */
+function baseForm(word: string): string {
+  // Most chat is ASCII; normalizing it would only allocate the same string again.
+  return PLAIN_ASCII.test(word) ? word.toLowerCase() : word.normalize('NFKC').toLowerCase().replace(ZERO_WIDTH, '');
+}
+
+/** Look-alike digits and symbols read as letters, in a word that also has letters ("2024" and "@" alone stay). */
+function decoded(base: string): string {
   if (!LETTER.test(base)) return base;
   let out = '';
   for (const ch of base) out += LEET[ch] ?? ch;
   return out;
 }
 
+/** The normal form a token (or a list entry) is compared in. */
+export function normalizeWord(word: string): string {
+  return decoded(baseForm(word));
+}
+
 /** Runs of 3+ of one letter read once ("fuuuck" → "fuck"); null when there is no such run. */
 function collapsed(word: string): string | null {
+  if (!mayHaveTriple(word)) return null;
   const out = word.replace(/(\p{L})\1{2,}/gu, '$1');
   return out === word ? null : out;
+}
+
+/**
+ * False only when no character appears three times in a row: the cheap test before the regular
+ * expression. A surrogate (a character beyond the BMP, two code units) always defers to the expression.
+ */
+function mayHaveTriple(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+    if (i >= 2 && c === word.charCodeAt(i - 1) && c === word.charCodeAt(i - 2)) return true;
+  }
+  return false;
 }
 
 /** Every run of a letter read once, for comparing stretched tokens with list entries ("ass" → "as"). */
@@ -113,7 +144,7 @@ export class WordMatcher {
       }
       // "f u c k": a run of single letters read as one word.
       let j = i;
-      while (j < tokens.length && [...tokens[j]!.norm].length === 1 && LETTER.test(tokens[j]!.norm)) j++;
+      while (j < tokens.length && isOneCharacter(tokens[j]!.norm) && LETTER.test(tokens[j]!.norm)) j++;
       if (j - i >= 3) {
         const joined = tokens.slice(i, j).map((x) => x.norm).join('');
         const spelled = this.wordOf(joined);
@@ -162,7 +193,12 @@ export class WordMatcher {
   }
 }
 
-function tokenize(text: string): Token[] {
+/** The last text tokenized and its tokens: every word rule of one check reads the same text. */
+let lastText: string | null = null;
+let lastTokens: readonly Token[] = [];
+
+function tokenize(text: string): readonly Token[] {
+  if (text === lastText) return lastTokens;
   const out: Token[] = [];
   for (const m of text.matchAll(TOKEN)) {
     let start = m.index;
@@ -173,8 +209,11 @@ function tokenize(text: string): Token[] {
       start++;
     }
     if (!raw) continue;
-    const norm = normalizeWord(raw);
-    out.push({ start, end: start + raw.length, norm, decoded: norm !== raw.normalize('NFKC').toLowerCase().replace(ZERO_WIDTH, '') });
+    const base = baseForm(raw);
+    const norm = decoded(base);
+    out.push({ start, end: start + raw.length, norm, decoded: norm !== base });
   }
+  lastText = text;
+  lastTokens = out;
   return out;
 }
