@@ -2,7 +2,7 @@
  * The EventBus contract as a tap suite; the in-process bus and the Kafka bus both run it.
  */
 import type { Test } from 'tap';
-import type { ConsumedBatch, EventBus } from './event-bus';
+import { wholeBatch, type ConsumedBatch, type EventBus } from './event-bus';
 
 async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
   const start = Date.now();
@@ -46,14 +46,14 @@ export function eventBusConformance(t: Test, name: string, open: () => Promise<E
     let failOnce = true;
     const a = await bus.consumeShared(group, [topic], {
       onAssignment: (m) => void (assignedFirst = m),
-      onBatch: async (b) => {
+      onBatch: (b) => wholeBatch((async () => {
         // The first batch fails once: it must come again (nothing committed) rather than be lost.
         if (failOnce) {
           failOnce = false;
           throw new Error('injected');
         }
         for (const r of b.records) first.push(num(r.value));
-      },
+      })()),
     });
     await until('first member consumed 10', () => new Set(first).size === 10);
     t.same([...new Set(first)].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'a failed batch is delivered again');
@@ -62,10 +62,56 @@ export function eventBusConformance(t: Test, name: string, open: () => Promise<E
 
     await bus.publish([{ topic, records: [{ partition: 0, value: bytes(10) }, { partition: 1, value: bytes(11) }] }]);
     const second: number[] = [];
-    const b = await bus.consumeShared(group, [topic], { onAssignment: () => undefined, onBatch: async (batch) => void second.push(...batch.records.map((r) => num(r.value))) });
+    const b = await bus.consumeShared(group, [topic], { onAssignment: () => undefined, onBatch: (batch) => wholeBatch((async () => void second.push(...batch.records.map((r) => num(r.value))))()) });
     await until('second member consumed the 2 new', () => second.length >= 2);
     await new Promise((r) => setTimeout(r, 300));
     t.same(second.sort((x, y) => x - y), [10, 11], 'only what was never committed');
+    await b.stop();
+  });
+
+  t.test(`${name}: nothing is committed past a batch not yet done; a batch whose done fails comes again with all after it`, async (t) => {
+    const bus = await open();
+    t.teardown(() => bus.close());
+    const topic = unique();
+    const group = `${topic}-group`;
+    await bus.ensureTopics([topic], 1);
+    const seen: number[] = [];
+    // Each batch is taken at once; its `done` waits for the test: fail the first, finish the rest.
+    const pending: { values: number[]; finish: (err?: Error) => void }[] = [];
+    const a = await bus.consumeShared(group, [topic], {
+      onAssignment: () => undefined,
+      onBatch: (b) => {
+        const values = b.records.map((r) => num(r.value));
+        seen.push(...values);
+        const done = new Promise<void>((resolve, reject) => pending.push({ values, finish: (err) => (err ? reject(err) : resolve()) }));
+        return { taken: Promise.resolve(), done };
+      },
+    });
+    await bus.publish([{ topic, records: [{ partition: 0, value: bytes(0) }] }]);
+    await until('the first batch', () => pending.length >= 1);
+    for (let i = 1; i <= 3; i++) await bus.publish([{ topic, records: [{ partition: 0, value: bytes(i) }] }]);
+    await new Promise((r) => setTimeout(r, 300)); // Kafka may offer 1…3 meanwhile; the in-process bus waits
+    pending[0]!.finish(new Error('injected'));
+    const again = () => seen.lastIndexOf(0);
+    await until('the failed batch again', () => seen.filter((v) => v === 0).length >= 2);
+    // Finish everything from the second delivery of 0 on (earlier batches after 0 were abandoned).
+    await until('0…3 again after the failed batch', () => {
+      for (const p of pending) if (p.values.some((v) => seen.indexOf(v, again()) >= 0)) p.finish();
+      return [0, 1, 2, 3].every((v) => seen.indexOf(v, again()) >= 0);
+    });
+    t.same([...new Set(seen.slice(again()))], [0, 1, 2, 3], 'redelivered from the failed batch, in order');
+    // A batch still working when its member stops is not committed: the next member gets it, and only it.
+    await new Promise((r) => setTimeout(r, 600)); // a commit interval for what is done
+    const before = pending.length;
+    await bus.publish([{ topic, records: [{ partition: 0, value: bytes(4) }] }]);
+    await until('the batch of 4', () => pending.length > before);
+    await a.stop();
+    const second: number[] = [];
+    const b = await bus.consumeShared(group, [topic], { onAssignment: () => undefined, onBatch: (batch) => wholeBatch((async () => void second.push(...batch.records.map((r) => num(r.value))))()) });
+    await until('the next member got the unfinished batch', () => second.includes(4));
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(second, [4], 'everything done was committed; the batch not done came again');
+    for (const p of pending) p.finish();
     await b.stop();
   });
 
@@ -82,10 +128,10 @@ export function eventBusConformance(t: Test, name: string, open: () => Promise<E
     const assignments: number[] = [];
     const a = await bus.consumeShared(`${topic}-group`, [topic], {
       onAssignment: (m) => void assignments.push(m.get(topic)?.length ?? 0),
-      onBatch: async (b) => {
+      onBatch: (b) => wholeBatch((async () => {
         if (sharedFailures++ === 0) throw fatal();
         shared.push(...b.records.map((r) => num(r.value)));
-      },
+      })()),
     });
     const all: number[] = [];
     let allFailures = 0;

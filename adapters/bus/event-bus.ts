@@ -4,8 +4,10 @@
  *
  * Two ways to consume:
  * - shared (a consumer group): the bus divides each topic's partitions among the group's members and moves
- *   them when members come and go. A batch's offsets are committed only after `onBatch` resolved, so a
- *   member that dies mid-batch leaves it to be delivered again to the next owner.
+ *   them when members come and go. A handler answers each batch with two promises: `taken` (the records
+ *   are handed over, in order: the bus may offer the partition's next batch) and `done` (the batch's work
+ *   is durable). Offsets are committed only up to the oldest batch not yet done, so a member that dies
+ *   mid-batch leaves it, and everything after it, to be delivered again to the next owner.
  * - all: this member reads every partition from the moment it subscribed (nothing is committed); a batch
  *   whose `onBatch` rejects is offered again.
  * Either way a consumer carries on after any handler failure or engine error: it never stops on its own.
@@ -31,8 +33,28 @@ export interface SharedHandlers {
    * re-joins).
    */
   onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
-  /** Offsets up to the batch's last record are committed once this resolves; a rejection redelivers. */
-  onBatch(batch: ConsumedBatch): Promise<void>;
+  /** Takes one batch of a partition; batches of one partition come in log order. */
+  onBatch(batch: ConsumedBatch): BatchHandling;
+}
+
+/** How a shared consumer's handler takes one batch. */
+export interface BatchHandling {
+  /**
+   * Resolves once the records are handed over in order: the bus may then offer the partition's next
+   * batch before this one is done (Kafka does; the in-process bus waits for `done`). The handler bounds how
+   * many batches it holds by resolving this later. A rejection redelivers the batch.
+   */
+  readonly taken: Promise<void>;
+  /**
+   * Resolves once the batch's work is durable: its offsets may be committed once every earlier batch of
+   * the partition is done too. A rejection redelivers the partition from this batch on.
+   */
+  readonly done: Promise<void>;
+}
+
+/** A batch handled in one step: taken once it is done (no batch of the partition overlaps another). */
+export function wholeBatch(work: Promise<void>): BatchHandling {
+  return { taken: work, done: work };
 }
 
 export interface BusSubscription {

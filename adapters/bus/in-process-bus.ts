@@ -48,6 +48,9 @@ export class InProcessBus implements EventBus {
     g.members.push(member);
     const owner = () => g!.members.find((m) => !m.stopped) === member;
     let assigned = false;
+    // Stopping abandons a batch not yet done (it stays uncommitted, for the next owner).
+    let abandon: () => void = () => undefined;
+    const abandoned = new Promise<'abandoned'>((resolve) => (abandon = () => resolve('abandoned')));
     return this.loop(async () => {
       if (!owner()) return false;
       if (!assigned) {
@@ -61,7 +64,11 @@ export class InProcessBus implements EventBus {
           const from = g!.committed.get(key) ?? 0;
           if (from >= records.length || member.stopped) continue;
           const batch: ConsumedBatch = { topic, partition, records: records.slice(from).map((value, i) => ({ offset: from + i, value })) };
-          await handlers.onBatch(batch);
+          // One batch at a time: the next is offered once this one is done (a rejection of either redelivers).
+          const handling = handlers.onBatch(batch);
+          handling.done.catch(() => undefined); // awaited below, after `taken`
+          if ((await Promise.race([handling.taken, abandoned])) === 'abandoned') return false;
+          if ((await Promise.race([handling.done, abandoned])) === 'abandoned') return false;
           g!.committed.set(key, from + batch.records.length);
           progressed = true;
         }
@@ -70,7 +77,7 @@ export class InProcessBus implements EventBus {
     }, () => {
       member.stopped = true;
       g!.members.splice(g!.members.indexOf(member), 1);
-    });
+    }, abandon);
   }
 
   async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
@@ -103,7 +110,7 @@ export class InProcessBus implements EventBus {
   }
 
   /** Runs `step` whenever something was published (or another member stopped), one step at a time. */
-  private async loop(step: () => Promise<boolean>, onStop: () => void): Promise<BusSubscription> {
+  private async loop(step: () => Promise<boolean>, onStop: () => void, onStopping: () => void = () => undefined): Promise<BusSubscription> {
     let stopped = false;
     let running: Promise<void> = Promise.resolve();
     let again = false;
@@ -135,6 +142,7 @@ export class InProcessBus implements EventBus {
       stop: async () => {
         stopped = true;
         this.wakers.delete(wake);
+        onStopping();
         await running;
         onStop();
         for (const w of this.wakers) w();

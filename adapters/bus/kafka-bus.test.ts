@@ -9,6 +9,33 @@ if (brokers) {
   const run = `bus-${process.pid}-${Date.now()}`;
   eventBusConformance(t, 'kafka', () => KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 6000 }), () => `${run}-${n++}`);
 
+  t.test('kafka: batches are pipelined: the next batch of a partition comes while the one before is still working', async (t) => {
+    const bus = await KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 6000 });
+    t.teardown(() => bus.close());
+    const topic = `${run}-${n++}`;
+    await bus.ensureTopics([topic], 1);
+    const taken: number[][] = [];
+    let finishFirst: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (finishFirst = resolve));
+    const sub = await bus.consumeShared(`${topic}-group`, [topic], {
+      onAssignment: () => undefined,
+      onBatch: (b) => {
+        taken.push(b.records.map((r) => r.value[0]!));
+        return { taken: Promise.resolve(), done: taken.length === 1 ? first : Promise.resolve() };
+      },
+    });
+    await bus.publish([{ topic, records: [{ partition: 0, value: new Uint8Array([1]) }] }]);
+    const wait = async (what: string, ok: () => boolean) => {
+      for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() - start > 30_000) throw new Error(`timed out: ${what}`);
+    };
+    await wait('the first batch', () => taken.length === 1);
+    await bus.publish([{ topic, records: [{ partition: 0, value: new Uint8Array([2]) }] }]);
+    await wait('the second batch while the first is not done', () => taken.length === 2);
+    t.same(taken, [[1], [2]], 'in log order, the second offered before the first was done');
+    finishFirst();
+    await sub.stop();
+  });
+
   t.test('kafka: unreachable brokers fail connect with a clear code, quickly', async (t) => {
     const started = Date.now();
     await t.rejects(KafkaBus.connect({ brokers: ['127.0.0.1:1'], clientId: 'nobody' }), { code: 'HB_BUS_UNREACHABLE' });

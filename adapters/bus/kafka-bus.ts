@@ -1,13 +1,20 @@
 /**
  * The EventBus on Apache Kafka (kafkajs 2.2, verified against Kafka 4.4 in KRaft mode).
  *
- * - Producer: idempotent, acks from all in-sync replicas, one request in flight (so retries cannot reorder
- *   a partition), no linger: kafkajs sends as soon as it is asked, and callers batch per event-loop turn.
- * - Shared consumption: a consumer group; kafkajs and the broker do membership and rebalancing. A batch's
- *   offsets are resolved only after `onBatch` resolved, and kafkajs commits resolved offsets at most every
- *   250 ms (and when leaving the group): one broker round trip less per batch, paid for by a slightly longer
- *   replay after a crash, which positions make harmless. Heartbeats continue while a batch runs so a slow
- *   batch does not cost the node its partitions.
+ * - Producers: one per topic, each idempotent, acks from all in-sync replicas, one request in flight (so
+ *   retries cannot reorder a partition), no linger: kafkajs sends as soon as it is asked, and callers batch
+ *   per event-loop turn. One per topic because order only matters within a partition, and with one shared
+ *   producer a node's commands waited behind its events (and back): bench/cluster measured the wait as
+ *   half of each hop's time.
+ * - Shared consumption: a consumer group; kafkajs and the broker do membership and rebalancing. Batches
+ *   are pipelined: once a handler has taken a batch, kafkajs fetches the partition's next one while the
+ *   first is still working (kafkajs fetches after its handler returns, so waiting for `done` there would
+ *   add a fetch round trip to every batch). Offsets are committed by this adapter, not kafkajs: a
+ *   partition's offset moves up to the end of its oldest batch not yet done, at most every 250 ms and when
+ *   the member stops (one broker round trip per interval, paid for by a slightly longer replay after a
+ *   crash, which positions make harmless). A batch whose `done` fails is fetched again by seeking back to
+ *   it. Heartbeats continue while a handler holds a batch back, so a slow batch does not cost the node
+ *   its partitions.
  * - Consume-all: a consumer group of its own per subscription, starting at the newest offsets.
  * - Unreachable brokers fail `connect` after a few quick retries (HB_BUS_UNREACHABLE); once running,
  *   clients retry for minutes, which rides out a broker restart. A consumer kafkajs gives up on is replaced
@@ -16,7 +23,11 @@
 import { Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { SupervisedConsumer, type KafkaLog } from './kafka-supervised-consumer';
-import { BusError, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
+import { BusError, type BatchHandling, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
+import { PipelinedCommits } from './kafka-pipelined-commits';
+
+/** How long a stopping shared member waits for its batches in flight to be done, to commit them. */
+const STOP_SETTLE_MS = 5000;
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -32,9 +43,13 @@ export interface KafkaBusOptions {
 }
 
 export class KafkaBus implements EventBus {
-  private readonly consumers = new Set<SupervisedConsumer>();
+  /** Running consumers, each with what to do before it stops. */
+  private readonly consumers = new Map<SupervisedConsumer, () => Promise<void>>();
 
-  private constructor(private readonly kafka: Kafka, private readonly producer: Producer, private readonly opts: KafkaBusOptions) {}
+  /** A producer per topic, connected on first use (see the header). */
+  private readonly producers = new Map<string, Promise<Producer>>();
+
+  private constructor(private readonly kafka: Kafka, private readonly opts: KafkaBusOptions) {}
 
   static async connect(opts: KafkaBusOptions): Promise<KafkaBus> {
     const logCreator = () => ({ level, log }: LogEntry) => {
@@ -59,9 +74,19 @@ export class KafkaBus implements EventBus {
       // Ride out a broker restart: about two minutes of retries before an operation gives up.
       retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 30 },
     });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
-    return new KafkaBus(kafka, producer, opts);
+    return new KafkaBus(kafka, opts);
+  }
+
+  private producerFor(topic: string): Promise<Producer> {
+    let producer = this.producers.get(topic);
+    if (!producer) {
+      const created = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      producer = created.connect().then(() => created);
+      // A failed connect is tried afresh by the next publish.
+      producer.catch(() => this.producers.delete(topic));
+      this.producers.set(topic, producer);
+    }
+    return producer;
   }
 
   async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
@@ -90,41 +115,54 @@ export class KafkaBus implements EventBus {
       topic,
       messages: records.map((r) => ({ partition: r.partition, value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) })),
     }));
-    if (topicMessages.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages });
+    await Promise.all(topicMessages.map(async (t) => (await this.producerFor(t.topic)).send({ acks: -1, topic: t.topic, messages: t.messages })));
   }
 
   async consumeShared(group: string, topics: readonly string[], handlers: SharedHandlers): Promise<BusSubscription> {
     const session = this.opts.sessionTimeoutMs ?? 10_000;
     const heartbeatMs = Math.max(500, Math.floor(session / 5));
-    return this.supervised(`shared ${group}`, () => {
+    const commits = new PipelinedCommits((what, fields) => this.opts.onLog?.('warn', what, fields));
+    const sub = await this.supervised(`shared ${group}`, () => {
       const consumer = this.kafka.consumer({ groupId: group, sessionTimeout: session, rebalanceTimeout: session * 3, heartbeatInterval: heartbeatMs, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+      commits.use(consumer);
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        // A new assignment: batches still working from the previous one commit nothing (their partitions
+        // may be someone else's now; what they did is replayed there and skipped by position).
+        commits.reset();
         handlers.onAssignment(new Map(Object.entries(payload.memberAssignment)));
       });
       // A crashed consumer has left the group (kafkajs disconnects it): its partitions are someone else's
       // until it re-joins, so this member owns nothing in between.
-      consumer.on(consumer.events.CRASH, () => handlers.onAssignment(new Map()));
+      consumer.on(consumer.events.CRASH, () => {
+        commits.reset();
+        handlers.onAssignment(new Map());
+      });
       return consumer;
     }, topics, {
-      autoCommit: true,
-      autoCommitInterval: 250,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.concurrency ?? 4,
-      eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
         if (batch.messages.length === 0 || isStale()) return;
         const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        // A missed heartbeat during a long batch means a rebalance may follow: say so (the batch is redelivered).
+        const epoch = commits.begin();
+        // A missed heartbeat while the handler holds the batch back means a rebalance may follow: say so.
         const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
+        let handling: BatchHandling;
         try {
-          await handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
+          handling = handlers.onBatch({ topic: batch.topic, partition: batch.partition, records });
+          handling.done.catch(() => undefined); // followed by `commits` below, in the partition's order
+          await handling.taken;
         } finally {
           clearInterval(beat);
         }
-        const last = batch.messages[batch.messages.length - 1]!.offset;
-        resolveOffset(last);
-        await commitOffsetsIfNecessary();
+        // The next fetch starts after this batch; its offsets are committed once it (and all before it) are done.
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        commits.track(epoch, batch.topic, batch.partition, records[0]!.offset, records[records.length - 1]!.offset, handling.done);
       },
-    });
+    }, () => commits.settle(STOP_SETTLE_MS));
+    commits.start();
+    return sub;
   }
 
   async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
@@ -175,25 +213,29 @@ export class KafkaBus implements EventBus {
    * Runs consumers made by `create` on `topics` with `run`, replaced whenever kafkajs gives one up;
    * `stop` (or `close`) ends it.
    */
-  private async supervised(what: string, create: () => Consumer, topics: readonly string[], run: ConsumerRunConfig): Promise<BusSubscription> {
+  private async supervised(what: string, create: () => Consumer, topics: readonly string[], run: ConsumerRunConfig, beforeStop: () => Promise<void> = async () => undefined): Promise<BusSubscription> {
     const start = async (consumer: Consumer) => {
       await consumer.connect();
       for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run(run);
     };
     const consumer = await SupervisedConsumer.start({ what, create, start, onLog: this.opts.onLog, onReplaced: this.opts.onConsumerReplaced });
-    this.consumers.add(consumer);
+    this.consumers.set(consumer, beforeStop);
     return { stop: () => this.stopConsumer(consumer) };
   }
 
   private async stopConsumer(consumer: SupervisedConsumer): Promise<void> {
-    if (!this.consumers.delete(consumer)) return;
+    const beforeStop = this.consumers.get(consumer);
+    if (!beforeStop) return;
+    this.consumers.delete(consumer);
+    await beforeStop();
     await consumer.stop();
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => this.stopConsumer(c)));
-    await this.producer.disconnect();
+    await Promise.all([...this.consumers.keys()].map((c) => this.stopConsumer(c)));
+    await Promise.all([...this.producers.values()].map(async (p) => (await p.catch(() => null))?.disconnect()));
+    this.producers.clear();
   }
 }
 
