@@ -15,6 +15,8 @@ t.test('the newest run with the default parameters is picked; a --quick run only
   const picked = pickRuns(files, { gifts: { fans: 50, seconds: 10 }, ledger: { postings: 1_000_000 }, fanout: { viewers: 2000 } });
   t.same(picked.map((p) => [p.run.scenario, String(p.run.json.at).slice(11, 13), p.fullSize]), [['gifts', '12', true], ['ledger', '13', false]],
     'gifts: the newest full-size run, not the newer quick one; ledger: only a quick run, marked; fanout: none');
+  t.same(picked[1]!.differs, ['postings 3000'], 'the parameters that are not the defaults');
+  t.match(renderTable([picked[1]!], () => null), /\| ledger \(not the default size: postings 3000\) \|/);
 });
 
 t.test('rows say what was measured, per target, with ratios and the generator-bound warning', async (t) => {

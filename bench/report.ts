@@ -87,28 +87,39 @@ function ratios(run: RunFile): string {
 
 const sameParams = (a: unknown, b: object) => Object.entries(b).every(([k, v]) => obj(a)[k] === v);
 
+/** A run picked for the table; `differs` names the parameters it ran with that are not the defaults. */
+export interface Picked {
+  readonly run: RunFile;
+  readonly fullSize: boolean;
+  readonly differs?: readonly string[];
+}
+
 /** The newest run of each scenario, preferring one with the scenario's default parameters. */
-export function pickRuns(files: readonly RunFile[], defaults: Readonly<Record<string, object>>): { run: RunFile; fullSize: boolean }[] {
-  const out: { run: RunFile; fullSize: boolean }[] = [];
+export function pickRuns(files: readonly RunFile[], defaults: Readonly<Record<string, object>>): Picked[] {
+  const out: Picked[] = [];
   for (const scenario of Object.keys(defaults)) {
     const runs = files.filter((f) => f.scenario === scenario).sort((a, b) => String(b.json.at).localeCompare(String(a.json.at)));
     const full = runs.find((r) => sameParams(r.json.params, defaults[scenario]!));
     if (full) out.push({ run: full, fullSize: true });
-    else if (runs[0]) out.push({ run: runs[0], fullSize: false });
+    else if (runs[0]) {
+      const params = obj(runs[0].json.params);
+      const differs = Object.entries(defaults[scenario]!).filter(([k, v]) => params[k] !== v).map(([k]) => `${k} ${k in params ? String(params[k]) : '(not set)'}`);
+      out.push({ run: runs[0], fullSize: false, differs });
+    }
   }
   return out;
 }
 
-export function renderTable(picked: readonly { run: RunFile; fullSize: boolean }[], chartOf: (run: RunFile) => string | null): string {
+export function renderTable(picked: readonly Picked[], chartOf: (run: RunFile) => string | null): string {
   const lines = [
     '| scenario | run | measured | ratios (HaloBuzz ÷ other) | chart |',
     '|---|---|---|---|---|',
   ];
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  for (const { run, fullSize } of picked) {
+  for (const { run, fullSize, differs } of picked) {
     const chart = chartOf(run);
     const bound = list(run.json.generatorBound).length > 0 ? ' **generator-bound**: throughput ratios invalid' : '';
-    lines.push(`| ${run.scenario}${fullSize ? '' : ' (--quick size)'} | ${String(run.json.at).slice(0, 16).replace('T', ' ')} UTC, Node ${String(run.json.node ?? '?')} | ${cell(summarise(run).join('<br>'))}${bound} | ${cell(ratios(run))} | ${chart ? `[svg](${chart})` : ''} |`);
+    lines.push(`| ${run.scenario}${fullSize ? '' : ` (not the default size: ${(differs ?? []).join(', ') || 'other parameters'})`} | ${String(run.json.at).slice(0, 16).replace('T', ' ')} UTC, Node ${String(run.json.node ?? '?')} | ${cell(summarise(run).join('<br>'))}${bound} | ${cell(ratios(run))} | ${chart ? `[svg](${chart})` : ''} |`);
   }
   return lines.join('\n');
 }
@@ -158,7 +169,7 @@ function main(): void {
   const readmePath = join(benchDir, 'README.md');
   writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), table));
   const missing = Object.keys(defaults).filter((s) => !picked.some((p) => p.run.scenario === s));
-  console.log(`bench/README.md: ${picked.length} scenarios (${picked.filter((p) => !p.fullSize).length} at --quick size only)${missing.length > 0 ? `; no run yet: ${missing.join(', ')}` : ''}; charts in bench/charts/`);
+  console.log(`bench/README.md: ${picked.length} scenarios (${picked.filter((p) => !p.fullSize).length} not at their default size)${missing.length > 0 ? `; no run yet: ${missing.join(', ')}` : ''}; charts in bench/charts/`);
 }
 
 if (require.main === module) main();
