@@ -23,12 +23,13 @@ import { ErrorCode } from '../../protocol/codes';
 import type { BatchHandling, BusRecord, BusSubscription, ConsumedBatch, EventBus } from '../../adapters/bus/event-bus';
 
 const RECORD_EFFECTS = 1;
+const RECORD_REATTACH = 2;
 /**
- * Batches of one partition handed to the workers and not yet done. Two lets the bus fetch the next batch
- * while one works (the fetch was a third of each batch's cycle in bench/cluster); more would only queue.
+ * Batches of one partition handed to the workers and not yet done. Two let the bus fetch the next batch
+ * while one works (the fetch was a third to a half of each batch's cycle in bench/cluster); more would
+ * only queue in the workers' mailboxes.
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
-const RECORD_REATTACH = 2;
 
 /** The local actor workers, as the router uses them. */
 export interface LocalActors {
