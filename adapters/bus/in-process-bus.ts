@@ -17,6 +17,12 @@ interface Group {
 }
 
 export class InProcessBus implements EventBus {
+  /**
+   * Offset of every partition's first record: the start time in µs, so the offsets of a restarted process
+   * lie above those of the one before. Offsets become positions that rooms and inboxes store (to skip
+   * replays); a log that restarted at 0 after a crash had every command skipped as already applied.
+   */
+  private readonly base = Date.now() * 1000;
   private readonly logs = new Map<string, Uint8Array[][]>();
   private readonly groups = new Map<string, Group>();
   private readonly wakers = new Set<() => void>();
@@ -63,7 +69,7 @@ export class InProcessBus implements EventBus {
           const key = `${topic}/${partition}`;
           const from = g!.committed.get(key) ?? 0;
           if (from >= records.length || member.stopped) continue;
-          const batch: ConsumedBatch = { topic, partition, records: records.slice(from).map((value, i) => ({ offset: from + i, value })) };
+          const batch: ConsumedBatch = { topic, partition, records: records.slice(from).map((value, i) => ({ offset: this.base + from + i, value })) };
           // One batch at a time: the next is offered once this one is done (a rejection of either redelivers).
           const handling = handlers.onBatch(batch);
           handling.done.catch(() => undefined); // awaited below, after `taken`
@@ -90,7 +96,7 @@ export class InProcessBus implements EventBus {
           const from = next.get(key) ?? 0;
           if (from >= records.length) continue;
           const upTo = records.length;
-          await onBatch({ topic, partition, records: records.slice(from, upTo).map((value, i) => ({ offset: from + i, value })) });
+          await onBatch({ topic, partition, records: records.slice(from, upTo).map((value, i) => ({ offset: this.base + from + i, value })) });
           next.set(key, upTo);
           progressed = true;
         }

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { startServer, waitFor } from '../../tools/server-process';
 import { Role } from '../../protocol/codes';
 import { ShardMap } from '../../actors/sharding';
@@ -55,4 +56,29 @@ t.test('a node routing through the in-process log behaves like direct routing', 
   const after = await host.chat(room, 'after the crash');
   await waitFor('it arrives', () => chats.some((c) => c.text === 'after the crash'));
   t.equal(chats.at(-1)!.seq, after.seq, 'the sequence continues with no gap');
+});
+
+t.test('through the log, a room carries on after the process is killed and started again', async (t) => {
+  const env = { HALOBUZZ_ONE_NODE_ROUTING: 'log', HALOBUZZ_WORKERS: '1' };
+  let server = await startServer(env);
+  const dataDir = server.dataDir;
+  t.teardown(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const room = 'log-restart';
+  const before = server.client('restart-host');
+  await before.connect();
+  await before.join(room, Role.HOST);
+  let last = 0;
+  for (let i = 0; i < 5; i++) last = (await before.chat(room, `before ${i}`)).seq;
+  before.close();
+  await server.kill();
+  // The new process's in-process log starts afresh; the room's stored position is from the old one.
+  server = await startServer(env, dataDir);
+  const host = server.client('restart-host', { requestTimeoutMs: 5000 });
+  await host.connect();
+  await host.join(room, Role.HOST);
+  const reply = await host.chat(room, 'after the restart');
+  t.ok(reply.seq > last, `the join and the chat were applied, not skipped as replays: seq ${reply.seq} after ${last}`);
 });
