@@ -9,7 +9,7 @@ import { decode } from '../protocol/codec';
 import { ErrorCode, Role, ServerOp } from '../protocol/codes';
 import type { RealtimeStore, WriteBatch } from '../adapters/store/realtime-store';
 import { SqliteLedger } from '../adapters/ledger/ledger-sqlite';
-import { PLATFORM_REVENUE, userAccount, type Ledger } from '../adapters/ledger/ledger';
+import { platformRevenueAccount, userAccount, type Ledger } from '../adapters/ledger/ledger';
 import { GiftCatalog } from '../economy/gift-catalog';
 
 const catalog = new GiftCatalog({ version: 3, gifts: [{ id: 'rose', name: 'Rose', price: 10, tier: 1 }, { id: 'car', name: 'Car', price: 1000, tier: 3 }] });
@@ -188,7 +188,7 @@ t.test('gifts: validated, committed, then broadcast; retries reuse the seq; erro
   t.same(gift.slice(4), ['fan', 'rose', 3, 30, 30], 'sender, gift, count, coins, creator total');
   t.match(h.sentTo(2).at(-1), [ServerOp.REPLY, 7, { seq: gift[2], coins: 30, balance: 70, replayed: false }], 'the new balance goes to the sender');
   t.equal(await h.ledger.balance(userAccount('host')), 21);
-  t.equal(await h.ledger.balance(PLATFORM_REVENUE), 9);
+  t.equal(await h.ledger.balance(platformRevenueAccount('r')), 9, 'the platform share, in the room\'s revenue account');
 
   await h.run([Cmd.GIFT, 2, 'fan', 'r', 8, 'rose', 3, 'op-gift-00005']);
   t.match(h.sentTo(2).at(-1), [ServerOp.REPLY, 8, { seq: gift[2], replayed: true }], 'a retry gets the same seq');

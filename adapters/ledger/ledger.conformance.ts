@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import { GAMES_HOUSE, ISSUANCE, PLATFORM_REVENUE, heldAccount, purchaseAccount, roundAccount, userAccount, type Ledger, type LedgerOp, type PurchaseChannel } from './ledger';
+import { GAMES_HOUSE, ISSUANCE, PLATFORM_REVENUE, heldAccount, platformRevenueAccount, purchaseAccount, roundAccount, userAccount, type Ledger, type LedgerOp, type PurchaseChannel } from './ledger';
 
 export interface ConformanceOptions {
   open(): Promise<Ledger>;
@@ -19,8 +19,8 @@ export interface ConformanceOptions {
 
 const id = (p: string) => `${p}-${randomUUID()}`;
 const mint = (user: string, amount: number, opId = id('mint')): LedgerOp => ({ kind: 'mint', opId, user, amount, source: 'test' });
-const gift = (sender: string, creator: string, count: number, opId = id('gift'), unitPrice = 10, stream = 's1'): LedgerOp => ({
-  kind: 'gift', opId, sender, creator, room: 'room-1', stream, giftId: 'rose', count, unitPrice, platformShareBps: 3000,
+const gift = (sender: string, creator: string, count: number, opId = id('gift'), unitPrice = 10, stream = 's1', room = 'room-1'): LedgerOp => ({
+  kind: 'gift', opId, sender, creator, room, stream, giftId: 'rose', count, unitPrice, platformShareBps: 3000,
 });
 
 const buy = (user: string, coins: number, purchase: string, channel: PurchaseChannel = 'stripe'): LedgerOp => ({ kind: 'purchase', opId: `purchase:${channel}:${purchase}`, user, coins, channel, purchase });
@@ -68,14 +68,18 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     t.ok(g.ok, 'gift applied');
     if (g.ok) {
       t.equal(g.balances[userAccount(a)], 970, 'sender balance after the gift');
-      t.same(g.entry.postings.map((p) => [p.account, p.delta]), [[userAccount(a), -30], [userAccount(b), 21], [PLATFORM_REVENUE, 9]]);
+      t.same(g.entry.postings.map((p) => [p.account, p.delta]), [[userAccount(a), -30], [userAccount(b), 21], [platformRevenueAccount('room-1'), 9]]);
     }
     t.equal(await l.balance(userAccount(b)), 21, 'creator gets 70%');
+    t.equal(await l.balance(platformRevenueAccount('room-1')), 9, 'the platform 30%, in the room\'s revenue account');
+    const elsewhere = await l.apply(gift(a, b, 1, id('gift'), 10, 's1', 'room-2'));
+    t.same(elsewhere.ok && elsewhere.entry.postings.map((p) => p.account), [userAccount(a), userAccount(b), platformRevenueAccount('room-2')], 'another room: another revenue account');
+    t.same([await l.balance(platformRevenueAccount('room-1')), await l.balance(platformRevenueAccount('room-2')), await l.balance(PLATFORM_REVENUE)], [9, 3, 0], 'each room\'s share apart; the old single account untouched');
     const hist = await l.history(userAccount(a), { limit: 10 });
-    t.same(hist.map((e) => e.kind), ['gift', 'mint'], 'newest first');
+    t.same(hist.map((e) => e.kind), ['gift', 'gift', 'mint'], 'newest first');
     const page1 = await l.history(userAccount(a), { limit: 1 });
     const page2 = await l.history(userAccount(a), { limit: 1, before: { ts: page1[0]!.ts, opId: page1[0]!.opId } });
-    t.same([...page1, ...page2].map((e) => e.opId), hist.map((e) => e.opId), 'pages continue exactly, even within one millisecond');
+    t.same([...page1, ...page2].map((e) => e.opId), hist.slice(0, 2).map((e) => e.opId), 'pages continue exactly, even within one millisecond');
     await conserved(t, l);
   });
 
@@ -177,7 +181,7 @@ export function ledgerConformance(t: Test, name: string, opts: ConformanceOption
     t.equal(new Set(stream.map((e) => e.opId)).size, stream.length);
     const spent = stream.reduce((n, e) => n + (e.meta.count as number) * 10, 0);
     const balances = await Promise.all(users.map((u) => l.balance(userAccount(u))));
-    const platform = stream.reduce((n, e) => n + (e.postings.find((p) => p.account === PLATFORM_REVENUE)?.delta ?? 0), 0);
+    const platform = stream.reduce((n, e) => n + (e.postings.find((p) => p.account === platformRevenueAccount('room-1'))?.delta ?? 0), 0);
     t.equal(balances.reduce((a, b) => a + b, 0) + platform, 8 * 200, 'users + this stream\'s platform share = minted');
     t.ok(spent > 0);
     await conserved(t, l);

@@ -21,7 +21,16 @@ import { createHash } from 'node:crypto';
 import type { Erasure, ErasureCounts } from '../privacy/personal-data';
 
 export const ISSUANCE = 'external:issuance';
+/** The platform's revenue account before it was kept per room (ledgers written then still hold it). */
 export const PLATFORM_REVENUE = 'platform:revenue';
+/**
+ * The platform's share of a room's gifts: an account per room. Every gift appends a link to its platform
+ * account's chain, and a room's gifts are applied by its actor alone, so no two writers (worker threads,
+ * nodes) ever race for one of these chains; with one account for all rooms, the writer that lost the race
+ * was starved (docs/money.md § Measured). The platform's revenue is the sum of the `platform:revenue…`
+ * accounts.
+ */
+export const platformRevenueAccount = (room: string) => `${PLATFORM_REVENUE}:${room}`;
 export const userAccount = (user: string) => `user:${user}`;
 export const roundAccount = (round: string) => `game:${round}`;
 /** Where one payment channel's coins come from (and go back to on a clawback). */
@@ -187,7 +196,7 @@ export function postingsFor(op: LedgerOp, original?: LedgerEntry): Posting[] {
       const total = op.count * op.unitPrice;
       const share = Math.floor((total * op.platformShareBps) / 10_000);
       postings = [{ account: userAccount(op.sender), delta: -total }, { account: userAccount(op.creator), delta: total - share }];
-      if (share > 0) postings.push({ account: PLATFORM_REVENUE, delta: share });
+      if (share > 0) postings.push({ account: platformRevenueAccount(op.room), delta: share });
       break;
     }
     case 'stake':
