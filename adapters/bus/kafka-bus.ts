@@ -4,8 +4,8 @@
  * - Producers: one per topic, each idempotent, acks from all in-sync replicas, one request in flight (so
  *   retries cannot reorder a partition), no linger: kafkajs sends as soon as it is asked, and callers batch
  *   per event-loop turn. One per topic because order only matters within a partition, and with one shared
- *   producer a node's commands waited behind its events (and back): bench/cluster measured the wait as
- *   half of each hop's time.
+ *   producer a node's commands waited behind its events (and back): in bench/cluster the cluster of one's
+ *   p50 went from 27–32 ms to 20–23 ms with a producer per topic.
  * - Shared consumption: a consumer group; kafkajs and the broker do membership and rebalancing. Batches
  *   are pipelined: once a handler has taken a batch, kafkajs fetches the partition's next one while the
  *   first is still working (kafkajs fetches after its handler returns, so waiting for `done` there would
