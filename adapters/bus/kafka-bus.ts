@@ -145,7 +145,7 @@ export class KafkaBus implements EventBus {
       eachBatch: async ({ batch, heartbeat, resolveOffset, isStale }) => {
         if (batch.messages.length === 0 || isStale()) return;
         const records = batch.messages.map((m) => ({ offset: Number(m.offset), value: toBytes(m.value) }));
-        const epoch = commits.begin();
+        const ticket = commits.begin(batch.topic, batch.partition);
         // A missed heartbeat while the handler holds the batch back means a rebalance may follow: say so.
         const beat = setInterval(() => void heartbeat().catch((err: Error) => this.opts.onLog?.('warn', 'heartbeat during a batch failed', { err: err.message, topic: batch.topic, partition: batch.partition })), heartbeatMs);
         let handling: BatchHandling;
@@ -158,7 +158,7 @@ export class KafkaBus implements EventBus {
         }
         // The next fetch starts after this batch; its offsets are committed once it (and all before it) are done.
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-        commits.track(epoch, batch.topic, batch.partition, records[0]!.offset, records[records.length - 1]!.offset, handling.done);
+        commits.track(ticket, batch.topic, batch.partition, records[0]!.offset, records[records.length - 1]!.offset, handling.done);
       },
     }, () => commits.settle(STOP_SETTLE_MS));
     commits.start();

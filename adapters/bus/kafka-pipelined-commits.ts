@@ -15,6 +15,12 @@ interface PartitionRun {
   failed: boolean;
 }
 
+/** Which run of its partition a batch belongs to (see `begin`). */
+export interface BatchTicket {
+  readonly epoch: number;
+  readonly run: PartitionRun;
+}
+
 interface ReadyOffset {
   readonly topic: string;
   readonly partition: number;
@@ -51,21 +57,28 @@ export class PipelinedCommits {
     this.ready.clear();
   }
 
-  /** Call when a batch arrives, before its handler runs: a `reset` after this makes the batch commit nothing. */
-  begin(): number {
-    return this.epoch;
+  /**
+   * Call when a batch arrives, before its handler runs. The batch belongs to the partition's run of that
+   * moment: a `reset`, or a failed earlier batch, while its handler holds it makes it commit nothing.
+   */
+  begin(topic: string, partition: number): BatchTicket {
+    const key = `${topic}/${partition}`;
+    let run = this.runs.get(key);
+    if (!run) this.runs.set(key, (run = { tail: Promise.resolve(), failed: false }));
+    return { epoch: this.epoch, run };
   }
 
   /**
-   * A batch of records `first`…`last`, begun at `epoch`, was taken; it may be committed once `done` and every
-   * earlier batch of the partition resolved.
+   * A batch of records `first`…`last` was taken; it may be committed once `done` and every earlier batch of
+   * its run resolved.
    */
-  track(epoch: number, topic: string, partition: number, first: number, last: number, done: Promise<void>): void {
+  track(ticket: BatchTicket, topic: string, partition: number, first: number, last: number, done: Promise<void>): void {
     const key = `${topic}/${partition}`;
-    if (epoch !== this.epoch) return; // a rebalance while the handler held it back: it belongs to the old assignment
-    let run = this.runs.get(key);
-    if (!run) this.runs.set(key, (run = { tail: Promise.resolve(), failed: false }));
-    const current = run;
+    const epoch = ticket.epoch;
+    const current = ticket.run;
+    // A rebalance, or a failure of an earlier batch (the partition is fetched again from it), while the
+    // handler held this one back: it belongs to a run that commits no more.
+    if (epoch !== this.epoch || current.failed) return;
     const settled = current.tail.then(() => done).then(() => {
       if (this.epoch === epoch && !current.failed) this.ready.set(key, { topic, partition, offset: last + 1 });
     }, (err: unknown) => {

@@ -11,6 +11,8 @@ import { InProcessBus } from '../../adapters/bus/in-process-bus';
 import { CONN_SPACE, Eff, cmd, eff, positionOf, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
 import { Role } from '../../protocol/codes';
 import { ClusterRouter, type LocalActors, type LocalSockets } from './cluster-router';
+import type { EventBus, SharedHandlers } from '../../adapters/bus/event-bus';
+import { encode } from '../../protocol/codec';
 
 
 interface FakeNode {
@@ -22,7 +24,7 @@ interface FakeNode {
   reattach: Command[];
 }
 
-function node(bus: InProcessBus, n: number): FakeNode {
+function node(bus: EventBus, n: number): FakeNode {
   const f = { received: [] as Command[], applied: [] as Effect[], evicted: [] as number[], counts: {} as Record<string, number>, reattach: [] as Command[] };
   const actors: LocalActors = {
     send: (c) => void f.received.push(c),
@@ -96,4 +98,41 @@ t.test('a node that stops hands its partitions over; the new owner evicts and re
   b.router.dispatch(cmd.chat({ conn: 2 * CONN_SPACE + 9, user: 'dan', room: 'r3', ref: 1, text: 'still here' }));
   await waitFor('node 2 runs the room', () => b.received.length === 1);
   t.ok(b.evicted.length > 0, 'it dropped stale actors of the partitions it took');
+});
+
+t.test('a batch whose hand-over failed comes again before anything after it reaches the workers', async (t) => {
+  // A bus driven by hand: the first two publishes fail (the REATTACH of a gained partition), like a broker away.
+  let handlers: SharedHandlers | null = null;
+  let failures = 2;
+  const bus: EventBus = {
+    ensureTopics: async () => undefined,
+    publish: async () => {
+      if (failures-- > 0) throw new Error('broker away');
+    },
+    consumeShared: async (_group, _topics, h) => {
+      handlers = h;
+      return { stop: async () => undefined };
+    },
+    consumeAll: async () => ({ stop: async () => undefined }),
+    close: async () => undefined,
+  };
+  const f = node(bus, 1);
+  await f.router.start();
+  t.teardown(() => f.router.stop());
+  const topic = f.router.topics.roomCommands;
+  handlers!.onAssignment(new Map([[topic, [0]]]));
+  await new Promise((r) => setImmediate(r)); // the immediate REATTACH attempt fails (one failure used)
+  const chat = (ref: number) => cmd.chat({ conn: CONN_SPACE + 1, user: 'ann', room: 'r', ref, text: `m${ref}` });
+  const batch = (from: number) => ({ topic, partition: 0, records: [0, 1].map((i) => ({ offset: from + i, value: encode(chat(from + i)) })) });
+  const first = handlers!.onBatch(batch(10));
+  const second = handlers!.onBatch(batch(12));
+  await t.rejects(first.taken, /broker away/, 'the first batch could not be prepared');
+  await t.rejects(second.taken, /has not come again/, 'the batch after it waits for it');
+  t.same(f.received, [], 'nothing reached the workers');
+  const again = handlers!.onBatch(batch(10));
+  await again.taken;
+  const after = handlers!.onBatch(batch(12));
+  await after.taken;
+  await Promise.all([again.done, after.done]);
+  t.same(f.received.map(positionOf), [10, 11, 12, 13], 'then everything, in log order');
 });

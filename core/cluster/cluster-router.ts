@@ -76,6 +76,8 @@ export class ClusterRouter {
   private readonly handing = new Map<string, Promise<void>>();
   /** Per partition: batches handed over and not yet done. */
   private readonly inFlight = new Map<string, Set<Promise<void>>>();
+  /** Per partition: the first offset of a batch whose hand-over failed, until it comes again. */
+  private readonly failedFrom = new Map<string, number>();
   private events: BusSubscription | null = null;
   private owners: BusSubscription | null = null;
   private stopped = false;
@@ -285,6 +287,23 @@ export class ClusterRouter {
   }
 
   private async handOver(batch: ConsumedBatch, key: string, settled: Promise<void>): Promise<void> {
+    // A batch whose hand-over failed comes again; nothing after it may reach the workers first (its
+    // commands would then count as replays, their positions being lower, and be skipped).
+    const failed = this.failedFrom.get(key);
+    const first = batch.records[0]?.offset ?? 0;
+    if (failed !== undefined) {
+      if (first > failed) throw new Error(`an earlier batch of ${key} (from offset ${failed}) failed and has not come again`);
+      this.failedFrom.delete(key);
+    }
+    try {
+      await this.sendToWorkers(batch, key, settled);
+    } catch (err) {
+      this.failedFrom.set(key, Math.min(first, this.failedFrom.get(key) ?? first));
+      throw err;
+    }
+  }
+
+  private async sendToWorkers(batch: ConsumedBatch, key: string, settled: Promise<void>): Promise<void> {
     let inFlight = this.inFlight.get(key);
     if (!inFlight) this.inFlight.set(key, (inFlight = new Set()));
     while (inFlight.size >= MAX_BATCHES_IN_FLIGHT) await Promise.race(inFlight);
