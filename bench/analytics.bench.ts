@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@clickhouse/client';
 import { ClickHouseSink } from '../adapters/analytics/clickhouse-sink';
 import { ClientOp, Role } from '../protocol/codes';
-import { processCpuTimes, startServer, type ServerHandle } from '../tools/server-process';
+import { startServer, type ServerHandle } from '../tools/server-process';
 import { HALOBUZZ_BENCH_ENV } from './targets';
 import { LoadConnection, openMany } from './load-client';
 import { Progress } from './progress';
@@ -22,12 +22,6 @@ import { writeResult } from './results';
 export interface AnalyticsParams { events: number; viewers: number; messages: number }
 export const analyticsDefaults: AnalyticsParams = { events: 200_000, viewers: 200, messages: 5000 };
 export const analyticsQuick: AnalyticsParams = { events: 5000, viewers: 20, messages: 200 };
-
-/** CPU seconds (user + system) the process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const { user, system } = processCpuTimes(pid);
-  return user + system;
-}
 
 /** Bytes of an SQLite file with its WAL (what the outbox holds on disk). */
 function fileBytes(file: string): number {
@@ -87,7 +81,7 @@ async function chatWorkload(server: ServerHandle, p: AnalyticsParams): Promise<R
   const sender = await LoadConnection.open(server.url);
   await sender.hello(server.token('sender'));
   await sender.request(ClientOp.JOIN, 'bench', Role.HOST);
-  const cpu0 = cpuSeconds(server.child.pid!);
+  const cpu0 = server.cpuSeconds();
   const expected = p.messages * p.viewers;
   received = 0;
   for (let i = 0; i < p.messages; i++) {
@@ -97,7 +91,7 @@ async function chatWorkload(server: ServerHandle, p: AnalyticsParams): Promise<R
   const start = Date.now();
   while (received < expected && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 1500));
-  const cpu = cpuSeconds(server.child.pid!) - cpu0;
+  const cpu = server.cpuSeconds() - cpu0;
   for (const c of [...viewers, sender]) c.close();
   return { serverCpuSeconds: Math.round(cpu * 1000) / 1000, delivered: received, cpuMicrosPerDelivered: Math.round((cpu * 1e6) / Math.max(1, received) * 100) / 100 };
 }
