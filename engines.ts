@@ -80,6 +80,7 @@ export interface ClusterEngines {
   connectBus(clientId: string): Promise<EventBus>;
   readonly topicPrefix: string;
   readonly partitions: number;
+  readonly nodePartitions: number;
   readonly nodeTtlMs: number;
 }
 
@@ -122,11 +123,11 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
         onLog: (level, msg, extra) => log[level]({ component: 'kafka', ...extra }, msg),
         onConsumerReplaced: () => metrics.cluster.labels('consumers_replaced').inc(),
       }),
-      topicPrefix: c.topicPrefix, partitions: c.partitions, nodeTtlMs: c.nodeTtlMs,
+      topicPrefix: c.topicPrefix, partitions: c.partitions, nodePartitions: c.nodePartitions, nodeTtlMs: c.nodeTtlMs,
     };
   } else if (config.oneNodeRouting === 'log') {
     const bus = new InProcessBus();
-    cluster = { registry: new InMemoryNodeRegistry(10_000), connectBus: async () => bus, topicPrefix: 'halobuzz', partitions: 12, nodeTtlMs: 10_000 };
+    cluster = { registry: new InMemoryNodeRegistry(10_000), connectBus: async () => bus, topicPrefix: 'halobuzz', partitions: 12, nodePartitions: 1, nodeTtlMs: 10_000 };
   }
   return { ledger, ledgerEngine, workerLedger, workerStore: realtimeStoreSettings(config), analytics, analyticsOptOuts, cluster };
 }

@@ -5,7 +5,7 @@
  * in the order their turns ran. It knows nothing about threads, which keeps it testable in-process.
  */
 import { Actor, type Turn } from './actor';
-import { commandTarget, connOf, eff, isDisconnect, readCommand, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
+import { Eff, commandTarget, connOf, eff, isDisconnect, readCommand, refOf, type BroadcastCommand, type Command, type Effect } from './messages';
 import { partitionOf } from '../common/hash';
 import { RoomActor, type RoomActorDeps, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
@@ -22,7 +22,10 @@ export interface ActorHostOptions {
   readonly presenceIntervalMs: number;
   /** Idle actors (no members, no connections, empty mailbox) are dropped after this long. */
   readonly passivateAfterMs: number;
-  /** Cluster: mark which actor each run of effects comes from (Eff.ORIGIN), so the node can route them. */
+  /**
+   * Cluster: mark which actor each run of effects comes from (Eff.ORIGIN), and which nodes hold a room's
+   * members at each broadcast, so the node can route them.
+   */
   readonly tagOrigins?: boolean;
 }
 
@@ -53,7 +56,10 @@ class TurnBuffer implements Turn {
       this.tagged = this.actor;
       this.effects.push(eff.origin(this.actor instanceof RoomActor ? 'room' : 'user', this.actor.id));
     }
-    this.effects.push(effect);
+    // Cluster: a broadcast carries the nodes with members at this moment, so it reaches only them (a member
+    // joining later in the turn is subscribed after it, as on one node).
+    if (this.tagOrigins && effect[0] === Eff.PUBLISH && this.actor instanceof RoomActor) this.effects.push([Eff.PUBLISH, effect[1], effect[2], this.actor.memberNodes()]);
+    else this.effects.push(effect);
   }
   defer<T>(work: Promise<T>, toMessage: (result: T | Error) => unknown): void {
     this.onDefer(this.actor!, work, toMessage as (r: unknown) => unknown);

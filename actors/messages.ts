@@ -270,6 +270,8 @@ export const Eff = {
 export type Effect =
   | [typeof Eff.SEND, number, Uint8Array]
   | [typeof Eff.PUBLISH, string, Uint8Array]
+  /** Cluster only: a broadcast with the nodes holding the room's members when it was emitted (where it must go). */
+  | [typeof Eff.PUBLISH, string, Uint8Array, readonly number[]]
   | [typeof Eff.SUBSCRIBE, number, string, Role]
   | [typeof Eff.UNSUBSCRIBE, number, string]
   | [typeof Eff.CLOSE, number, number, string]

@@ -11,6 +11,7 @@
  * the stream's committed gifts in the ledger with its own events and sequences any that are missing, so a
  * committed gift is never lost from the room, even if the worker died between the two.
  */
+import { MemberMap } from './member-map';
 import { Actor, type Turn } from './actor';
 import { ChatFlag, eff, nodeOfConn, positionOf, readCommand, type Command, type CommandView, type PurgeNodeCmd, type RoomCommand } from './messages';
 import type { GiftCatalog } from '../economy/gift-catalog';
@@ -84,8 +85,14 @@ export class RoomActor extends Actor<RoomMessage> {
   /** Ring of the newest events: `historySeqs[i]` is the seq of `historyFrames[i]`. */
   private historySeqs: number[] = [];
   private historyFrames: Uint8Array[] = [];
-  private readonly members = new Map<number, Member>();
+  private readonly members = new MemberMap<Member>();
   private stream: string | null = null;
+
+  /** The nodes holding members of this room now (cluster: where its broadcasts go). */
+  memberNodes(): readonly number[] {
+    return this.members.nodes();
+  }
+
   /** Seq of each sequenced gift of the live stream, by ledger op id: retries reuse it. */
   private readonly giftSeq = new Map<string, number>();
   private readonly tally = new Map<string, number>();

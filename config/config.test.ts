@@ -120,6 +120,7 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_DEBUG_CRASH_POINT: { read: (c) => c.payouts.crashPoint, byDefault: null, valid: 'withdraw:after-hold', invalid: ['rm -rf'], env: { HALOBUZZ_DEBUG_ENDPOINTS: '1' } },
   HALOBUZZ_CLICKHOUSE_DATABASE: { read: (c) => c.engines.clickhouseDatabase, byDefault: 'default', valid: 'analytics_2', invalid: ['drop table;'] },
   HALOBUZZ_KAFKA_PARTITIONS: int((c) => c.cluster?.partitions, 12, 24, 1, 10000, CLUSTER),
+  HALOBUZZ_KAFKA_NODE_PARTITIONS: int((c) => c.cluster?.nodePartitions, 64, 128, 1, 10000, CLUSTER),
   HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
   HALOBUZZ_KAFKA_REPLICATION: int((c) => c.cluster?.replicationFactor, 1, 3, 1, 10, CLUSTER),
   HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: int((c) => c.cluster?.sessionTimeoutMs, 10000, 20000, 6000, 300000, CLUSTER),

@@ -161,6 +161,11 @@ export interface ClusterConfig {
   readonly brokers: readonly string[];
   /** Partitions of every cluster topic; rooms and users hash onto them (change only on an empty cluster). */
   readonly partitions: number;
+  /**
+   * Partitions of `<prefix>.node-events`: node n reads partition n % this, so up to this many live nodes
+   * each read only their own rooms' events (node numbers are picked so live nodes do not share one).
+   */
+  readonly nodePartitions: number;
   /** Names topics (`<prefix>.room-commands`...), the consumer group and the Redis keys of this cluster. */
   readonly topicPrefix: string;
   readonly replicationFactor: number;
@@ -369,7 +374,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'HALOBUZZ_API_PORT', 'HALOBUZZ_ACCESS_TTL_SEC', 'HALOBUZZ_REFRESH_TTL_SEC', 'HALOBUZZ_CORS_ORIGINS', 'HALOBUZZ_API_RATE_LIMIT',
   'HALOBUZZ_API_BODY_LIMIT', 'HALOBUZZ_LEADERBOARD_SIZE', 'HALOBUZZ_AGORA_APP_ID', 'HALOBUZZ_AGORA_APP_CERTIFICATE',
   'HALOBUZZ_MEDIA_TOKEN_TTL_SEC', 'HALOBUZZ_ANALYTICS', 'HALOBUZZ_ANALYTICS_QUEUE_MAX', 'HALOBUZZ_ANALYTICS_HEARTBEAT_MS', 'HALOBUZZ_CLICKHOUSE_DATABASE', 'HALOBUZZ_LEDGER_LEASE_MS', 'HALOBUZZ_GIFT_PER_SECOND', 'HALOBUZZ_GIFT_BURST',
-  'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
+  'HALOBUZZ_KAFKA_PARTITIONS', 'HALOBUZZ_KAFKA_NODE_PARTITIONS', 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'HALOBUZZ_KAFKA_REPLICATION', 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS',
   'HALOBUZZ_NODE_TTL_MS', 'HALOBUZZ_API_TRUSTED_PROXIES', 'HALOBUZZ_API_METRICS', 'HALOBUZZ_TRANSPORT', 'HALOBUZZ_ONE_NODE_ROUTING',
   'HALOBUZZ_COIN_PACKAGES', 'HALOBUZZ_STRIPE_API_URL', 'HALOBUZZ_WEBHOOK_TOLERANCE_SEC',
   'HALOBUZZ_APPLE_BUNDLE_ID', 'HALOBUZZ_APPLE_ENVIRONMENT', 'HALOBUZZ_APPLE_ROOT_CERTS', 'HALOBUZZ_APPLE_APP_ID', 'HALOBUZZ_APPLE_ONLINE_CHECKS',
@@ -401,6 +406,7 @@ function clusterVar(env: Env): ClusterConfig | null {
   return Object.freeze({
     brokers: Object.freeze(brokers),
     partitions: intVar(env, 'HALOBUZZ_KAFKA_PARTITIONS', 12, 1, 10_000),
+    nodePartitions: intVar(env, 'HALOBUZZ_KAFKA_NODE_PARTITIONS', 64, 1, 10_000),
     topicPrefix: strVar(env, 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'halobuzz', /^[A-Za-z0-9_-]{1,100}$/),
     replicationFactor: intVar(env, 'HALOBUZZ_KAFKA_REPLICATION', 1, 1, 10),
     sessionTimeoutMs: intVar(env, 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),

@@ -163,7 +163,7 @@ export class RealtimeServer {
       applyEffects: (effects) => this.writeDelay.push(effects), reattachCommands: (select) => this.hub.reattachCommands(select),
       setNodeNumber: (node) => this.hub.setNodeNumber(node), userConnections: () => this.hub.userConnections(),
     }, {
-      nodeId: this.config.nodeId, topicPrefix: cluster.topicPrefix, partitions: cluster.partitions, nodeTtlMs: cluster.nodeTtlMs,
+      nodeId: this.config.nodeId, topicPrefix: cluster.topicPrefix, partitions: cluster.partitions, nodePartitions: cluster.nodePartitions, nodeTtlMs: cluster.nodeTtlMs,
       chatPerSecond: limits.userChatPerSecond, chatBurst: limits.userChatBurst, log: this.log.child({ component: 'cluster' }),
       onAnalytics: (events) => this.engines.analytics?.recordAll(events.map((event) => ({ ...event, node: this.config.nodeId }))),
       count: (what, n = 1) => this.metrics.cluster.labels(what).inc(n),

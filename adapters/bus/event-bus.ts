@@ -8,8 +8,8 @@
  *   are handed over, in order: the bus may offer the partition's next batch) and `done` (the batch's work
  *   is durable). Offsets are committed only up to the oldest batch not yet done, so a member that dies
  *   mid-batch leaves it, and everything after it, to be delivered again to the next owner.
- * - all: this member reads every partition from the moment it subscribed (nothing is committed); a batch
- *   whose `onBatch` rejects is offered again.
+ * - all: this member reads every partition (or the ones it names) from the moment it subscribed (nothing
+ *   is committed); a batch whose `onBatch` rejects is offered again.
  * Either way a consumer carries on after any handler failure or engine error: it never stops on its own.
  * Within a partition records arrive in the order they were published.
  */
@@ -67,7 +67,8 @@ export interface EventBus {
   /** Resolves when every record is durable (acknowledged by all in-sync replicas on Kafka). */
   publish(batches: readonly { topic: string; records: readonly BusRecord[] }[]): Promise<void>;
   consumeShared(group: string, topics: readonly string[], handlers: SharedHandlers): Promise<BusSubscription>;
-  consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription>;
+  /** Reads every topic from now on: all partitions, or only `partitions` (the same numbers in each topic). */
+  consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void, partitions?: readonly number[]): Promise<BusSubscription>;
   close(): Promise<void>;
 }
 

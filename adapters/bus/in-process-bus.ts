@@ -86,12 +86,14 @@ export class InProcessBus implements EventBus {
     }, abandon);
   }
 
-  async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
+  async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void, partitions?: readonly number[]): Promise<BusSubscription> {
+    const wanted = (partition: number) => !partitions || partitions.includes(partition);
     const next = new Map<string, number>(topics.flatMap((t) => this.log(t).map((p, i) => [`${t}/${i}`, p.length] as const)));
     return this.loop(async () => {
       let progressed = false;
       for (const topic of topics) {
         for (const [partition, records] of this.log(topic).entries()) {
+          if (!wanted(partition)) continue;
           const key = `${topic}/${partition}`;
           const from = next.get(key) ?? 0;
           if (from >= records.length) continue;

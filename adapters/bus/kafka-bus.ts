@@ -15,12 +15,14 @@
  *   crash, which positions make harmless). A batch whose `done` fails is fetched again by seeking back to
  *   it. Heartbeats continue while a handler holds a batch back, so a slow batch does not cost the node
  *   its partitions.
- * - Consume-all: a consumer group of its own per subscription, starting at the newest offsets.
+ * - Consume-all: a consumer group of its own per subscription, starting at the newest offsets. kafkajs
+ *   has no manual assignment, so reading only some partitions is a group of one whose assigner hands
+ *   its only member those partitions (`onlyPartitions`).
  * - Unreachable brokers fail `connect` after a few quick retries (HB_BUS_UNREACHABLE); once running,
  *   clients retry for minutes, which rides out a broker restart. A consumer kafkajs gives up on is replaced
  *   (kafka-supervised-consumer.ts).
  */
-import { Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { SupervisedConsumer, type KafkaLog } from './kafka-supervised-consumer';
 import { BusError, type BatchHandling, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
@@ -165,14 +167,18 @@ export class KafkaBus implements EventBus {
     return sub;
   }
 
-  async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void): Promise<BusSubscription> {
+  async consumeAll(topics: readonly string[], onBatch: (batch: ConsumedBatch) => Promise<void> | void, partitions?: readonly number[]): Promise<BusSubscription> {
     // "From now on" must not depend on when the group join lands: take each partition's end offset first,
     // seek there, and drop anything older that a fetch may still return.
     const next = new Map<string, number>();
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const topic of topics) for (const p of await retrying(() => admin.fetchTopicOffsets(topic))) next.set(`${topic}/${p.partition}`, Number(p.high));
+      for (const topic of topics) {
+        for (const p of await retrying(() => admin.fetchTopicOffsets(topic))) {
+          if (!partitions || partitions.includes(p.partition)) next.set(`${topic}/${p.partition}`, Number(p.high));
+        }
+      }
     } finally {
       await admin.disconnect();
     }
@@ -184,7 +190,10 @@ export class KafkaBus implements EventBus {
     const firstJoin = new Promise<void>((resolve) => (joined = resolve));
     const sub = await this.supervised('read-everything', () => {
       // A group of its own per consumer: nothing is shared, and a replacement never waits for a dead member.
-      const consumer = this.kafka.consumer({ groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+      const consumer = this.kafka.consumer({
+        groupId: `${this.opts.clientId}.all.${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false,
+        ...(partitions ? { partitionAssigners: [onlyPartitions(partitions)] } : {}),
+      });
       consumer.on(consumer.events.GROUP_JOIN, () => {
         for (const [key, offset] of next) {
           const cut = key.lastIndexOf('/');
@@ -253,4 +262,26 @@ async function retrying<T>(run: () => Promise<T>, attempts = 40): Promise<T> {
 
 function toBytes(value: Buffer | null): Uint8Array {
   return value ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(0);
+}
+
+/**
+ * An assigner for a group of one: its member gets `partitions` of every subscribed topic and nothing else
+ * (a second member, which a group of its own never has, would get nothing).
+ */
+function onlyPartitions(partitions: readonly number[]): PartitionAssigner {
+  return () => ({
+    name: 'HaloBuzzOnlyPartitions',
+    version: 0,
+    async assign({ members, topics }) {
+      const [first, ...rest] = members.map((m) => m.memberId).sort();
+      const assignment = Object.fromEntries(topics.map((topic) => [topic, [...partitions]]));
+      return [
+        ...(first ? [{ memberId: first, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }) }] : []),
+        ...rest.map((memberId) => ({ memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: {}, userData: Buffer.alloc(0) }) })),
+      ];
+    },
+    protocol({ topics }) {
+      return { name: 'HaloBuzzOnlyPartitions', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    },
+  });
 }

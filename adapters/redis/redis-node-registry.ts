@@ -68,6 +68,10 @@ export class RedisNodeRegistry implements NodeRegistry {
     return (await this.redis.zrangebyscore(`${this.prefix}:nodes`, '-inf', String(now - this.ttlMs))).map(Number);
   }
 
+  async liveNodes(now = Date.now()): Promise<number[]> {
+    return (await this.redis.zrangebyscore(`${this.prefix}:nodes`, `(${now - this.ttlMs}`, '+inf')).map(Number).sort((a, b) => a - b);
+  }
+
   /** Marks this node dead at once (a clean shutdown), so the others purge without waiting for the TTL. */
   async leave(node: number): Promise<void> {
     await this.redis.multi().zadd(`${this.prefix}:nodes`, 0, String(node)).del(`${this.prefix}:online:${node}`).exec();

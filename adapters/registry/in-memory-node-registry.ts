@@ -28,6 +28,10 @@ export class InMemoryNodeRegistry implements NodeRegistry {
     return [...this.beats].filter(([, at]) => at <= now - this.ttlMs).map(([node]) => node).sort((a, b) => a - b);
   }
 
+  async liveNodes(now = Date.now()): Promise<number[]> {
+    return [...this.beats].filter(([, at]) => at > now - this.ttlMs).map(([node]) => node).sort((a, b) => a - b);
+  }
+
   async leave(node: number): Promise<void> {
     this.beats.set(node, 0);
     this.online.delete(node);

@@ -26,14 +26,17 @@ export function nodeRegistryConformance(t: Test, name: string, open: (scope: str
     await reg.beat(1, 'ws-1', new Map([['alice', 2], ['bob', 1]]), now);
     await reg.beat(2, 'ws-2', new Map([['alice', 1]]), now);
     t.same(await reg.deadNodes(now + 1000), [], 'both alive within the TTL');
+    t.same(await reg.liveNodes(now + 1000), [1, 2], 'both listed as live');
     t.same((await reg.whereIs('alice', now + 1000)).sort((x, y) => x.node - y.node), [
       { node: 1, nodeId: 'ws-1', connections: 2 }, { node: 2, nodeId: 'ws-2', connections: 1 },
     ]);
     await reg.beat(2, 'ws-2', new Map([['alice', 1]]), now + TTL);
     t.same(await reg.deadNodes(now + TTL + 1), [1], 'node 1 stopped beating');
+    t.same(await reg.liveNodes(now + TTL + 1), [2], 'only node 2 is live');
     t.same((await reg.whereIs('alice', now + TTL + 1)).map((l) => l.node), [2], 'its users are no longer placed there');
     await reg.leave(2);
     t.same((await reg.deadNodes(now + TTL + 1)).sort(), [1, 2], 'a node that left is dead at once');
+    t.same(await reg.liveNodes(now + TTL + 1), [], 'and no longer live');
     t.same(await reg.whereIs('bob', now + TTL + 1), []);
   });
 

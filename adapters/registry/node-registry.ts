@@ -17,6 +17,8 @@ export interface NodeRegistry {
   beat(node: number, nodeId: string, users: ReadonlyMap<string, number>, now?: number): Promise<void>;
   /** Nodes whose last beat is older than the TTL. */
   deadNodes(now?: number): Promise<number[]>;
+  /** Nodes whose last beat is within the TTL, ascending. */
+  liveNodes(now?: number): Promise<number[]>;
   /** A clean shutdown: forget this node at once. */
   leave(node: number): Promise<void>;
   whereIs(user: string, now?: number): Promise<NodeLocation[]>;

@@ -15,6 +15,7 @@ export interface ClusterNodeOptions {
   readonly nodeId: string;
   readonly topicPrefix: string;
   readonly partitions: number;
+  readonly nodePartitions: number;
   readonly nodeTtlMs: number;
   readonly chatPerSecond: number;
   readonly chatBurst: number;
@@ -42,11 +43,11 @@ export class ClusterNode implements CommandRouter {
   constructor(private readonly registry: NodeRegistry, private readonly ends: ClusterEnds, private readonly o: ClusterNodeOptions) {}
 
   async start(): Promise<void> {
-    this.nodeNumber = await this.registry.allocateNodeNumber();
+    this.nodeNumber = await this.allocateNodeNumber();
     this.ends.setNodeNumber(this.nodeNumber);
     this.bus = await this.o.connectBus(`${this.o.topicPrefix}.${this.o.nodeId}.${this.nodeNumber}`);
     this.router = new ClusterRouter(this.bus, this.ends, this.ends, {
-      topicPrefix: this.o.topicPrefix, partitions: this.o.partitions, node: this.nodeNumber, maxQueued: 100_000,
+      topicPrefix: this.o.topicPrefix, partitions: this.o.partitions, nodePartitions: this.o.nodePartitions, node: this.nodeNumber, maxQueued: 100_000,
       takeChat: (users) => this.registry.takeChat(users, this.o.chatPerSecond, this.o.chatBurst),
       onAnalytics: this.o.onAnalytics, log: this.o.log, count: this.o.count,
     });
@@ -89,6 +90,23 @@ export class ClusterNode implements CommandRouter {
 
   whereIs(user: string): Promise<NodeLocation[]> {
     return this.registry.whereIs(user);
+  }
+
+  /**
+   * A fresh node number whose events partition no live node reads (numbers only grow, so after many
+   * restarts a plain next number could land on a live node's partition, and each would then read the
+   * other's events). With as many live nodes as partitions, some must share: the next number is taken.
+   */
+  private async allocateNodeNumber(): Promise<number> {
+    const taken = new Set((await this.registry.liveNodes()).map((n) => ClusterRouter.eventsPartitionOf(n, this.o.nodePartitions)));
+    let node = await this.registry.allocateNodeNumber();
+    for (let tries = 1; tries < this.o.nodePartitions && taken.has(ClusterRouter.eventsPartitionOf(node, this.o.nodePartitions)); tries++) {
+      node = await this.registry.allocateNodeNumber();
+    }
+    if (taken.has(ClusterRouter.eventsPartitionOf(node, this.o.nodePartitions))) {
+      this.o.log.warn({ node, liveNodes: taken.size, nodePartitions: this.o.nodePartitions }, 'more live nodes than node-events partitions: this node shares one (raise HALOBUZZ_KAFKA_NODE_PARTITIONS)');
+    }
+    return node;
   }
 
   private async beat(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * ClusterRouter over the in-process bus, with fake workers and sockets: a command from any node reaches
- * the owner's workers with its log position; the owner's effects come back to the node holding each
- * connection (publishes to every node); a worker restart asks every node to re-join; an unreadable
+ * the owner's workers with its log position; the owner's effects reach only the nodes that need them (the
+ * node of each connection, and for a broadcast the nodes the actor listed); nodes sharing an events
+ * partition skip each other's records; a worker restart asks every node to re-join; an unreadable
  * record is counted and skipped; a node that stops hands its partitions to the other.
  */
 import t, { type Test } from 'tap';
@@ -24,7 +25,7 @@ interface FakeNode {
   reattach: Command[];
 }
 
-function node(bus: EventBus, n: number): FakeNode {
+function node(bus: EventBus, n: number, nodePartitions = 8): FakeNode {
   const f = { received: [] as Command[], applied: [] as Effect[], evicted: [] as number[], counts: {} as Record<string, number>, reattach: [] as Command[] };
   const actors: LocalActors = {
     send: (c) => void f.received.push(c),
@@ -37,7 +38,7 @@ function node(bus: EventBus, n: number): FakeNode {
     reattachCommands: () => f.reattach,
   };
   const router = new ClusterRouter(bus, actors, sockets, {
-    topicPrefix: 'unit', partitions: 4, node: n, maxQueued: 1000, takeChat: null,
+    topicPrefix: 'unit', partitions: 4, nodePartitions, node: n, maxQueued: 1000, takeChat: null,
     onAnalytics: () => undefined, log: pino({ level: 'silent' }),
     count: (what, k = 1) => void (f.counts[what] = (f.counts[what] ?? 0) + k),
   });
@@ -71,11 +72,66 @@ t.test('commands reach the owner with positions; effects reach the node of each 
   t.equal(b.received.length, 0, 'the non-owner runs no actor');
 
   const frame = new Uint8Array([1, 2, 3]);
-  a.router.routeEffects([eff.origin('room', 'r1'), eff.send(connOnB, frame), eff.publish('r1', frame), eff.subscribe(connOnB, 'r1', Role.VIEWER)]);
+  // The room's members are on node 2 only (the actor lists them on the broadcast).
+  a.router.routeEffects([eff.origin('room', 'r1'), eff.send(connOnB, frame), [Eff.PUBLISH, 'r1', frame, [2]], eff.subscribe(connOnB, 'r1', Role.VIEWER)]);
   await waitFor('node 2 applied its effects', () => b.applied.length === 3);
-  t.same(b.applied.map((e) => e[0]), [Eff.SEND, Eff.PUBLISH, Eff.SUBSCRIBE], 'its connection\'s effects and the publish, in order');
-  await waitFor('node 1 applied the publish', () => a.applied.length === 1);
-  t.same(a.applied.map((e) => e[0]), [Eff.PUBLISH], 'node 1 gets only the publish: the connection is not there');
+  t.same(b.applied, [eff.send(connOnB, frame), [Eff.PUBLISH, 'r1', frame, [2]], eff.subscribe(connOnB, 'r1', Role.VIEWER)], 'its connection\'s effects and the publish, in order');
+  await a.router.effectsDurable();
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(a.applied, [], 'node 1 has no member there: it applied nothing');
+  t.equal(a.counts.events_received, undefined, 'and did not even receive the record');
+  t.equal(b.counts.events_received, 1, 'node 2 received it once');
+});
+
+t.test('a turn\'s record goes once to each node that needs it, and nowhere when none does', async (t) => {
+  const bus = new InProcessBus();
+  const nodes = [node(bus, 1), node(bus, 2), node(bus, 3), node(bus, 4)];
+  for (const n of nodes) await n.router.start();
+  t.teardown(async () => {
+    for (const n of nodes.reverse()) await n.router.stop();
+  });
+  const [owner, two, three, four] = nodes as [FakeNode, FakeNode, FakeNode, FakeNode];
+  const frame = new Uint8Array([9]);
+  const connOn3 = 3 * CONN_SPACE + 1;
+  owner.router.routeEffects([
+    // Turn of r1: members on nodes 2 and 4; a reply to a connection on node 3 (not a member).
+    eff.origin('room', 'r1'), [Eff.PUBLISH, 'r1', frame, [2, 4]], eff.send(connOn3, frame),
+    // Turn of r2: a broadcast in a room with no members anywhere.
+    eff.origin('room', 'r2'), [Eff.PUBLISH, 'r2', frame, []],
+    // Turn of a user: a direct message to its connection on node 2.
+    eff.origin('user', 'u1'), eff.send(2 * CONN_SPACE + 5, frame),
+  ]);
+  await owner.router.effectsDurable();
+  // Node 3 receives r1's record for its reply; the broadcast in it is not for node 3 (no member there).
+  await waitFor('every node applied what it needs', () => two.applied.length === 2 && three.applied.length === 1 && four.applied.length === 1);
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(two.applied, [[Eff.PUBLISH, 'r1', frame, [2, 4]], eff.send(2 * CONN_SPACE + 5, frame)], 'node 2: the r1 broadcast and its DM');
+  t.same(three.applied, [eff.send(connOn3, frame)], 'node 3: only the reply to its connection');
+  t.same(four.applied, [[Eff.PUBLISH, 'r1', frame, [2, 4]]], 'node 4: the r1 broadcast');
+  t.same(owner.applied, [], 'the owner, with no member anywhere, got nothing');
+  t.equal(owner.counts.events_published, 4, 'four records: r1 to nodes 2, 3 and 4, the DM to node 2; none for r2');
+  t.same(nodes.map((n) => n.counts.events_received ?? 0), [0, 2, 1, 1], 'each node received only its records');
+  t.same(nodes.map((n) => n.counts.events_not_needed ?? 0), [0, 0, 0, 0], 'none it did not need');
+});
+
+t.test('nodes sharing an events partition skip each other\'s records', async (t) => {
+  const bus = new InProcessBus();
+  // Two partitions: nodes 1 and 3 both read partition 1.
+  const one = node(bus, 1, 2);
+  const three = node(bus, 3, 2);
+  await one.router.start();
+  await three.router.start();
+  t.teardown(async () => {
+    await three.router.stop();
+    await one.router.stop();
+  });
+  const frame = new Uint8Array([7]);
+  one.router.routeEffects([eff.origin('room', 'r'), [Eff.PUBLISH, 'r', frame, [3]]]);
+  await waitFor('node 3 applied it', () => three.applied.length === 1);
+  await waitFor('node 1 read it too', () => (one.counts.events_received ?? 0) === 1);
+  t.same(one.applied, [], 'node 1 applied nothing');
+  t.equal(one.counts.events_not_needed, 1, 'and counted the record it did not need');
+  t.equal(three.counts.events_not_needed, undefined, 'node 3 needed it');
 });
 
 t.test('a worker restart asks every node to re-join; unreadable records are counted and skipped', async (t) => {

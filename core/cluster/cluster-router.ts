@@ -5,14 +5,19 @@
  *   in the partition of its room or user. The consumer group of all nodes divides those partitions, so the
  *   bus decides which node owns (runs the actor of) each room and user.
  * - The owner runs the command in its local actor workers, stamped with its log position. The actor's
- *   effects (broadcasts, replies, subscriptions) go out as one record per actor turn to
- *   `<prefix>.room-events` / `<prefix>.user-events`; every node reads all of them and applies the ones for
- *   its own connections (and every broadcast) to its sockets, in log order.
+ *   effects (broadcasts, replies, subscriptions) of one turn become one record, published to
+ *   `<prefix>.node-events` once per node that needs it: the nodes of the connections it addresses, and for
+ *   a broadcast the nodes holding the room's members (the actor says which). Each node reads only its own
+ *   partition of that topic (its node number modulo the partition count), so its event load follows its
+ *   own viewers, not the whole cluster's traffic; it applies its connections' effects and the broadcasts.
+ *   A room's records reach each node in the order its turns ran (one partition per node, one producer per
+ *   owner, one request in flight).
  * - A command batch's offsets are committed only after the workers went quiet and the effects are in the
  *   log, so a dead owner leaves uncommitted commands to the next owner, which skips what the store shows as
  *   applied (positions) and re-runs the rest. The next batch is handed over meanwhile (pipelined).
- * - On gaining a partition the owner drops what it held for it, and publishes REATTACH there: every node then
- *   re-joins its connections in those rooms (users), and each gets a resync to fetch what it missed.
+ * - On gaining a partition the owner drops what it held for it, and publishes REATTACH to every node's
+ *   partition (it cannot know yet where the members are): every node then re-joins its connections in those
+ *   rooms (users), and each gets a resync to fetch what it missed.
  */
 import type { Logger } from 'pino';
 import { Cmd, Eff, analyticsOf, commandTarget, connOf, eff, isCommand, nodeOfConn, readCommand, refOf, withPosition, type ActorAnalyticsEvent, type BroadcastCommand, type Command, type Effect } from '../../actors/messages';
@@ -49,6 +54,8 @@ export interface LocalSockets {
 export interface ClusterRouterOptions {
   readonly topicPrefix: string;
   readonly partitions: number;
+  /** Partitions of the node-events topic: node n reads partition n % nodePartitions. */
+  readonly nodePartitions: number;
   readonly node: number;
   /** Commands waiting to be published before new ones are refused with OVERLOADED. */
   readonly maxQueued: number;
@@ -57,8 +64,13 @@ export interface ClusterRouterOptions {
   /** Analytics events of one effect batch, recorded (durably) before the batch's replies go to the log. */
   readonly onAnalytics: (events: ActorAnalyticsEvent[]) => void;
   readonly log: Logger;
-  readonly count: (what: 'commands_published' | 'events_published' | 'events_applied' | 'bad_records' | 'replayed_batches' | 'publish_failures', n?: number) => void;
+  readonly count: (what: ClusterCount, n?: number) => void;
 }
+
+/** What the router counts (halobuzz_cluster_total{what}). */
+export type ClusterCount =
+  | 'commands_published' | 'events_published' | 'events_received' | 'events_applied' | 'events_not_needed'
+  | 'bad_records' | 'replayed_batches' | 'publish_failures';
 
 type Queued = { topic: string; record: BusRecord; command?: Command };
 
@@ -84,14 +96,20 @@ export class ClusterRouter {
 
   constructor(private readonly bus: EventBus, private readonly actors: LocalActors, private readonly sockets: LocalSockets, private readonly opts: ClusterRouterOptions) {
     const p = opts.topicPrefix;
-    this.topics = { roomCommands: `${p}.room-commands`, userCommands: `${p}.user-commands`, roomEvents: `${p}.room-events`, userEvents: `${p}.user-events` } as const;
+    this.topics = { roomCommands: `${p}.room-commands`, userCommands: `${p}.user-commands`, nodeEvents: `${p}.node-events` } as const;
   }
 
-  /** Creates the topics, starts reading every event, then joins the owners' group. */
+  /** The node-events partition node `node` reads. */
+  static eventsPartitionOf(node: number, nodePartitions: number): number {
+    return node % nodePartitions;
+  }
+
+  /** Creates the topics, starts reading this node's events, then joins the owners' group. */
   async start(): Promise<void> {
     const t = this.topics;
-    await this.bus.ensureTopics([t.roomCommands, t.userCommands, t.roomEvents, t.userEvents], this.opts.partitions);
-    this.events = await this.bus.consumeAll([t.roomEvents, t.userEvents], (b) => this.onEvents(b));
+    await this.bus.ensureTopics([t.roomCommands, t.userCommands], this.opts.partitions);
+    await this.bus.ensureTopics([t.nodeEvents], this.opts.nodePartitions);
+    this.events = await this.bus.consumeAll([t.nodeEvents], (b) => this.onEvents(b), [ClusterRouter.eventsPartitionOf(this.opts.node, this.opts.nodePartitions)]);
     this.owners = await this.bus.consumeShared(`${this.opts.topicPrefix}.owners`, [t.roomCommands, t.userCommands], {
       onAssignment: (assigned) => this.onAssignment(assigned),
       onBatch: (b) => this.onCommands(b),
@@ -120,24 +138,41 @@ export class ClusterRouter {
     if (!this.commandsFlushing) this.commandsFlushing = this.flushCommands();
   }
 
-  /** Effects from the local workers: analytics stay here, the rest go to the events log per actor turn. */
+  /**
+   * Effects from the local workers: analytics stay here; each actor turn's run of effects becomes one
+   * record, sent to the partition of every node that needs it (and to none when no node does: a broadcast
+   * in a room without members).
+   */
   routeEffects(effects: readonly Effect[]): void {
-    let topic: string = this.topics.userEvents;
-    let partition = 0;
     let run: Effect[] = [];
+    let nodes = new Set<number>();
     const close = () => {
-      if (run.length > 0) this.eventQueue.push({ topic, record: { partition, value: encode([RECORD_EFFECTS, run]) } });
+      if (run.length > 0 && nodes.size > 0) {
+        const to = [...nodes].sort((a, b) => a - b);
+        const value = encode([RECORD_EFFECTS, run, to]);
+        const partitions = new Set(to.map((n) => ClusterRouter.eventsPartitionOf(n, this.opts.nodePartitions)));
+        for (const partition of partitions) this.eventQueue.push({ topic: this.topics.nodeEvents, record: { partition, value } });
+      }
       run = [];
+      nodes = new Set();
     };
     const events = analyticsOf(effects);
     if (events) this.opts.onAnalytics(events);
     for (const e of effects) {
-      if (e[0] === Eff.ORIGIN) {
-        close();
-        topic = e[1] === 'room' ? this.topics.roomEvents : this.topics.userEvents;
-        partition = partitionOf(e[2], this.opts.partitions);
-      } else if (e[0] !== Eff.ANALYTICS) {
-        run.push(e);
+      switch (e[0]) {
+        case Eff.ORIGIN:
+          close();
+          break;
+        case Eff.ANALYTICS:
+          break;
+        case Eff.PUBLISH:
+          // Kept on the effect too: a node the record reaches for a reply applies only the broadcasts it has members for.
+          for (const n of e[3] ?? []) nodes.add(n);
+          run.push(e);
+          break;
+        default:
+          nodes.add(nodeOfConn(e[1]));
+          run.push(e);
       }
     }
     close();
@@ -152,13 +187,18 @@ export class ClusterRouter {
 
   /** A local worker restarted: every node re-joins its connections to everything this node owns. */
   async workerRestarted(): Promise<void> {
-    const records: { topic: string; records: BusRecord[] }[] = [];
+    const records: BusRecord[] = [];
     for (const [topic, parts] of this.owned) {
-      const events = topic === this.topics.roomCommands ? this.topics.roomEvents : this.topics.userEvents;
       const kind = topic === this.topics.roomCommands ? 'room' : 'user';
-      records.push({ topic: events, records: [...parts].map((p) => ({ partition: p, value: encode([RECORD_REATTACH, kind, p]) })) });
+      for (const p of parts) records.push(...this.reattachRecords(kind, p));
     }
-    await this.bus.publish(records);
+    await this.bus.publish([{ topic: this.topics.nodeEvents, records }]);
+  }
+
+  /** REATTACH for one partition of rooms or users, to every node's events partition. */
+  private reattachRecords(kind: 'room' | 'user', partition: number): BusRecord[] {
+    const value = encode([RECORD_REATTACH, kind, partition]);
+    return Array.from({ length: this.opts.nodePartitions }, (_, p) => ({ partition: p, value }));
   }
 
   async stop(): Promise<void> {
@@ -262,7 +302,7 @@ export class ClusterRouter {
   private async prepare(topic: string, partition: number): Promise<void> {
     const room = topic === this.topics.roomCommands;
     await this.actors.evict(room ? 'room' : 'user', [partition], this.opts.partitions);
-    await this.bus.publish([{ topic: room ? this.topics.roomEvents : this.topics.userEvents, records: [{ partition, value: encode([RECORD_REATTACH, room ? 'room' : 'user', partition]) }] }]);
+    await this.bus.publish([{ topic: this.topics.nodeEvents, records: this.reattachRecords(room ? 'room' : 'user', partition) }]);
     this.toPrepare.delete(`${topic}/${partition}`);
     this.opts.count('replayed_batches');
   }
@@ -342,7 +382,13 @@ export class ClusterRouter {
         continue;
       }
       if (record[0] === RECORD_EFFECTS && Array.isArray(record[1])) {
-        const mine = (record[1] as Effect[]).filter((e) => e[0] === Eff.PUBLISH || (typeof e[1] === 'number' && nodeOfConn(e[1]) === me));
+        this.opts.count('events_received');
+        // Nodes sharing a partition (numbers equal modulo its count) also read each other's records.
+        if (!Array.isArray(record[2]) || !(record[2] as number[]).includes(me)) {
+          this.opts.count('events_not_needed');
+          continue;
+        }
+        const mine = (record[1] as Effect[]).filter((e) => (e[0] === Eff.PUBLISH ? e[3] === undefined || e[3].includes(me) : typeof e[1] === 'number' && nodeOfConn(e[1]) === me));
         if (mine.length > 0) this.sockets.applyEffects(mine);
         this.opts.count('events_applied');
       } else if (record[0] === RECORD_REATTACH) {

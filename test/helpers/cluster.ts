@@ -35,6 +35,8 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     HALOBUZZ_ROLE: 'realtime',
     HALOBUZZ_KAFKA_TOPIC_PREFIX: prefix,
     HALOBUZZ_KAFKA_PARTITIONS: '6',
+    // Each test cluster makes its own topics on the one local broker: keep them small.
+    HALOBUZZ_KAFKA_NODE_PARTITIONS: '8',
     HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: '6000',
     HALOBUZZ_NODE_TTL_MS: '3000',
     HALOBUZZ_DEBUG_ENDPOINTS: '1',
