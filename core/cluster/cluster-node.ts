@@ -92,20 +92,9 @@ export class ClusterNode implements CommandRouter {
     return this.registry.whereIs(user);
   }
 
-  /**
-   * A fresh node number whose events partition no live node reads (numbers only grow, so after many
-   * restarts a plain next number could land on a live node's partition, and each would then read the
-   * other's events). With as many live nodes as partitions, some must share: the next number is taken.
-   */
   private async allocateNodeNumber(): Promise<number> {
-    const taken = new Set((await this.registry.liveNodes()).map((n) => ClusterRouter.eventsPartitionOf(n, this.o.nodePartitions)));
-    let node = await this.registry.allocateNodeNumber();
-    for (let tries = 1; tries < this.o.nodePartitions && taken.has(ClusterRouter.eventsPartitionOf(node, this.o.nodePartitions)); tries++) {
-      node = await this.registry.allocateNodeNumber();
-    }
-    if (taken.has(ClusterRouter.eventsPartitionOf(node, this.o.nodePartitions))) {
-      this.o.log.warn({ node, liveNodes: taken.size, nodePartitions: this.o.nodePartitions }, 'more live nodes than node-events partitions: this node shares one (raise HALOBUZZ_KAFKA_NODE_PARTITIONS)');
-    }
+    const { node, shared } = await pickNodeNumber(this.registry, this.o.nodePartitions);
+    if (shared) this.o.log.warn({ node, nodePartitions: this.o.nodePartitions }, 'more live nodes than node-events partitions: this node shares one (raise HALOBUZZ_KAFKA_NODE_PARTITIONS)');
     return node;
   }
 
@@ -119,4 +108,17 @@ export class ClusterNode implements CommandRouter {
       this.ends.broadcast(cmd.purgeNode(dead));
     }
   }
+}
+
+/**
+ * A fresh node number whose events partition no live node reads (numbers only grow, so after many restarts
+ * a plain next number could land on a live node's partition, and each would then read the other's
+ * events). With every partition taken, some nodes must share one: `shared` says so.
+ */
+export async function pickNodeNumber(registry: NodeRegistry, nodePartitions: number): Promise<{ node: number; shared: boolean }> {
+  const partitionOf = (n: number) => ClusterRouter.eventsPartitionOf(n, nodePartitions);
+  const taken = new Set((await registry.liveNodes()).map(partitionOf));
+  let node = await registry.allocateNodeNumber();
+  for (let tries = 1; tries < nodePartitions && taken.has(partitionOf(node)); tries++) node = await registry.allocateNodeNumber();
+  return { node, shared: taken.has(partitionOf(node)) };
 }
