@@ -21,7 +21,7 @@ import { Templates } from '../notify/templates';
 import { SqliteRoomDirectory } from '../adapters/rooms/room-directory-sqlite';
 import { AgoraTokenIssuer } from '../adapters/media/media-token-issuer';
 import { codeAt, stepAt } from './totp';
-import Redis from 'ioredis';
+import { openRedis, scanKeys, type RedisClient } from '../adapters/redis/open-redis';
 import { engineUrl } from '../test/helpers/services';
 import { SqliteModerationStore } from '../adapters/moderation/moderation-store-sqlite';
 import { SqliteRealtimeStore } from '../adapters/store/realtime-store-sqlite';
@@ -38,7 +38,7 @@ const dir = mkdtempSync(join(tmpdir(), 'hb-api-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean; redis?: Redis; ready?: () => Promise<boolean>;
+async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number; media?: boolean; redis?: RedisClient; ready?: () => Promise<boolean>;
   metrics?: boolean; corsOrigins?: string[]; trustedProxies?: string[]; throttle?: LoginThrottle } = {}) {
   const i = n++;
   const accounts = new SqliteAccountStore(join(dir, `accounts-${i}.sqlite`));
@@ -419,21 +419,23 @@ t.test('an MFA ticket that expired is refused with its own code', async (t) => {
   t.equal(code(await json(app, 'POST', '/v1/auth/mfa', { mfaTicket: stale, code: '123456' })), 'HB_API_MFA_TICKET_EXPIRED');
 });
 
-t.test('with Redis configured, rate limits are shared by every API node', async (t) => {
-  const url = engineUrl(t, 'redis');
-  if (!url) return;
-  const redis = new Redis(url);
-  t.teardown(() => redis.quit());
-  const stale = await redis.keys('halobuzz:ratelimit:*');
-  if (stale.length > 0) await redis.del(...stale);
-  const nodeA = await setup({ rateLimitPerMinute: 10, redis });
-  const nodeB = await setup({ rateLimitPerMinute: 10, redis });
-  for (let i = 0; i < 10; i++) t.equal((await json(i % 2 ? nodeA.app : nodeB.app, 'GET', '/health')).statusCode, 200);
-  const over = await json(nodeA.app, 'GET', '/health');
-  t.equal(over.statusCode, 429, 'the eleventh request in the minute is refused, whichever node got the others');
-  t.equal(code(over), 'HB_API_RATE_LIMITED');
-  t.ok((await redis.keys('halobuzz:ratelimit:*')).length > 0, 'the counters live in Redis');
-});
+for (const engine of ['redis', 'redis-cluster'] as const) {
+  t.test(`with Redis configured (${engine}), rate limits are shared by every API node`, async (t) => {
+    const url = engineUrl(t, engine);
+    if (!url) return;
+    const redis = await openRedis(url);
+    t.teardown(() => redis.quit());
+    const stale = await scanKeys(redis, 'halobuzz:ratelimit:*');
+    for (const key of stale) await redis.del(key);
+    const nodeA = await setup({ rateLimitPerMinute: 10, redis });
+    const nodeB = await setup({ rateLimitPerMinute: 10, redis });
+    for (let i = 0; i < 10; i++) t.equal((await json(i % 2 ? nodeA.app : nodeB.app, 'GET', '/health')).statusCode, 200);
+    const over = await json(nodeA.app, 'GET', '/health');
+    t.equal(over.statusCode, 429, 'the eleventh request in the minute is refused, whichever node got the others');
+    t.equal(code(over), 'HB_API_RATE_LIMITED');
+    t.ok((await scanKeys(redis, 'halobuzz:ratelimit:*')).length > 0, 'the counters live in Redis');
+  });
+}
 
 t.test('an unexpected failure is a 500 with a stable code and no internals', async (t) => {
   const { app, ledger } = await setup();

@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../adapters/redis/open-redis';
 import { ApiError, ApiErrors, type ApiErrorCode } from './errors';
 import { ErrorBody } from './schemas';
 import { registerAuth } from './auth-hook';
@@ -55,7 +55,7 @@ export interface ApiSettings {
   /** Requests per minute per IP, all routes; sign-in routes allow a tenth of it. */
   readonly rateLimitPerMinute: number;
   /** When set, rate-limit counters live in Redis, so the limits hold across every API node. */
-  readonly rateLimitRedis?: Redis;
+  readonly rateLimitRedis?: RedisClient;
   /** Proxies whose X-Forwarded-For is believed (IPs/CIDRs); empty: none, `req.ip` is the peer address. */
   readonly trustedProxies?: readonly string[];
   /** Serve /metrics here too (default off: the socket port serves it). */

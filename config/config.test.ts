@@ -180,6 +180,8 @@ t.test('rules across variables', async (t) => {
   t.ok(refused({ HALOBUZZ_WORKERS: '4', HALOBUZZ_SHARDS: '2' }, 'HALOBUZZ_SHARDS'), 'at least one shard per worker');
   t.ok(refused({ MONGODB_URL: 'postgres://x' }, 'MONGODB_URL'));
   t.ok(refused({ REDIS_URL: 'http://x' }, 'REDIS_URL'));
+  t.ok(refused({ REDIS_URL: 'redis-cluster://a:1,b' }, 'REDIS_URL'), 'a Redis Cluster is named by host:port seeds');
+  t.equal(loadConfig({ REDIS_URL: 'redis-cluster://10.0.0.1:6379,10.0.0.2:6379' }).engines.redisUrl, 'redis-cluster://10.0.0.1:6379,10.0.0.2:6379', 'a Redis Cluster URL is accepted');
   t.ok(refused({ CLICKHOUSE_URL: 'tcp://x' }, 'CLICKHOUSE_URL'));
   t.ok(Object.isFrozen(loadConfig({})) && Object.isFrozen(loadConfig({}).limits), 'the config is frozen');
 });

@@ -505,7 +505,7 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     engines: Object.freeze({
       mongodbUrl: urlVar(env, 'MONGODB_URL', /^mongodb(\+srv)?:\/\//),
-      redisUrl: urlVar(env, 'REDIS_URL', /^rediss?:\/\//),
+      redisUrl: urlVar(env, 'REDIS_URL', /^(rediss?:\/\/|redis-cluster:\/\/[A-Za-z0-9_.-]+:\d{1,5}(,[A-Za-z0-9_.-]+:\d{1,5})*$)/),
       clickhouseUrl: urlVar(env, 'CLICKHOUSE_URL', /^https?:\/\//),
       clickhouseDatabase: strVar(env, 'HALOBUZZ_CLICKHOUSE_DATABASE', 'default', /^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
       embeddedAnalytics: strVar(env, 'HALOBUZZ_ANALYTICS', 'ndjson', /^(ndjson|off)$/) as 'ndjson' | 'off',

@@ -1,13 +1,14 @@
 import t from 'tap';
-import Redis from 'ioredis';
 import { RedisBridge } from './redis-bridge';
 import type { RealtimeBridgeNode } from './realtime-bridge';
-import { engineUrl } from '../../test/helpers/services';
+import { engineUrl, type Engine } from '../../test/helpers/services';
 import { waitFor } from '../../tools/server-process';
+import { openRedis } from '../redis/open-redis';
 
-const url = engineUrl(t, 'redis');
-if (url) {
-  t.test('a revocation of hundreds of sessions reaches the socket node whole; bad messages are reported', async (t) => {
+for (const engine of ['redis', 'redis-cluster'] as Engine[]) {
+  t.test(`${engine}: a revocation of hundreds of sessions reaches the socket node whole; bad messages are reported`, async (t) => {
+    const url = engineUrl(t, engine);
+    if (!url) return;
     const revoked: string[] = [];
     const ended: [string, string][] = [];
     const delivered: [string, number[]][] = [];
@@ -53,8 +54,9 @@ if (url) {
     t.same(shadow, [['user-c', 1234], ['user-c', 1234]]);
     t.same(optOuts, [['user-d', true], ['user-d', true]]);
     t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');
+    t.equal((await apiSide.viewerCounts(['room-b'])).get('room-b'), 0, 'a room nobody watches counts 0');
 
-    const raw = new Redis(url);
+    const raw = await openRedis(url);
     t.teardown(() => raw.quit());
     await raw.publish('halobuzz:revoked', Buffer.from([0xc1]));
     await raw.publish('halobuzz:room-end', Buffer.from([0x92, 0x01, 0x02]));

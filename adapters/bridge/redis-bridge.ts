@@ -1,9 +1,11 @@
 /**
  * The RealtimeBridge over Redis (ioredis), for API and socket processes that do not share memory.
  *
- * - Viewer counts: each socket node rewrites the hash `halobuzz:viewers:<node>` (room → count, values
+ * - Viewer counts: each socket node rewrites the hash `halobuzz:{viewers}:<node>` (room → count, values
  *   MessagePack-encoded integers) every interval with a TTL of three intervals, so a dead node's viewers
- *   disappear on their own. Readers sum over the live node hashes.
+ *   disappear on their own, and lists itself in the sorted set `halobuzz:{viewers}` until then. Readers
+ *   sum over the hashes the set lists as live. One hash tag: one transaction per write and one pipeline
+ *   per read, on Redis Cluster too.
  * - Revocations and stream ends: published on `halobuzz:revoked` / `halobuzz:room-end` (MessagePack);
  *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
  *   safe for revocation because a restarted node reloads revoked sessions from the account store.
@@ -12,13 +14,12 @@
  * - Room moderation by staff: published on `halobuzz:moderate` with an id; the first node to claim the id
  *   (`SET NX`) dispatches it, so the room's actor gets it once whichever node owns the room.
  */
-import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { openRedis } from '../redis/open-redis';
+import { closeRedis, duplicateRedis, openRedis, type RedisClient } from '../redis/open-redis';
 import { decodeInternal, encodeInternal as encode } from '../../common/internal-codec';
 import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
 
-const VIEWERS = 'halobuzz:viewers:';
+const VIEWERS = 'halobuzz:{viewers}';
 const REVOKED = 'halobuzz:revoked';
 const ROOM_END = 'halobuzz:room-end';
 const DELIVER = 'halobuzz:deliver';
@@ -27,27 +28,30 @@ const MODERATE = 'halobuzz:moderate';
 const ANALYTICS_OPT_OUT = 'halobuzz:analytics-opt-out';
 
 export class RedisBridge implements RealtimeBridge {
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly redis: Redis) {}
+  private constructor(private readonly redis: RedisClient) {}
 
   /** Connects; fails when Redis does not answer (a configured engine is never silently skipped). */
   static async connect(url: string): Promise<RedisBridge> {
     return new RedisBridge(await openRedis(url));
   }
 
-  get client(): Redis {
+  get client(): RedisClient {
     return this.redis;
   }
 
   async viewerCounts(rooms: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>(rooms.map((r) => [r, 0]));
     if (rooms.length === 0) return out;
-    const nodes = await this.redis.keys(`${VIEWERS}*`);
-    for (const key of nodes) {
-      const values = await this.redis.hmgetBuffer(key, ...rooms);
-      values.forEach((v, i) => {
+    const nodes = await this.redis.zrangebyscore(VIEWERS, `(${Date.now()}`, '+inf');
+    if (nodes.length === 0) return out;
+    const read = this.redis.pipeline();
+    for (const node of nodes) read.hmgetBuffer(`${VIEWERS}:${node}`, ...rooms);
+    for (const [err, values] of (await read.exec())!) {
+      if (err) throw err;
+      (values as (Buffer | null)[]).forEach((v, i) => {
         if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decodeInternal(v) as number));
       });
     }
@@ -90,7 +94,7 @@ export class RedisBridge implements RealtimeBridge {
    * a bad message or a failed publish goes to `onError` (logged and counted), never silently dropped.
    */
   async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
-    const sub = this.redis.duplicate();
+    const sub = duplicateRedis(this.redis);
     this.subscriber = sub;
     await sub.subscribe(REVOKED, ROOM_END, DELIVER, SHADOW_MUTE, MODERATE, ANALYTICS_OPT_OUT);
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
@@ -121,11 +125,17 @@ export class RedisBridge implements RealtimeBridge {
         onError('bridge_message', err as Error);
       }
     });
-    const key = `${VIEWERS}${nodeId}`;
+    const key = `${VIEWERS}:${nodeId}`;
     const publish = async () => {
       const counts = node.localViewerCounts();
-      const tx = this.redis.multi().del(key);
-      if (counts.size > 0) tx.hset(key, ...[...counts].flatMap(([room, n]) => [room, Buffer.from(encode(n))])).pexpire(key, intervalMs * 3);
+      const now = Date.now();
+      const tx = this.redis.multi().del(key).zremrangebyscore(VIEWERS, '-inf', String(now));
+      if (counts.size > 0) {
+        tx.hset(key, ...[...counts].flatMap(([room, n]) => [room, Buffer.from(encode(n))])).pexpire(key, intervalMs * 3)
+          .zadd(VIEWERS, now + intervalMs * 3, nodeId);
+      } else {
+        tx.zrem(VIEWERS, nodeId);
+      }
       await tx.exec();
     };
     await publish();
@@ -135,7 +145,7 @@ export class RedisBridge implements RealtimeBridge {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.subscriber?.quit();
-    await this.redis.quit();
+    if (this.subscriber) await closeRedis(this.subscriber);
+    await closeRedis(this.redis);
   }
 }

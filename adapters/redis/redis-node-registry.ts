@@ -6,9 +6,13 @@
  * - presence: per node a hash user → open connections (MessagePack), rewritten each beat with a TTL of the
  *   node TTL, so a dead node's users go offline on their own; `whereIs` answers from the live hashes;
  * - per-user chat limits across nodes: a token bucket in a Lua script, same semantics as the local one.
+ *
+ * Keys: `{<prefix>:nodes}` and its `:ids`, `:seq` and `:online:<node>` share one hash tag, so a heartbeat is one transaction on Redis Cluster too (a few writes per node per
+ * second: one slot is plenty); each user's chat bucket `<prefix>:rl:chat:{<user>}` has a tag of its own, so the
+ * buckets spread over the cluster.
  */
-import type Redis from 'ioredis';
-import { openRedis } from './open-redis';
+import { Cluster } from 'ioredis';
+import { closeRedis, openRedis, type RedisClient } from './open-redis';
 import { decodeInternal as decode, encodeInternal as encode } from '../../common/internal-codec';
 import type { NodeLocation, NodeRegistry } from '../registry/node-registry';
 
@@ -34,55 +38,64 @@ end
 return out
 `;
 
-type Client = Redis & { hbTake(keys: number, ...args: (string | number)[]): Promise<number[]> };
+type Client = RedisClient & {
+  hbTake(keys: number, ...args: (string | number)[]): Promise<number[]>;
+  /** The same script with its one key declared, which auto-pipelining on a cluster routes by. */
+  hbTakeOne(key: string, ...args: (string | number)[]): Promise<number[]>;
+};
 
 export class RedisNodeRegistry implements NodeRegistry {
-  private constructor(private readonly redis: Client, private readonly prefix: string, private readonly ttlMs: number) {}
+  private readonly nodes: string;
+
+  private constructor(private readonly redis: Client, private readonly prefix: string, private readonly ttlMs: number) {
+    this.nodes = `{${prefix}:nodes}`;
+  }
 
   static async connect(url: string, prefix: string, ttlMs: number): Promise<RedisNodeRegistry> {
     const redis = await openRedis(url);
     redis.defineCommand('hbTake', { lua: TAKE });
+    redis.defineCommand('hbTakeOne', { numberOfKeys: 1, lua: TAKE });
     return new RedisNodeRegistry(redis as Client, prefix, ttlMs);
   }
 
   /** A number no other start of any node has had (1, 2, ...). */
   async allocateNodeNumber(): Promise<number> {
-    return this.redis.incr(`${this.prefix}:node-seq`);
+    return this.redis.incr(`${this.nodes}:seq`);
   }
 
   /** Marks `node` alive and publishes who is connected to it. */
   async beat(node: number, nodeId: string, users: ReadonlyMap<string, number>, now = Date.now()): Promise<void> {
-    const key = `${this.prefix}:online:${node}`;
+    const key = `${this.nodes}:online:${node}`;
     const tx = this.redis.multi()
-      .zadd(`${this.prefix}:nodes`, now, String(node))
-      .hset(`${this.prefix}:node-ids`, String(node), nodeId)
+      .zadd(this.nodes, now, String(node))
+      .hset(`${this.nodes}:ids`, String(node), nodeId)
       .del(key);
     if (users.size > 0) tx.hset(key, ...[...users].flatMap(([u, n]) => [u, Buffer.from(encode(n))])).pexpire(key, this.ttlMs);
     // Forget nodes dead for an hour: every live node has purged them long before.
-    tx.zremrangebyscore(`${this.prefix}:nodes`, '-inf', String(now - 3_600_000));
+    tx.zremrangebyscore(this.nodes, '-inf', String(now - 3_600_000));
     await tx.exec();
   }
 
   /** Nodes whose last heartbeat is older than the TTL. */
   async deadNodes(now = Date.now()): Promise<number[]> {
-    return (await this.redis.zrangebyscore(`${this.prefix}:nodes`, '-inf', String(now - this.ttlMs))).map(Number);
+    return (await this.redis.zrangebyscore(this.nodes, '-inf', String(now - this.ttlMs))).map(Number);
   }
 
   async liveNodes(now = Date.now()): Promise<number[]> {
-    return (await this.redis.zrangebyscore(`${this.prefix}:nodes`, `(${now - this.ttlMs}`, '+inf')).map(Number).sort((a, b) => a - b);
+    return (await this.redis.zrangebyscore(this.nodes, `(${now - this.ttlMs}`, '+inf')).map(Number).sort((a, b) => a - b);
   }
 
   /** Marks this node dead at once (a clean shutdown), so the others purge without waiting for the TTL. */
   async leave(node: number): Promise<void> {
-    await this.redis.multi().zadd(`${this.prefix}:nodes`, 0, String(node)).del(`${this.prefix}:online:${node}`).exec();
+    await this.redis.multi().zadd(this.nodes, 0, String(node)).del(`${this.nodes}:online:${node}`).exec();
   }
 
   /** Live nodes where `user` has connections, with their node ids and connection counts. */
   async whereIs(user: string, now = Date.now()): Promise<NodeLocation[]> {
-    const live = await this.redis.zrangebyscore(`${this.prefix}:nodes`, String(now - this.ttlMs), '+inf');
+    const live = await this.redis.zrangebyscore(this.nodes, String(now - this.ttlMs), '+inf');
     if (live.length === 0) return [];
     const tx = this.redis.pipeline();
-    for (const n of live) tx.hgetBuffer(`${this.prefix}:online:${n}`, user).hget(`${this.prefix}:node-ids`, n);
+    for (const n of live) tx.hgetBuffer(`${this.nodes}:online:${n}`, user).hget(`${this.nodes}:ids`, n);
     const replies = (await tx.exec())!.map(([, v]) => v);
     return live.flatMap((n, i) => {
       const count = replies[2 * i] as Buffer | null;
@@ -93,12 +106,18 @@ export class RedisNodeRegistry implements NodeRegistry {
   /** One token from each user's cluster-wide chat bucket; true where granted. */
   async takeChat(users: readonly string[], perSecond: number, burst: number, now = Date.now()): Promise<boolean[]> {
     if (users.length === 0) return [];
-    const keys = users.map((u) => `${this.prefix}:rl:chat:${u}`);
+    const keys = users.map((u) => `${this.prefix}:rl:chat:{${u}}`);
+    if (this.redis instanceof Cluster) {
+      // A script's keys must share a slot: one call per user (in order per master, so a user's two chats
+      // in one batch take two tokens in turn).
+      const out = await Promise.all(keys.map((k) => this.redis.hbTakeOne(k, now, perSecond, burst)));
+      return out.map((v) => v[0] === 1);
+    }
     const out = await this.redis.hbTake(keys.length, ...keys, now, perSecond, burst);
     return out.map((v) => v === 1);
   }
 
   async close(): Promise<void> {
-    if (this.redis.status !== 'end') await this.redis.quit();
+    await closeRedis(this.redis);
   }
 }

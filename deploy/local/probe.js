@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Readiness probe for deploy/local/services: one real request to a service through the client library
-// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|kafka|clickhouse|ferretdb|stripe> <url>
+// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|redis-cluster|kafka|clickhouse|ferretdb|stripe> <url>
 'use strict';
 const [name, url] = process.argv.slice(2);
 const timeout = setTimeout(() => { console.error(`${name}: probe timed out`); process.exit(2); }, 8000);
@@ -12,6 +12,23 @@ async function redis() {
   const pong = await r.ping();
   r.disconnect();
   if (pong !== 'PONG') throw new Error(`unexpected ${pong}`);
+}
+
+// Every master answers and the cluster says its slots are all served.
+async function redisCluster() {
+  const Redis = require('ioredis');
+  const seeds = url.replace(/^redis-cluster:\/\//, '').split(',').map((hp) => ({ host: hp.split(':')[0], port: Number(hp.split(':')[1]) }));
+  const c = new Redis.Cluster(seeds, { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: { maxRetriesPerRequest: 0 } });
+  try {
+    await c.connect();
+    const info = await c.cluster('INFO');
+    if (!/cluster_state:ok/.test(info)) throw new Error('cluster_state is not ok yet');
+    if (c.nodes('master').length !== seeds.length) throw new Error(`${c.nodes('master').length} masters, expected ${seeds.length}`);
+    await c.set('probe:{a}', '1');
+    await c.set('probe:{b}', '1');
+  } finally {
+    c.disconnect();
+  }
 }
 
 async function kafka() {
@@ -49,6 +66,6 @@ async function stripe() {
   if (list.object !== 'list') throw new Error(`unexpected ${JSON.stringify(list).slice(0, 80)}`);
 }
 
-const probes = { redis, kafka, clickhouse, ferretdb, stripe };
+const probes = { redis, 'redis-cluster': redisCluster, kafka, clickhouse, ferretdb, stripe };
 if (!probes[name]) { console.error(`unknown service ${name}`); process.exit(64); }
 probes[name]().then(() => { clearTimeout(timeout); process.exit(0); }, (err) => { console.error(`${name}: ${err.message}`); process.exit(1); });

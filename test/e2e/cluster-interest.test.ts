@@ -3,7 +3,8 @@
  * rooms, each room's viewers on one node only. Every chat reaches its viewers, and every event record a
  * node reads is one it needed: records received by nodes without viewers of the room = 0. Each record
  * is read once in the whole cluster (read by every node, as before interest routing, it would be four
- * times), so each node's event load follows its own viewers.
+ * times), so each node's event load follows its own viewers. The nodes share a 3-master Redis Cluster
+ * (room state, presence, registry, chat limits), not the single Redis the other cluster tests use.
  */
 import t from 'tap';
 import { waitFor } from '../../tools/server-process';
@@ -12,7 +13,7 @@ import { engineUrl } from '../helpers/services';
 import { startCluster } from '../helpers/cluster';
 
 const kafka = engineUrl(t, 'kafka');
-const redis = kafka ? engineUrl(t, 'redis') : null;
+const redis = kafka ? engineUrl(t, 'redis-cluster') : null;
 const mongodb = redis ? engineUrl(t, 'mongodb') : null;
 
 const NODES = 4;
@@ -27,7 +28,7 @@ async function clusterCount(http: string, what: string): Promise<number> {
 }
 
 if (kafka && redis && mongodb) {
-  t.test(`${NODES} nodes, ${ROOMS} rooms each watched from one node: no node receives events of a room it has no viewers in`, async (t) => {
+  t.test(`${NODES} nodes on a Redis Cluster, ${ROOMS} rooms each watched from one node: no node receives events of a room it has no viewers in`, async (t) => {
     const cluster = await startCluster({ kafka, redis, mongodb }, NODES, 'interest');
     t.teardown(() => cluster.stop());
     // Room i is watched from node i % 4 only: two viewers there, one of whom chats.

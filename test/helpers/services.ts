@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 
 /** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
-export type Engine = 'redis' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe';
+export type Engine = 'redis' | 'redis-cluster' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe';
 
 const VARIABLE: Record<Engine, string> = {
   redis: 'REDIS_URL',
+  'redis-cluster': 'REDIS_CLUSTER_URL',
   kafka: 'KAFKA_BROKERS',
   clickhouse: 'CLICKHOUSE_URL',
   mongodb: 'MONGODB_URL',

@@ -62,4 +62,27 @@ if (!hasRedis && !servicesRequired()) {
     t.notOk(portOpen(redisPort), 'Redis is stopped again');
     t.notOk(existsSync(join(state, 'run', 'redis.pid')), 'and its pid file is gone');
   });
+
+  t.test('redis-cluster: three masters come up as one Redis Cluster, and go down together', async (t) => {
+    const state = mkdtempSync(join(tmpdir(), 'hb-services-cluster-'));
+    t.teardown(() => rmSync(state, { recursive: true, force: true }));
+    // Three ports in a row, each with its cluster bus port (+10000) free too.
+    let base = 0;
+    for (let tries = 0; tries < 50 && base === 0; tries++) {
+      const p = 20_000 + Math.floor(Math.random() * 20_000);
+      if (![p, p + 1, p + 2, p + 10_000, p + 10_001, p + 10_002].some(portOpen)) base = p;
+    }
+    const env = { ...process.env, HALOBUZZ_SERVICES_DIR: state, HALOBUZZ_REDIS_CLUSTER_PORT: String(base) };
+    t.teardown(() => void spawnSync('bash', [script, 'down', 'redis-cluster'], { env, timeout: 60_000 }));
+    const up = spawnSync('bash', [script, 'up', 'redis-cluster'], { env, encoding: 'utf8', timeout: 120_000 });
+    t.equal(up.status, 0, `up succeeds${up.status === 0 ? '' : `: ${up.stderr}`}`);
+    t.match(up.stdout, new RegExp(`redis-cluster +up +redis-cluster://127\\.0\\.0\\.1:${base},127\\.0\\.0\\.1:${base + 1},127\\.0\\.0\\.1:${base + 2}`));
+    const info = spawnSync('redis-cli', ['-p', String(base + 1), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+    t.match(info, /cluster_state:ok/, 'the cluster serves every slot');
+    t.match(info, /cluster_size:3/, 'over three masters');
+    const down = spawnSync('bash', [script, 'down', 'redis-cluster'], { env, encoding: 'utf8', timeout: 60_000 });
+    t.equal(down.status, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    t.same([base, base + 1, base + 2].filter(portOpen), [], 'all three masters stopped');
+  });
 }
