@@ -26,9 +26,10 @@ import { KafkaBus } from './adapters/bus/kafka-bus';
 import { InProcessBus } from './adapters/bus/in-process-bus';
 import { InMemoryNodeRegistry } from './adapters/registry/in-memory-node-registry';
 import type { EventBus } from './adapters/bus/event-bus';
-import { SqliteAccountStore } from './adapters/accounts/account-store-sqlite';
+import { openAccountStore } from './adapters/accounts/open-account-store';
 import type { AccountStore } from './adapters/accounts/account-store';
 import { SqliteRoomDirectory } from './adapters/rooms/room-directory-sqlite';
+import { MongoRoomDirectory } from './adapters/rooms/room-directory-mongo';
 import type { RoomDirectory } from './adapters/rooms/room-directory';
 import { RoomOwnerRecorder } from './adapters/store/room-owner-recorder';
 import { RedisBridge } from './adapters/bridge/redis-bridge';
@@ -173,6 +174,7 @@ export async function openAnalyticsSink(config: Config, log: Logger, metrics: Co
 
 /** What the HTTP API runs on, besides what it shares with the socket node (ledger, bridge). */
 export interface ApiEngines {
+  /** Accounts, sessions, MFA, blocks, the security log: MongoDB when MONGODB_URL is set, else data/accounts.sqlite. */
   readonly accounts: AccountStore;
   /** Receipts of coin purchases and the provider events handled. */
   readonly purchases: PurchaseStore;
@@ -186,6 +188,7 @@ export interface ApiEngines {
   readonly payouts: PayoutStore;
   /** Stripe Connect (payouts); null unless STRIPE_SECRET_KEY and STRIPE_CONNECT_WEBHOOK_SECRET are set. */
   readonly connect: ConnectGateway | null;
+  /** Live rooms for discovery: MongoDB when MONGODB_URL is set, else data/rooms.sqlite. */
   readonly rooms: RoomDirectory;
   /** The follow graph: MongoDB when MONGODB_URL is set, else data/social.sqlite. */
   readonly follows: FollowStore;
@@ -201,8 +204,9 @@ export interface ApiEngines {
 }
 
 export async function openApiEngines(config: Config): Promise<ApiEngines> {
-  const accounts = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
-  const rooms = new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
+  const mongo = config.engines.mongodbUrl;
+  const accounts = await openAccountStore({ mongodbUrl: mongo, dataDir: config.dataDir });
+  const rooms = mongo ? await MongoRoomDirectory.connect(mongo) : new SqliteRoomDirectory(join(config.dataDir, 'rooms.sqlite'));
   const follows = await openFollowStore(followStoreSettings(config));
   const notifications = config.engines.mongodbUrl ? await MongoNotificationStore.connect(config.engines.mongodbUrl) : new SqliteNotificationStore(join(config.dataDir, 'notifications.sqlite'));
   const moderation = config.engines.mongodbUrl ? await MongoModerationStore.connect(config.engines.mongodbUrl) : new SqliteModerationStore(join(config.dataDir, 'moderation.sqlite'));

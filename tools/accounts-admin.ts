@@ -1,18 +1,18 @@
 /**
- * `npm run accounts -- <command>`: operator access to accounts in the embedded store.
+ * `npm run accounts -- <command>`: operator access to accounts, in the store the configuration names
+ * (MongoDB with MONGODB_URL, else the data folder's accounts.sqlite).
  *
  *   grant <email> <role>     add a role (e.g. admin: may read /v1/admin/security-events); effective at next sign-in
  *   revoke <email> <role>    remove a role
  *   show <email>             the account's id, roles and live sessions
  */
-import { join } from 'node:path';
 import { loadConfig } from '../config/config';
-import { SqliteAccountStore } from '../adapters/accounts/account-store-sqlite';
+import { openAccountStore } from '../adapters/accounts/open-account-store';
 
 async function main(argv: string[]): Promise<number> {
   const [command, email, role] = argv;
   const config = loadConfig();
-  const store = new SqliteAccountStore(join(config.dataDir, 'accounts.sqlite'));
+  const store = await openAccountStore({ mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir });
   try {
     const user = email ? await store.userByEmail(email.trim().toLowerCase()) : null;
     if (!user || !command) {
