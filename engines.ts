@@ -35,6 +35,7 @@ import { RoomOwnerRecorder } from './adapters/store/room-owner-recorder';
 import { RedisBridge } from './adapters/bridge/redis-bridge';
 import type { PurchaseStore } from './adapters/purchases/purchase-store';
 import { SqlitePurchaseStore } from './adapters/purchases/purchase-store-sqlite';
+import { MongoPurchaseStore } from './adapters/purchases/purchase-store-mongo';
 import type { PaymentGateway } from './adapters/payments/payment-gateway';
 import { StripeGateway } from './adapters/payments/stripe-gateway';
 import { AppStoreVerifier } from './adapters/payments/app-store-verifier';
@@ -55,6 +56,7 @@ import { MongoConsentStore } from './adapters/privacy/consent-store-mongo';
 import { SqliteModerationStore } from './adapters/moderation/moderation-store-sqlite';
 import { MongoModerationStore } from './adapters/moderation/moderation-store-mongo';
 import { SqlitePayoutStore } from './adapters/payouts/payout-store-sqlite';
+import { MongoPayoutStore } from './adapters/payouts/payout-store-mongo';
 import { StripeConnectGateway, type ConnectGateway } from './adapters/payments/connect-gateway';
 
 /** What a socket node runs on. */
@@ -176,7 +178,7 @@ export async function openAnalyticsSink(config: Config, log: Logger, metrics: Co
 export interface ApiEngines {
   /** Accounts, sessions, MFA, blocks, the security log: MongoDB when MONGODB_URL is set, else data/accounts.sqlite. */
   readonly accounts: AccountStore;
-  /** Receipts of coin purchases and the provider events handled. */
+  /** Receipts of coin purchases and the provider events handled: MongoDB when MONGODB_URL is set, else data/purchases.sqlite. */
   readonly purchases: PurchaseStore;
   /** Card payments (Stripe); null when not configured. */
   readonly stripe: PaymentGateway | null;
@@ -184,7 +186,7 @@ export interface ApiEngines {
   readonly appStore: AppStoreVerifier | null;
   /** Google Play purchase lookups; null when not configured. */
   readonly googlePlay: GooglePlayVerifier | null;
-  /** Creators' payout accounts and withdrawals. */
+  /** Creators' payout accounts and withdrawals: MongoDB when MONGODB_URL is set, else data/payouts.sqlite. */
   readonly payouts: PayoutStore;
   /** Stripe Connect (payouts); null unless STRIPE_SECRET_KEY and STRIPE_CONNECT_WEBHOOK_SECRET are set. */
   readonly connect: ConnectGateway | null;
@@ -213,7 +215,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
   const consents = config.engines.mongodbUrl ? await MongoConsentStore.connect(config.engines.mongodbUrl) : new SqliteConsentStore(join(config.dataDir, 'privacy.sqlite'));
   const owners = await RoomOwnerRecorder.open(realtimeStoreSettings(config));
   const analytics = config.engines.clickhouseUrl ? new ClickHouseReader(config.engines.clickhouseUrl, config.engines.clickhouseDatabase) : null;
-  const purchases = new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
+  const purchases = mongo ? await MongoPurchaseStore.connect(mongo) : new SqlitePurchaseStore(join(config.dataDir, 'purchases.sqlite'));
   const p = config.payments;
   const stripe = p.stripeSecretKey && p.stripeWebhookSecret
     ? new StripeGateway({ secretKey: p.stripeSecretKey, webhookSecret: p.stripeWebhookSecret, apiUrl: p.stripeApiUrl, toleranceSec: p.webhookToleranceSec })
@@ -240,7 +242,7 @@ export async function openApiEngines(config: Config): Promise<ApiEngines> {
     }
     googlePlay = new GooglePlayVerifier({ packageName: g.packageName, credentials, apiUrl: g.apiUrl });
   }
-  const payouts = new SqlitePayoutStore(join(config.dataDir, 'payouts.sqlite'));
+  const payouts = mongo ? await MongoPayoutStore.connect(mongo) : new SqlitePayoutStore(join(config.dataDir, 'payouts.sqlite'));
   const connect = p.stripeSecretKey && config.payouts.connectWebhookSecret
     ? new StripeConnectGateway(p.stripeSecretKey, config.payouts.connectWebhookSecret, p.stripeApiUrl, p.webhookToleranceSec)
     : null;

@@ -29,6 +29,8 @@ export interface ServerHandle {
   /** Base URL of the HTTP API (HaloBuzz server only; empty for other scripts). */
   readonly api: string;
   readonly dataDir: string;
+  /** The variables given to startServer (the engines it was pointed at). */
+  readonly env: Readonly<Record<string, string>>;
   readonly child: ChildProcess;
   readonly logs: string[];
   token(user: string, ttlSec?: number, sid?: string): string;
@@ -115,6 +117,7 @@ export async function startServer(env: Record<string, string> = {}, reuseDataDir
     http: `http://127.0.0.1:${port}`,
     api: apiPort ? `http://127.0.0.1:${apiPort}` : '',
     dataDir,
+    env: { ...env },
     child,
     logs,
     token: (user, ttlSec = 3600, sid) => signAccessToken({ sub: user, ttlSec, issuer: 'halobuzz', audience: 'halobuzz-realtime', ...(sid ? { sid } : {}) }, TEST_SECRET),

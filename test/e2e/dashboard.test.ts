@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { startServer, waitFor } from '../../tools/server-process';
 import type { ChartSpec } from '../../adapters/analytics/analyst-queries';
 import { Role } from '../../protocol/codes';
-import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
+import { setRoles } from '../helpers/accounts';
 import { engineUrl, servicesRequired } from '../helpers/services';
 import { accessibilityViolations } from '../helpers/axe';
 
@@ -49,9 +49,7 @@ if (url && !existsSync(CHROMIUM)) {
     const reg = await post('/v1/auth/register', { email: 'analyst@example.com', password: 'correct horse battery', displayName: 'Ana' });
     const noRole = await fetch(`${server.api}/v1/analytics`, { headers: { authorization: `Bearer ${(reg.tokens as { accessToken: string }).accessToken}` } });
     t.equal(noRole.status, 403, 'plain users cannot read analytics');
-    const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));
-    await store.setRoles((reg.user as { id: string }).id, ['user', 'analyst']);
-    await store.close();
+    await setRoles(server, (reg.user as { id: string }).id, ['user', 'analyst']);
     const token = ((await post('/v1/auth/login', { email: 'analyst@example.com', password: 'correct horse battery' })).tokens as { accessToken: string }).accessToken;
     const auth = { authorization: `Bearer ${token}` };
     const from = Math.floor(Date.now() / 1000) - 1800;

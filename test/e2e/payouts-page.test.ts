@@ -13,7 +13,7 @@ import Stripe from 'stripe';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../tools/server-process';
 import { Role } from '../../protocol/codes';
-import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
+import { setRoles } from '../helpers/accounts';
 import { engineUrl, servicesRequired } from '../helpers/services';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -61,9 +61,7 @@ if (stripeUrl && !existsSync(CHROMIUM)) {
     const w = (await call('POST', '/v1/creator/withdrawals', { coins: 2000, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)).withdrawal;
     t.equal(w.status, 'pending_approval', 'above the approval amount');
     const admin = await user('admin');
-    const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));
-    await store.setRoles(admin.id, ['user', 'admin']);
-    await store.close();
+    await setRoles(server, admin.id, ['user', 'admin']);
     const token = (await call('POST', '/v1/auth/login', { email: admin.email, password: 'correct horse battery staple' })).tokens.accessToken as string;
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });

@@ -15,7 +15,7 @@ import Stripe from 'stripe';
 import { startServer, waitFor, type ServerHandle } from '../../tools/server-process';
 import { engineUrl } from '../helpers/services';
 import { Role } from '../../protocol/codes';
-import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
+import { setRoles } from '../helpers/accounts';
 import type { LedgerTotals } from '../../adapters/ledger/ledger';
 
 const stripeUrl = engineUrl(t, 'stripe');
@@ -142,9 +142,7 @@ function suite(label: string, extraEnv: Record<string, string>): void {
 
     // Above the approval amount: an admin decides; rejected coins come back; approved then reversed come back.
     const admin = await user('admin');
-    const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));
-    await store.setRoles(admin.id, ['user', 'admin']);
-    await store.close();
+    await setRoles(server, admin.id, ['user', 'admin']);
     const adminToken = (await call('POST', '/v1/auth/login', { email: admin.email, password: 'correct horse battery staple' })).body.tokens.accessToken as string;
     const w3 = (await call('POST', '/v1/creator/withdrawals', { coins: 3500, currency: 'USD', opId: `op-${randomUUID()}` }, creator.token)).body.withdrawal;
     t.match(w3, { status: 'pending_approval' });

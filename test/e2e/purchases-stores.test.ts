@@ -14,7 +14,7 @@ import { startServer } from '../../tools/server-process';
 import { engineUrl } from '../helpers/services';
 import { makeTestChain } from '../helpers/apple-chain';
 import { startGooglePlayFake } from '../helpers/google-play-fake';
-import { SqliteAccountStore } from '../../adapters/accounts/account-store-sqlite';
+import { setRoles } from '../helpers/accounts';
 import { appAccountToken } from '../../economy/purchases';
 import type { LedgerTotals } from '../../adapters/ledger/ledger';
 
@@ -124,9 +124,7 @@ function suite(label: string, env: Record<string, string>): void {
 
     // Voided → clawback, once, by an admin-triggered sync (the server also polls).
     const admin = await user('admin');
-    const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));
-    await store.setRoles(admin.id, ['user', 'admin']);
-    await store.close();
+    await setRoles(server, admin.id, ['user', 'admin']);
     const adminToken = ((await post('/v1/auth/login', { email: (await get('/v1/me', admin.token)).email as string, password: 'correct horse battery staple' })).body.tokens as { accessToken: string }).accessToken;
     play.voided.push({ purchaseToken: 'gp-token-ok-000001', orderId: 'GPA.0001', voidedTimeMillis: String(Date.now()) });
     t.match(await post('/v1/admin/purchases/google/sync-voided', {}, adminToken), { status: 200, body: { voided: 1, clawedBack: 1 } });

@@ -4,8 +4,8 @@
  * only MongoDB, Redis and Kafka. An account made on one API signs in on the other; a refresh token rotated
  * on one is a reuse on the other; a room created on one is listed, and counted, on the other; one live
  * room per host holds across both; a follow made on one is listed on the other; a sign-out on one closes
- * the sockets on the nodes; and neither API wrote an accounts, rooms, follows, notifications, moderation
- * or consent file.
+ * the sockets on the nodes; and neither API wrote an accounts, rooms, purchases, payouts, follows,
+ * notifications, moderation or consent file.
  */
 import t from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
@@ -101,7 +101,7 @@ if (kafka && redis && mongodb) {
     // Nothing shared was written to either API's folder.
     for (const api of apis) {
       const files = readdirSync(api.dataDir);
-      const shared = ['accounts.sqlite', 'rooms.sqlite', 'social.sqlite', 'notifications.sqlite', 'moderation.sqlite', 'privacy.sqlite'].filter((f) => existsSync(join(api.dataDir, f)));
+      const shared = ['accounts.sqlite', 'rooms.sqlite', 'purchases.sqlite', 'payouts.sqlite', 'social.sqlite', 'notifications.sqlite', 'moderation.sqlite', 'privacy.sqlite'].filter((f) => existsSync(join(api.dataDir, f)));
       t.same(shared, [], `no store of shared state in ${api.dataDir} (${files.join(', ')})`);
     }
   });

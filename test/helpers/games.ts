@@ -1,5 +1,5 @@
 /** Helpers for end-to-end tests: a games configuration, polling, API users and calls. */
-import { join } from 'node:path';
+import { setRoles } from './accounts';
 
 export { gamesEnv } from '../../tools/games-env';
 
@@ -15,16 +15,13 @@ export async function until<T>(label: string, probe: () => T | Promise<T>, timeo
 }
 
 /** A registered API user (optionally staff): its id and an API access token. */
-export async function apiUser(server: { api: string; dataDir: string }, name: string, admin = false): Promise<{ id: string; token: string }> {
+export async function apiUser(server: { api: string; dataDir: string; env?: Readonly<Record<string, string>> }, name: string, admin = false): Promise<{ id: string; token: string }> {
   const post = async (path: string, body: unknown) => (await fetch(`${server.api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<{ user: { id: string }; tokens: { accessToken: string } }>;
   const email = `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   const password = 'correct horse battery staple';
   const r = await post('/v1/auth/register', { email, password, displayName: name });
   if (!admin) return { id: r.user.id, token: r.tokens.accessToken };
-  const { SqliteAccountStore } = await import('../../adapters/accounts/account-store-sqlite');
-  const store = new SqliteAccountStore(join(server.dataDir, 'accounts.sqlite'));
-  await store.setRoles(r.user.id, ['user', 'admin']);
-  await store.close();
+  await setRoles(server, r.user.id, ['user', 'admin']);
   return { id: r.user.id, token: (await post('/v1/auth/login', { email, password })).tokens.accessToken };
 }
 
