@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { GiftCatalog } from './economy/gift-catalog';
 import { GameConfig } from './economy/games/game-config';
-import { SqlitePlayStore } from './adapters/games/play-store-sqlite';
+import { openPlayStore, playStoreSettings } from './adapters/games/open-play-store';
 import { Notifier } from './notify/notifier';
 import { notificationFrame } from './protocol/codec';
 import { Templates } from './notify/templates';
@@ -71,7 +71,7 @@ async function startApi(config: Config, log: Logger, deps: {
   const security = log.child({ component: 'security' });
   /** Money refusals and decisions: logged, and kept in the accounts' security log. */
   const games = config.games.enabled
-    ? { store: new SqlitePlayStore(join(config.dataDir, 'games.sqlite')), limits: GameConfig.fromFile(config.games.file).data.play }
+    ? { store: await openPlayStore(playStoreSettings(config)), limits: GameConfig.fromFile(config.games.file).data.play }
     : null;
   const securityLog = (e: { type: string; userId: string | null; detail: string }) => {
     security.warn(e, e.type);

@@ -11,7 +11,7 @@ import { eff, type Command, type Effect, type WorkerControl, type WorkerStatus }
 import { openRealtimeStore, type StoreSettings } from '../adapters/store/open-realtime-store';
 import { createLogger, type LogSettings } from '../common/logger';
 import { GameConfig, type GameConfigData } from '../economy/games/game-config';
-import { SqlitePlayStore } from '../adapters/games/play-store-sqlite';
+import { openPlayStore, type PlayStoreSettings } from '../adapters/games/open-play-store';
 import { PlayGuard } from '../economy/games/play-guard';
 import type { PlayFlag } from '../adapters/games/play-store';
 import { ChatFilter, type FilterConfigData } from '../moderation/chat-filter';
@@ -27,7 +27,7 @@ export interface WorkerInit {
   readonly ledger: LedgerSettings;
   readonly catalog: GiftCatalogData;
   /** Games: their config and the play store file (null: games off). */
-  readonly games: { readonly config: GameConfigData; readonly playStoreFile: string } | null;
+  readonly games: { readonly config: GameConfigData; readonly playStore: PlayStoreSettings } | null;
   /** Moderation: the chat filter's config, and where followers-only chat looks up follows. */
   readonly moderation: { readonly filter: FilterConfigData; readonly follows: FollowStoreSettings };
 }
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const store = await openRealtimeStore(init.store);
   const ledger = await openLedger(init.ledger);
   const catalog = new GiftCatalog(init.catalog);
-  const playStore = init.games ? new SqlitePlayStore(init.games.playStoreFile) : null;
+  const playStore = init.games ? await openPlayStore(init.games.playStore) : null;
   const gameConfig = init.games ? new GameConfig(init.games.config) : null;
   const security = log.child({ component: 'security' });
   // A flag goes to the security log and, as a game_flag event, to analytics (an effect batch of its own).

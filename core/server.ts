@@ -21,7 +21,7 @@ import { clientAddressOf, sharedCountryLookup } from '../adapters/geo/country-lo
 import { readFilterConfig } from '../moderation/chat-filter';
 import { followStoreSettings } from '../adapters/social/open-follow-store';
 import { CloseCode, closeName } from '../protocol/codes';
-import { join } from 'node:path';
+import { playStoreSettings } from '../adapters/games/open-play-store';
 import { GiftCatalog } from '../economy/gift-catalog';
 import { GameConfig } from '../economy/games/game-config';
 import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
@@ -74,7 +74,7 @@ export class RealtimeServer {
         log: { ...(options.logging ?? { level: config.logLevel, pretty: false }), base: { node: config.nodeId } },
         ledger: engines.workerLedger,
         catalog: catalog.data,
-        games: config.games.enabled ? { config: GameConfig.fromFile(config.games.file).data, playStoreFile: join(config.dataDir, 'games.sqlite') } : null,
+        games: config.games.enabled ? { config: GameConfig.fromFile(config.games.file).data, playStore: playStoreSettings(config) } : null,
         moderation: { filter: readFilterConfig(config.moderationFile), follows: followStoreSettings(config) },
         host: {
           throughputPerTurn: a.throughputPerTurn,

@@ -2,16 +2,20 @@
  * AccountStore on MongoDB (the official driver; FerretDB here), so API processes keep nothing on local
  * disk. Documents use the SQLite store's column names, so a user's export reads the same on both engines.
  *
- * FerretDB 1.x has no multi-document transactions, so every guarantee rests on one document:
+ * FerretDB 1.x has no multi-document transactions and does not apply a filtered update atomically
+ * against a concurrent one (adapters/mongo/insert-once.ts), so every "at most once" is an insert under a
+ * unique key:
  * - an email is unique by a unique index on `email` (five sign-ups racing for one email make one account);
- * - a refresh token is consumed by one conditional update (`used_at: null` → now): of two refreshes racing
- *   with it, one rotates and the other sees a reuse. The new token is stored after that; a crash in
- *   between leaves the session without a current token (its owner signs in again), never two;
- * - MFA steps move forward by one conditional update; backup codes, one-time keys and blocks are
- *   documents keyed by what they are, so a second use collides or finds nothing;
- * - security events take their ids from a counter document (`$inc` is atomic), so paging by id works.
+ * - a refresh token is consumed by inserting its marker (`refresh_used`, `_id` the token hash): of five
+ *   refreshes racing with it, one rotates and the others see a reuse. The new token is stored after that;
+ *   a crash in between leaves the session without a current token (its owner signs in again), never two;
+ * - an MFA step is used by inserting `<user>\n<step>` (`mfa_steps`), a backup code by inserting its
+ *   marker before deleting it; one-time keys and blocks are documents keyed by what they are;
+ * - security event ids are the time in µs, unique by insert (a collision takes the next number), so they
+ *   rise with time and page by id without a counter (a `$inc` counter hands out duplicates on FerretDB).
  */
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import type { AccountStore, LoginSession, MfaState, Profile, RotateResult, SecurityEvent, User } from './account-store';
 
@@ -27,6 +31,8 @@ interface BlockDoc { _id: string; user_id: string; blocked: string; since: numbe
 interface BackupDoc { _id: string; user_id: string }
 interface EventDoc { _id: number; id: number; ts: number; user_id: string | null; type: string; ip: string; detail: string }
 interface OnceDoc { _id: string; expires_at: number }
+interface UsedTokenDoc { _id: string; sid: string; at: number }
+interface StepDoc { _id: string; user_id: string; at: number }
 
 const PERSONAL: readonly PersonalTable[] = [
   { table: 'users', section: 'account', owner: ['id'], erase: 'delete', omit: ['password_hash', 'mfa_secret', 'pseudonym'] },
@@ -35,6 +41,8 @@ const PERSONAL: readonly PersonalTable[] = [
   // Others' blocks of an erased account protect nobody any more.
   { table: 'blocks', section: null, owner: ['blocked'], erase: 'delete' },
   { table: 'backup_codes', section: null, owner: ['user_id'], erase: 'delete' },
+  { table: 'backup_codes_used', section: null, owner: ['user_id'], erase: 'delete' },
+  { table: 'mfa_steps', section: null, owner: ['user_id'], erase: 'delete' },
   { table: 'security_events', section: 'security_events', owner: ['user_id'], erase: 'delete' },
 ];
 
@@ -56,8 +64,11 @@ export class MongoAccountStore implements AccountStore {
   private readonly backupCodes: Collection<BackupDoc>;
   private readonly eventsCol: Collection<EventDoc>;
   private readonly once: Collection<OnceDoc>;
-  private readonly counters: Collection<{ _id: string; seq: number }>;
+  private readonly usedTokens: Collection<UsedTokenDoc>;
+  private readonly steps: Collection<StepDoc>;
+  private readonly usedCodes: Collection<StepDoc>;
   private readonly personal: PersonalData;
+  private lastEventId = 0;
 
   private constructor(private readonly client: MongoClient, db: Db) {
     this.users = db.collection('users');
@@ -67,7 +78,9 @@ export class MongoAccountStore implements AccountStore {
     this.backupCodes = db.collection('backup_codes');
     this.eventsCol = db.collection('security_events');
     this.once = db.collection('used_once');
-    this.counters = db.collection('counters');
+    this.usedTokens = db.collection('refresh_used');
+    this.steps = db.collection('mfa_steps');
+    this.usedCodes = db.collection('backup_codes_used');
     this.personal = mongoPersonalData((name) => db.collection(name), PERSONAL);
   }
 
@@ -81,6 +94,8 @@ export class MongoAccountStore implements AccountStore {
     await store.sessions.createIndex({ user_id: 1, created_at: -1 });
     await store.sessions.createIndex({ revoked_at: 1 });
     await store.tokens.createIndex({ sid: 1 });
+    await store.usedTokens.createIndex({ sid: 1 });
+    await store.steps.createIndex({ user_id: 1, at: 1 });
     await store.blocksCol.createIndex({ user_id: 1, since: -1 });
     await store.blocksCol.createIndex({ blocked: 1 });
     await store.eventsCol.createIndex({ user_id: 1, _id: -1 });
@@ -123,11 +138,11 @@ export class MongoAccountStore implements AccountStore {
     const doc = await this.sessions.findOne({ _id: token.sid });
     if (!doc) return { kind: 'unknown' };
     const session = toSession(doc);
-    if (token.used_at !== null) return { kind: 'reused', session };
+    if (token.used_at !== null || (await this.usedTokens.findOne({ _id: oldHash }, { projection: { _id: 1 } }))) return { kind: 'reused', session };
     if (session.revokedAt !== null) return { kind: 'revoked', session };
     if (token.expires_at <= now) return { kind: 'expired' };
-    const claimed = await this.tokens.updateOne({ _id: oldHash, used_at: null }, { $set: { used_at: now } });
-    if (claimed.modifiedCount !== 1) return { kind: 'reused', session };
+    if (!(await insertOnce(this.usedTokens, { _id: oldHash, sid: token.sid, at: now }))) return { kind: 'reused', session };
+    await this.tokens.updateOne({ _id: oldHash }, { $set: { used_at: now } });
     await this.tokens.insertOne({ _id: newHash, sid: token.sid, expires_at: newExpiresAt, used_at: null });
     await this.sessions.updateOne({ _id: token.sid }, { $set: { last_used_at: now } });
     return { kind: 'rotated', session: { ...session, lastUsedAt: now } };
@@ -199,16 +214,29 @@ export class MongoAccountStore implements AccountStore {
     await this.users.updateOne({ _id: userId }, { $set: { mfa_secret: state.secret, mfa_enabled: state.enabled, mfa_last_step: state.lastStep } });
     if (backupCodeHashes) {
       await this.backupCodes.deleteMany({ user_id: userId });
+      // A new set may repeat an old code's hash only by chance; its used marker must not refuse it.
+      await this.usedCodes.deleteMany({ user_id: userId });
       if (backupCodeHashes.length > 0) await this.backupCodes.insertMany(backupCodeHashes.map((h) => ({ _id: `${userId}\n${h}`, user_id: userId })));
     }
   }
 
   async useMfaStep(userId: string, step: number): Promise<boolean> {
-    return (await this.users.updateOne({ _id: userId, mfa_last_step: { $lt: step } }, { $set: { mfa_last_step: step } })).modifiedCount === 1;
+    const user = await this.users.findOne({ _id: userId }, { projection: { mfa_last_step: 1 } });
+    if (!user || user.mfa_last_step >= step) return false;
+    // The marker decides between racing sign-ins with the same code; markers older than an hour (far past
+    // any TOTP window) go, the last step on the user refuses older codes.
+    if (!(await insertOnce(this.steps, { _id: `${userId}\n${step}`, user_id: userId, at: Date.now() }))) return false;
+    await this.users.updateOne({ _id: userId }, { $max: { mfa_last_step: step } });
+    await this.steps.deleteMany({ user_id: userId, at: { $lt: Date.now() - 3_600_000 } });
+    return true;
   }
 
   async useBackupCode(userId: string, hash: string): Promise<boolean> {
-    return (await this.backupCodes.deleteOne({ _id: `${userId}\n${hash}` })).deletedCount === 1;
+    const _id = `${userId}\n${hash}`;
+    if (!(await this.backupCodes.findOne({ _id }, { projection: { _id: 1 } }))) return false;
+    if (!(await insertOnce(this.usedCodes, { _id, user_id: userId, at: Date.now() }))) return false;
+    await this.backupCodes.deleteOne({ _id });
+    return true;
   }
 
   async useOnce(key: string, expiresAt: number, now: number): Promise<boolean> {
@@ -231,9 +259,9 @@ export class MongoAccountStore implements AccountStore {
   }
 
   async logEvent(e: Omit<SecurityEvent, 'id'>): Promise<void> {
-    const counter = await this.counters.findOneAndUpdate({ _id: 'security_events' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
-    const id = counter!.seq;
-    await this.eventsCol.insertOne({ _id: id, id, ts: e.ts, user_id: e.userId, type: e.type, ip: e.ip, detail: e.detail });
+    let id = Math.max(Date.now() * 1000, this.lastEventId + 1);
+    while (!(await insertOnce(this.eventsCol, { _id: id, id, ts: e.ts, user_id: e.userId, type: e.type, ip: e.ip, detail: e.detail }))) id++;
+    this.lastEventId = id;
   }
 
   async events(f: { userId?: string; type?: string; before?: number; limit: number }): Promise<SecurityEvent[]> {
@@ -269,6 +297,7 @@ export class MongoAccountStore implements AccountStore {
   async eraseUser(e: Erasure): Promise<ErasureCounts> {
     const sids = (await this.sessions.find({ user_id: e.user }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
     const tokens = sids.length === 0 ? 0 : (await this.tokens.deleteMany({ sid: { $in: sids } })).deletedCount;
+    if (sids.length > 0) await this.usedTokens.deleteMany({ sid: { $in: sids } });
     const byEmail = e.aliases.length === 0 ? 0 : (await this.eventsCol.deleteMany({ user_id: null, detail: { $in: [...e.aliases] } })).deletedCount;
     const counts = await this.personal.eraseUser(e);
     if (tokens > 0) counts.refresh_tokens = tokens;

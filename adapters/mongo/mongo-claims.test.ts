@@ -35,3 +35,33 @@ if (base) {
     t.ok(await col.findOne({ _id: 'k4' }), 'only its owner releases a claim');
   });
 }
+
+if (base) {
+  t.test('lock: one holder at a time across racing callers; a lock left by a dead holder is taken over', async (t) => {
+    const { MongoLock } = await import('./mongo-lock');
+    const client = new MongoClient(freshMongoDatabases(t, base, 'lock_test')());
+    await client.connect();
+    t.teardown(() => client.close());
+    const col = client.db().collection<{ _id: string; at: number; holder: string }>('locks');
+    const lock = new MongoLock(col, { staleMs: 500, waitMs: 5000 });
+    let inside = 0;
+    let most = 0;
+    let counter = 0;
+    await Promise.all(Array.from({ length: 8 }, () => lock.with('k', async () => {
+      inside++;
+      most = Math.max(most, inside);
+      const seen = counter;
+      await new Promise((r) => setTimeout(r, 5));
+      counter = seen + 1;
+      inside--;
+    })));
+    t.equal(most, 1, 'never two holders at once');
+    t.equal(counter, 8, 'no read-modify-write lost');
+    await col.insertOne({ _id: 'dead', at: Date.now() - 10_000, holder: 'gone' });
+    t.equal(await lock.with('dead', async () => 'ran'), 'ran', 'a stale lock does not block for ever');
+    t.equal(await col.countDocuments({}), 0, 'every lock and marker was removed');
+    await col.insertOne({ _id: 'busy', at: Date.now(), holder: 'alive' });
+    const quick = new MongoLock(col, { staleMs: 60_000, waitMs: 100 });
+    await t.rejects(quick.with('busy', async () => 'never'), /busy/, 'a live lock makes the caller give up after its wait');
+  });
+}

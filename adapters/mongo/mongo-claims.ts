@@ -7,9 +7,11 @@
  * A process can die between the two writes, or between ending a document's need for the claim and
  * deleting it. So a claim is taken over when its holder says it no longer needs it (`released`), or when
  * the holder never appeared and the claim is older than `staleMs` (`gone`): a younger claim without its
- * document is a write in flight, and holds.
+ * document is a write in flight, and holds. Taking over is decided by an insert too (a takeover marker
+ * per stale claim), because FerretDB 1.x does not apply a conditional update atomically.
  */
-import { MongoServerError, type Collection } from 'mongodb';
+import type { Collection } from 'mongodb';
+import { insertOnce } from './insert-once';
 
 export interface ClaimDoc {
   _id: string;
@@ -28,20 +30,19 @@ export class MongoClaims {
   /** Takes `key` for `owner`; true when it is (or already was) this owner's. */
   async claim(key: string, owner: string, now = Date.now()): Promise<boolean> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.claims.insertOne({ _id: key, owner, at: now });
-        return true;
-      } catch (err) {
-        if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
-      }
+      if (await insertOnce(this.claims, { _id: key, owner, at: now })) return true;
       const held = await this.claims.findOne({ _id: key });
       if (!held) continue; // released meanwhile
       if (held.owner === owner) return true;
       const state = await this.holding(held.owner, key);
       if (state === 'held' || (state === 'gone' && now - held.at < this.staleMs)) return false;
-      // Stale: take it over, unless a racing writer did first.
-      const taken = await this.claims.updateOne({ _id: key, owner: held.owner, at: held.at }, { $set: { owner, at: now } });
-      if (taken.modifiedCount === 1) return true;
+      // Stale: one writer wins the takeover marker, removes the claim and claims afresh; the others are refused.
+      const marker = `${key}\n#takeover:${held.owner}:${held.at}`;
+      if (!(await insertOnce(this.claims, { _id: marker, owner, at: now }))) return false;
+      await this.claims.deleteOne({ _id: key, owner: held.owner });
+      const mine = await insertOnce(this.claims, { _id: key, owner, at: now });
+      await this.claims.deleteOne({ _id: marker });
+      return mine;
     }
     return false;
   }
