@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
 
 /** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
-export type Engine = 'redis' | 'redis-cluster' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe';
+/** kubernetes-validate: not a server but the checker of the Kubernetes manifests (deploy/k8s). */
+export type Engine = 'redis' | 'redis-cluster' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe' | 'kubernetes-validate';
 
 const VARIABLE: Record<Engine, string> = {
   redis: 'REDIS_URL',
@@ -15,8 +16,9 @@ const VARIABLE: Record<Engine, string> = {
   kafka: 'KAFKA_BROKERS',
   clickhouse: 'CLICKHOUSE_URL',
   mongodb: 'MONGODB_URL',
-  chdb: 'HALOBUZZ_CHDB_PYTHON',
+  chdb: 'CHDB_PYTHON',
   stripe: 'STRIPE_MOCK_URL',
+  'kubernetes-validate': 'KUBERNETES_VALIDATE',
 };
 
 export function servicesRequired(): boolean {

@@ -85,4 +85,14 @@ if (!hasRedis && !servicesRequired()) {
     await new Promise((r) => setTimeout(r, 300));
     t.same([base, base + 1, base + 2].filter(portOpen), [], 'all three masters stopped');
   });
+
+  t.test('what `services env` prints can be exported before starting the server', async (t) => {
+    const out = spawnSync('bash', [script, 'env'], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(out.status, 0);
+    const names = [...out.stdout.matchAll(/^export ([A-Z_0-9]+)=/gm)].map((m) => m[1]!);
+    t.ok(names.includes('REDIS_URL') && names.includes('KAFKA_BROKERS'), `prints the engines (${names.join(', ')})`);
+    const { KNOWN_VARIABLES } = await import('../../config/config');
+    // The server refuses unknown HALOBUZZ_* variables; a tool's variable under that prefix would stop `npm start`.
+    t.same(names.filter((n) => n.startsWith('HALOBUZZ_') && !KNOWN_VARIABLES.has(n)), [], 'no variable the server would refuse');
+  });
 }
