@@ -125,6 +125,10 @@ export async function openRealtimeEngines(config: Config, log: Logger, metrics: 
         brokers: c.brokers, clientId, replicationFactor: c.replicationFactor, sessionTimeoutMs: c.sessionTimeoutMs,
         onLog: (level, msg, extra) => log[level]({ component: 'kafka', ...extra }, msg),
         onConsumerReplaced: () => metrics.cluster.labels('consumers_replaced').inc(),
+        onLag: (topic, partition, lag) => {
+          if (lag === null) metrics.kafkaLag.remove(topic, String(partition));
+          else metrics.kafkaLag.labels(topic, String(partition)).set(lag);
+        },
       }),
       topicPrefix: c.topicPrefix, partitions: c.partitions, nodePartitions: c.nodePartitions, nodeTtlMs: c.nodeTtlMs,
     };

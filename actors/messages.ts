@@ -306,7 +306,7 @@ export const eff = {
 export type WorkerStatus =
   | { type: 'ready'; worker: number }
   /** `filtered`: chat filter decisions since the last stats, as [rule, action, count]. */
-  | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number; filtered?: [string, string, number][] }
+  | { type: 'stats'; worker: number; rooms: number; users: number; mailboxDepth: number; dropped: number; filtered?: [string, string, number][]; ledgerPending?: number; ledgerOldestMs?: number }
   | { type: 'drained'; worker: number }
   | { type: 'quiesced'; worker: number; id: number };
 

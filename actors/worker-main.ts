@@ -2,6 +2,7 @@
  * Entry point of one actor worker thread. It owns an ActorHost and its own store connection, receives
  * command batches from the core and returns effect batches, both as transferred MessagePack buffers.
  */
+import { PendingLedgerCalls } from '../adapters/ledger/pending-ledger';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActorHost, type ActorHostOptions } from './actor-host';
 import { GiftCatalog, type GiftCatalogData } from '../economy/gift-catalog';
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   const log = createLogger(init.log, { ...init.log.base, worker: init.index });
   const codec = new BatchCodec();
   const store = await openRealtimeStore(init.store);
-  const ledger = await openLedger(init.ledger);
+  const ledgerCalls = new PendingLedgerCalls();
+  const ledger = ledgerCalls.wrap(await openLedger(init.ledger));
   const catalog = new GiftCatalog(init.catalog);
   const playStore = init.games ? await openPlayStore(init.games.playStore) : null;
   const gameConfig = init.games ? new GameConfig(init.games.config) : null;
@@ -117,7 +119,8 @@ async function main(): Promise<void> {
   const timer = setInterval(() => {
     const filtered = [...filterCounts].map(([key, n]) => [...key.split('\u0000'), n] as [string, string, number]);
     filterCounts.clear();
-    status({ type: 'stats', worker: init.index, ...host.stats(), filtered });
+    const pending = ledgerCalls.snapshot();
+    status({ type: 'stats', worker: init.index, ...host.stats(), filtered, ledgerPending: pending.pending, ledgerOldestMs: pending.oldestMs });
   }, init.statsIntervalMs);
   timer.unref();
   status({ type: 'ready', worker: init.index });

@@ -17,6 +17,9 @@ export class CoreMetrics {
   private readonly closes = new Counter({ name: 'halobuzz_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code', 'name'], registers: [this.registry] });
   readonly mailboxDepth = new Gauge({ name: 'halobuzz_mailbox_depth', help: 'Messages waiting in actor mailboxes, by worker', labelNames: ['worker'], registers: [this.registry] });
   readonly actors = new Gauge({ name: 'halobuzz_actors', help: 'Live actors, by worker and kind', labelNames: ['worker', 'kind'], registers: [this.registry] });
+  readonly ledgerPending = new Gauge({ name: 'halobuzz_ledger_pending_operations', help: 'Ledger calls of the actors in flight (waiting for the money store), by worker', labelNames: ['worker'], registers: [this.registry] });
+  readonly ledgerOldestPending = new Gauge({ name: 'halobuzz_ledger_oldest_pending_seconds', help: 'How long the oldest ledger call in flight has waited, by worker (0 when none)', labelNames: ['worker'], registers: [this.registry] });
+  readonly kafkaLag = new Gauge({ name: 'halobuzz_kafka_consumer_lag', help: 'Records between what this node consumed and the end of each partition it reads, by topic and partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly mailboxRejected = new Gauge({ name: 'halobuzz_mailbox_rejected', help: 'Messages refused by full mailboxes since the worker started', labelNames: ['worker'], registers: [this.registry] });
   private readonly apiErrors = new Counter({ name: 'halobuzz_api_errors_total', help: 'HTTP API error responses, by code', labelNames: ['code'], registers: [this.registry] });
   readonly analytics = new Counter({ name: 'halobuzz_analytics_events_total', help: 'Analytics events by outcome (delivered, failed delivery attempts, dropped at the queue bound)', labelNames: ['outcome'], registers: [this.registry] });

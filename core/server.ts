@@ -101,6 +101,8 @@ export class RealtimeServer {
         this.metrics.actors.labels(w, 'room').set(s.rooms);
         this.metrics.actors.labels(w, 'user').set(s.users);
         this.metrics.mailboxRejected.labels(w).set(s.dropped);
+        this.metrics.ledgerPending.labels(w).set(s.ledgerPending ?? 0);
+        this.metrics.ledgerOldestPending.labels(w).set((s.ledgerOldestMs ?? 0) / 1000);
         for (const [rule, action, n] of s.filtered ?? []) this.metrics.filterDecisions.labels(rule, action).inc(n);
       },
       onCrash: (index, code) => {

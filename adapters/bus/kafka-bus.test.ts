@@ -1,6 +1,7 @@
 import t from 'tap';
 import { KafkaBus } from './kafka-bus';
 import { eventBusConformance } from './event-bus.conformance';
+import { wholeBatch } from './event-bus';
 import { engineUrl } from '../../test/helpers/services';
 
 const brokers = engineUrl(t, 'kafka');
@@ -33,6 +34,30 @@ if (brokers) {
     await wait('the second batch while the first is not done', () => taken.length === 2);
     t.same(taken, [[1], [2]], 'in log order, the second offered before the first was done');
     finishFirst();
+    await sub.stop();
+  });
+
+  t.test('kafka: consumer lag is reported per partition: records behind while a backlog drains, zero once caught up', async (t) => {
+    const lags: [string, number, number | null][] = [];
+    const bus = await KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 6000, onLag: (topic, partition, lag) => void lags.push([topic, partition, lag]) });
+    t.teardown(() => bus.close());
+    const topic = `${run}-${n++}`;
+    await bus.ensureTopics([topic], 1);
+    // A backlog of 200 records before the member joins, handed over slowly: the first batches lag behind.
+    await bus.publish([{ topic, records: Array.from({ length: 200 }, (_, i) => ({ partition: 0, value: new Uint8Array([i % 256]) })) }]);
+    let seen = 0;
+    const sub = await bus.consumeShared(`${topic}-group`, [topic], {
+      onAssignment: () => undefined,
+      onBatch: (b) => {
+        seen += b.records.length;
+        return wholeBatch(new Promise((r) => setTimeout(r, 20)));
+      },
+    });
+    for (const start = Date.now(); seen < 200; await new Promise((r) => setTimeout(r, 10))) if (Date.now() - start > 30_000) throw new Error('timed out draining');
+    const mine = lags.filter(([tp]) => tp === topic);
+    t.ok(mine.length > 0, `reported after each batch (${mine.length} reports)`);
+    t.equal(mine.at(-1)![2], 0, 'caught up: lag 0');
+    t.ok(mine.every(([, p, lag]) => p === 0 && lag !== null && lag >= 0 && lag < 200), 'never negative, never more than the backlog');
     await sub.stop();
   });
 

@@ -42,6 +42,11 @@ export interface KafkaBusOptions {
   readonly onLog?: KafkaLog;
   /** A consumer kafkajs gave up on was replaced by a new one (for a metric). */
   readonly onConsumerReplaced?: () => void;
+  /**
+   * After each batch: how many records of the partition lie beyond it (the end of the log minus what was
+   * handed over); null when this member stopped reading the partition. For the consumer-lag metric.
+   */
+  readonly onLag?: (topic: string, partition: number, lag: number | null) => void;
 }
 
 export class KafkaBus implements EventBus {
@@ -124,6 +129,16 @@ export class KafkaBus implements EventBus {
     const session = this.opts.sessionTimeoutMs ?? 10_000;
     const heartbeatMs = Math.max(500, Math.floor(session / 5));
     const commits = new PipelinedCommits((what, fields) => this.opts.onLog?.('warn', what, fields));
+    const lagging = new Set<string>();
+    const forgetLag = (keep: ReadonlyMap<string, readonly number[]>) => {
+      for (const key of lagging) {
+        const cut = key.lastIndexOf('/');
+        const [topic, partition] = [key.slice(0, cut), Number(key.slice(cut + 1))];
+        if (keep.get(topic)?.includes(partition)) continue;
+        lagging.delete(key);
+        this.opts.onLag?.(topic, partition, null);
+      }
+    };
     const sub = await this.supervised(`shared ${group}`, () => {
       const consumer = this.kafka.consumer({ groupId: group, sessionTimeout: session, rebalanceTimeout: session * 3, heartbeatInterval: heartbeatMs, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
       commits.use(consumer);
@@ -131,12 +146,15 @@ export class KafkaBus implements EventBus {
         // A new assignment: batches still working from the previous one commit nothing (their partitions
         // may be someone else's now; what they did is replayed there and skipped by position).
         commits.reset();
-        handlers.onAssignment(new Map(Object.entries(payload.memberAssignment)));
+        const assigned = new Map(Object.entries(payload.memberAssignment));
+        forgetLag(assigned);
+        handlers.onAssignment(assigned);
       });
       // A crashed consumer has left the group (kafkajs disconnects it): its partitions are someone else's
       // until it re-joins, so this member owns nothing in between.
       consumer.on(consumer.events.CRASH, () => {
         commits.reset();
+        forgetLag(new Map());
         handlers.onAssignment(new Map());
       });
       return consumer;
@@ -160,6 +178,8 @@ export class KafkaBus implements EventBus {
         }
         // The next fetch starts after this batch; its offsets are committed once it (and all before it) are done.
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        lagging.add(`${batch.topic}/${batch.partition}`);
+        this.opts.onLag?.(batch.topic, batch.partition, Math.max(0, Number(batch.highWatermark) - 1 - records[records.length - 1]!.offset));
         commits.track(ticket, batch.topic, batch.partition, records[0]!.offset, records[records.length - 1]!.offset, handling.done);
       },
     }, () => commits.settle(STOP_SETTLE_MS));
@@ -212,6 +232,7 @@ export class KafkaBus implements EventBus {
         if (records.length === 0) return;
         await onBatch({ topic: batch.topic, partition: batch.partition, records });
         next.set(key, records[records.length - 1]!.offset + 1);
+        this.opts.onLag?.(batch.topic, batch.partition, Math.max(0, Number(batch.highWatermark) - 1 - records[records.length - 1]!.offset));
       },
     });
     await firstJoin;

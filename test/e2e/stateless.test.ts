@@ -5,7 +5,8 @@
  * on one is a reuse on the other; a room created on one is listed, and counted, on the other; one live
  * room per host holds across both; a follow made on one is listed on the other; a sign-out on one closes
  * the sockets on the nodes; and neither API wrote an accounts, rooms, purchases, payouts, follows,
- * notifications, moderation or consent file.
+ * notifications, moderation or consent file. A real Prometheus (Debian's) with the project's alert rules
+ * scrapes all five processes throughout.
  */
 import t from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { HaloClient } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { engineUrl } from '../helpers/services';
 import { startCluster } from '../helpers/cluster';
+import { startPrometheus } from '../helpers/prometheus';
 
 const kafka = engineUrl(t, 'kafka');
 const redis = kafka ? engineUrl(t, 'redis') : null;
@@ -40,8 +42,10 @@ if (kafka && redis && mongodb) {
     t.teardown(() => cluster.stop());
     const apis: ServerHandle[] = [];
     t.teardown(() => Promise.all(apis.map((a) => a.stop())));
-    for (const name of ['api-1', 'api-2']) apis.push(await startServer({ ...cluster.env, HALOBUZZ_ROLE: 'api', HALOBUZZ_NODE_ID: name, HALOBUZZ_PRESENCE_INTERVAL_MS: '200' }));
+    for (const name of ['api-1', 'api-2']) apis.push(await startServer({ ...cluster.env, HALOBUZZ_ROLE: 'api', HALOBUZZ_NODE_ID: name, HALOBUZZ_PRESENCE_INTERVAL_MS: '200', HALOBUZZ_API_METRICS: '1' }));
     const [one, two] = apis.map(caller) as [ReturnType<typeof caller>, ReturnType<typeof caller>];
+    const prometheus = await startPrometheus([...cluster.nodes.map((n) => n.http), ...apis.map((a) => a.api)].map((u) => u.replace('http://', '')));
+    t.teardown(() => prometheus.stop());
     t.not(apis[0]!.dataDir, apis[1]!.dataDir, 'each API has a data folder of its own');
 
     // Accounts and sessions.
@@ -85,6 +89,17 @@ if (kafka && redis && mongodb) {
       return viewers === 2;
     }, 20_000);
     t.equal(viewers, 2, 'discovery on either API counts the viewers of every node');
+    let scraped: { metric: Record<string, string>; value: number }[] = [];
+    await waitFor('Prometheus sees both sockets on the nodes', async () => {
+      scraped = await prometheus.query('halobuzz_connections');
+      return scraped.reduce((sum, r) => sum + r.value, 0) === 2;
+    }, 20_000);
+    t.same((await prometheus.query('up{job="halobuzz"} == 1')).length, 5, 'Prometheus scrapes three socket nodes and two API processes');
+    t.same(scraped.filter((r) => r.value > 0).map((r) => r.metric.instance).sort(), [n1.http, n3.http].map((u) => u.replace('http://', '')).sort(), 'one connection each on nodes 1 and 3');
+    const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+    const loaded = rules.data.groups.flatMap((g) => g.rules);
+    t.ok(loaded.length >= 10 && loaded.every((r) => r.health !== 'err'), `the alert rules are loaded and evaluate (${loaded.length})`);
+    t.same(await prometheus.query('ALERTS{alertstate="firing"}'), [], 'nothing fires on a healthy cluster');
 
     // Follows: made on one API, listed on the other.
     t.equal((await one('PUT', `/v1/me/following/${hostId}`, undefined, fanToken)).status < 300, true, 'the fan follows on API 1');
