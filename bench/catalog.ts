@@ -16,6 +16,7 @@ import { privacyDefaults, privacyQuick, runPrivacy, type PrivacyParams } from '.
 import { codecDefaults, codecQuick, runCodec, type CodecParams } from './codec.bench';
 import { capacityDefaults, capacityQuick, runCapacity, type CapacityParams } from './capacity.bench';
 import { writeDelayDefaults, writeDelayQuick, runWriteDelay, type WriteDelayParams } from './write-delay.bench';
+import { scaleDefaults, scaleQuick, runScale, type ScaleParams } from './scale-model';
 
 /** Scenarios that run their own targets (not compared by `compare`): defaults, --quick sizes, and the run. */
 export interface Standalone { defaults: object; quick: object; run(params: object): Promise<unknown> }
@@ -35,5 +36,6 @@ export const STANDALONE: Record<string, Standalone> = {
   gifts: standalone<GiftParams>(giftDefaults, giftQuick, (p) => runGifts(p, process.env.MONGODB_URL)),
   ledger: standalone<LedgerParams>(ledgerDefaults, ledgerQuick, (p) => runLedger(p, process.env.MONGODB_URL)),
   'write-delay': standalone<WriteDelayParams>(writeDelayDefaults, writeDelayQuick, runWriteDelay),
+  scale: standalone<ScaleParams>(scaleDefaults, scaleQuick, runScale),
 };
 
