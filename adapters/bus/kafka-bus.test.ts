@@ -37,7 +37,7 @@ if (brokers) {
     await sub.stop();
   });
 
-  t.test('kafka: consumer lag is reported per partition: records behind while a backlog drains, zero once caught up', async (t) => {
+  t.test('kafka: consumer lag is reported per partition: never negative, zero once caught up', async (t) => {
     const lags: [string, number, number | null][] = [];
     const bus = await KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 6000, onLag: (topic, partition, lag) => void lags.push([topic, partition, lag]) });
     t.teardown(() => bus.close());
@@ -53,11 +53,12 @@ if (brokers) {
         return wholeBatch(new Promise((r) => setTimeout(r, 20)));
       },
     });
-    for (const start = Date.now(); seen < 200; await new Promise((r) => setTimeout(r, 10))) if (Date.now() - start > 30_000) throw new Error('timed out draining');
-    const mine = lags.filter(([tp]) => tp === topic);
-    t.ok(mine.length > 0, `reported after each batch (${mine.length} reports)`);
-    t.equal(mine.at(-1)![2], 0, 'caught up: lag 0');
-    t.ok(mine.every(([, p, lag]) => p === 0 && lag !== null && lag >= 0 && lag < 200), 'never negative, never more than the backlog');
+    const mine = () => lags.filter(([tp]) => tp === topic);
+    // Reported once each batch is handed over (20 ms after the handler saw it).
+    for (const start = Date.now(); seen < 200 || mine().at(-1)?.[2] !== 0; await new Promise((r) => setTimeout(r, 10))) if (Date.now() - start > 30_000) throw new Error('timed out draining');
+    t.ok(mine().length > 0, `reported after each batch (${mine().length} reports)`);
+    t.equal(mine().at(-1)![2], 0, 'caught up: lag 0');
+    t.ok(mine().every(([, p, lag]) => p === 0 && lag !== null && lag >= 0 && lag < 200), 'never negative, never more than the backlog');
     await sub.stop();
   });
 

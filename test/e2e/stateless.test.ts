@@ -90,11 +90,13 @@ if (kafka && redis && mongodb) {
     }, 20_000);
     t.equal(viewers, 2, 'discovery on either API counts the viewers of every node');
     let scraped: { metric: Record<string, string>; value: number }[] = [];
-    await waitFor('Prometheus sees both sockets on the nodes', async () => {
+    let up = 0;
+    await waitFor('Prometheus scrapes all five processes and sees both sockets on the nodes', async () => {
       scraped = await prometheus.query('halobuzz_connections');
-      return scraped.reduce((sum, r) => sum + r.value, 0) === 2;
+      up = (await prometheus.query('up{job="halobuzz"} == 1')).length;
+      return up === 5 && scraped.reduce((sum, r) => sum + r.value, 0) === 2;
     }, 20_000);
-    t.same((await prometheus.query('up{job="halobuzz"} == 1')).length, 5, 'Prometheus scrapes three socket nodes and two API processes');
+    t.equal(up, 5, 'Prometheus scrapes three socket nodes and two API processes');
     t.same(scraped.filter((r) => r.value > 0).map((r) => r.metric.instance).sort(), [n1.http, n3.http].map((u) => u.replace('http://', '')).sort(), 'one connection each on nodes 1 and 3');
     const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
     const loaded = rules.data.groups.flatMap((g) => g.rules);

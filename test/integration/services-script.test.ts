@@ -69,7 +69,8 @@ if (!hasRedis && !servicesRequired()) {
     // Three ports in a row, each with its cluster bus port (+10000) free too.
     let base = 0;
     for (let tries = 0; tries < 50 && base === 0; tries++) {
-      const p = 20_000 + Math.floor(Math.random() * 20_000);
+      // Below 22,000: the cluster bus ports (+10,000) stay under the ephemeral range (32,768 and up).
+      const p = 20_000 + Math.floor(Math.random() * 2_000);
       if (![p, p + 1, p + 2, p + 10_000, p + 10_001, p + 10_002].some(portOpen)) base = p;
     }
     const env = { ...process.env, HALOBUZZ_SERVICES_DIR: state, HALOBUZZ_REDIS_CLUSTER_PORT: String(base) };
