@@ -312,12 +312,12 @@ async function main(): Promise<void> {
       await redis.serve(config.nodeId, server.node(), config.actors.presenceIntervalMs, (job, err) => {
         server.metrics.backgroundErrors.labels(job).inc();
         log.error({ err, job }, 'realtime bridge job failed');
-      });
+      }, config.publicUrl);
     }
     if (config.role === 'all') {
       const node = server.node();
       // With Redis the bridge reaches every socket node (this one included); without it, only this one.
-      const local = new LocalBridge(node);
+      const local = new LocalBridge(node, config.publicUrl);
       stops.push(await startApi(config, log, {
         bridge: redis ?? local, revocations: server.revocations, ledger: server.ledgerHandle, catalog: server.catalog,
         metrics: server.metrics, realtimeReady: () => server.ready, redis, analyticsSink: engines.analytics, analyticsOptOuts,

@@ -40,7 +40,7 @@ async function setup(over: { metrics?: boolean; corsOrigins?: string[]; trustedP
   const app = await buildApi({
     ...shop, auth, ledger, catalog: new GiftCatalog({ version: 1, gifts: [{ id: 'rose', name: 'Rose', price: 1, tier: 1 }] }), metrics: new CoreMetrics(false),
     ready: async () => true, rooms, accounts, media: new AgoraTokenIssuer('970ca35de60c44645bbae8a215061b33', '5cfd2fd1755d40ecb72977518be15d3b', 600),
-    realtime: { viewerCounts: async (list) => new Map(list.map((r) => [r, 0])), revokeSessions: async () => undefined, endStream: async () => undefined, deliver: async () => undefined, moderate: async () => undefined, shadowMute: async () => undefined, analyticsOptOut: async () => undefined },
+    realtime: { roomPresence: async (list) => new Map(list.map((r) => [r, { viewers: 0, nodes: [] }])), revokeSessions: async () => undefined, endStream: async () => undefined, deliver: async () => undefined, moderate: async () => undefined, shadowMute: async () => undefined, analyticsOptOut: async () => undefined },
     owners: { record: async () => undefined },
     settings: { bodyLimitBytes: 4096, corsOrigins: over.corsOrigins ?? [], rateLimitPerMinute: 100_000, metrics: over.metrics ?? false, trustedProxies: over.trustedProxies ?? [] },
     ...(over.log ? { log: over.log } : {}),

@@ -62,7 +62,7 @@ async function setup(over: { rateLimitPerMinute?: number; accessTtlSec?: number;
   const ended: string[] = [];
   const rooms = new SqliteRoomDirectory(join(dir, `rooms-${i}.sqlite`));
   const realtime = {
-    viewerCounts: async (list: readonly string[]) => new Map(list.map((r) => [r, viewers.get(r) ?? 0])),
+    roomPresence: async (list: readonly string[]) => new Map(list.map((r) => [r, { viewers: viewers.get(r) ?? 0, nodes: (viewers.get(r) ?? 0) > 0 ? ['wss://node-7.example.com/ws'] : [] }])),
     revokeSessions: async () => undefined,
     endStream: async (room: string) => void ended.push(room),
     deliver: async () => undefined,

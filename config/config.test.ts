@@ -15,6 +15,7 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_ENV: { read: (c) => c.env, byDefault: 'development', valid: 'test', invalid: ['staging'] },
   HALOBUZZ_ROLE: { read: (c) => c.role, byDefault: 'all', valid: 'realtime', invalid: ['both'] },
   HALOBUZZ_NODE_ID: { read: (c) => c.nodeId, byDefault: 'node-1', valid: 'ws-7', invalid: ['bad id!', 'x'.repeat(65)] },
+  HALOBUZZ_PUBLIC_URL: { read: (c) => c.publicUrl, byDefault: null, valid: 'wss://n7.live.example.com/ws', invalid: ['https://n7.example.com/ws', 'ws://a b'] },
   HALOBUZZ_HOST: { read: (c) => c.host, byDefault: '127.0.0.1', valid: '0.0.0.0', invalid: [] },
   HALOBUZZ_PORT: int((c) => c.port, 8080, 9000, 0, 65535),
   HALOBUZZ_DATA_DIR: { read: (c) => c.dataDir.endsWith('/data'), byDefault: true, valid: '/tmp/hb-config-test', expect: false, invalid: [] },

@@ -180,6 +180,8 @@ export interface Config {
   /** What this process runs: sockets and API (all), sockets only (realtime), or the API alone (api). */
   readonly role: 'all' | 'realtime' | 'api';
   readonly nodeId: string;
+  /** The socket URL clients reach this node at directly (HALOBUZZ_PUBLIC_URL), offered by discovery as a placement hint; null: not offered. */
+  readonly publicUrl: string | null;
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
@@ -360,7 +362,7 @@ function googleVar(env: Env): PaymentsConfig['google'] {
 
 /** Every variable this module understands; anything else starting with HALOBUZZ_ is rejected as a typo. */
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
-  'HALOBUZZ_ENV', 'HALOBUZZ_WRITE_DELAY_MS', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
+  'HALOBUZZ_ENV', 'HALOBUZZ_WRITE_DELAY_MS', 'HALOBUZZ_ROLE', 'HALOBUZZ_NODE_ID', 'HALOBUZZ_PUBLIC_URL', 'HALOBUZZ_HOST', 'HALOBUZZ_PORT', 'HALOBUZZ_DATA_DIR', 'HALOBUZZ_LOG_LEVEL',
   'HALOBUZZ_DEBUG_ENDPOINTS', 'HALOBUZZ_WORKERS', 'HALOBUZZ_SHARDS', 'HALOBUZZ_MAILBOX_CAPACITY',
   'HALOBUZZ_THROUGHPUT_PER_TURN', 'HALOBUZZ_ROOM_HISTORY', 'HALOBUZZ_PRESENCE_INTERVAL_MS',
   'HALOBUZZ_RESTART_BUDGET', 'HALOBUZZ_RESTART_WINDOW_MS', 'HALOBUZZ_MAX_FRAME_BYTES',
@@ -436,6 +438,7 @@ export function loadConfig(env: Env = process.env): Config {
     env: mode,
     role: strVar(env, 'HALOBUZZ_ROLE', 'all', /^(all|realtime|api)$/) as Config['role'],
     nodeId: strVar(env, 'HALOBUZZ_NODE_ID', 'node-1', /^[A-Za-z0-9_.-]{1,64}$/),
+    publicUrl: urlVar(env, 'HALOBUZZ_PUBLIC_URL', /^wss?:\/\/[^\s"']{1,500}$/),
     host: strVar(env, 'HALOBUZZ_HOST', '127.0.0.1'),
     port: intVar(env, 'HALOBUZZ_PORT', 8080, 0, 65535),
     dataDir: resolve(strVar(env, 'HALOBUZZ_DATA_DIR', 'data')),

@@ -58,3 +58,20 @@ t.test('a seq gap is never skipped: the client resumes from its last seq and see
   t.same(seen, [6, 7, 8, 9, 10], 'no gap, no duplicate, in order');
   client.close();
 });
+
+t.test('placement: the nodes discovery names for a room are tried first, then the configured ones', async (t) => {
+  const tried: string[] = [];
+  const factory = (url: string): WebSocketLike => {
+    tried.push(url);
+    const ws: WebSocketLike = { binaryType: 'arraybuffer', readyState: 1, send: () => undefined, close: () => undefined, onopen: null, onmessage: null, onclose: null, onerror: null };
+    // Every node refuses at once (closed before HELLO), so the client moves on to the next URL.
+    setImmediate(() => ws.onclose?.({ code: 1006, reason: '' }));
+    return ws;
+  };
+  const client = new HaloClient({ url: ['ws://a/ws', 'ws://b/ws'], token: 'x', webSocket: factory, reconnect: false, requestTimeoutMs: 100 });
+  t.equal(client.currentUrl, 'ws://a/ws', 'the configured order before any hint');
+  client.preferNodes(['ws://c/ws', 'ws://b/ws']);
+  t.equal(client.currentUrl, 'ws://c/ws', 'the room\'s busiest node first');
+  for (let i = 0; i < 3; i++) await client.connect().catch(() => undefined);
+  t.same(tried, ['ws://c/ws', 'ws://b/ws', 'ws://a/ws'], 'then the other serving node, then the rest, each once');
+});

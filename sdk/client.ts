@@ -145,6 +145,8 @@ export class HaloClient extends Emitter<ClientEvents> {
   private closedByUser = false;
   private attempts = 0;
   private urlIndex = 0;
+  /** The URLs in the order connections try them: placement hints first, then the configured ones. */
+  private urls: readonly string[];
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private hello: HelloResult | null = null;
   private readonly factory: WebSocketFactory;
@@ -153,6 +155,7 @@ export class HaloClient extends Emitter<ClientEvents> {
 
   constructor(private readonly opts: ClientOptions) {
     super();
+    this.urls = typeof opts.url === 'string' ? [opts.url] : [...opts.url];
     const global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
     this.factory = opts.webSocket ?? ((url) => {
       if (!global) throw new Error('no global WebSocket: pass options.webSocket (sdk/node.ts has one for Node)');
@@ -372,9 +375,26 @@ export class HaloClient extends Emitter<ClientEvents> {
     this.ws?.close(CloseCode.NORMAL, 'client closed');
   }
 
+  /**
+   * Placement: the socket URLs discovery lists for a room (`GET /v1/rooms/{id}` → `nodes`) are tried
+   * first by the next connect, before the configured ones. Call it before `connect()` (or before a
+   * reconnect) for the room the viewer is about to watch: its viewers then gather on the nodes already
+   * serving it, and each node reads the events of fewer rooms (docs/cluster.md § Placement).
+   */
+  preferNodes(urls: readonly string[]): void {
+    const configured = typeof this.opts.url === 'string' ? [this.opts.url] : [...this.opts.url];
+    this.urls = [...new Set([...urls, ...configured])];
+    this.urlIndex = 0;
+  }
+
+  /** The URL of the current connection, or of the next one to try. */
+  get currentUrl(): string {
+    return this.urls[this.urlIndex % this.urls.length]!;
+  }
+
   private async open(): Promise<HelloResult> {
     const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
-    const urls = typeof this.opts.url === 'string' ? [this.opts.url] : this.opts.url;
+    const urls = this.urls;
     const ws = this.factory(urls[this.urlIndex % urls.length]!);
     this.ws = ws;
     return new Promise<HelloResult>((resolve, reject) => {

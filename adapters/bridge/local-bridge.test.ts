@@ -18,7 +18,9 @@ t.test('the local bridge reaches the node in this process directly', async (t) =
     deliver: (user, frame) => void delivered.push(`${user}:${frame.length}`),
   };
   const bridge = new LocalBridge(node);
-  t.same([...(await bridge.viewerCounts(['busy', 'quiet']))], [['busy', 7], ['quiet', 0]]);
+  t.same([...(await bridge.roomPresence(['busy', 'quiet']))], [['busy', { viewers: 7, nodes: [] }], ['quiet', { viewers: 0, nodes: [] }]]);
+  const named = new LocalBridge(node, 'wss://n1.example.com/ws');
+  t.same([...(await named.roomPresence(['busy', 'quiet']))], [['busy', { viewers: 7, nodes: ['wss://n1.example.com/ws'] }], ['quiet', { viewers: 0, nodes: [] }]], 'a node with a public URL names itself where it has viewers');
   await bridge.revokeSessions(['s1', 's2']);
   await bridge.endStream('busy', 'host');
   t.same(revoked, ['s1', 's2']);

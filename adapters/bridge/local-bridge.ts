@@ -1,11 +1,15 @@
 /** The realtime bridge inside one process: the API and the socket node share memory, so calls go straight through. */
-import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
+import type { RealtimeBridge, RealtimeBridgeNode, RoomPresence } from './realtime-bridge';
 
 export class LocalBridge implements RealtimeBridge {
-  constructor(private readonly node: RealtimeBridgeNode) {}
+  /** `publicUrl`: this node's socket URL for clients (HALOBUZZ_PUBLIC_URL), or null. */
+  constructor(private readonly node: RealtimeBridgeNode, private readonly publicUrl: string | null = null) {}
 
-  async viewerCounts(rooms: readonly string[]): Promise<Map<string, number>> {
-    return new Map(rooms.map((r) => [r, this.node.viewers(r)]));
+  async roomPresence(rooms: readonly string[]): Promise<Map<string, RoomPresence>> {
+    return new Map(rooms.map((r) => {
+      const viewers = this.node.viewers(r);
+      return [r, { viewers, nodes: viewers > 0 && this.publicUrl ? [this.publicUrl] : [] }];
+    }));
   }
 
   async revokeSessions(sids: readonly string[]): Promise<void> {

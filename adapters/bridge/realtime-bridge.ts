@@ -4,9 +4,21 @@
  * ends); `RealtimeBridgeNode` is what a socket node exposes for a bridge to deliver into. In one process
  * `LocalBridge` connects them directly; across processes `RedisBridge` carries them.
  */
+/** A live room as the socket nodes see it. */
+export interface RoomPresence {
+  /** Viewers, summed over every socket node. */
+  readonly viewers: number;
+  /**
+   * The public socket URLs of the nodes already serving the room's viewers, most viewers first (nodes
+   * without HALOBUZZ_PUBLIC_URL are left out): where a new viewer should connect, so a room's viewers
+   * gather on few nodes and each node reads few rooms' events (docs/cluster.md § Placement).
+   */
+  readonly nodes: readonly string[];
+}
+
 export interface RealtimeBridge {
-  /** Viewers per room, summed over every socket node. */
-  viewerCounts(rooms: readonly string[]): Promise<Map<string, number>>;
+  /** Viewers and serving nodes per room (rooms nobody watches: 0 and no nodes). */
+  roomPresence(rooms: readonly string[]): Promise<Map<string, RoomPresence>>;
   /** Every socket node refuses these sessions' tokens and closes their sockets (4005). */
   revokeSessions(sids: readonly string[]): Promise<void>;
   /** The room actor ends the live stream. */

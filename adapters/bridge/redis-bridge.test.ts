@@ -32,7 +32,7 @@ for (const engine of ['redis', 'redis-cluster'] as Engine[]) {
       await socketSide.close();
       await apiSide.close();
     });
-    await socketSide.serve(`bridge-test-${process.pid}`, node, 200, (job, err) => void errors.push(`${job}: ${err.message}`));
+    await socketSide.serve(`bridge-test-${process.pid}`, node, 200, (job, err) => void errors.push(`${job}: ${err.message}`), 'wss://a.example.com/ws');
     const sids = Array.from({ length: 300 }, (_, i) => `sid-${i}`);
     await apiSide.revokeSessions(sids);
     await apiSide.endStream('room-a', 'owner-a');
@@ -43,18 +43,20 @@ for (const engine of ['redis', 'redis-cluster'] as Engine[]) {
     t.same(ended, [['room-a', 'owner-a']]);
     // A second socket node: a moderation action is dispatched by one node only; a shadow mute reaches both.
     const other = await RedisBridge.connect(url);
-    await other.serve(`bridge-test-other-${process.pid}`, { ...node, localViewerCounts: () => new Map() }, 200, (job, err) => void errors.push(`other ${job}: ${err.message}`));
+    await other.serve(`bridge-test-other-${process.pid}`, { ...node, localViewerCounts: () => new Map([['room-a', 5], ['room-c', 1]]) }, 200, (job, err) => void errors.push(`other ${job}: ${err.message}`), 'wss://b.example.com/ws');
     await apiSide.moderate('room-a', 'staff-1', 'kick', ['user-b']);
     await apiSide.shadowMute('user-c', 1234);
     await apiSide.analyticsOptOut('user-d', true);
     await waitFor('both nodes hear the shadow mute and the opt-out', () => shadow.length === 2 && optOuts.length === 2, 5000);
     await new Promise((r) => setTimeout(r, 200));
+    const presence = await apiSide.roomPresence(['room-a', 'room-b', 'room-c']);
+    t.same(presence.get('room-a'), { viewers: 8, nodes: ['wss://b.example.com/ws', 'wss://a.example.com/ws'] }, 'viewers summed over both nodes; the node with more of them first');
+    t.same(presence.get('room-b'), { viewers: 0, nodes: [] }, 'a room nobody watches: 0, no node');
+    t.same(presence.get('room-c'), { viewers: 1, nodes: ['wss://b.example.com/ws'] });
     await other.close();
     t.same(moderated, [['room-a', 'staff-1', 'kick', ['user-b']]], 'one of the two nodes took the moderation action');
     t.same(shadow, [['user-c', 1234], ['user-c', 1234]]);
     t.same(optOuts, [['user-d', true], ['user-d', true]]);
-    t.equal((await apiSide.viewerCounts(['room-a'])).get('room-a'), 3, 'viewer counts cross too');
-    t.equal((await apiSide.viewerCounts(['room-b'])).get('room-b'), 0, 'a room nobody watches counts 0');
 
     const raw = await openRedis(url);
     t.teardown(() => raw.quit());

@@ -3,9 +3,10 @@
  *
  * - Viewer counts: each socket node rewrites the hash `halobuzz:{viewers}:<node>` (room → count, values
  *   MessagePack-encoded integers) every interval with a TTL of three intervals, so a dead node's viewers
- *   disappear on their own, and lists itself in the sorted set `halobuzz:{viewers}` until then. Readers
- *   sum over the hashes the set lists as live. One hash tag: one transaction per write and one pipeline
- *   per read, on Redis Cluster too.
+ *   disappear on their own, and lists itself in the sorted set `halobuzz:{viewers}` until then, with its
+ *   public socket URL (if it has one) in the hash `halobuzz:{viewers}:urls`. Readers sum over the hashes
+ *   the set lists as live, and name the nodes with viewers of each room (placement). One hash tag: one
+ *   transaction per write and one pipeline per read, on Redis Cluster too.
  * - Revocations and stream ends: published on `halobuzz:revoked` / `halobuzz:room-end` (MessagePack);
  *   every socket node applies them. Pub/sub is at-most-once: a node that is down misses them, which is
  *   safe for revocation because a restarted node reloads revoked sessions from the account store.
@@ -17,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeRedis, duplicateRedis, openRedis, type RedisClient } from '../redis/open-redis';
 import { decodeInternal, encodeInternal as encode } from '../../common/internal-codec';
-import type { RealtimeBridge, RealtimeBridgeNode } from './realtime-bridge';
+import type { RealtimeBridge, RealtimeBridgeNode, RoomPresence } from './realtime-bridge';
 
 const VIEWERS = 'halobuzz:{viewers}';
 const REVOKED = 'halobuzz:revoked';
@@ -42,19 +43,27 @@ export class RedisBridge implements RealtimeBridge {
     return this.redis;
   }
 
-  async viewerCounts(rooms: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>(rooms.map((r) => [r, 0]));
+  async roomPresence(rooms: readonly string[]): Promise<Map<string, RoomPresence>> {
+    const out = new Map<string, RoomPresence>(rooms.map((r) => [r, { viewers: 0, nodes: [] }]));
     if (rooms.length === 0) return out;
     const nodes = await this.redis.zrangebyscore(VIEWERS, `(${Date.now()}`, '+inf');
     if (nodes.length === 0) return out;
     const read = this.redis.pipeline();
     for (const node of nodes) read.hmgetBuffer(`${VIEWERS}:${node}`, ...rooms);
-    for (const [err, values] of (await read.exec())!) {
-      if (err) throw err;
-      (values as (Buffer | null)[]).forEach((v, i) => {
-        if (v) out.set(rooms[i]!, out.get(rooms[i]!)! + (decodeInternal(v) as number));
+    read.hmget(`${VIEWERS}:urls`, ...nodes);
+    const replies = (await read.exec())!;
+    for (const [err] of replies) if (err) throw err;
+    const urls = replies.at(-1)![1] as (string | null)[];
+    const perRoom = rooms.map(() => [] as { url: string | null; n: number }[]);
+    replies.slice(0, -1).forEach(([, values], i) => {
+      (values as (Buffer | null)[]).forEach((v, r) => {
+        if (v) perRoom[r]!.push({ url: urls[i] ?? null, n: decodeInternal(v) as number });
       });
-    }
+    });
+    rooms.forEach((room, r) => {
+      const serving = perRoom[r]!.filter((x) => x.n > 0).sort((a, b) => b.n - a.n);
+      out.set(room, { viewers: serving.reduce((sum, x) => sum + x.n, 0), nodes: serving.flatMap((x) => (x.url ? [x.url] : [])) });
+    });
     return out;
   }
 
@@ -93,7 +102,7 @@ export class RedisBridge implements RealtimeBridge {
    * messages are decoded without the client frame limits (a revocation list may hold thousands of ids);
    * a bad message or a failed publish goes to `onError` (logged and counted), never silently dropped.
    */
-  async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void): Promise<void> {
+  async serve(nodeId: string, node: RealtimeBridgeNode, intervalMs: number, onError: (job: 'bridge_message' | 'bridge_viewers', err: Error) => void, publicUrl: string | null = null): Promise<void> {
     const sub = duplicateRedis(this.redis);
     this.subscriber = sub;
     await sub.subscribe(REVOKED, ROOM_END, DELIVER, SHADOW_MUTE, MODERATE, ANALYTICS_OPT_OUT);
@@ -133,6 +142,7 @@ export class RedisBridge implements RealtimeBridge {
       if (counts.size > 0) {
         tx.hset(key, ...[...counts].flatMap(([room, n]) => [room, Buffer.from(encode(n))])).pexpire(key, intervalMs * 3)
           .zadd(VIEWERS, now + intervalMs * 3, nodeId);
+        if (publicUrl) tx.hset(`${VIEWERS}:urls`, nodeId, publicUrl);
       } else {
         tx.zrem(VIEWERS, nodeId);
       }

@@ -20,6 +20,7 @@ const Room = Type.Object({
   id: Type.String(), owner: Type.String(), title: Type.String(), country: Type.Union([Type.String(), Type.Null()]),
   locale: Type.Union([Type.String(), Type.Null()]), live: Type.Boolean(), startedAt: Type.Integer(),
   endedAt: Type.Union([Type.Integer(), Type.Null()]), viewers: Type.Integer(),
+  nodes: Type.Array(Type.String(), { description: 'socket URLs to prefer for this room: the nodes already serving its viewers, most viewers first (empty: any node). Connecting there gathers a room\'s viewers on few nodes (docs/cluster.md § Placement)' }),
   allowedCountries: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'where the room is available (null: everywhere)' }),
 });
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' });
@@ -31,8 +32,11 @@ export const roomsPlugin: FastifyPluginAsyncTypebox<{
   geo?: CountryLookup | null;
 }> = async (app, opts) => {
   const withViewers = async (rooms: RoomListing[]) => {
-    const counts = await opts.realtime.viewerCounts(rooms.filter((r) => r.live).map((r) => r.id));
-    return rooms.map((r) => ({ ...r, allowedCountries: r.allowedCountries ? [...r.allowedCountries] : null, viewers: r.live ? counts.get(r.id) ?? 0 : 0 }));
+    const presence = await opts.realtime.roomPresence(rooms.filter((r) => r.live).map((r) => r.id));
+    return rooms.map((r) => {
+      const p = r.live ? presence.get(r.id) : undefined;
+      return { ...r, allowedCountries: r.allowedCountries ? [...r.allowedCountries] : null, viewers: p?.viewers ?? 0, nodes: [...(p?.nodes ?? [])] };
+    });
   };
   const view = async (r: RoomListing) => (await withViewers([r]))[0]!;
 

@@ -5,7 +5,8 @@
  * on one is a reuse on the other; a room created on one is listed, and counted, on the other; one live
  * room per host holds across both; a follow made on one is listed on the other; a sign-out on one closes
  * the sockets on the nodes; and neither API wrote an accounts, rooms, purchases, payouts, follows,
- * notifications, moderation or consent file. A real Prometheus (Debian's) with the project's alert rules
+ * notifications, moderation or consent file. Discovery names the nodes serving a room (placement), and a
+ * viewer following the hint joins one of them. A real Prometheus (Debian's) with the project's alert rules
  * scrapes all five processes throughout.
  */
 import t from 'tap';
@@ -38,7 +39,7 @@ function caller(api: ServerHandle) {
 
 if (kafka && redis && mongodb) {
   t.test('two API processes and three socket nodes share MongoDB, Redis and Kafka, and no data folder', async (t) => {
-    const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'stateless', { HALOBUZZ_PRESENCE_INTERVAL_MS: '200' });
+    const cluster = await startCluster({ kafka, redis, mongodb }, 3, 'stateless', { HALOBUZZ_PRESENCE_INTERVAL_MS: '200', HALOBUZZ_PUBLIC_URL: 'per node' });
     t.teardown(() => cluster.stop());
     const apis: ServerHandle[] = [];
     t.teardown(() => Promise.all(apis.map((a) => a.stop())));
@@ -89,6 +90,21 @@ if (kafka && redis && mongodb) {
       return viewers === 2;
     }, 20_000);
     t.equal(viewers, 2, 'discovery on either API counts the viewers of every node');
+    // Placement: discovery names the nodes serving the room; a new viewer following the hint lands on one of them.
+    const listed = (await two('GET', `/v1/rooms/${roomId}`)).body as { nodes: string[] };
+    t.same([...listed.nodes].sort(), [n1.url, n3.url].sort(), 'discovery names nodes 1 and 3, which serve the room');
+    const thirdToken = ((await one('POST', '/v1/auth/register', { email: 'third@example.com', password: 'correct horse battery', displayName: 'Third' })).body.tokens as { accessToken: string }).accessToken;
+    const third = new HaloClient({ url: cluster.nodes.map((n) => n.url), token: thirdToken, webSocket: nodeWebSocket, reconnect: false, requestTimeoutMs: 30_000 });
+    third.preferNodes(listed.nodes);
+    await third.connect();
+    await third.join(roomId);
+    t.ok(listed.nodes.includes(third.currentUrl), `the third viewer connected to a node already serving the room (${third.currentUrl})`);
+    await waitFor('three viewers on the same two nodes', async () => {
+      const room = (await one('GET', `/v1/rooms/${roomId}`)).body as { viewers: number; nodes: string[] };
+      return room.viewers === 3 && room.nodes.length === 2;
+    }, 20_000);
+    t.pass('the room still spans two nodes, not three');
+    third.close();
     let scraped: { metric: Record<string, string>; value: number }[] = [];
     let up = 0;
     await waitFor('Prometheus scrapes all five processes and sees both sockets on the nodes', async () => {

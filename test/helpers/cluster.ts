@@ -3,7 +3,17 @@
  * each in its own process, with a topic prefix of their own so tests never share a cluster.
  */
 import { MongoClient } from 'mongodb';
+import { createServer } from 'node:net';
 import { startServer, type ServerHandle } from '../../tools/server-process';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export interface ClusterEngines {
   readonly kafka: string;
@@ -52,8 +62,11 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     ...extra,
   };
   const nodes: ServerHandle[] = [];
+  // With HALOBUZZ_PUBLIC_URL asked for (any value), each node gets a port chosen here and announces its own URL.
+  const publicUrls = extra.HALOBUZZ_PUBLIC_URL !== undefined;
   const add = async (name: string) => {
-    const node = await startServer({ ...env, HALOBUZZ_NODE_ID: name });
+    const port = publicUrls ? await freePort() : 0;
+    const node = await startServer({ ...env, HALOBUZZ_NODE_ID: name, ...(publicUrls ? { HALOBUZZ_PORT: String(port), HALOBUZZ_PUBLIC_URL: `ws://127.0.0.1:${port}/ws` } : {}) });
     nodes.push(node);
     return node;
   };
