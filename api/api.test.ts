@@ -302,11 +302,11 @@ t.test('live rooms: start, discover by viewers with filters and paging, read, en
   t.equal(p2.next, null);
   t.equal(code(await json(app, 'GET', '/v1/rooms?limit=abc')), 'HB_API_VALIDATION');
 
-  t.match((await json(app, 'GET', `/v1/rooms/${a.id}`)).json(), { id: a.id, title: 'Morning show', viewers: 5 });
+  t.match((await json(app, 'GET', `/v1/rooms/${a.id}`)).json(), { id: a.id, title: 'Morning show', viewers: 5, nodes: ['wss://node-7.example.com/ws'] }, 'with the nodes serving it (placement)');
   t.equal(code(await json(app, 'GET', '/v1/rooms/r_missing')), 'HB_API_NOT_FOUND');
   t.equal(code(await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, other)), 'HB_API_FORBIDDEN');
   const endA = await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, host);
-  t.match(endA.json(), { live: false, viewers: 0 });
+  t.match(endA.json(), { live: false, viewers: 0, nodes: [] }, 'an ended room is served by no node');
   t.same(ended, [a.id], 'the socket side ends the stream too');
   t.equal(code(await json(app, 'POST', `/v1/rooms/${a.id}/end`, undefined, host)), 'HB_API_NOT_FOUND', 'already ended');
   t.notOk(((await json(app, 'GET', '/v1/rooms')).json() as { rooms: { id: string }[] }).rooms.some((r) => r.id === a.id), 'ended rooms leave discovery');
