@@ -59,7 +59,9 @@ export class CompiledViewers {
     const child = spawn(buildLoadgen(), [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, GOMAXPROCS: '1' } });
     const viewers = new CompiledViewers(child, latencyFile);
     createInterface({ input: child.stdout! }).on('line', (text) => viewers.onLine(text, opts.onProgress));
-    child.on('exit', (code) => viewers.onLine(JSON.stringify({ event: 'exit', message: `exited with ${code}` })));
+    // 'close', not 'exit': it comes after stdout ended, so the generator's last line (its reason for
+    // stopping, such as a refused hello) is read before the exit is reported.
+    child.on('close', (code) => viewers.onLine(JSON.stringify({ event: 'exit', message: `exited with ${code}` })));
     child.stdin!.write(`${JSON.stringify({ protocol: opts.protocol, url: opts.url, room: opts.room, roomCount: opts.roomCount ?? 1, tokens: opts.tokens, sources: opts.sources, latencyFile, concurrency: 64 })}\n`);
     const ready = await viewers.next('ready');
     if (ready.connected !== opts.tokens.length) throw new Error(`the load generator connected ${ready.connected} of ${opts.tokens.length} viewers`);
