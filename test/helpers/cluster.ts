@@ -62,8 +62,10 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     ...extra,
   };
   const nodes: ServerHandle[] = [];
-  // With HALOBUZZ_PUBLIC_URL asked for (any value), each node gets a port chosen here and announces its own URL.
+  // With HALOBUZZ_PUBLIC_URL asked for (any value), each node gets a port chosen here and announces its own
+  // URL; the shared env (which API processes reuse) does not carry it.
   const publicUrls = extra.HALOBUZZ_PUBLIC_URL !== undefined;
+  delete env.HALOBUZZ_PUBLIC_URL;
   const add = async (name: string) => {
     const port = publicUrls ? await freePort() : 0;
     const node = await startServer({ ...env, HALOBUZZ_NODE_ID: name, ...(publicUrls ? { HALOBUZZ_PORT: String(port), HALOBUZZ_PUBLIC_URL: `ws://127.0.0.1:${port}/ws` } : {}) });
