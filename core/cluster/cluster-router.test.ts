@@ -114,6 +114,19 @@ t.test('a turn\'s record goes once to each node that needs it, and nowhere when 
   t.same(nodes.map((n) => n.counts.events_not_needed ?? 0), [0, 0, 0, 0], 'none it did not need');
 });
 
+t.test('a broadcast without its nodes still reaches every node', async (t) => {
+  const bus = new InProcessBus();
+  const nodes = [node(bus, 1, 4), node(bus, 2, 4), node(bus, 3, 4)];
+  for (const n of nodes) await n.router.start();
+  t.teardown(async () => {
+    for (const n of [...nodes].reverse()) await n.router.stop();
+  });
+  const frame = new Uint8Array([5]);
+  nodes[0]!.router.routeEffects([eff.origin('room', 'r'), eff.publish('r', frame)]);
+  await waitFor('every node applied it', () => nodes.every((n) => n.applied.length === 1));
+  t.same(nodes.map((n) => n.applied), nodes.map(() => [eff.publish('r', frame)]), 'the safe fallback: everyone, as before interest routing');
+});
+
 t.test('nodes sharing an events partition skip each other\'s records', async (t) => {
   const bus = new InProcessBus();
   // Two partitions: nodes 1 and 3 both read partition 1.

@@ -146,8 +146,13 @@ export class ClusterRouter {
   routeEffects(effects: readonly Effect[]): void {
     let run: Effect[] = [];
     let nodes = new Set<number>();
+    // A broadcast the worker did not stamp with its nodes (none should exist) goes to every node, as before interest routing.
+    let everyNode = false;
     const close = () => {
-      if (run.length > 0 && nodes.size > 0) {
+      if (run.length > 0 && everyNode) {
+        const value = encode([RECORD_EFFECTS, run, null]);
+        for (let partition = 0; partition < this.opts.nodePartitions; partition++) this.eventQueue.push({ topic: this.topics.nodeEvents, record: { partition, value } });
+      } else if (run.length > 0 && nodes.size > 0) {
         const to = [...nodes].sort((a, b) => a - b);
         const value = encode([RECORD_EFFECTS, run, to]);
         const partitions = new Set(to.map((n) => ClusterRouter.eventsPartitionOf(n, this.opts.nodePartitions)));
@@ -155,6 +160,7 @@ export class ClusterRouter {
       }
       run = [];
       nodes = new Set();
+      everyNode = false;
     };
     const events = analyticsOf(effects);
     if (events) this.opts.onAnalytics(events);
@@ -167,7 +173,8 @@ export class ClusterRouter {
           break;
         case Eff.PUBLISH:
           // Kept on the effect too: a node the record reaches for a reply applies only the broadcasts it has members for.
-          for (const n of e[3] ?? []) nodes.add(n);
+          if (e[3] === undefined) everyNode = true;
+          else for (const n of e[3]) nodes.add(n);
           run.push(e);
           break;
         default:
@@ -384,7 +391,7 @@ export class ClusterRouter {
       if (record[0] === RECORD_EFFECTS && Array.isArray(record[1])) {
         this.opts.count('events_received');
         // Nodes sharing a partition (numbers equal modulo its count) also read each other's records.
-        if (!Array.isArray(record[2]) || !(record[2] as number[]).includes(me)) {
+        if (record[2] !== null && (!Array.isArray(record[2]) || !(record[2] as number[]).includes(me))) {
           this.opts.count('events_not_needed');
           continue;
         }
