@@ -104,7 +104,11 @@ export class KafkaBus implements EventBus {
       // retriable) even though they exist: retry like leader elections, never exit.
       await retrying(() => admin.createTopics({
         waitForLeaders: true,
-        topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: this.opts.replicationFactor ?? 1 })),
+        topics: topics.map((topic) => ({
+          topic, numPartitions: partitions, replicationFactor: this.opts.replicationFactor ?? 1,
+          // Replicated: an acknowledged write is on at least two brokers, so losing one loses nothing.
+          ...((this.opts.replicationFactor ?? 1) >= 3 ? { configEntries: [{ name: 'min.insync.replicas', value: '2' }] } : {}),
+        })),
       }));
       const meta = await retrying(() => admin.fetchTopicMetadata({ topics: [...topics] }));
       for (const t of meta.topics) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Readiness probe for deploy/local/services: one real request to a service through the client library
-// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|redis-cluster|kafka|clickhouse|ferretdb|stripe> <url>
+// the project uses. Exits 0 when the service answered. Usage: probe.js <redis|redis-cluster|kafka|kafka-cluster|clickhouse|ferretdb|stripe> <url>
 'use strict';
 const [name, url] = process.argv.slice(2);
 const timeout = setTimeout(() => { console.error(`${name}: probe timed out`); process.exit(2); }, 8000);
@@ -40,6 +40,21 @@ async function kafka() {
   if (!cluster.controller && cluster.controller !== 0) throw new Error('no controller yet');
 }
 
+// All three brokers are in the cluster and a topic replicated three times can be created and written.
+async function kafkaCluster() {
+  const { Kafka, logLevel } = require('kafkajs');
+  const kafka = new Kafka({ clientId: 'probe', brokers: url.split(','), logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length !== 3) throw new Error(`${cluster.brokers.length} brokers, expected 3`);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'probe-replicated', numPartitions: 1, replicationFactor: 3 }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function clickhouse() {
   const { createClient } = require('@clickhouse/client');
   const c = createClient({ url, request_timeout: 5000 });
@@ -66,6 +81,6 @@ async function stripe() {
   if (list.object !== 'list') throw new Error(`unexpected ${JSON.stringify(list).slice(0, 80)}`);
 }
 
-const probes = { redis, 'redis-cluster': redisCluster, kafka, clickhouse, ferretdb, stripe };
+const probes = { redis, 'redis-cluster': redisCluster, kafka, 'kafka-cluster': kafkaCluster, clickhouse, ferretdb, stripe };
 if (!probes[name]) { console.error(`unknown service ${name}`); process.exit(64); }
 probes[name]().then(() => { clearTimeout(timeout); process.exit(0); }, (err) => { console.error(`${name}: ${err.message}`); process.exit(1); });

@@ -8,11 +8,12 @@ import type { Test } from 'tap';
 
 /** chdb: not a server but the Python that embeds a current ClickHouse (for the compatibility test). */
 /** kubernetes-validate: not a server but the checker of the Kubernetes manifests (deploy/k8s). */
-export type Engine = 'redis' | 'redis-cluster' | 'kafka' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe' | 'kubernetes-validate';
+export type Engine = 'redis' | 'redis-cluster' | 'kafka' | 'kafka-cluster' | 'clickhouse' | 'mongodb' | 'chdb' | 'stripe' | 'kubernetes-validate';
 
 const VARIABLE: Record<Engine, string> = {
   redis: 'REDIS_URL',
   'redis-cluster': 'REDIS_CLUSTER_URL',
+  'kafka-cluster': 'KAFKA_CLUSTER_BROKERS',
   kafka: 'KAFKA_BROKERS',
   clickhouse: 'CLICKHOUSE_URL',
   mongodb: 'MONGODB_URL',
