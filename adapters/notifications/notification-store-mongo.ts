@@ -6,10 +6,12 @@
  * first, then the notification. A crash between the two leaves pushes without their list entry, and the
  * caller's retry (a redone fan-out chunk, a relay hand-over) writes the entry and re-inserts pushes that
  * may already have been sent: the documented at-least-once window, made harmless on the phone by the
- * collapse key. Sequence numbers for the list's cursor come from a counter document.
+ * collapse key. Sequence numbers for the list's cursor are unique by insert (adapters/mongo/unique-seq.ts; a
+ * `$inc` counter repeats numbers on FerretDB 1.x, and a cursor between two equal ones skips one).
  */
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport } from '../privacy/personal-data';
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { UniqueSeq } from '../mongo/unique-seq';
 import { BadCursorError, decodeCursor, encodeCursor } from '../social/follow-store';
 import type { NotificationSettings } from '../../notify/preferences';
 import type { Device, FanoutChunk, FanoutJob, NotificationPage, NotificationStore, PendingPush, StoredNotification } from './notification-store';
@@ -40,7 +42,7 @@ export class MongoNotificationStore implements NotificationStore {
   private readonly jobs: Collection<JobDoc>;
   private readonly chunks: Collection<ChunkDoc>;
   private readonly settingsCol: Collection<{ _id: string; settings: NotificationSettings }>;
-  private readonly counters: Collection<{ _id: string; seq: number }>;
+  private readonly seqs: UniqueSeq;
 
   private readonly personal: PersonalData;
 
@@ -52,7 +54,7 @@ export class MongoNotificationStore implements NotificationStore {
     this.jobs = db.collection('fanout_jobs');
     this.chunks = db.collection('fanout_chunks');
     this.settingsCol = db.collection('notification_settings');
-    this.counters = db.collection('counters');
+    this.seqs = new UniqueSeq(db.collection('seqs'), 'notifications');
   }
 
   static async connect(url: string): Promise<MongoNotificationStore> {
@@ -78,9 +80,9 @@ export class MongoNotificationStore implements NotificationStore {
         if (!isDuplicate(err)) throw err;
       }
     }
-    const counter = await this.counters.findOneAndUpdate({ _id: 'notifications' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+    const seq = await this.seqs.next();
     try {
-      await this.notes.insertOne({ _id: n.id, seq: counter!.seq, user: n.user, kind: n.kind, data: n.data, createdAt: n.createdAt, readAt: n.readAt });
+      await this.notes.insertOne({ _id: n.id, seq, user: n.user, kind: n.kind, data: n.data, createdAt: n.createdAt, readAt: n.readAt });
       return true;
     } catch (err) {
       if (isDuplicate(err)) return false;

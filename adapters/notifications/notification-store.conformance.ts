@@ -57,6 +57,21 @@ export function notificationStoreConformance(t: Test, name: string, open: () => 
     await t.rejects(s.list('u', { limit: 2, after: 'NOT!' }), { code: 'BAD_CURSOR' });
   });
 
+  t.test(`${name}: notifications added at the same instant are all listed, none skipped between pages`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    const ids = Array.from({ length: 12 }, (_, i) => `burst${i}`);
+    t.ok((await Promise.all(ids.map((id) => s.add(note(id, 'burst-user', 5))))).every(Boolean), 'twelve at once');
+    const seen: string[] = [];
+    let page = await s.list('burst-user', { limit: 5 });
+    seen.push(...page.items.map((n) => n.id));
+    while (page.next) {
+      page = await s.list('burst-user', { limit: 5, after: page.next });
+      seen.push(...page.items.map((n) => n.id));
+    }
+    t.same([...seen].sort(), [...ids].sort(), 'every one listed once across pages of 5');
+  });
+
   t.test(`${name}: the push outbox: due by time, rescheduled, removed; devices one per token`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());

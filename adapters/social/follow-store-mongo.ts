@@ -1,17 +1,22 @@
 /**
- * FollowStore on MongoDB (the official driver; FerretDB here). The sequence comes from a counter document
- * (`$inc` on one document is atomic); a unique index on (follower, creator) makes a repeated follow a
- * no-op. Counts are counted from the indexed follows, so they never drift (no multi-document transaction
+ * FollowStore on MongoDB (the official driver; FerretDB here). Sequence numbers are unique by insert
+ * (adapters/mongo/unique-seq.ts: a `$inc` counter repeats numbers on FerretDB); the pair as `_id` makes a
+ * repeated follow a no-op. Counts are counted from the indexed follows, so they never drift (no multi-document transaction
  * is needed, which FerretDB 1.x does not offer).
  */
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import type { Erasure, ErasureCounts, PersonalExport } from '../privacy/personal-data';
+import { UniqueSeq } from '../mongo/unique-seq';
 import { BadCursorError, decodeCursor, encodeCursor, type FollowCounts, type FollowPage, type FollowStore } from './follow-store';
 
 interface FollowDoc { _id: string; seq: number; follower: string; creator: string; since: number }
 
 export class MongoFollowStore implements FollowStore {
-  private constructor(private readonly client: MongoClient, private readonly follows: Collection<FollowDoc>, private readonly counters: Collection<{ _id: string; seq: number }>) {}
+  private readonly seqs: UniqueSeq;
+
+  private constructor(private readonly client: MongoClient, private readonly follows: Collection<FollowDoc>, taken: Collection<{ _id: string }>) {
+    this.seqs = new UniqueSeq(taken, 'follows');
+  }
 
   static async connect(url: string): Promise<MongoFollowStore> {
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
@@ -20,16 +25,16 @@ export class MongoFollowStore implements FollowStore {
     const follows = db.collection<FollowDoc>('follows');
     await follows.createIndex({ creator: 1, seq: -1 });
     await follows.createIndex({ follower: 1, seq: -1 });
-    return new MongoFollowStore(client, follows, db.collection('counters'));
+    return new MongoFollowStore(client, follows, db.collection('seqs'));
   }
 
   async follow(follower: string, creator: string, now: number): Promise<boolean> {
     // The pair is the document id: a second follow collides instead of duplicating.
     const id = `${follower}\n${creator}`;
     if (await this.follows.findOne({ _id: id }, { projection: { _id: 1 } })) return false;
-    const counter = await this.counters.findOneAndUpdate({ _id: 'follows' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+    const seq = await this.seqs.next();
     try {
-      await this.follows.insertOne({ _id: id, seq: counter!.seq, follower, creator, since: now });
+      await this.follows.insertOne({ _id: id, seq, follower, creator, since: now });
       return true;
     } catch (err) {
       if (err instanceof MongoServerError && err.code === 11000) return false;

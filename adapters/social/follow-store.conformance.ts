@@ -69,6 +69,15 @@ export function followStoreConformance(t: Test, name: string, open: () => Promis
     t.same(await s.counts('y1'), { followers: 0, following: 0 });
   });
 
+  t.test(`${name}: follows made at the same instant are all listed, none skipped between pages`, async (t) => {
+    const s = await open();
+    t.teardown(() => s.close());
+    const fans = Array.from({ length: 12 }, (_, i) => `burst${String(i).padStart(2, '0')}`);
+    t.ok((await Promise.all(fans.map((f) => s.follow(f, 'burst-creator', 500)))).every(Boolean), 'twelve follows at once');
+    const listed = await all(s, 'burst-creator', 5);
+    t.same([...listed].sort(), fans, 'every one of them listed once across pages of 5');
+  });
+
   t.test(`${name}: pages by cursor; a foreign cursor is refused`, async (t) => {
     const s = await open();
     t.teardown(() => s.close());
