@@ -14,7 +14,7 @@
  * - security event ids are the time in µs, unique by insert (a collision takes the next number), so they
  *   rise with time and page by id without a counter (a `$inc` counter hands out duplicates on FerretDB).
  */
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import type { AccountStore, LoginSession, MfaState, Profile, RotateResult, SecurityEvent, User } from './account-store';
@@ -46,7 +46,6 @@ const PERSONAL: readonly PersonalTable[] = [
   { table: 'security_events', section: 'security_events', owner: ['user_id'], erase: 'delete' },
 ];
 
-const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
 const toUser = (d: UserDoc): User => ({
   id: d.id, email: d.email, passwordHash: d.password_hash, displayName: d.display_name, roles: [...d.roles], createdAt: d.created_at,
@@ -103,17 +102,12 @@ export class MongoAccountStore implements AccountStore {
   }
 
   async createUser(u: User): Promise<'created' | 'email_taken'> {
-    try {
-      await this.users.insertOne({
-        _id: u.id, id: u.id, email: u.email, password_hash: u.passwordHash, display_name: u.displayName, roles: [...u.roles], created_at: u.createdAt,
-        avatar_url: u.avatarUrl ?? null, locale: u.locale ?? null, country: u.country ?? null,
-        mfa_secret: null, mfa_enabled: false, mfa_last_step: 0, deactivated_at: null, erase_after: null, pseudonym: null,
-      });
-      return 'created';
-    } catch (err) {
-      if (isDuplicate(err)) return 'email_taken';
-      throw err;
-    }
+    const created = await insertOnce(this.users, {
+      _id: u.id, id: u.id, email: u.email, password_hash: u.passwordHash, display_name: u.displayName, roles: [...u.roles], created_at: u.createdAt,
+      avatar_url: u.avatarUrl ?? null, locale: u.locale ?? null, country: u.country ?? null,
+      mfa_secret: null, mfa_enabled: false, mfa_last_step: 0, deactivated_at: null, erase_after: null, pseudonym: null,
+    });
+    return created ? 'created' : 'email_taken';
   }
 
   async userByEmail(email: string): Promise<User | null> {
@@ -186,11 +180,7 @@ export class MongoAccountStore implements AccountStore {
   }
 
   async block(userId: string, blocked: string, now: number): Promise<void> {
-    try {
-      await this.blocksCol.insertOne({ _id: `${userId}\n${blocked}`, user_id: userId, blocked, since: now });
-    } catch (err) {
-      if (!isDuplicate(err)) throw err;
-    }
+    await insertOnce(this.blocksCol, { _id: `${userId}\n${blocked}`, user_id: userId, blocked, since: now });
   }
 
   async unblock(userId: string, blocked: string): Promise<boolean> {
@@ -241,13 +231,7 @@ export class MongoAccountStore implements AccountStore {
 
   async useOnce(key: string, expiresAt: number, now: number): Promise<boolean> {
     await this.once.deleteMany({ expires_at: { $lt: now } });
-    try {
-      await this.once.insertOne({ _id: key, expires_at: expiresAt });
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+    return insertOnce(this.once, { _id: key, expires_at: expiresAt });
   }
 
   async usedOnce(key: string): Promise<boolean> {

@@ -10,7 +10,8 @@
  * process can; statistics, duel pairs and restrictions the same way (self-exclusion and disputes only
  * grow). A flag is a document keyed by its cause.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoClient, type Collection } from 'mongodb';
+import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import { MongoLock, type LockDoc } from '../mongo/mongo-lock';
 import type { FlagKind, PairStats, PlayFlag, PlayRestrictions, PlayResult, PlayStore, WinStats } from './play-store';
@@ -30,7 +31,6 @@ const PERSONAL: readonly PersonalTable[] = [
   { table: 'play_flags', section: null, owner: ['user'], erase: 'delete', json: ['detail'] },
 ];
 
-const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
 export class MongoPlayStore implements PlayStore {
   private constructor(
@@ -131,13 +131,7 @@ export class MongoPlayStore implements PlayStore {
   }
 
   async addFlag(flag: PlayFlag): Promise<boolean> {
-    try {
-      await this.flagsCol.insertOne({ _id: flag.id, ...flag });
-      return true;
-    } catch (err) {
-      if (isDuplicate(err)) return false;
-      throw err;
-    }
+    return insertOnce(this.flagsCol, { _id: flag.id, ...flag });
   }
 
   async flags(page: { limit: number; user?: string }): Promise<PlayFlag[]> {

@@ -10,7 +10,8 @@
  * - `req\n<user>\n<request id>`: one withdrawal per client request, for good;
  * - `stripe\n<account>`: a Stripe account belongs to one creator.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoClient, type Collection } from 'mongodb';
+import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import { MongoClaims, type ClaimDoc, type Holding } from '../mongo/mongo-claims';
 import { OPEN_WITHDRAWAL, type PayoutAccount, type PayoutStore, type Withdrawal, type WithdrawalStatus } from './payout-store';
@@ -106,16 +107,10 @@ export class MongoPayoutStore implements PayoutStore {
   async createWithdrawal(w: Withdrawal): Promise<boolean> {
     const keys = [...(isOpen(w.status) ? [openKey(w.user)] : []), ...(w.requestId !== '' ? [requestKey(w.user, w.requestId)] : [])];
     if (!(await this.claims.claimAll(keys, w.id))) return false;
-    try {
-      await this.withdrawals.insertOne({
-        _id: w.id, id: w.id, user: w.user, request_id: w.requestId, coins: w.coins, currency: w.currency, amount_minor: w.amountMinor, rate_date: w.rateDate,
-        status: w.status, reason: w.reason, transfer: w.transfer, payout: w.payout, decided_by: w.decidedBy, created_at: w.createdAt, updated_at: w.updatedAt,
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
-      throw err;
-    }
+    return insertOnce(this.withdrawals, {
+      _id: w.id, id: w.id, user: w.user, request_id: w.requestId, coins: w.coins, currency: w.currency, amount_minor: w.amountMinor, rate_date: w.rateDate,
+      status: w.status, reason: w.reason, transfer: w.transfer, payout: w.payout, decided_by: w.decidedBy, created_at: w.createdAt, updated_at: w.updatedAt,
+    });
   }
 
   async withdrawal(id: string): Promise<Withdrawal | null> {
@@ -159,13 +154,7 @@ export class MongoPayoutStore implements PayoutStore {
   }
 
   async recordEvent(provider: string, eventId: string, type: string, outcome: string, now: number): Promise<boolean> {
-    try {
-      await this.events.insertOne({ _id: `${provider}\n${eventId}`, provider, event_id: eventId, type, outcome, handled_at: now });
-      return true;
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
-      throw err;
-    }
+    return insertOnce(this.events, { _id: `${provider}\n${eventId}`, provider, event_id: eventId, type, outcome, handled_at: now });
   }
 
   async hasEvent(provider: string, eventId: string): Promise<boolean> {

@@ -7,7 +7,8 @@
  * (adapters/mongo/mongo-claims.ts) taken before the receipt is written; a provider event is a document
  * keyed by provider and event id.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoClient, type Collection } from 'mongodb';
+import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import { MongoClaims, type ClaimDoc } from '../mongo/mongo-claims';
 import type { PurchaseChannel } from '../ledger/ledger';
@@ -53,18 +54,12 @@ export class MongoPurchaseStore implements PurchaseStore {
   async create(p: PurchaseRecord): Promise<boolean> {
     const keys = [...(p.providerRef !== null ? [refKey(p.channel, p.providerRef)] : []), ...(p.requestId ? [requestKey(p.user, p.requestId)] : [])];
     if (!(await this.claims.claimAll(keys, p.id))) return false;
-    try {
-      await this.purchases.insertOne({
-        _id: p.id, id: p.id, user: p.user, channel: p.channel, package_id: p.packageId, coins: p.coins, amount_minor: p.amountMinor, currency: p.currency,
-        base_amount_minor: p.baseAmountMinor, provider_ref: p.providerRef, status: p.status, review: p.review, reason: p.reason,
-        created_at: p.createdAt, updated_at: p.updatedAt, request_id: p.requestId ?? null,
-      });
-      return true;
-    } catch (err) {
-      // The id exists: its claims (if these were its keys) stay with it.
-      if (err instanceof MongoServerError && err.code === 11000) return false;
-      throw err;
-    }
+    // False when the id exists: its claims (if these were its keys) stay with it.
+    return insertOnce(this.purchases, {
+      _id: p.id, id: p.id, user: p.user, channel: p.channel, package_id: p.packageId, coins: p.coins, amount_minor: p.amountMinor, currency: p.currency,
+      base_amount_minor: p.baseAmountMinor, provider_ref: p.providerRef, status: p.status, review: p.review, reason: p.reason,
+      created_at: p.createdAt, updated_at: p.updatedAt, request_id: p.requestId ?? null,
+    });
   }
 
   async byId(id: string): Promise<PurchaseRecord | null> {
@@ -111,13 +106,7 @@ export class MongoPurchaseStore implements PurchaseStore {
   }
 
   async recordEvent(provider: string, eventId: string, type: string, outcome: string, now: number): Promise<boolean> {
-    try {
-      await this.events.insertOne({ _id: `${provider}\n${eventId}`, provider, event_id: eventId, type, outcome, handled_at: now });
-      return true;
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
-      throw err;
-    }
+    return insertOnce(this.events, { _id: `${provider}\n${eventId}`, provider, event_id: eventId, type, outcome, handled_at: now });
   }
 
   async hasEvent(provider: string, eventId: string): Promise<boolean> {

@@ -9,7 +9,8 @@
  * room), is stale: the next create removes it and tries again. A younger lock without its room is a
  * create in flight, and counts as the host's live room.
  */
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoClient, type Collection } from 'mongodb';
+import { insertOnce } from '../mongo/insert-once';
 import { mongoPersonalData, type Erasure, type ErasureCounts, type PersonalData, type PersonalExport, type PersonalTable } from '../privacy/personal-data';
 import type { RoomDirectory, RoomListing } from './room-directory';
 
@@ -24,7 +25,6 @@ const STALE_LOCK_MS = 30_000;
 
 const PERSONAL: readonly PersonalTable[] = [{ table: 'rooms', section: 'rooms_hosted', owner: ['owner'], erase: 'delete' }];
 
-const isDuplicate = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 const toListing = (d: RoomDoc): RoomListing => ({
   id: d.id, owner: d.owner, title: d.title, country: d.country ?? null, locale: d.locale ?? null, live: d.live, startedAt: d.started_at, endedAt: d.ended_at ?? null,
   allowedCountries: d.allowed_countries?.length ? [...d.allowed_countries] : null,
@@ -50,12 +50,7 @@ export class MongoRoomDirectory implements RoomDirectory {
   async create(r: RoomListing): Promise<'created' | { liveRoom: string }> {
     if (r.live) {
       for (let attempt = 0; ; attempt++) {
-        try {
-          await this.locks.insertOne({ _id: r.owner, room: r.id, at: Date.now() });
-          break;
-        } catch (err) {
-          if (!isDuplicate(err)) throw err;
-        }
+        if (await insertOnce(this.locks, { _id: r.owner, room: r.id, at: Date.now() })) break;
         const lock = await this.locks.findOne({ _id: r.owner });
         if (!lock) continue; // ended meanwhile: try again
         const held = await this.rooms.findOne({ _id: lock.room }, { projection: { live: 1 } });
