@@ -6,20 +6,17 @@
  */
 import t from 'tap';
 import { waitFor } from '../../tools/server-process';
-import { ClientOp, ErrorCode, Role } from '../../protocol/codes';
-import { HaloClient, HaloError, type GiftEvent } from '../../sdk/client';
+import { ClientOp, Role } from '../../protocol/codes';
+import { HaloClient, type GiftEvent } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { MongoLedger } from '../../adapters/ledger/ledger-mongo';
-import type { LedgerTotals } from '../../adapters/ledger/ledger';
+import { giftStorm, settledLedgerTotals } from '../helpers/gift-storm';
 import { engineUrl } from '../helpers/services';
 import { startCluster } from '../helpers/cluster';
 
 const kafka = engineUrl(t, 'kafka');
 const redis = kafka ? engineUrl(t, 'redis') : null;
 const mongodb = redis ? engineUrl(t, 'mongodb') : null;
-
-/** Transient while a node dies and its rooms move: retry the same op id. */
-const TRANSIENT = new Set<number>([ErrorCode.LEDGER_UNAVAILABLE, ErrorCode.OP_IN_PROGRESS, ErrorCode.NOT_IN_ROOM, ErrorCode.OVERLOADED]);
 
 if (kafka && redis && mongodb) {
   t.test('SIGKILL the room owner mid gift storm', async (t) => {
@@ -59,44 +56,23 @@ if (kafka && redis && mongodb) {
     }
 
     const perFan = 25;
-    const acked = new Map<string, number>();
-    let sent = 0;
-    const storm = fans.map(async (fan) => {
-      for (let i = 0; i < perFan; i++) {
-        const opId = HaloClient.newOpId();
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const r = await fan.gift(room, 'rose', 1 + (i % 3), opId);
-            acked.set(opId, r.seq);
-            sent++;
-            break;
-          } catch (err) {
-            const transient = !(err instanceof HaloError) || TRANSIENT.has(err.code);
-            if (!transient || attempt > 120) throw err;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
-      }
-    });
-    await waitFor('a third of the storm acknowledged', () => sent >= (fans.length * perFan) / 3, 60_000);
+    const storm = giftStorm(fans, room, perFan);
+    const acked = storm.acked;
+    await waitFor('a third of the storm acknowledged', () => storm.sent() >= (fans.length * perFan) / 3, 60_000);
     await victim.kill();
-    t.pass(`SIGKILLed n${ownerIndex + 1} after ${sent} gifts`);
-    await Promise.all(storm);
+    t.pass(`SIGKILLed n${ownerIndex + 1} after ${storm.sent()} gifts`);
+    await storm.done;
     t.equal(acked.size, fans.length * perFan, 'every gift was eventually acknowledged (retries with the same op id)');
 
     const newOwner = await cluster.ownerOf(room);
     t.ok(newOwner >= 0 && newOwner !== ownerIndex, `the room moved to n${newOwner + 1}`);
 
     // Money: conserved, nothing half-applied (recovery runs on the survivors' timers).
-    let totals: LedgerTotals | null = null;
-    for (let i = 0; i < 60 && totals?.pending !== 0; i++) {
-      totals = (await (await fetch(`${survivors[0]!.http}/debug/ledger/totals`)).json()) as LedgerTotals;
-      if (totals.pending !== 0) await new Promise((r) => setTimeout(r, 500));
-    }
-    t.equal(totals!.issued, minted, 'issued = minted');
-    t.equal(totals!.held, minted, 'held = minted: no coin created or lost');
-    t.equal(totals!.negativeAccounts, 0, 'nobody below zero');
-    t.equal(totals!.pending, 0, 'nothing half-applied');
+    const totals = await settledLedgerTotals(survivors[0]!.http);
+    t.equal(totals.issued, minted, 'issued = minted');
+    t.equal(totals.held, minted, 'held = minted: no coin created or lost');
+    t.equal(totals.negativeAccounts, 0, 'nobody below zero');
+    t.equal(totals.pending, 0, 'nothing half-applied');
 
     // The room's sequence: one event per committed gift, at the seq its sender was told.
     const ledger = await MongoLedger.connect({ url: cluster.env.MONGODB_URL!, leaseMs: 500 });

@@ -10,20 +10,17 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { waitFor } from '../../tools/server-process';
-import { ErrorCode, Role } from '../../protocol/codes';
-import { HaloClient, HaloError, type GiftEvent } from '../../sdk/client';
+import { Role } from '../../protocol/codes';
+import { HaloClient, type GiftEvent } from '../../sdk/client';
 import { nodeWebSocket } from '../../sdk/node';
 import { MongoLedger } from '../../adapters/ledger/ledger-mongo';
-import type { LedgerTotals } from '../../adapters/ledger/ledger';
+import { giftStorm, settledLedgerTotals } from '../helpers/gift-storm';
 import { engineUrl } from '../helpers/services';
 import { startCluster } from '../helpers/cluster';
 
 const brokers = engineUrl(t, 'kafka-cluster');
 const redis = brokers ? engineUrl(t, 'redis') : null;
 const mongodb = redis ? engineUrl(t, 'mongodb') : null;
-
-/** Transient while partitions elect new leaders: retry the same op id. */
-const TRANSIENT = new Set<number>([ErrorCode.LEDGER_UNAVAILABLE, ErrorCode.OP_IN_PROGRESS, ErrorCode.NOT_IN_ROOM, ErrorCode.OVERLOADED]);
 
 /** The JVM of one broker of the kafka-cluster service, found by its config path (deploy/local/services). */
 function brokerPid(node: number): number | null {
@@ -83,42 +80,18 @@ if (brokers && redis && mongodb) {
     }
 
     const perFan = 30;
-    const acked = new Map<string, number>();
-    let sent = 0;
-    let retries = 0;
-    const storm = fans.map(async (fan) => {
-      for (let i = 0; i < perFan; i++) {
-        const opId = HaloClient.newOpId();
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const r = await fan.gift(room, 'rose', 1 + (i % 3), opId);
-            acked.set(opId, r.seq);
-            sent++;
-            break;
-          } catch (err) {
-            const transient = !(err instanceof HaloError) || TRANSIENT.has(err.code);
-            if (!transient || attempt > 120) throw err;
-            retries++;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    });
-    await waitFor('a third of the storm acknowledged', () => sent >= (fans.length * perFan) / 3, 60_000);
+    const storm = giftStorm(fans, room, perFan, 20);
+    const acked = storm.acked;
+    await waitFor('a third of the storm acknowledged', () => storm.sent() >= (fans.length * perFan) / 3, 60_000);
     process.kill(pid, 'SIGKILL');
-    t.pass(`SIGKILLed broker ${victimBroker} after ${sent} gifts`);
-    await Promise.all(storm);
-    t.equal(acked.size, fans.length * perFan, `every gift was acknowledged (${retries} retries with the same op ids)`);
+    t.pass(`SIGKILLed broker ${victimBroker} after ${storm.sent()} gifts`);
+    await storm.done;
+    t.equal(acked.size, fans.length * perFan, `every gift was acknowledged (${storm.retries()} retries with the same op ids)`);
 
-    let totals: LedgerTotals | null = null;
-    for (let i = 0; i < 60 && totals?.pending !== 0; i++) {
-      totals = (await (await fetch(`${cluster.nodes[0]!.http}/debug/ledger/totals`)).json()) as LedgerTotals;
-      if (totals.pending !== 0) await new Promise((r) => setTimeout(r, 500));
-    }
-    t.equal(totals!.issued, minted, 'issued = minted');
-    t.equal(totals!.held, minted, 'held = minted: no coin created or lost');
-    t.equal(totals!.pending, 0, 'nothing half-applied');
+    const totals = await settledLedgerTotals(cluster.nodes[0]!.http);
+    t.equal(totals.issued, minted, 'issued = minted');
+    t.equal(totals.held, minted, 'held = minted: no coin created or lost');
+    t.equal(totals.pending, 0, 'nothing half-applied');
 
     const ledger = await MongoLedger.connect({ url: cluster.env.MONGODB_URL!, leaseMs: 500 });
     const committed = await ledger.giftsForStream(room, live.stream!);
