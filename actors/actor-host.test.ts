@@ -261,6 +261,42 @@ t.test('cluster: positions skip replays, tag origins, adopt re-attaching members
   h.host.stop();
 });
 
+t.test('cluster: a gift the old owner applied, replayed by the new one, is answered again with its seq and sequenced once', async (t) => {
+  const h = harness('cluster-gift.sqlite', { tagOrigins: true });
+  const fan = 2 * CONN_SPACE + 3;
+  await h.ledger.apply({ kind: 'mint', opId: 'mint-replay-gift', user: 'fan', amount: 100, source: 'test' });
+  await h.run(withPosition([Cmd.JOIN, 2 * CONN_SPACE + 1, 'host', 'g-room', Role.HOST, 1, -1, 0, '', ''], 20));
+  await h.run(withPosition([Cmd.JOIN, fan, 'fan', 'g-room', Role.VIEWER, 2, -1, 0, '', ''], 21));
+  const gift = withPosition([Cmd.GIFT, fan, 'fan', 'g-room', 3, 'rose', 1, 'op-replayed-gift'], 22);
+  await h.run(gift);
+  const first = h.sentTo(fan).at(-1)!;
+  t.match(first, [ServerOp.REPLY, 3, { replayed: false }]);
+  // The old owner died before its reply left: the new owner replays the command from the log.
+  const seen: unknown[] = [];
+  const owner = new ActorHost({ store: h.store, ledger: h.ledger, catalog }, options({ tagOrigins: true }), (e) => {
+    for (const x of e) if (x[0] === Eff.SEND && x[1] === fan) seen.push(decode(x[2] as Uint8Array));
+  }, (err) => {
+    throw err;
+  });
+  owner.dispatch([gift]);
+  await owner.drain();
+  t.match(seen.at(-1), [ServerOp.REPLY, 3, { seq: (first[2] as { seq: number }).seq, replayed: true }], 'the sender hears the outcome, at the seq it got');
+  t.equal(h.published('g-room').filter((f) => f[0] === ServerOp.ROOM_GIFT).length, 1, 'and the gift is in the room once');
+  t.equal(await h.ledger.balance(userAccount('fan')), 90, 'charged once');
+  owner.stop();
+  h.host.stop();
+});
+
+t.test('cluster: a purged node\'s unfinished ledger operations are handed to the ledger as anyone\'s', async (t) => {
+  const gone: string[] = [];
+  const inner = new SqliteLedger(join(dir, 'gone.ledger'));
+  const ledger = new Proxy(inner, { get: (target, p) => (p === 'ownerGone' ? (tag: string) => void gone.push(tag) : Reflect.get(target, p)) }) as Ledger;
+  const h = harness('gone.sqlite', { tagOrigins: true }, undefined, ledger);
+  h.host.broadcast([Cmd.PURGE_NODE, 7]);
+  t.same(gone, ['node7'], 'the dead node\'s owner tag');
+  h.host.stop();
+});
+
 t.test('cluster: a replayed direct message is stored once', async (t) => {
   const h = harness('cluster-dm.sqlite', { tagOrigins: true });
   const dm = withPosition([Cmd.DM, 2 * CONN_SPACE + 1, 'amy', 'ben', 3, 'hello'], 40);

@@ -10,7 +10,7 @@ import { partitionOf } from '../common/hash';
 import { RoomActor, type RoomActorDeps, type RoomActorOptions } from './room-actor';
 import { UserActor, type UserActorOptions } from './user-actor';
 import type { GiftCatalog } from '../economy/gift-catalog';
-import type { Ledger } from '../adapters/ledger/ledger';
+import { nodeOwnerTag, type Ledger } from '../adapters/ledger/ledger';
 import { emptyBatch, isBatchEmpty, type RealtimeStore, type WriteBatch } from '../adapters/store/realtime-store';
 import { ErrorCode } from '../protocol/codes';
 import { errorFrame } from '../protocol/codec';
@@ -132,7 +132,11 @@ export class ActorHost {
   /** A command for every actor this worker holds (a dead node's connections to forget). */
   broadcast(command: BroadcastCommand): void {
     const c = readCommand(command);
-    if (c.kind === 'purgeNode') this.deadNodes.add(c.node);
+    if (c.kind === 'purgeNode') {
+      this.deadNodes.add(c.node);
+      // Its unfinished money operations are anyone's now: a retry here finishes its own at once.
+      this.deps.ledger.ownerGone?.(nodeOwnerTag(c.node));
+    }
     for (const actor of [...this.rooms.values(), ...this.users.values()] as Actor<unknown>[]) {
       actor.mailbox.offerSystem(command);
       this.schedule(actor);

@@ -172,7 +172,14 @@ export class RoomActor extends Actor<RoomMessage> {
     const position = positionOf(msg as Command);
     this.fromLog = position >= 0;
     if (position >= 0) {
-      if (position <= this.applied) return;
+      if (position <= this.applied) {
+        // Applied by the previous owner, whose reply may have died with it. A gift is asked of the ledger
+        // again (its op id makes that harmless, and its seq is kept), so its sender hears the outcome now
+        // rather than after its own timeout.
+        const replayed = readCommand(msg as Command);
+        if (replayed.kind === 'gift') this.gift(replayed.conn, replayed.user, replayed.ref, replayed.giftId, replayed.count, replayed.opId, turn);
+        return;
+      }
       this.applied = position;
       turn.writes.roomApplied.push({ room: this.id, position });
     }

@@ -49,10 +49,18 @@ export class WorkerPool {
   /** Control requests waiting for every worker's `quiesced` answer. */
   private readonly awaiting = new Map<number, { left: Set<number>; done: () => void }>();
 
+  /** Cluster: the tag this node's ledger operations carry (set before start; restarted workers keep it). */
+  private ledgerOwnerTag: string | null = null;
+
   constructor(private readonly opts: WorkerPoolOptions, private readonly handlers: WorkerPoolHandlers) {
     this.shardMap = new ShardMap(opts.shards, opts.workers);
     this.slots = Array.from({ length: opts.workers }, (_, index) => ({ index, worker: null, ready: false, outbox: [], restarts: [], drained: null }));
   }
+  /** Tags the workers' ledger operations with this node (see Ledger.ownerGone). Before start(). */
+  tagLedger(tag: string): void {
+    this.ledgerOwnerTag = tag;
+  }
+
 
   async start(): Promise<void> {
     for (const slot of this.slots) this.spawn(slot);
@@ -140,7 +148,8 @@ export class WorkerPool {
   }
 
   private spawn(slot: Slot): void {
-    const init: WorkerInit = { ...this.opts.init, index: slot.index };
+    const tagged = this.ledgerOwnerTag ? { ledger: { ...this.opts.init.ledger, ownerTag: this.ledgerOwnerTag } } : {};
+    const init: WorkerInit = { ...this.opts.init, ...tagged, index: slot.index };
     const worker = new Worker(join(__dirname, 'worker-main.js'), { workerData: init });
     slot.worker = worker;
     slot.ready = false;

@@ -17,6 +17,7 @@ import { codecDefaults, codecQuick, runCodec, type CodecParams } from './codec.b
 import { capacityDefaults, capacityQuick, runCapacity, type CapacityParams } from './capacity.bench';
 import { writeDelayDefaults, writeDelayQuick, runWriteDelay, type WriteDelayParams } from './write-delay.bench';
 import { scaleDefaults, scaleQuick, runScale, type ScaleParams } from './scale-model';
+import { failoverDefaults, failoverQuick, runFailover, type FailoverParams } from './failover.bench';
 
 /** Scenarios that run their own targets (not compared by `compare`): defaults, --quick sizes, and the run. */
 export interface Standalone { defaults: object; quick: object; run(params: object): Promise<unknown> }
@@ -26,6 +27,7 @@ export const STANDALONE: Record<string, Standalone> = {
   api: standalone<ApiParams>(apiDefaults, apiQuick, runApi),
   capacity: standalone<CapacityParams>(capacityDefaults, capacityQuick, runCapacity),
   cluster: standalone<ClusterParams>(clusterDefaults, clusterQuick, (p) => runCluster(p, process.env)),
+  failover: standalone<FailoverParams>(failoverDefaults, failoverQuick, (p) => runFailover(p, process.env)),
   fuzz: standalone<FuzzParams>(fuzzDefaults, fuzzQuick, runFuzz),
   games: standalone<GamesParams>(gamesDefaults, gamesQuick, runGames),
   notifications: standalone<NotificationsParams>(notificationsDefaults, notificationsQuick, runNotifications),

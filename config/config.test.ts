@@ -124,8 +124,8 @@ const CASES: Record<string, Case> = {
   HALOBUZZ_KAFKA_NODE_PARTITIONS: int((c) => c.cluster?.nodePartitions, 64, 128, 1, 10000, CLUSTER),
   HALOBUZZ_KAFKA_TOPIC_PREFIX: { read: (c) => c.cluster?.topicPrefix, byDefault: 'halobuzz', valid: 'prod-eu', invalid: ['a.b'], env: CLUSTER },
   HALOBUZZ_KAFKA_REPLICATION: int((c) => c.cluster?.replicationFactor, 1, 3, 1, 10, CLUSTER),
-  HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: int((c) => c.cluster?.sessionTimeoutMs, 10000, 20000, 6000, 300000, CLUSTER),
-  HALOBUZZ_NODE_TTL_MS: int((c) => c.cluster?.nodeTtlMs, 10000, 5000, 2000, 600000, CLUSTER),
+  HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: int((c) => c.cluster?.sessionTimeoutMs, 1500, 20000, 500, 300000, CLUSTER),
+  HALOBUZZ_NODE_TTL_MS: int((c) => c.cluster?.nodeTtlMs, 2000, 5000, 500, 600000, CLUSTER),
 };
 
 t.test('the table covers every variable loadConfig knows', async (t) => {

@@ -169,7 +169,7 @@ export interface ClusterConfig {
   /** Names topics (`<prefix>.room-commands`...), the consumer group and the Redis keys of this cluster. */
   readonly topicPrefix: string;
   readonly replicationFactor: number;
-  /** Kafka consumer-group session timeout: how long a silent node keeps its rooms. */
+  /** Kafka consumer-group session timeout: how long a silent node keeps its rooms (raised to the brokers' minimum). */
   readonly sessionTimeoutMs: number;
   /** A node whose Redis heartbeat is older than this is dead: its connections are forgotten. */
   readonly nodeTtlMs: number;
@@ -411,8 +411,10 @@ function clusterVar(env: Env): ClusterConfig | null {
     nodePartitions: intVar(env, 'HALOBUZZ_KAFKA_NODE_PARTITIONS', 64, 1, 10_000),
     topicPrefix: strVar(env, 'HALOBUZZ_KAFKA_TOPIC_PREFIX', 'halobuzz', /^[A-Za-z0-9_-]{1,100}$/),
     replicationFactor: intVar(env, 'HALOBUZZ_KAFKA_REPLICATION', 1, 1, 10),
-    sessionTimeoutMs: intVar(env, 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
-    nodeTtlMs: intVar(env, 'HALOBUZZ_NODE_TTL_MS', 10_000, 2000, 600_000),
+    // Failover within about 3 s by default (docs/cluster.md § Failover time): Kafka moves a dead node's
+    // rooms after the session, the others finish its money operations after the TTL.
+    sessionTimeoutMs: intVar(env, 'HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS', 1500, 500, 300_000),
+    nodeTtlMs: intVar(env, 'HALOBUZZ_NODE_TTL_MS', 2000, 500, 600_000),
   });
 }
 

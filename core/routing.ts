@@ -7,9 +7,11 @@ import type { Command, Effect } from '../actors/messages';
 import type { NodeLocation } from '../adapters/registry/node-registry';
 
 export interface CommandRouter {
-  /** The number of this node (0 on one node); connection ids carry it. Known after start(). */
+  /** The number of this node (0 on one node); connection ids and ledger operations carry it. Known after prepare(). */
   readonly nodeNumber: number;
-  /** Before the socket opens: join whatever the commands flow through. */
+  /** Before the workers start: take this node's number. */
+  prepare(): Promise<void>;
+  /** After the workers started, before the socket opens: join whatever the commands flow through. */
   start(): Promise<void>;
   /** A command from a session or the node itself, to the actor that owns its room or user. */
   dispatch(command: Command): void;
@@ -40,6 +42,8 @@ export class LocalRouter implements CommandRouter {
   readonly nodeNumber = 0;
 
   constructor(private readonly ends: LocalEnds) {}
+
+  async prepare(): Promise<void> {}
 
   async start(): Promise<void> {}
 

@@ -24,7 +24,7 @@ import { CloseCode, closeName } from '../protocol/codes';
 import { playStoreSettings } from '../adapters/games/open-play-store';
 import { GiftCatalog } from '../economy/gift-catalog';
 import { GameConfig } from '../economy/games/game-config';
-import type { Ledger, LedgerOp } from '../adapters/ledger/ledger';
+import { nodeOwnerTag, type Ledger, type LedgerOp } from '../adapters/ledger/ledger';
 import type { RealtimeBridgeNode } from '../adapters/bridge/realtime-bridge';
 import type { NodeLocation } from '../adapters/registry/node-registry';
 import { cmd, type Command } from '../actors/messages';
@@ -129,6 +129,9 @@ export class RealtimeServer {
     // Finish or reverse operations a previous crash left half-done, before any actor reads balances.
     const recovered = await this.engines.ledger.recover();
     this.log.info({ engine: this.engines.ledgerEngine, ...recovered }, 'ledger ready');
+    // The node's number first: the workers' ledger operations carry it.
+    await this.router.prepare();
+    if (this.router.nodeNumber > 0) this.pool.tagLedger(nodeOwnerTag(this.router.nodeNumber));
     await this.pool.start();
     // Workers first: the owners' group may hand this node commands as soon as it joins.
     await this.router.start();
@@ -169,9 +172,22 @@ export class RealtimeServer {
       chatPerSecond: limits.userChatPerSecond, chatBurst: limits.userChatBurst, log: this.log.child({ component: 'cluster' }),
       onAnalytics: (events) => this.engines.analytics?.recordAll(events.map((event) => ({ ...event, node: this.config.nodeId }))),
       count: (what, n = 1) => this.metrics.cluster.labels(what).inc(n),
-      onDeadNode: () => this.metrics.clusterDeadNodes.inc(),
+      onDeadNode: (node, sweep) => {
+        this.metrics.clusterDeadNodes.inc();
+        if (sweep) this.takeOverLedger(node);
+      },
       connectBus: (clientId) => cluster.connectBus(clientId),
     });
+  }
+
+  /** Finishes, now, the money operations a dead node's workers left unfinished (instead of after their lease). */
+  private takeOverLedger(node: number): void {
+    const takeOver = this.engines.ledger.takeOver?.bind(this.engines.ledger);
+    if (!takeOver) return;
+    const started = Date.now();
+    takeOver(nodeOwnerTag(node)).then((r) => {
+      this.log.warn({ deadNode: node, ...r, ms: Date.now() - started }, 'took over the ledger operations of a dead node');
+    }, (err) => this.log.error({ err, deadNode: node }, 'taking over a dead node\'s ledger operations failed; the lease will expire them'));
   }
 
   /** This node's number in the cluster (0 on one node). */

@@ -22,11 +22,33 @@
  *   clients retry for minutes, which rides out a broker restart. A consumer kafkajs gives up on is replaced
  *   (kafka-supervised-consumer.ts).
  */
-import { AssignerProtocol, Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol, ConfigResourceTypes, Kafka, logLevel, type Consumer, type ConsumerRunConfig, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { SupervisedConsumer, type KafkaLog } from './kafka-supervised-consumer';
 import { BusError, type BatchHandling, type BusRecord, type BusSubscription, type ConsumedBatch, type EventBus, type SharedHandlers } from './event-bus';
 import { PipelinedCommits } from './kafka-pipelined-commits';
+
+/** The consumer-group session asked for when none is configured (config.ts documents the choice). */
+const DEFAULT_SESSION_MS = 1500;
+/** What Kafka's brokers accept by default as the shortest session (group.min.session.timeout.ms). */
+const KAFKA_DEFAULT_SESSION_FLOOR_MS = 6000;
+
+/**
+ * The shortest consumer session the brokers accept. A client not allowed to read broker configs assumes
+ * Kafka's default rather than have every join refused (INVALID_SESSION_TIMEOUT).
+ */
+async function brokerSessionFloor(admin: ReturnType<Kafka['admin']>, broker: string): Promise<number> {
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.BROKER, name: broker, configNames: ['group.min.session.timeout.ms'] }],
+    });
+    const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'group.min.session.timeout.ms')?.configValue);
+    return Number.isFinite(value) && value > 0 ? value : KAFKA_DEFAULT_SESSION_FLOOR_MS;
+  } catch {
+    return KAFKA_DEFAULT_SESSION_FLOOR_MS;
+  }
+}
 
 /** How long a stopping shared member waits for its batches in flight to be done, to commit them. */
 const STOP_SETTLE_MS = 5000;
@@ -56,7 +78,12 @@ export class KafkaBus implements EventBus {
   /** A producer per topic, connected on first use (see the header). */
   private readonly producers = new Map<string, Promise<Producer>>();
 
-  private constructor(private readonly kafka: Kafka, private readonly opts: KafkaBusOptions) {}
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly opts: KafkaBusOptions,
+    /** The consumer-group session this bus uses: as asked, but never below what the brokers accept. */
+    readonly sessionTimeoutMs: number,
+  ) {}
 
   static async connect(opts: KafkaBusOptions): Promise<KafkaBus> {
     const logCreator = () => ({ level, log }: LogEntry) => {
@@ -68,20 +95,26 @@ export class KafkaBus implements EventBus {
     };
     const probe = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], connectionTimeout: 3000, retry: { retries: 2, initialRetryTime: 200 }, logLevel: logLevel.NOTHING });
     const admin = probe.admin();
+    let sessionFloorMs: number;
     try {
       await admin.connect();
-      await admin.describeCluster();
+      const { brokers } = await admin.describeCluster();
+      sessionFloorMs = await brokerSessionFloor(admin, String(brokers[0]!.nodeId));
     } catch (err) {
       throw new BusError('HB_BUS_UNREACHABLE', `Kafka at ${opts.brokers.join(',')} does not answer: ${(err as Error).message}`);
     } finally {
       await admin.disconnect().catch(() => undefined);
+    }
+    const asked = opts.sessionTimeoutMs ?? DEFAULT_SESSION_MS;
+    if (asked < sessionFloorMs) {
+      opts.onLog?.('warn', `the brokers refuse consumer sessions shorter than ${sessionFloorMs} ms (group.min.session.timeout.ms): using that instead of ${asked} ms, so a dead node's rooms move later`, { sessionTimeoutMs: sessionFloorMs });
     }
     const kafka = new Kafka({
       clientId: opts.clientId, brokers: [...opts.brokers], connectionTimeout: 3000, logLevel: logLevel.WARN, logCreator,
       // Ride out a broker restart: about two minutes of retries before an operation gives up.
       retry: { initialRetryTime: 100, maxRetryTime: 5000, retries: 30 },
     });
-    return new KafkaBus(kafka, opts);
+    return new KafkaBus(kafka, opts, Math.max(asked, sessionFloorMs));
   }
 
   private producerFor(topic: string): Promise<Producer> {
@@ -130,8 +163,9 @@ export class KafkaBus implements EventBus {
   }
 
   async consumeShared(group: string, topics: readonly string[], handlers: SharedHandlers): Promise<BusSubscription> {
-    const session = this.opts.sessionTimeoutMs ?? 10_000;
-    const heartbeatMs = Math.max(500, Math.floor(session / 5));
+    const session = this.sessionTimeoutMs;
+    // Members learn of a rebalance (a dead member expired) at their next heartbeat: a fifth of the session.
+    const heartbeatMs = Math.max(100, Math.floor(session / 5));
     const commits = new PipelinedCommits((what, fields) => this.opts.onLog?.('warn', what, fields));
     const lagging = new Set<string>();
     const forgetLag = (keep: ReadonlyMap<string, readonly number[]>) => {

@@ -95,4 +95,51 @@ if (base) {
     t.equal(totals.held, totals.issued);
     t.equal(totals.pending, 0);
   });
+
+  t.test('operations of an owner found dead are finished at once, not after their lease; a live owner\'s are left alone', async (t) => {
+    const url = fresh();
+    const setup = await MongoLedger.connect({ url, leaseMs: 60_000 });
+    for (const u of ['alice', 'carol']) t.ok((await setup.apply({ kind: 'mint', opId: `mint-${randomUUID()}`, user: u, amount: 100, source: 'test' })).ok);
+    await setup.close();
+    const gift = (sender: string): LedgerOp => ({ kind: 'gift', opId: randomUUID(), sender, creator: 'bob', room: 'r', stream: 's', giftId: 'g', count: 1, unitPrice: 10, platformShareBps: 3000 });
+    // Two nodes' workers crash mid-operation, each with a lease of a minute: node7 is then found dead, node9 only slow.
+    const crashing = (tag: string, op: LedgerOp) => MongoLedger.connect({
+      url, leaseMs: 60_000, ownerTag: tag, afterStep: (s, id) => {
+        if (s === 'posting:0' && id === op.opId) throw new Error('simulated crash');
+      },
+    });
+    const [dead, slow] = [gift('alice'), gift('carol')];
+    const deadNode = await crashing('node7', dead);
+    const slowNode = await crashing('node9', slow);
+    t.teardown(() => Promise.all([deadNode.close(), slowNode.close()]));
+    await t.rejects(deadNode.apply(dead));
+    await t.rejects(slowNode.apply(slow));
+
+    const survivor = await MongoLedger.connect({ url, leaseMs: 60_000, ownerTag: 'node8' });
+    t.teardown(() => survivor.close());
+    const before = await survivor.apply(dead);
+    t.same(before.ok ? 'ok' : before.code, 'OP_IN_PROGRESS', 'while its node is thought alive, a retry waits for the lease');
+    survivor.ownerGone('node7');
+    const retried = await survivor.apply(dead);
+    t.ok(retried.ok, 'once its node is known dead, the retry finishes the operation at once');
+    t.same(await survivor.takeOver('node7'), { completed: 0, reversed: 0 }, 'leaving nothing for the takeover');
+    const stillSlow = await survivor.apply(slow);
+    t.same(stillSlow.ok ? 'ok' : stillSlow.code, 'OP_IN_PROGRESS', 'an operation of a node not found dead keeps its lease');
+
+    // The sweep: another survivor that never saw the retry finishes what the dead node left.
+    const other = await MongoLedger.connect({ url, leaseMs: 60_000, ownerTag: 'node10' });
+    t.teardown(() => other.close());
+    t.same(await other.takeOver('node9'), { completed: 1, reversed: 0 }, 'takeOver finishes the dead node\'s operation now');
+    t.same(await other.recover(), { completed: 0, reversed: 0 }, 'and recovery finds nothing left');
+    const again = await survivor.apply(slow);
+    t.ok(again.ok && again.replayed, 'a retry after the takeover gets the result');
+    t.equal(await other.balance(userAccount('alice')), 90, 'each sender paid once');
+    t.equal(await other.balance(userAccount('carol')), 90);
+    t.equal(await other.balance(userAccount('bob')), 14, 'the creator was credited once per gift');
+    other.ownerGone('node10');
+    t.same(await other.takeOver('node10'), { completed: 0, reversed: 0 }, 'a ledger never takes over its own operations');
+    const totals = await other.totals();
+    t.equal(totals.held, totals.issued, 'conserved');
+    t.equal(totals.pending, 0, 'nothing pending');
+  });
 }

@@ -119,8 +119,19 @@ export interface MongoLedgerOptions {
   readonly url: string;
   /** How long a pending entry belongs to the process that wrote it before recovery may take it over. */
   readonly leaseMs: number;
+  /**
+   * Cluster: the node this process runs for (`nodeOwnerTag`). Its operations carry it, so when the node is
+   * found dead the others finish them at once (`ownerGone`, `takeOver`) instead of waiting out the lease.
+   */
+  readonly ownerTag?: string;
   /** Test hook: called after each step; throwing there simulates the process dying at that point. */
   readonly afterStep?: (step: string, opId: string) => void;
+}
+
+/** The owner tag of an owner id (`<tag>.<uuid>`), or null for an untagged one. */
+function tagOf(owner: string): string | null {
+  const dot = owner.lastIndexOf('.');
+  return dot > 0 ? owner.slice(0, dot) : null;
 }
 
 const isDuplicate = (e: unknown) => e instanceof MongoServerError && e.code === 11000;
@@ -167,7 +178,9 @@ function toEntry(d: EntryDoc): LedgerEntry {
 }
 
 export class MongoLedger implements Ledger {
-  private readonly owner = randomUUID();
+  private readonly owner: string;
+  /** Owner tags of processes found dead: their leases no longer hold. */
+  private readonly goneOwners = new Set<string>();
   private readonly accountLock = new KeyedLock();
   /** Last known chain link per account (null: the account has no link yet). A hint, checked forward. */
   private readonly heads = new Map<string, ChainDoc | null>();
@@ -186,7 +199,9 @@ export class MongoLedger implements Ledger {
     private readonly intents: Collection<IntentDoc>,
     private readonly ids: Collection<{ _id: string; fp: string }>,
     private readonly opts: MongoLedgerOptions,
-  ) {}
+  ) {
+    this.owner = opts.ownerTag ? `${opts.ownerTag}.${randomUUID()}` : randomUUID();
+  }
 
   /** Connects and creates indexes; fails (never falls back) when the server cannot be reached. */
   static async connect(opts: MongoLedgerOptions): Promise<MongoLedger> {
@@ -453,8 +468,8 @@ export class MongoLedger implements Ledger {
       const claimed = await this.ids.findOne({ _id: op.opId });
       if (claimed && claimed.fp !== fp) return { ok: false, code: 'OP_ID_REUSED', message: `op id ${op.opId} was used for a different operation` };
       const intent = await this.intents.findOne({ 'entries._id': op.opId });
-      // A dead batch's lease has run out: this retry finishes its operation (recovery would too).
-      if (intent && intent.leaseUntil <= Date.now()) return this.driveCarefully(intent.entries.find((e) => e._id === op.opId)!);
+      // A dead batch (lease run out, or its owner found dead): this retry finishes its operation (recovery would too).
+      if (intent && this.abandoned(intent)) return this.driveCarefully(intent.entries.find((e) => e._id === op.opId)!);
       if (intent || (await exists(this.outcomes, op.opId))) {
         return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${op.opId} is being applied; retry shortly` };
       }
@@ -488,7 +503,7 @@ export class MongoLedger implements Ledger {
     if (existing.fp !== fp) return { ok: false, code: 'OP_ID_REUSED', message: `op id ${existing._id} was used for a different operation` };
     const decided = await this.outcomes.findOne({ _id: existing._id });
     if (decided) return { ...(await this.enforce(existing, decided)), replayed: true } as LedgerResult;
-    if (existing.leaseUntil > Date.now()) return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${existing._id} is being applied; retry shortly` };
+    if (!this.abandoned(existing)) return { ok: false, code: 'OP_IN_PROGRESS', message: `op ${existing._id} is being applied; retry shortly` };
     // Best effort: tell other drivers we took it over. Correctness does not depend on this update.
     await this.entries.updateOne({ _id: existing._id }, { $set: { leaseUntil: Date.now() + this.opts.leaseMs, owner: this.owner } });
     const result = await this.drive(existing, false);
@@ -661,11 +676,40 @@ export class MongoLedger implements Ledger {
     return docs.map(toEntry);
   }
 
+  /**
+   * Whether a pending batch or operation was left behind: its lease ran out, or its owner was found dead.
+   * Either way its writer no longer drives it, and anyone may finish it from wherever it got to.
+   */
+  private abandoned(doc: { leaseUntil: number; owner: string }, now = Date.now()): boolean {
+    if (doc.leaseUntil <= now) return true;
+    const tag = tagOf(doc.owner);
+    return tag !== null && this.goneOwners.has(tag);
+  }
+
+  ownerGone(tag: string): void {
+    if (tag !== tagOf(this.owner)) this.goneOwners.add(tag);
+  }
+
+  async takeOver(tag: string): Promise<{ completed: number; reversed: number }> {
+    this.ownerGone(tag);
+    if (!this.goneOwners.has(tag)) return { completed: 0, reversed: 0 };
+    return this.finishIntents(await this.intents.find({}).toArray(), (i) => tagOf(i.owner) === tag);
+  }
+
   async recover(): Promise<{ completed: number; reversed: number }> {
+    const now = Date.now();
+    // Every intent when some owner is known dead (they are few: batches in flight), else the expired ones.
+    const candidates = await this.intents.find(this.goneOwners.size > 0 ? {} : { leaseUntil: { $lt: now } }).toArray();
+    const { completed, reversed } = await this.finishIntents(candidates, (i) => this.abandoned(i, now));
+    return this.recoverUnmarked(completed, reversed);
+  }
+
+  /** Batches and careful operations whose writer died: each operation is finished or reversed from wherever it got to. */
+  private async finishIntents(intents: readonly IntentDoc[], select: (intent: IntentDoc) => boolean): Promise<{ completed: number; reversed: number }> {
     let completed = 0;
     let reversed = 0;
-    // Batches and careful operations whose writer died: each operation is finished or reversed from wherever it got to.
-    for (const intent of await this.intents.find({ leaseUntil: { $lt: Date.now() } }).toArray()) {
+    for (const intent of intents) {
+      if (!select(intent)) continue;
       for (const d of intent.entries) {
         const decided = await this.outcomes.findOne({ _id: d._id });
         if (decided) {
@@ -684,6 +728,10 @@ export class MongoLedger implements Ledger {
       }
       await this.intents.deleteOne({ _id: intent._id });
     }
+    return { completed, reversed };
+  }
+
+  private async recoverUnmarked(completed: number, reversed: number): Promise<{ completed: number; reversed: number }> {
     // Every pending entry is written under an intent. Only a database an older version wrote to (no
     // INTENTS_MARK yet) has its entries scanned, once, for entries left pending without one; then it is
     // marked. (Upgrading: stop the older nodes before the first new one recovers.)

@@ -125,6 +125,15 @@ export interface Ledger {
   giftsForStream(room: string, stream: string): Promise<LedgerEntry[]>;
   /** Completes or reverses operations a crash left half-done. Returns how many of each. */
   recover(): Promise<{ completed: number; reversed: number }>;
+  /**
+   * Cluster: the process whose operations carry this owner tag (`nodeOwnerTag`) is gone, its node found
+   * dead. Its unfinished operations are anyone's to finish now: a retry drives its operation at once
+   * instead of answering OP_IN_PROGRESS until the lease runs out. (Engines that finish every operation in
+   * one transaction have nothing to hand over and leave these out.)
+   */
+  ownerGone?(tag: string): void;
+  /** `ownerGone`, then finishes or reverses every unfinished operation of that owner now. */
+  takeOver?(tag: string): Promise<{ completed: number; reversed: number }>;
   /** Audit figures for the conservation invariant. */
   totals(): Promise<LedgerTotals>;
   /**
@@ -135,6 +144,9 @@ export interface Ledger {
   eraseUser(erasure: Erasure): Promise<ErasureCounts>;
   close(): Promise<void>;
 }
+
+/** The owner tag of the ledger operations a cluster node's workers run. */
+export const nodeOwnerTag = (node: number): string => `node${node}`;
 
 const OP_ID = /^[A-Za-z0-9_:.-]{8,128}$/;
 const SHORT_TEXT = /^[A-Za-z0-9_:.@-]{1,64}$/;

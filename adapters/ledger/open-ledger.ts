@@ -11,10 +11,12 @@ export interface LedgerSettings {
   readonly mongodbUrl: string | null;
   readonly dataDir: string;
   readonly leaseMs: number;
+  /** Cluster: tags this process's operations with its node (see MongoLedgerOptions.ownerTag). */
+  readonly ownerTag?: string;
 }
 
 export async function openLedger(s: LedgerSettings): Promise<Ledger> {
-  if (s.mongodbUrl) return MongoLedger.connect({ url: s.mongodbUrl, leaseMs: s.leaseMs });
+  if (s.mongodbUrl) return MongoLedger.connect({ url: s.mongodbUrl, leaseMs: s.leaseMs, ...(s.ownerTag ? { ownerTag: s.ownerTag } : {}) });
   return new SqliteLedger(join(s.dataDir, 'ledger.sqlite'));
 }
 

@@ -46,6 +46,8 @@ type Client = RedisClient & {
 
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly nodes: string;
+  /** Per node beating through this registry: the presence last written, and when. */
+  private readonly written = new Map<number, { at: number; users: ReadonlyMap<string, number> }>();
 
   private constructor(private readonly redis: Client, private readonly prefix: string, private readonly ttlMs: number) {
     this.nodes = `{${prefix}:nodes}`;
@@ -68,12 +70,24 @@ export class RedisNodeRegistry implements NodeRegistry {
     const key = `${this.nodes}:online:${node}`;
     const tx = this.redis.multi()
       .zadd(this.nodes, now, String(node))
-      .hset(`${this.nodes}:ids`, String(node), nodeId)
-      .del(key);
-    if (users.size > 0) tx.hset(key, ...[...users].flatMap(([u, n]) => [u, Buffer.from(encode(n))])).pexpire(key, this.ttlMs);
+      .hset(`${this.nodes}:ids`, String(node), nodeId);
+    // Presence: only what changed since the last beat (a node beats several times a second and may hold
+    // tens of thousands of users), the whole hash when the last write is not known to be there.
+    const last = this.written.get(node);
+    const whole = !last || now - last.at > this.ttlMs / 2;
+    if (whole) tx.del(key);
+    const changed: (string | Buffer)[] = [];
+    for (const [u, n] of users) if (whole || last.users.get(u) !== n) changed.push(u, Buffer.from(encode(n)));
+    const gone = whole ? [] : [...last.users.keys()].filter((u) => !users.has(u));
+    if (gone.length > 0) tx.hdel(key, ...gone);
+    if (changed.length > 0) tx.hset(key, ...changed);
+    if (users.size > 0) tx.pexpire(key, this.ttlMs);
     // Forget nodes dead for an hour: every live node has purged them long before.
     tx.zremrangebyscore(this.nodes, '-inf', String(now - 3_600_000));
-    await tx.exec();
+    this.written.delete(node);
+    const failed = (await tx.exec())?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    this.written.set(node, { at: now, users: new Map(users) });
   }
 
   /** Nodes whose last heartbeat is older than the TTL. */
@@ -87,6 +101,7 @@ export class RedisNodeRegistry implements NodeRegistry {
 
   /** Marks this node dead at once (a clean shutdown), so the others purge without waiting for the TTL. */
   async leave(node: number): Promise<void> {
+    this.written.delete(node);
     await this.redis.multi().zadd(this.nodes, 0, String(node)).del(`${this.nodes}:online:${node}`).exec();
   }
 

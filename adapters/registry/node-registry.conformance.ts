@@ -40,6 +40,24 @@ export function nodeRegistryConformance(t: Test, name: string, open: (scope: str
     t.same(await reg.whereIs('bob', now + TTL + 1), []);
   });
 
+  t.test(`${name}: presence follows each beat: users who came, changed or left`, async (t) => {
+    const reg = await open('presence', TTL);
+    t.teardown(() => reg.close());
+    const now = Date.now();
+    const where = async (user: string, at: number) => (await reg.whereIs(user, at)).map((l) => [l.node, l.connections]);
+    await reg.beat(3, 'ws-3', new Map([['alice', 1], ['bob', 1], ['carol', 2]]), now);
+    await reg.beat(3, 'ws-3', new Map([['alice', 2], ['carol', 2], ['dave', 1]]), now + 100);
+    t.same(await where('alice', now + 200), [[3, 2]], 'a changed count');
+    t.same(await where('bob', now + 200), [], 'a user who left');
+    t.same(await where('carol', now + 200), [[3, 2]], 'an unchanged user stays');
+    t.same(await where('dave', now + 200), [[3, 1]], 'a user who came');
+    await reg.beat(3, 'ws-3', new Map(), now + 200);
+    t.same(await where('carol', now + 300), [], 'everyone gone');
+    await reg.beat(3, 'ws-3', new Map([['erin', 1]]), now + TTL);
+    t.same(await where('erin', now + TTL + 100), [[3, 1]], 'after a long pause the whole presence is written again');
+    t.same(await where('alice', now + TTL + 100), []);
+  });
+
   t.test(`${name}: the cluster-wide chat bucket: burst, then the sustained rate, per user`, async (t) => {
     const reg = await open('chat', TTL);
     t.teardown(() => reg.close());

@@ -22,8 +22,11 @@ export interface ClusterNodeOptions {
   readonly log: Logger;
   readonly onAnalytics: ClusterRouterOptions['onAnalytics'];
   readonly count: ClusterRouterOptions['count'];
-  /** A node found dead (its connections are purged). */
-  readonly onDeadNode: (node: number) => void;
+  /**
+   * A node found dead (its connections are purged, its ledger operations anyone's to finish). `sweep`: this
+   * node is the lowest-numbered live one, so it is the one to finish them now.
+   */
+  readonly onDeadNode: (node: number, sweep: boolean) => void;
   /** Connects the bus once the node number (part of its client id) is known. */
   connectBus(clientId: string): Promise<EventBus>;
 }
@@ -42,9 +45,12 @@ export class ClusterNode implements CommandRouter {
 
   constructor(private readonly registry: NodeRegistry, private readonly ends: ClusterEnds, private readonly o: ClusterNodeOptions) {}
 
-  async start(): Promise<void> {
+  async prepare(): Promise<void> {
     this.nodeNumber = await this.allocateNodeNumber();
     this.ends.setNodeNumber(this.nodeNumber);
+  }
+
+  async start(): Promise<void> {
     this.bus = await this.o.connectBus(`${this.o.topicPrefix}.${this.o.nodeId}.${this.nodeNumber}`);
     this.router = new ClusterRouter(this.bus, this.ends, this.ends, {
       topicPrefix: this.o.topicPrefix, partitions: this.o.partitions, nodePartitions: this.o.nodePartitions, node: this.nodeNumber, maxQueued: 100_000,
@@ -100,12 +106,14 @@ export class ClusterNode implements CommandRouter {
 
   private async beat(): Promise<void> {
     await this.registry.beat(this.nodeNumber, this.o.nodeId, this.ends.userConnections());
-    for (const dead of await this.registry.deadNodes()) {
-      if (dead === this.nodeNumber || this.purged.has(dead)) continue;
-      this.purged.add(dead);
-      this.o.onDeadNode(dead);
-      this.o.log.warn({ deadNode: dead }, 'a cluster node stopped beating; forgetting its connections');
-      this.ends.broadcast(cmd.purgeNode(dead));
+    const dead = (await this.registry.deadNodes()).filter((n) => n !== this.nodeNumber && !this.purged.has(n));
+    if (dead.length === 0) return;
+    const sweeper = (await this.registry.liveNodes())[0] === this.nodeNumber;
+    for (const node of dead) {
+      this.purged.add(node);
+      this.o.log.warn({ deadNode: node }, 'a cluster node stopped beating; forgetting its connections');
+      this.ends.broadcast(cmd.purgeNode(node));
+      this.o.onDeadNode(node, sweeper);
     }
   }
 }

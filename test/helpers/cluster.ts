@@ -34,7 +34,11 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(engines: ClusterEngines, size: number, label: string, extra: Record<string, string> = {}): Promise<TestCluster> {
+/**
+ * `extra` overrides the settings below; a variable given as undefined is left unset, so the node runs on
+ * its default (the failover tests measure what a user gets without tuning).
+ */
+export async function startCluster(engines: ClusterEngines, size: number, label: string, extra: Record<string, string | undefined> = {}): Promise<TestCluster> {
   const prefix = `hb${label}${process.pid}x${Date.now().toString(36)}`;
   const db = new URL(engines.mongodb);
   db.pathname = `/${prefix}`;
@@ -59,8 +63,11 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     HALOBUZZ_JOIN_PER_SECOND: '1000', HALOBUZZ_JOIN_BURST: '1000',
     HALOBUZZ_ABUSE_ERROR_LIMIT: '100000',
     HALOBUZZ_ROOM_HISTORY: '5000',
-    ...extra,
   };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
   const nodes: ServerHandle[] = [];
   // With HALOBUZZ_PUBLIC_URL asked for (any value), each node gets a port chosen here and announces its own
   // URL; the shared env (which API processes reuse) does not carry it.
