@@ -64,6 +64,11 @@ export function summarise(run: RunFile): string[] {
       return list(j.runs).map((r) => `${String(r.store)}: ${list(r.steps).map((s) => `${fmt(s.existingPostingsAtLeast)} postings → ${fmt(s.giftsPerSecond)} gifts/s (p99 ${fmt(obj(s.latencyMs).p99, 1)} ms; cold balance ${fmt(s.coldBalanceMs)} ms, room rebuild ${fmt(s.roomRebuildMs)} ms)`).join('; ')}`);
     case 'cluster':
       return list(j.runs).map((r) => `${String(r.setup)}: ${fmt(r.giftsPerSecond)} gifts/s, ${fmt(r.deliveriesPerSecond)} deliveries/s, p99 ${fmt(obj(r.latencyMs).p99, 1)} ms (×${fmt(r.giftsVsSingle, 2)} of single)`);
+    case 'failover': {
+      const s = obj(j.summary);
+      const span = (k: string) => `p50 ${fmt(num(obj(s[k]).p50) / 1000, 2)} s, max ${fmt(num(obj(s[k]).max) / 1000, 2)} s`;
+      return [`${list(j.rounds).length} SIGKILLs of a room's owner: room silent ${span('roomSilentMs')}; gifts in flight answered ${span('giftsSettledMs')}; the dead node's viewer resumed ${span('movedResumedMs')}`];
+    }
     default: {
       // Anything else: its top-level numbers, and those one level down, as they are named.
       const out: string[] = [];

@@ -62,6 +62,18 @@ if (brokers) {
     await sub.stop();
   });
 
+  t.test('kafka: a session shorter than the brokers accept is raised to their minimum, with a warning', async (t) => {
+    const warnings: string[] = [];
+    const bus = await KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 100, onLog: (level, what) => void (level === 'warn' && warnings.push(what)) });
+    t.teardown(() => bus.close());
+    // deploy/local sets group.min.session.timeout.ms=500 (Kafka's own default is 6000).
+    t.equal(bus.sessionTimeoutMs, 500, 'the brokers\' group.min.session.timeout.ms');
+    t.ok(warnings.some((w) => w.includes('group.min.session.timeout.ms')), 'and the operator is told why failover is slower than asked');
+    const asked = await KafkaBus.connect({ brokers: brokers.split(','), clientId: run, sessionTimeoutMs: 1500 });
+    t.teardown(() => asked.close());
+    t.equal(asked.sessionTimeoutMs, 1500, 'a session the brokers accept is used as asked');
+  });
+
   t.test('kafka: unreachable brokers fail connect with a clear code, quickly', async (t) => {
     const started = Date.now();
     await t.rejects(KafkaBus.connect({ brokers: ['127.0.0.1:1'], clientId: 'nobody' }), { code: 'HB_BUS_UNREACHABLE' });
