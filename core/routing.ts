@@ -19,14 +19,26 @@ export interface CommandRouter {
   routeEffects(effects: readonly Effect[]): void;
   /** Worker `index` was rebuilt: the commands that put this node's connections back into its actors. */
   workerRestarted(index: number): Command[];
-  /** Shutting down, before the workers drain: hand over what this node owns. */
-  leave(): Promise<void>;
+  /** Shutting down, before the workers drain: hand over what this node owns (see Drain). */
+  leave(drain: Drain): Promise<void>;
   /** After the workers drained: release the engines behind the routing. */
   close(): Promise<void>;
   /** Debug view: this node's number and the partitions it owns (null on one node). */
   state(): { node: number; owned: Record<string, number[]> } | null;
   /** Where a user is connected across the cluster (null on one node). */
   whereIs(user: string): Promise<NodeLocation[]> | null;
+}
+
+/**
+ * The sessions' side of a shutdown, in the order the router calls it. One node refuses requests at once
+ * (SHUTTING_DOWN) and keeps its sessions until its own actors have drained, so their last effects still
+ * reach clients (the server closes them afterwards). A cluster node keeps serving while its rooms move to
+ * other nodes (commands go to the new owners), then refuses and closes the sessions, so clients resume
+ * elsewhere while events still flow.
+ */
+export interface Drain {
+  refuseRequests(): void;
+  closeSessions(): void;
 }
 
 /** What the local router needs: the workers and the sockets of this node. */
@@ -59,7 +71,9 @@ export class LocalRouter implements CommandRouter {
     return this.ends.reattachCommands((kind, id) => this.ends.workerOf(kind, id) === index);
   }
 
-  async leave(): Promise<void> {}
+  async leave(drain: Drain): Promise<void> {
+    drain.refuseRequests();
+  }
 
   async close(): Promise<void> {}
 

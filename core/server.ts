@@ -49,6 +49,8 @@ export class RealtimeServer {
   private readonly sockets: SocketServer;
   readonly transport: TransportName;
   private shuttingDown = false;
+  /** Sessions answer requests with SHUTTING_DOWN (when: the router's leave decides, see Drain). */
+  private refusingRequests = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
   /** Where commands go and how effects reach sockets: the local workers, or the cluster log. */
@@ -243,7 +245,11 @@ export class RealtimeServer {
     this.sockets.stopListening();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
-    await this.router.leave();
+    await this.router.leave({
+      refuseRequests: () => void (this.refusingRequests = true),
+      closeSessions: () => this.hub.closeAll(CloseCode.SERVER_SHUTDOWN, 'server going away, reconnect'),
+    });
+    this.refusingRequests = true;
     await this.pool.drain(this.config.shutdownGraceMs);
     await this.router.close();
     this.writeDelay.flush();
@@ -327,7 +333,7 @@ export class RealtimeServer {
           userChatBucket: (user) => this.hub.userChatBucket(user),
           onAuthenticated: (s) => this.hub.authenticated(s, Date.now()),
           track: (event) => this.engines.analytics?.record({ ...event, node: this.config.nodeId }),
-          isShuttingDown: () => this.shuttingDown,
+          isShuttingDown: () => this.refusingRequests,
           now: Date.now,
         });
         this.hub.add(session);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { cmd, type Command, type Effect } from '../../actors/messages';
 import type { EventBus } from '../../adapters/bus/event-bus';
 import type { NodeLocation, NodeRegistry } from '../../adapters/registry/node-registry';
-import type { CommandRouter } from '../routing';
+import type { CommandRouter, Drain } from '../routing';
 import { ClusterRouter, type ClusterRouterOptions, type LocalActors, type LocalSockets } from './cluster-router';
 
 export interface ClusterNodeOptions {
@@ -78,10 +78,18 @@ export class ClusterNode implements CommandRouter {
     return [];
   }
 
-  /** Hand the partitions over now, then tell the others this node's connections are going. */
-  async leave(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+  /**
+   * The drain (docs/cluster.md § Rolling restart): hand the partitions over now (serving requests
+   * meanwhile: they go to the new owners), then close the sessions while commands and events still flow (clients reconnect to other nodes and resume; their leaves reach
+   * the new owners), then stop and tell the others this node's connections are gone. The heartbeat runs
+   * until then, so nobody takes this node for dead while it hands over.
+   */
+  async leave(drain: Drain): Promise<void> {
+    await this.router?.leaveOwners().catch((err) => this.o.log.error({ err }, 'handing the partitions over failed'));
+    drain.refuseRequests();
+    drain.closeSessions();
     await this.router?.stop().catch((err) => this.o.log.error({ err }, 'leaving the cluster failed'));
+    if (this.heartbeat) clearInterval(this.heartbeat);
     await this.registry.leave(this.nodeNumber).catch(() => undefined);
   }
 

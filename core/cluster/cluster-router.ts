@@ -208,10 +208,19 @@ export class ClusterRouter {
     return Array.from({ length: this.opts.nodePartitions }, (_, p) => ({ partition: p, value }));
   }
 
-  async stop(): Promise<void> {
-    // Leave the owners' group first so the partitions move now rather than after the session timeout.
+  /**
+   * Leaves the owners' group, so the partitions move now rather than after the session timeout, once the
+   * effects of what this node applied are durable. Commands and events still flow (to the new owners).
+   */
+  async leaveOwners(): Promise<void> {
     await this.owners?.stop();
+    this.owners = null;
     await this.effectsDurable().catch(() => undefined);
+  }
+
+  /** Hands over (if not yet), publishes the commands still queued, and stops reading events. */
+  async stop(): Promise<void> {
+    await this.leaveOwners();
     this.stopped = true;
     await this.commandsFlushing?.catch(() => undefined);
     await this.events?.stop();

@@ -27,6 +27,11 @@ export interface TestCluster {
   readonly nodes: ServerHandle[];
   /** Starts one more node of this cluster. */
   add(name: string): Promise<ServerHandle>;
+  /**
+   * Stops node `index` gracefully (SIGTERM: it drains) and starts it again with the same settings, on the
+   * same port when it has a public URL (clients' URL lists stay valid). Returns the old process's exit code.
+   */
+  restart(index: number): Promise<number | null>;
   /** Mints coins through the first live node's debug route. */
   mint(user: string, coins: number): Promise<void>;
   /** Which node (index into nodes) owns `room`'s partition now, by asking every node. */
@@ -80,9 +85,16 @@ export async function startCluster(engines: ClusterEngines, size: number, label:
     return node;
   };
   for (let i = 0; i < size; i++) await add(`n${i + 1}`);
+  const restart = async (index: number) => {
+    const old = nodes[index]!;
+    const code = await old.stop();
+    const fixed: Record<string, string> = old.env.HALOBUZZ_PUBLIC_URL ? { HALOBUZZ_PORT: old.env.HALOBUZZ_PORT!, HALOBUZZ_PUBLIC_URL: old.env.HALOBUZZ_PUBLIC_URL } : {};
+    nodes[index] = await startServer({ ...env, HALOBUZZ_NODE_ID: old.env.HALOBUZZ_NODE_ID!, ...fixed });
+    return code;
+  };
   const live = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
   return {
-    prefix, env, nodes, add,
+    prefix, env, nodes, add, restart,
     mint: async (user, coins) => {
       const res = await fetch(`${live()[0]!.http}/debug/mint?user=${user}&coins=${coins}&op=mint-${prefix}-${user}`, { method: 'POST' });
       if (!res.ok) throw new Error(`mint failed: ${res.status} ${await res.text()}`);

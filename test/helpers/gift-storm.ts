@@ -7,8 +7,8 @@ import { ErrorCode } from '../../protocol/codes';
 import { HaloClient, HaloError } from '../../sdk/client';
 import type { LedgerTotals } from '../../adapters/ledger/ledger';
 
-/** Transient while a node or broker dies and rooms or partitions move: retry the same op id. */
-export const TRANSIENT = new Set<number>([ErrorCode.LEDGER_UNAVAILABLE, ErrorCode.OP_IN_PROGRESS, ErrorCode.NOT_IN_ROOM, ErrorCode.OVERLOADED]);
+/** Transient while a node or broker dies or drains and rooms or partitions move: retry the same op id. */
+export const TRANSIENT = new Set<number>([ErrorCode.LEDGER_UNAVAILABLE, ErrorCode.OP_IN_PROGRESS, ErrorCode.NOT_IN_ROOM, ErrorCode.OVERLOADED, ErrorCode.SHUTTING_DOWN]);
 
 export interface GiftStorm {
   /** Op id → the seq its sender was told. */
@@ -19,12 +19,13 @@ export interface GiftStorm {
   readonly done: Promise<void>;
 }
 
-export function giftStorm(fans: readonly HaloClient[], room: string, perFan: number, pauseMs = 0): GiftStorm {
+/** `until`: stop early (after the gift in flight) once it says so; `perFan` is then an upper bound. */
+export function giftStorm(fans: readonly HaloClient[], room: string, perFan: number, pauseMs = 0, until: () => boolean = () => false): GiftStorm {
   const acked = new Map<string, number>();
   let sent = 0;
   let retries = 0;
   const done = Promise.all(fans.map(async (fan) => {
-    for (let i = 0; i < perFan; i++) {
+    for (let i = 0; i < perFan && !until(); i++) {
       const opId = HaloClient.newOpId();
       for (let attempt = 0; ; attempt++) {
         try {
