@@ -27,8 +27,8 @@ function main(): void {
     console.error('no test files matched');
     process.exit(1);
   }
-  // `*.serial.test.js` files disturb shared engines (they restart the Kafka broker): they run after the
-  // rest, alone.
+  // `*.serial.test.js` files disturb shared engines (they restart the Kafka broker) or need the machine to
+  // themselves (a rolling restart of three nodes under load): they run after the rest, alone.
   const serial = files.filter((f) => f.endsWith('.serial.test.js'));
   const parallel = files.filter((f) => !serial.includes(f));
   console.log(`running ${files.length} test files (${serial.length} alone at the end)`);
