@@ -29,7 +29,7 @@ function fakeServer() {
     }
     throw new Error(`client never sent op ${op}`);
   };
-  return { factory, push, reply, next };
+  return { factory, push, reply, next, sent, drop: (code: number) => ws!.onclose?.({ code, reason: '' }) };
 }
 
 t.test('a seq gap is never skipped: the client resumes from its last seq and sees every event once, in order', async (t) => {
@@ -74,4 +74,39 @@ t.test('placement: the nodes discovery names for a room are tried first, then th
   t.equal(client.currentUrl, 'ws://c/ws', 'the room\'s busiest node first');
   for (let i = 0; i < 3; i++) await client.connect().catch(() => undefined);
   t.same(tried, ['ws://c/ws', 'ws://b/ws', 'ws://a/ws'], 'then the other serving node, then the rest, each once');
+});
+
+t.test('after a reconnect, a room\'s requests wait for its RESUME instead of being refused (NOT_IN_ROOM)', async (t) => {
+  const server = fakeServer();
+  const client = new HaloClient({ url: 'ws://fake', token: 'x', webSocket: server.factory, reconnectMinDelayMs: 1, reconnectMaxDelayMs: 1, requestTimeoutMs: 200 });
+  const welcome = async () => {
+    const hello = await server.next(ClientOp.HELLO);
+    server.reply(hello[1] as number, { v: 1, user: 'u', sid: 's', node: 'n', conn: 1, exp: 0, limits: {} });
+  };
+  const connecting = client.connect();
+  await welcome();
+  await connecting;
+  const joining = client.join('r');
+  const join = await server.next(ClientOp.JOIN);
+  server.reply(join[1] as number, { room: 'r', seq: 3, viewers: 1, owner: null, role: Role.VIEWER, missed: 0, resync: false });
+  await joining;
+
+  // The node goes away (draining: 4012); the client reconnects and resumes the room.
+  const reconnected = new Promise<void>((resolve) => client.once('connected', () => resolve()));
+  server.drop(4012);
+  await welcome();
+  await reconnected;
+  const chatting = client.chat('r', 'hello again');
+  const resume = await server.next(ClientOp.RESUME);
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(server.sent.filter((f) => f[0] === ClientOp.CHAT).length, 0, 'the chat is not sent while the RESUME is unanswered');
+  server.reply(resume[1] as number, { room: 'r', seq: 3, viewers: 1, owner: null, role: Role.VIEWER, missed: 0, resync: false });
+  const chat = await server.next(ClientOp.CHAT);
+  t.same(chat.slice(2), ['r', 'hello again'], 'then it goes');
+  server.reply(chat[1] as number, { seq: 4, ts: 1 });
+  t.same(await chatting, { seq: 4, ts: 1 }, 'and is answered');
+  const dm = client.dm('someone', 'not about a room');
+  t.ok(server.sent.some((f) => f[0] === ClientOp.DM), 'requests about no room never wait');
+  client.close();
+  await dm.catch(() => undefined);
 });

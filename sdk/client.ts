@@ -128,6 +128,10 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** Requests about one room (its id first): on a new connection they wait for that room's RESUME. */
+const ROOM_REQUESTS = new Set<number>([ClientOp.LEAVE, ClientOp.CHAT, ClientOp.GIFT, ClientOp.ROOM_END, ClientOp.GAMES,
+  ClientOp.GAME_START, ClientOp.GAME_STOP, ClientOp.BET, ClientOp.DUEL, ClientOp.MOD]);
+
 interface JoinedRoom {
   role: Role;
   lastSeq: number;
@@ -152,6 +156,8 @@ export class HaloClient extends Emitter<ClientEvents> {
   private readonly factory: WebSocketFactory;
   /** Committed duel moves and their salts, until revealed. */
   private readonly moves = new Map<string, { move: DuelMove; salt: string }>();
+  /** Rooms being resumed on a new connection, until their RESUME is answered. */
+  private readonly roomsResuming = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: ClientOptions) {
     super();
@@ -353,6 +359,10 @@ export class HaloClient extends Emitter<ClientEvents> {
 
   /** Sends a raw request; exposed for ops this SDK version does not wrap yet. */
   request(op: number, ...args: unknown[]): Promise<unknown> {
+    // After a reconnect the node refuses a room's requests (NOT_IN_ROOM) until this connection has resumed
+    // the room: wait for that instead of failing.
+    const resuming = ROOM_REQUESTS.has(op) ? this.roomsResuming.get(args[0] as string) : undefined;
+    if (resuming) return resuming.then(() => this.request(op, ...args));
     const ws = this.ws;
     if (!ws || (op !== ClientOp.HELLO && this.hello === null)) return Promise.reject(new Error('not connected'));
     const ref = this.nextRef++;
@@ -464,7 +474,25 @@ export class HaloClient extends Emitter<ClientEvents> {
   }
 
   private async resumeAll(): Promise<void> {
-    for (const [room, joined] of this.rooms) await this.resume(room, joined);
+    const done = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+    for (const room of this.rooms.keys()) {
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      done.set(room, { promise, resolve });
+      this.roomsResuming.set(room, promise);
+    }
+    for (const [room, joined] of this.rooms) {
+      await this.resume(room, joined);
+      const own = done.get(room);
+      if (!own) continue;
+      // (A later connection may already be resuming it: leave that one's wait in place.)
+      if (this.roomsResuming.get(room) === own.promise) this.roomsResuming.delete(room);
+      own.resolve();
+    }
+    for (const [room, own] of done) {
+      if (this.roomsResuming.get(room) === own.promise) this.roomsResuming.delete(room);
+      own.resolve();
+    }
   }
 
   private async resume(room: string, joined: JoinedRoom): Promise<void> {
