@@ -13,7 +13,7 @@ import type { PlayStore } from '../adapters/games/play-store';
 import { ClickHousePersonalData } from '../adapters/analytics/clickhouse-personal-data';
 import { NdjsonPersonalData } from '../adapters/analytics/ndjson-personal-data';
 import type { PersonalData } from '../adapters/privacy/personal-data';
-import { ExportJobStore } from '../adapters/privacy/export-job-store';
+import { openExportStore } from '../adapters/privacy/open-export-store';
 import type { CoreMetrics } from '../core/metrics';
 import { holder, realtimeData, walletData, type PersonalDataHolder } from './data-holders';
 import { ErasureService } from './erasure-service';
@@ -57,7 +57,7 @@ export async function startDataRights(config: Config, log: Logger, metrics: Core
     ? { data: analytics, where: 'ClickHouse' }
     : { data: new NdjsonPersonalData(join(config.dataDir, 'analytics')), where: 'the NDJSON event files' });
   const account = holder('account', 'your account, profile, sign-in sessions, blocks and security log', engines.accounts);
-  const jobs = new ExportJobStore(join(config.dataDir, 'exports.sqlite'));
+  const jobs = await openExportStore({ mongodbUrl: config.engines.mongodbUrl, dataDir: config.dataDir });
   const pool = new Piscina<ArchiveTask, number>({ filename: join(__dirname, 'export-archive-worker.js'), maxThreads: 1, idleTimeout: 30_000 });
   const count = (outcome: string) => metrics.dataRights.labels(outcome).inc();
   const dr = config.dataRights;
@@ -92,6 +92,8 @@ export async function startDataRights(config: Config, log: Logger, metrics: Core
       log.error({ err }, 'could not look for due erasures');
     });
     exports.sweep().catch((err) => log.error({ err }, 'could not delete expired exports'));
+    // Shared store: a job whose process died before running it is picked up here (one runs it at a time).
+    exports.resume().catch((err) => log.error({ err }, 'could not look for pending exports'));
   }, dr.sweepMs);
   timer.unref();
   return {

@@ -1,13 +1,14 @@
 /**
  * The right of access (docs/privacy.md § Export): a request becomes a job; the job reads every store's
  * part off the request path, staging each as a JSON file (a restart resumes with the stores not yet
- * staged), then a Piscina worker packs them with a README into a zip. The download link is signed
- * (HMAC) and expires; the archive is deleted when it does. One request per user per window.
+ * staged), then a Piscina worker packs them with a README into a zip, kept in the export store (on
+ * MongoDB any API process serves any link). The download link is signed (HMAC) and expires; the archive
+ * is deleted when it does. One request per user per window; one runner per job at a time.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExportJob, ExportJobStore } from '../adapters/privacy/export-job-store';
+import type { ExportJob, ExportStore } from '../adapters/privacy/export-store';
 import { ApiError } from '../api/errors';
 import type { PersonalDataHolder } from './data-holders';
 
@@ -15,7 +16,7 @@ import type { PersonalDataHolder } from './data-holders';
 export type ArchiveBuilder = (task: { stagingDir: string; files: readonly string[]; readme: string; out: string }) => Promise<number>;
 
 export interface ExportSettings {
-  /** Where staging folders and archives live (the node's data folder). */
+  /** Scratch space for staging a job's parts and packing its zip (removed once the archive is stored). */
   readonly dir: string;
   readonly linkTtlMs: number;
   readonly windowMs: number;
@@ -24,7 +25,7 @@ export interface ExportSettings {
 }
 
 export interface ExportDeps {
-  readonly jobs: ExportJobStore;
+  readonly jobs: ExportStore;
   readonly holders: readonly PersonalDataHolder[];
   readonly build: ArchiveBuilder;
   readonly settings: ExportSettings;
@@ -72,7 +73,7 @@ export class ExportService {
     return (await this.d.jobs.ofUser(user, 20)).map((j) => this.view(j));
   }
 
-  /** Resumes the jobs a stopped process left pending. */
+  /** Resumes pending jobs nobody runs: at start, those a stopped process left; later, those of a process that died. */
   async resume(): Promise<number> {
     const pending = await this.d.jobs.pending();
     for (const job of pending) this.start(job);
@@ -84,24 +85,24 @@ export class ExportService {
     await Promise.all([...this.running.values()]);
   }
 
-  /** Checks a download link; returns the archive's path. */
-  async open(id: string, expires: number, sig: string): Promise<{ path: string; bytes: number }> {
+  /** Checks a download link; returns the archive. */
+  async open(id: string, expires: number, sig: string): Promise<{ zip: Uint8Array; bytes: number }> {
     if (!this.validSignature(id, expires, sig)) throw new ApiError('HB_API_EXPORT_LINK_INVALID');
     const job = await this.d.jobs.get(id);
     if (!job) throw new ApiError('HB_API_EXPORT_LINK_INVALID');
     if (expires <= this.d.now() || job.status === 'expired') throw new ApiError('HB_API_EXPORT_LINK_EXPIRED');
     if (job.status !== 'ready') throw new ApiError('HB_API_EXPORT_NOT_READY');
-    const path = this.archivePath(id);
-    if (!existsSync(path)) throw new ApiError('HB_API_EXPORT_LINK_EXPIRED');
+    const zip = await this.d.jobs.archive(id);
+    if (!zip) throw new ApiError('HB_API_EXPORT_LINK_EXPIRED');
     this.d.count?.('downloaded');
-    return { path, bytes: statSync(path).size };
+    return { zip, bytes: zip.byteLength };
   }
 
   /** Deletes the archives whose links expired. */
   async sweep(): Promise<number> {
     const expired = await this.d.jobs.expired(this.d.now());
     for (const job of expired) {
-      rmSync(this.archivePath(job.id), { force: true });
+      await this.d.jobs.deleteArchive(job.id);
       await this.d.jobs.markExpired(job.id);
       this.d.count?.('expired');
     }
@@ -112,7 +113,7 @@ export class ExportService {
   async eraseUser(user: string): Promise<number> {
     const ids = await this.d.jobs.eraseUser(user);
     for (const id of ids) {
-      rmSync(this.archivePath(id), { force: true });
+      await this.d.jobs.deleteArchive(id);
       rmSync(this.stagingDir(id), { recursive: true, force: true });
     }
     return ids.length;
@@ -120,7 +121,8 @@ export class ExportService {
 
   private start(job: ExportJob): void {
     if (this.running.has(job.id)) return;
-    const run = this.run(job).catch(async (err: unknown) => {
+    // Another process may be running it (shared store): then it is theirs to finish.
+    const run = this.d.jobs.exclusive(job.id, () => this.run(job)).then(() => undefined, async (err: unknown) => {
       this.d.count?.('failed');
       this.d.onError(err, job);
       await this.d.jobs.finish(job.id, { error: err instanceof Error ? err.message : String(err) });
@@ -129,6 +131,8 @@ export class ExportService {
   }
 
   private async run(job: ExportJob): Promise<void> {
+    // Finished elsewhere since it was listed as pending.
+    if ((await this.d.jobs.get(job.id))?.status !== 'pending') return;
     const staging = this.stagingDir(job.id);
     mkdirSync(staging, { recursive: true });
     const done = new Set(job.done);
@@ -139,9 +143,10 @@ export class ExportService {
       await this.d.jobs.markDone(job.id, h.store);
     }
     const now = this.d.now();
-    const bytes = await this.d.build({
-      stagingDir: staging, files: this.d.holders.map((h) => `${h.store}.json`), readme: this.readme(job, now), out: this.archivePath(job.id),
-    });
+    const out = join(this.d.settings.dir, `${job.id}.packing.zip`);
+    const bytes = await this.d.build({ stagingDir: staging, files: this.d.holders.map((h) => `${h.store}.json`), readme: this.readme(job, now), out });
+    await this.d.jobs.putArchive(job.id, readFileSync(out));
+    rmSync(out, { force: true });
     rmSync(staging, { recursive: true, force: true });
     await this.d.jobs.finish(job.id, { readyAt: now, expiresAt: now + this.d.settings.linkTtlMs, bytes });
     this.d.count?.('ready');
@@ -181,10 +186,6 @@ export class ExportService {
     const want = Buffer.from(this.sign(id, expires));
     const got = Buffer.from(sig);
     return want.length === got.length && timingSafeEqual(want, got);
-  }
-
-  private archivePath(id: string): string {
-    return join(this.d.settings.dir, `${id}.zip`);
   }
 
   private stagingDir(id: string): string {

@@ -9,7 +9,6 @@ import { Type } from 'typebox';
 import type { ConsentService } from '../../privacy/consent-service';
 import { errorResponses } from '../schemas';
 import { claimsOf } from '../auth-hook';
-import { createReadStream } from 'node:fs';
 import type { AuthService } from '../auth-service';
 import type { ExportService } from '../../privacy/export-service';
 import type { ErasureService } from '../../privacy/erasure-service';
@@ -84,7 +83,7 @@ export const privacyPlugin: FastifyPluginAsyncTypebox<PrivacyPluginOptions> = as
     }, async (req, reply) => {
       const file = await exports.open(req.params.id, Number(req.query.expires), req.query.sig);
       return reply.type('application/zip').header('content-length', String(file.bytes)).header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="halobuzz-export-${req.params.id}.zip"`).send(createReadStream(file.path));
+        .header('content-disposition', `attachment; filename="halobuzz-export-${req.params.id}.zip"`).send(Buffer.from(file.zip.buffer, file.zip.byteOffset, file.zip.byteLength));
     });
 
     app.delete('/v1/me', {

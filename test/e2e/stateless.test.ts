@@ -131,11 +131,25 @@ if (kafka && redis && mongodb) {
     t.equal(hostSocket.connected, true, 'the host stays connected');
     hostSocket.close();
 
+    // A data export asked on one API is built by one of them and downloaded from the other.
+    t.equal((await one('POST', '/v1/me/export', {}, thirdToken)).status, 202, 'an export asked on API 1');
+    let exportUrl: string | null = null;
+    await waitFor('the export ready, as API 2 lists it', async () => {
+      const listed = (await two('GET', '/v1/me/exports', undefined, thirdToken)).body as { exports: { status: string; url: string | null }[] };
+      exportUrl = listed.exports[0]?.url ?? null;
+      return exportUrl !== null;
+    }, 30_000);
+    const archive = await fetch(`${apis[1]!.api}${exportUrl!}`);
+    t.equal(archive.status, 200, 'API 2 serves the link');
+    t.same([...new Uint8Array(await archive.arrayBuffer()).subarray(0, 2)], [0x50, 0x4b], 'a zip archive');
+
     // Nothing shared was written to either API's folder.
     for (const api of apis) {
       const files = readdirSync(api.dataDir);
-      const shared = ['accounts.sqlite', 'rooms.sqlite', 'purchases.sqlite', 'payouts.sqlite', 'social.sqlite', 'notifications.sqlite', 'moderation.sqlite', 'privacy.sqlite'].filter((f) => existsSync(join(api.dataDir, f)));
+      const shared = ['accounts.sqlite', 'rooms.sqlite', 'purchases.sqlite', 'payouts.sqlite', 'social.sqlite', 'notifications.sqlite', 'moderation.sqlite', 'privacy.sqlite', 'exports.sqlite'].filter((f) => existsSync(join(api.dataDir, f)));
       t.same(shared, [], `no store of shared state in ${api.dataDir} (${files.join(', ')})`);
+      const archives = existsSync(join(api.dataDir, 'exports')) ? readdirSync(join(api.dataDir, 'exports')) : [];
+      t.same(archives, [], 'no export archive or staging left on disk');
     }
   });
 }

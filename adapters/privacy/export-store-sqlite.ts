@@ -1,27 +1,12 @@
 /**
- * Export jobs (docs/privacy.md § Export): one row per request, on the node that builds and serves the
- * archive. The archive is a file in this node's data folder, so the job lives beside it in SQLite
- * (data/exports.sqlite) whatever engine holds the rest: a link can only be served where its file is.
+ * Export jobs on SQLite (data/exports.sqlite) and their archives as files beside it: for one API process
+ * per data folder. Several processes share them only on MongoDB (export-store-mongo.ts).
  */
 import type Database from 'better-sqlite3';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openSqlite } from '../sqlite/open-sqlite';
-
-/** `expired`: the link passed its time and the archive was deleted (still counts against the daily limit). */
-export type ExportStatus = 'pending' | 'ready' | 'failed' | 'expired';
-
-export interface ExportJob {
-  readonly id: string;
-  readonly user: string;
-  readonly status: ExportStatus;
-  readonly createdAt: number;
-  /** Stores whose part is written to the staging folder (a resumed job skips them). */
-  readonly done: readonly string[];
-  readonly readyAt: number | null;
-  /** When the download link stops working and the archive is deleted. */
-  readonly expiresAt: number | null;
-  readonly bytes: number | null;
-  readonly error: string | null;
-}
+import type { ExportJob, ExportStatus, ExportStore } from './export-store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS export_jobs (id TEXT PRIMARY KEY, user TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
@@ -35,12 +20,17 @@ const toJob = (r: Row): ExportJob => ({
   id: r.id, user: r.user, status: r.status, createdAt: r.created_at, done: JSON.parse(r.done) as string[], readyAt: r.ready_at, expiresAt: r.expires_at, bytes: r.bytes, error: r.error,
 });
 
-export class ExportJobStore {
+export class SqliteExportStore implements ExportStore {
   private readonly db: Database.Database;
   private readonly createTx: Database.Transaction<(job: ExportJob, since: number) => ExportJob | null>;
 
-  constructor(file: string) {
-    this.db = openSqlite(file, 'NORMAL');
+  /** Jobs this process is running (one process per data folder, so that is every runner). */
+  private readonly running = new Set<string>();
+
+  /** `dir`: the data folder (exports.sqlite, and the archives under exports/). */
+  constructor(private readonly dir: string) {
+    this.db = openSqlite(join(dir, 'exports.sqlite'), 'NORMAL');
+    mkdirSync(join(dir, 'exports'), { recursive: true });
     this.db.exec(SCHEMA);
     // One request per user per window: the check and the insert are one transaction.
     this.createTx = this.db.transaction((job: ExportJob, since: number) => {
@@ -51,7 +41,6 @@ export class ExportJobStore {
     });
   }
 
-  /** Creates the job unless the user has one created after `since`; returns that one instead. */
   async create(job: Pick<ExportJob, 'id' | 'user' | 'createdAt'>, since: number): Promise<{ created: true } | { created: false; existing: ExportJob }> {
     const existing = this.createTx.immediate({ ...job, status: 'pending', done: [], readyAt: null, expiresAt: null, bytes: null, error: null }, since);
     return existing ? { created: false, existing } : { created: true };
@@ -82,7 +71,6 @@ export class ExportJobStore {
     else this.db.prepare("UPDATE export_jobs SET status = 'ready', ready_at = ?, expires_at = ?, bytes = ? WHERE id = ?").run(outcome.readyAt, outcome.expiresAt, outcome.bytes, id);
   }
 
-  /** Ready jobs whose link has expired (their archives are to be deleted). */
   async expired(now: number): Promise<ExportJob[]> {
     return (this.db.prepare("SELECT * FROM export_jobs WHERE status = 'ready' AND expires_at <= ?").all(now) as Row[]).map(toJob);
   }
@@ -91,7 +79,31 @@ export class ExportJobStore {
     this.db.prepare("UPDATE export_jobs SET status = 'expired' WHERE id = ? AND status = 'ready'").run(id);
   }
 
-  /** Erasure: a user's export jobs go (their archives are deleted by the caller). */
+  async exclusive<T>(id: string, work: () => Promise<T>): Promise<T | null> {
+    if (this.running.has(id)) return null;
+    this.running.add(id);
+    try {
+      return await work();
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  async putArchive(id: string, zip: Uint8Array): Promise<void> {
+    // Written aside and renamed, so a half-written archive is never served.
+    writeFileSync(`${this.archivePath(id)}.tmp`, zip);
+    renameSync(`${this.archivePath(id)}.tmp`, this.archivePath(id));
+  }
+
+  async archive(id: string): Promise<Uint8Array | null> {
+    const path = this.archivePath(id);
+    return existsSync(path) ? readFileSync(path) : null;
+  }
+
+  async deleteArchive(id: string): Promise<void> {
+    rmSync(this.archivePath(id), { force: true });
+  }
+
   async eraseUser(user: string): Promise<string[]> {
     const ids = (this.db.prepare('SELECT id FROM export_jobs WHERE user = ?').all(user) as { id: string }[]).map((r) => r.id);
     this.db.prepare('DELETE FROM export_jobs WHERE user = ?').run(user);
@@ -100,5 +112,9 @@ export class ExportJobStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  private archivePath(id: string): string {
+    return join(this.dir, 'exports', `${id}.zip`);
   }
 }
