@@ -56,11 +56,11 @@ export class WorkerPool {
     this.shardMap = new ShardMap(opts.shards, opts.workers);
     this.slots = Array.from({ length: opts.workers }, (_, index) => ({ index, worker: null, ready: false, outbox: [], restarts: [], drained: null }));
   }
+
   /** Tags the workers' ledger operations with this node (see Ledger.ownerGone). Before start(). */
   tagLedger(tag: string): void {
     this.ledgerOwnerTag = tag;
   }
-
 
   async start(): Promise<void> {
     for (const slot of this.slots) this.spawn(slot);

@@ -189,7 +189,10 @@ export class RealtimeServer {
     const started = Date.now();
     takeOver(nodeOwnerTag(node)).then((r) => {
       this.log.warn({ deadNode: node, ...r, ms: Date.now() - started }, 'took over the ledger operations of a dead node');
-    }, (err) => this.log.error({ err, deadNode: node }, 'taking over a dead node\'s ledger operations failed; the lease will expire them'));
+    }, (err) => {
+      this.metrics.backgroundErrors.labels('ledger_takeover').inc();
+      this.log.error({ err, deadNode: node }, 'taking over a dead node\'s ledger operations failed; the lease will expire them');
+    });
   }
 
   /** This node's number in the cluster (0 on one node). */
