@@ -93,6 +93,9 @@ export async function runCluster(p: ClusterParams, env: NodeJS.ProcessEnv): Prom
       const prefix = `bench${Date.now().toString(36)}n${n}`;
       runs.push(await runWith(p, `cluster of ${n}`, n, {
         KAFKA_BROKERS: env.KAFKA_BROKERS, REDIS_URL: env.REDIS_URL, HALOBUZZ_KAFKA_TOPIC_PREFIX: prefix, HALOBUZZ_KAFKA_PARTITIONS: '6',
+        // Every process saturates the same two cores here: a node's event loop may stall past the 1.5 s
+        // default session, and a rebalance mid-run would measure the failover, not the path.
+        HALOBUZZ_KAFKA_SESSION_TIMEOUT_MS: '6000', HALOBUZZ_NODE_TTL_MS: '6000',
       }));
     }
   } else {

@@ -33,7 +33,11 @@ export function giftStorm(label: string, room: string, seconds: number): GiftSto
           const broadcast = new Promise<number>((resolve) => (waiting[i] = resolve));
           try {
             await c.request(ClientOp.GIFT, room, 'rose', 1, randomUUID());
-            latency.record((await broadcast) - sent);
+            // A broadcast lost to a room moving between nodes (a resync this client does not follow) must
+            // not stall the fan: after 10 s it counts as refused.
+            const seen = await Promise.race([broadcast, new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref())]);
+            if (seen === null) throw new Error('no broadcast');
+            latency.record(seen - sent);
             committed++;
           } catch {
             refused++;
