@@ -90,8 +90,8 @@ async function connect(node: ServerHandle, user: string, onPush: (f: unknown[]) 
 
 async function round(k: number, nodes: ServerHandle[], prefix: string, p: FailoverParams): Promise<Round> {
   const room = `failover-${k}-${randomUUID().slice(0, 6)}`;
-  await until('a settled group', () => settled(nodes, prefix));
-  const ownerIndex = await ownerOf(nodes, prefix, room);
+  let ownerIndex = -1;
+  await until('a settled group naming the room\'s owner', async () => (await settled(nodes, prefix)) && (ownerIndex = await ownerOf(nodes, prefix, room)) >= 0);
   const victim = nodes[ownerIndex]!;
   const [a, b] = nodes.filter((n) => n !== victim) as [ServerHandle, ServerHandle];
   const conns: LoadConnection[] = [];
