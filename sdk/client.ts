@@ -474,24 +474,27 @@ export class HaloClient extends Emitter<ClientEvents> {
   }
 
   private async resumeAll(): Promise<void> {
-    const done = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+    // Until a room's RESUME on this connection is answered, its requests wait (see request()).
+    const waits = new Map<string, { promise: Promise<void>; resolve: () => void }>();
     for (const room of this.rooms.keys()) {
       let resolve: () => void = () => undefined;
       const promise = new Promise<void>((r) => (resolve = r));
-      done.set(room, { promise, resolve });
+      waits.set(room, { promise, resolve });
       this.roomsResuming.set(room, promise);
     }
-    for (const [room, joined] of this.rooms) {
-      await this.resume(room, joined);
-      const own = done.get(room);
-      if (!own) continue;
-      // (A later connection may already be resuming it: leave that one's wait in place.)
-      if (this.roomsResuming.get(room) === own.promise) this.roomsResuming.delete(room);
-      own.resolve();
-    }
-    for (const [room, own] of done) {
-      if (this.roomsResuming.get(room) === own.promise) this.roomsResuming.delete(room);
-      own.resolve();
+    const release = (room: string) => {
+      const own = waits.get(room);
+      // (A newer connection may already be resuming it: leave that one's wait in place.)
+      if (own && this.roomsResuming.get(room) === own.promise) this.roomsResuming.delete(room);
+      own?.resolve();
+    };
+    try {
+      for (const [room, joined] of [...this.rooms]) {
+        await this.resume(room, joined);
+        release(room);
+      }
+    } finally {
+      for (const room of waits.keys()) release(room);
     }
   }
 
