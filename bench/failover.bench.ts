@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { partitionOf } from '../common/hash';
 import { ClientOp, Role, ServerOp } from '../protocol/codes';
-import { startServer, type ServerHandle } from '../tools/server-process';
+import { startServer, waitFor, type ServerHandle } from '../tools/server-process';
 import { LoadConnection, nowMs } from './load-client';
 import { Progress } from './progress';
 import { writeResult } from './results';
@@ -54,14 +54,6 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
   })]);
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = ROUND_LIMIT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`failover bench: ${what} did not happen within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
 /** Index of the live node owning `room`, or -1 while its partition is between owners. */
 async function ownerOf(nodes: readonly ServerHandle[], prefix: string, room: string): Promise<number> {
   const p = partitionOf(room, PARTITIONS);
@@ -91,7 +83,7 @@ async function connect(node: ServerHandle, user: string, onPush: (f: unknown[]) 
 async function round(k: number, nodes: ServerHandle[], prefix: string, p: FailoverParams): Promise<Round> {
   const room = `failover-${k}-${randomUUID().slice(0, 6)}`;
   let ownerIndex = -1;
-  await until('a settled group naming the room\'s owner', async () => (await settled(nodes, prefix)) && (ownerIndex = await ownerOf(nodes, prefix, room)) >= 0);
+  await waitFor('a settled group naming the room\'s owner', async () => (await settled(nodes, prefix)) && (ownerIndex = await ownerOf(nodes, prefix, room)) >= 0, ROUND_LIMIT_MS);
   const victim = nodes[ownerIndex]!;
   const [a, b] = nodes.filter((n) => n !== victim) as [ServerHandle, ServerHandle];
   const conns: LoadConnection[] = [];
@@ -120,7 +112,7 @@ async function round(k: number, nodes: ServerHandle[], prefix: string, p: Failov
     conns.push(moved);
     await within(moved.request(ClientOp.JOIN, room, Role.VIEWER), 10_000);
     const resumed = (async () => {
-      await until('the dead node closing its sockets', () => moved.closedCode !== null);
+      await waitFor('the dead node closing its sockets', () => moved.closedCode !== null, ROUND_LIMIT_MS);
       for (let attempt = 0; movedResumedAt === Infinity; attempt++) {
         resumeAttempts++;
         const to = [a, b][attempt % 2]!;
@@ -172,10 +164,10 @@ async function round(k: number, nodes: ServerHandle[], prefix: string, p: Failov
     await sleep(1500);
     killAt = nowMs();
     await victim.kill();
-    await until('a chat after the kill reaching a surviving viewer', () => firstAfterKill !== Infinity);
+    await waitFor('a chat after the kill reaching a surviving viewer', () => firstAfterKill !== Infinity, ROUND_LIMIT_MS);
     await within(resumed, ROUND_LIMIT_MS);
     const inFlight = gifts.filter((g) => g.sentAt < killAt);
-    await until('every gift in flight at the kill answered', () => inFlight.every((g) => g.answeredAt !== Infinity));
+    await waitFor('every gift in flight at the kill answered', () => inFlight.every((g) => g.answeredAt !== Infinity), ROUND_LIMIT_MS);
     clearInterval(ticker);
     stop = true;
     await within(Promise.all(loops), ROUND_LIMIT_MS);

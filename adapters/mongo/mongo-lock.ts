@@ -10,6 +10,9 @@ import { insertOnce } from './insert-once';
 
 export interface LockDoc { _id: string; at: number; holder: string }
 
+/** `with` could not have the lock within `waitMs`. */
+export class LockBusyError extends Error {}
+
 export class MongoLock {
   private seq = 0;
 
@@ -28,13 +31,27 @@ export class MongoLock {
         await this.locks.deleteOne({ _id: `${key}\n#stale:${held.holder}` });
         continue;
       }
-      if (now - start > this.opts.waitMs) throw new Error(`lock ${key} is busy`);
+      if (now - start > this.opts.waitMs) throw new LockBusyError(`lock ${key} is busy`);
       await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
     }
     try {
       return await work();
     } finally {
       await this.locks.deleteOne({ _id: key, holder });
+    }
+  }
+
+  /** `with`, but null instead of waiting or throwing when someone else holds `key`. */
+  async tryWith<T>(key: string, work: () => Promise<T>): Promise<T | null> {
+    let ran = false;
+    try {
+      return await this.with(key, () => {
+        ran = true;
+        return work();
+      });
+    } catch (err) {
+      if (!ran && err instanceof LockBusyError) return null;
+      throw err;
     }
   }
 }

@@ -86,17 +86,8 @@ export class MongoExportStore implements ExportStore {
     await this.jobs.updateOne({ _id: id, status: 'ready' }, { $set: { status: 'expired' } });
   }
 
-  async exclusive<T>(id: string, work: () => Promise<T>): Promise<T | null> {
-    let ran = false;
-    try {
-      return await this.runLock.with(`run:${id}`, () => {
-        ran = true;
-        return work();
-      });
-    } catch (err) {
-      if (!ran && err instanceof Error && /is busy/.test(err.message)) return null;
-      throw err;
-    }
+  exclusive<T>(id: string, work: () => Promise<T>): Promise<T | null> {
+    return this.runLock.tryWith(`run:${id}`, work);
   }
 
   async putArchive(id: string, zip: Uint8Array): Promise<void> {
